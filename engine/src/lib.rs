@@ -1,0 +1,17 @@
+//! The allot domain core.
+//!
+//! Everything here is transport-neutral: no tonic, no prost. The server crate
+//! converts protobuf messages into these types, calls the engine, and maps
+//! [`ErrorCode`] onto gRPC status codes in one place.
+//!
+//! - [`network`]: nodes, carriers and their services, SKUs and destination
+//!   regions, loaded from the documented network file or generated as the
+//!   deterministic demo network.
+//! - [`stock`]: in-memory stock snapshots per (SKU, node), bulk loads, streamed
+//!   deltas with per-node sequence numbers, quarantine of invalid rows.
+
+pub mod error;
+pub mod network;
+pub mod stock;
+
+pub use error::ErrorCode;

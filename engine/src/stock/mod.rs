@@ -1,0 +1,1 @@
+//! In-memory stock snapshots per (SKU, node).
