@@ -13,6 +13,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|p| p.extension().is_some_and(|x| x == "proto"))
         .collect();
     protos.sort();
+    // Watching the directory too picks up added or removed .proto files.
+    println!("cargo:rerun-if-changed={}", dir.display());
     for p in &protos {
         println!("cargo:rerun-if-changed={}", p.display());
     }
