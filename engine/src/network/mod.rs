@@ -3,11 +3,25 @@
 //! A [`Network`] is immutable once built; it is shared as `Arc<Network>`.
 //! Entities are addressed by dense ids ([`NodeId`], [`SkuId`] ...) inside the
 //! engine and by their stable string codes at the edges.
+//!
+//! - Loading: [`Network::load`] / [`Network::from_toml_str`] read the TOML
+//!   format of `docs/network.md`; [`Network::to_toml_string`] writes it.
+//! - Building: [`Network::from_parts`] validates and indexes.
+//! - Lookups: postal code to region, distance to zone, rates, blocking
+//!   ([`Network::resolve_postal_code`], [`Network::zone`], [`Network::rate`],
+//!   [`Network::is_blocked`] ...).
+//! - The demo: [`Network::demo`] and [`demo_stock`].
 
 mod build;
+pub mod demo;
+mod file;
+mod geo;
 mod model;
+mod validate;
 
 pub use build::NetworkError;
+pub use demo::{DEMO_SEED, DemoStockRow, demo_stock};
+pub use geo::distance_km;
 
 pub use model::*;
 
@@ -28,6 +42,9 @@ pub struct Network {
     sku_index: HashMap<String, SkuId>,
     service_index: HashMap<String, ServiceId>,
     region_index: HashMap<String, RegionId>,
+    postal_index: geo::PostalIndex,
+    /// Per node, the sorted ids of the regions it may not ship to.
+    blocked: Vec<Vec<RegionId>>,
 }
 
 /// The parts a [`Network`] is built from (by the file loader, the demo
