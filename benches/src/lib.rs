@@ -1,1 +1,4 @@
-//! allot benchmarks
+//! allot benchmarks: shared fixtures for the bench binaries and criterion
+//! benches.
+
+pub mod stock;

@@ -1,0 +1,267 @@
+//! [`StockStore`]: every node's snapshot behind its own lock.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::error::StockError;
+use super::level::{NodeFreshness, StockLevel};
+use super::metrics;
+use super::quarantine::{QuarantineLog, QuarantineReason, QuarantinedRow};
+use super::snapshot::{NodeSnapshot, SortedLevels};
+use crate::network::{Network, NodeId, SkuId};
+
+/// Keeps each node's lock on its own cache lines so readers of neighbouring
+/// nodes do not contend on the same line.
+#[derive(Debug)]
+#[repr(align(128))]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+/// In-memory stock of every node of one network.
+///
+/// Each node's snapshot sits behind its own `parking_lot::RwLock`; no
+/// operation ever holds more than one node lock (if one ever must, it takes
+/// them in ascending [`NodeId`] order). See the [module docs](super) for the
+/// rules.
+#[derive(Debug)]
+pub struct StockStore {
+    network: Arc<Network>,
+    pub(crate) nodes: Box<[Padded<RwLock<NodeSnapshot>>]>,
+    pub(crate) quarantine: Mutex<QuarantineLog>,
+}
+
+impl StockStore {
+    /// A store where every node is empty, at version 0 and sequence 0.
+    pub fn new(network: Arc<Network>) -> StockStore {
+        let nodes = network
+            .node_ids()
+            .map(|_| Padded(RwLock::new(NodeSnapshot::empty())))
+            .collect();
+        StockStore {
+            network,
+            nodes,
+            quarantine: Mutex::new(QuarantineLog::default()),
+        }
+    }
+
+    /// The network this store holds stock for.
+    pub fn network(&self) -> &Arc<Network> {
+        &self.network
+    }
+
+    pub(crate) fn slot(&self, node: NodeId) -> &RwLock<NodeSnapshot> {
+        &self.nodes[node.0 as usize].0
+    }
+
+    fn check_node(&self, node: NodeId) -> Result<(), StockError> {
+        if (node.0 as usize) < self.nodes.len() {
+            Ok(())
+        } else {
+            Err(StockError::UnknownNode(format!("#{}", node.0)))
+        }
+    }
+
+    /// Replaces node `node`'s whole snapshot with `rows` (any order).
+    ///
+    /// Every row is validated first (no negative field, no SKU twice, SKU in
+    /// the network); on error nothing changes. The new map is built outside
+    /// the lock and swapped in under it, so readers see the old or the new
+    /// snapshot, never a mix. Version += 1, sequence = `as_of_sequence`,
+    /// updated_at = `at`. Errors name `rows[i]` (index into `rows`).
+    pub fn replace_node(
+        &self,
+        node: NodeId,
+        mut rows: Vec<(SkuId, StockLevel)>,
+        as_of_sequence: u64,
+        at: SystemTime,
+    ) -> Result<NodeFreshness, StockError> {
+        self.check_node(node)?;
+        let sku_count = self.network.sku_count();
+        for (i, (sku, level)) in rows.iter().enumerate() {
+            if sku.0 as usize >= sku_count {
+                return Err(StockError::UnknownSku {
+                    at: format!("rows[{i}]"),
+                    sku: format!("#{}", sku.0),
+                });
+            }
+            check_level(level).map_err(|(field, problem)| StockError::InvalidRow {
+                at: format!("rows[{i}]"),
+                field,
+                problem,
+            })?;
+        }
+        // Stable sort keeps the original order among equal SKUs, so the
+        // second one of a duplicate pair is reported.
+        let mut order: Vec<u32> = (0..rows.len() as u32).collect();
+        order.sort_by_key(|&i| rows[i as usize].0);
+        if let Some(w) = order
+            .windows(2)
+            .find(|w| rows[w[0] as usize].0 == rows[w[1] as usize].0)
+        {
+            let (sku, _) = rows[w[1] as usize];
+            return Err(StockError::DuplicateSku {
+                at: format!("rows[{}]", w[1]),
+                sku: self.network.sku(sku).code.clone(),
+            });
+        }
+        drop(order);
+        rows.sort_unstable_by_key(|r| r.0);
+        let (skus, levels) = rows.into_iter().unzip();
+        let fresh = self.swap_in(
+            node,
+            SortedLevels::from_sorted(skus, levels),
+            Some(as_of_sequence),
+            at,
+        );
+        metrics::snapshot_changed(&self.network, &[fresh]);
+        Ok(fresh)
+    }
+
+    /// Swaps `levels` in as node `node`'s snapshot; the old one is dropped
+    /// after the lock is released. `sequence`: `None` keeps the current one.
+    pub(crate) fn swap_in(
+        &self,
+        node: NodeId,
+        levels: SortedLevels,
+        sequence: Option<u64>,
+        at: SystemTime,
+    ) -> NodeFreshness {
+        let mut guard = self.slot(node).write();
+        let old = std::mem::replace(&mut guard.levels, levels);
+        guard.version += 1;
+        if let Some(s) = sequence {
+            guard.sequence = s;
+        }
+        guard.updated_at = at;
+        let fresh = guard.freshness(node);
+        drop(guard);
+        drop(old);
+        fresh
+    }
+
+    /// The level of `sku` at `node`; zero if the node has no row for it (or
+    /// the node id is not in the network).
+    pub fn level(&self, node: NodeId, sku: SkuId) -> StockLevel {
+        match self.nodes.get(node.0 as usize) {
+            Some(slot) => slot.0.read().levels.get(sku).unwrap_or_default(),
+            None => StockLevel::default(),
+        }
+    }
+
+    /// Every node that has a row for `sku`, in node order, with that node's
+    /// freshness. Each node is read consistently; nodes are read one after
+    /// another.
+    pub fn sku_levels(&self, sku: SkuId) -> Vec<(NodeFreshness, StockLevel)> {
+        let mut out = Vec::new();
+        for (i, slot) in self.nodes.iter().enumerate() {
+            let guard = slot.0.read();
+            if let Some(level) = guard.levels.get(sku) {
+                out.push((guard.freshness(NodeId(i as u32)), level));
+            }
+        }
+        out
+    }
+
+    /// A consistent copy of one node's snapshot, sorted by SKU.
+    /// Panics on a node id from another network.
+    pub fn node_levels(&self, node: NodeId) -> (NodeFreshness, Vec<(SkuId, StockLevel)>) {
+        let guard = self.slot(node).read();
+        (guard.freshness(node), guard.levels.to_vec())
+    }
+
+    /// The freshness of one node. Panics on a node id from another network.
+    pub fn freshness(&self, node: NodeId) -> NodeFreshness {
+        self.slot(node).read().freshness(node)
+    }
+
+    /// The freshness of every node, in node order.
+    pub fn all_freshness(&self) -> Vec<NodeFreshness> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, slot)| slot.0.read().freshness(NodeId(i as u32)))
+            .collect()
+    }
+
+    /// Quarantined delta rows since start, per reason (every reason listed).
+    pub fn quarantine_counts(&self) -> Vec<(QuarantineReason, u64)> {
+        self.quarantine.lock().counts()
+    }
+
+    /// The latest `limit` quarantined rows (at most the last 1000 are kept),
+    /// oldest first.
+    pub fn recent_quarantined(&self, limit: usize) -> Vec<QuarantinedRow> {
+        self.quarantine.lock().recent(limit)
+    }
+
+    /// Reserves `quantity` units of `sku` at `node` atomically: fails with
+    /// [`StockError::Insufficient`] unless `available() >= quantity`, else
+    /// `reserved += quantity`. Returns the new level. Reservations do not
+    /// change the snapshot's version or sequence; a later replacement of the
+    /// node replaces `reserved` too.
+    pub fn reserve(
+        &self,
+        node: NodeId,
+        sku: SkuId,
+        quantity: i64,
+    ) -> Result<StockLevel, StockError> {
+        if quantity < 0 {
+            return Err(StockError::InvalidQuantity(quantity));
+        }
+        self.check_node(node)?;
+        let mut guard = self.slot(node).write();
+        let available = guard.levels.get(sku).map(|l| l.available()).unwrap_or(0);
+        if available < quantity {
+            drop(guard);
+            return Err(StockError::Insufficient {
+                node: self.network.node(node).code.clone(),
+                sku: self
+                    .network
+                    .skus()
+                    .get(sku.0 as usize)
+                    .map_or_else(|| format!("#{}", sku.0), |s| s.code.clone()),
+                requested: quantity,
+                available,
+            });
+        }
+        if quantity == 0 {
+            return Ok(guard.levels.get(sku).unwrap_or_default());
+        }
+        // available >= quantity > 0, so the row exists.
+        let level = guard.levels.entry(sku);
+        level.reserved += quantity;
+        Ok(*level)
+    }
+
+    /// Releases up to `quantity` reserved units: `reserved -= min(quantity,
+    /// reserved)`. A negative quantity, an absent row or an unknown node
+    /// changes nothing. Returns the new level.
+    pub fn release(&self, node: NodeId, sku: SkuId, quantity: i64) -> StockLevel {
+        let Some(slot) = self.nodes.get(node.0 as usize) else {
+            return StockLevel::default();
+        };
+        let mut guard = slot.0.write();
+        match guard.levels.get_mut(sku) {
+            Some(level) => {
+                level.reserved -= quantity.clamp(0, level.reserved);
+                *level
+            }
+            None => StockLevel::default(),
+        }
+    }
+}
+
+/// Checks that no field of a level is negative; returns the field and problem.
+pub(crate) fn check_level(level: &StockLevel) -> Result<(), (&'static str, String)> {
+    for (field, value) in [
+        ("on_hand", level.on_hand),
+        ("reserved", level.reserved),
+        ("protected", level.protected),
+    ] {
+        if value < 0 {
+            return Err((field, format!("must be >= 0, got {value}")));
+        }
+    }
+    Ok(())
+}
