@@ -1,1 +1,207 @@
-fn main() {}
+//! `allot`: the allot decision engine server.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use allot_engine::network::{DEMO_SEED, Network, demo_stock};
+use allot_server::Config;
+use clap::{Args, Parser, Subcommand};
+use figment::Figment;
+use figment::providers::Serialized;
+
+/// allot: a gRPC decision engine for order management.
+#[derive(Parser)]
+#[command(name = "allot", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve gRPC (and Prometheus metrics). With no flags: the demo network
+    /// and demo stock on 127.0.0.1:50051, metrics on 127.0.0.1:9464.
+    Serve(ServeArgs),
+    /// Work with network files.
+    #[command(subcommand)]
+    Network(NetworkCommand),
+    /// Work with stock files.
+    #[command(subcommand)]
+    Stock(StockCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// TOML configuration file (see docs/operations.md); `ALLOT__SECTION__KEY`
+    /// environment variables and these flags override it.
+    #[arg(long, env = "ALLOT_CONFIG")]
+    config: Option<PathBuf>,
+    /// gRPC listen address.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Prometheus listen address.
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
+    /// Do not serve Prometheus metrics.
+    #[arg(long)]
+    no_metrics: bool,
+    /// Network file (docs/network.md) instead of the demo network.
+    #[arg(long)]
+    network: Option<PathBuf>,
+    /// Stock CSV (docs/stock.md) loaded at startup.
+    #[arg(long)]
+    stock: Option<PathBuf>,
+    /// Start with empty stock instead of the demo stock.
+    #[arg(long)]
+    no_demo_stock: bool,
+}
+
+#[derive(Subcommand)]
+enum NetworkCommand {
+    /// Write the demo network as a network file.
+    Export {
+        /// Demo seed.
+        #[arg(long, default_value_t = DEMO_SEED)]
+        seed: u64,
+        /// Output file (`-` for standard output).
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+    },
+    /// Load and validate a network file; print a summary or the first error.
+    Check {
+        /// The network file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum StockCommand {
+    /// Write the demo stock of the demo network as a stock CSV.
+    ExportDemo {
+        /// Demo seed.
+        #[arg(long, default_value_t = DEMO_SEED)]
+        seed: u64,
+        /// Output file (`-` for standard output).
+        #[arg(long, default_value = "-")]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Network(NetworkCommand::Export { seed, out }) => {
+            write_out(&out, Network::demo(seed).to_toml_string().as_bytes())
+        }
+        Command::Network(NetworkCommand::Check { file }) => Network::load(&file)
+            .map(|n| {
+                println!(
+                    "{}: ok: network {:?}, {} nodes, {} SKUs, {} services, {} regions",
+                    file.display(),
+                    n.name(),
+                    n.node_count(),
+                    n.sku_count(),
+                    n.services().len(),
+                    n.regions().len()
+                );
+            })
+            .map_err(anyhow::Error::from),
+        Command::Stock(StockCommand::ExportDemo { seed, out }) => {
+            let network = Network::demo(seed);
+            let mut csv = String::from("node,sku,on_hand,reserved,protected\n");
+            for row in demo_stock(&network, seed) {
+                csv.push_str(&format!(
+                    "{},{},{},{},{}\n",
+                    network.node(row.node).code,
+                    network.sku(row.sku).code,
+                    row.on_hand,
+                    row.reserved,
+                    row.protected
+                ));
+            }
+            write_out(&out, csv.as_bytes())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("allot: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn write_out(out: &PathBuf, bytes: &[u8]) -> anyhow::Result<()> {
+    if out.as_os_str() == "-" {
+        std::io::stdout().write_all(bytes)?;
+    } else {
+        std::fs::write(out, bytes)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+    }
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut overrides = Figment::new();
+    if let Some(listen) = args.listen {
+        overrides = overrides.merge(Serialized::default("grpc.listen", listen));
+    }
+    if let Some(listen) = args.metrics_listen {
+        overrides = overrides.merge(Serialized::default("metrics.listen", listen));
+    }
+    if args.no_metrics {
+        overrides = overrides.merge(Serialized::default("metrics.enabled", false));
+    }
+    if let Some(network) = args.network {
+        overrides = overrides.merge(Serialized::default("network.file", network));
+    }
+    if let Some(stock) = args.stock {
+        overrides = overrides.merge(Serialized::default("stock.file", stock));
+    }
+    if args.no_demo_stock {
+        overrides = overrides.merge(Serialized::default("stock.demo", false));
+    }
+    let config = Config::load(args.config.as_deref(), overrides)?;
+    allot_server::telemetry::init_logging(&config.log);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        if config.metrics.enabled {
+            allot_server::telemetry::install_metrics(config.metrics.listen)?;
+            tracing::info!(addr = %config.metrics.listen, "prometheus metrics at /metrics");
+        }
+        let listener = tokio::net::TcpListener::bind(config.grpc.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.grpc.listen))?;
+        tracing::info!(addr = %listener.local_addr()?, "allot listening for gRPC");
+        allot_server::serve(config, listener, shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,183 @@
+//! Typed configuration: defaults, then a TOML file, then `ALLOT__` environment
+//! variables, then command-line flags. Unknown keys are errors.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The whole server configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The gRPC listener and its limits.
+    pub grpc: GrpcConfig,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsConfig,
+    /// Which network to serve.
+    pub network: NetworkConfig,
+    /// Which stock to load at startup.
+    pub stock: StockConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// gRPC listener and limits.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GrpcConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Largest accepted request message, bytes. Larger messages are refused
+    /// with OUT_OF_RANGE before they are decoded.
+    pub max_message_bytes: usize,
+    /// Requests served at once across all connections; beyond it requests are
+    /// refused at once with RESOURCE_EXHAUSTED (never queued).
+    pub max_concurrent_requests: usize,
+    /// HTTP/2 streams per connection.
+    pub max_concurrent_streams: u32,
+    /// Upper bound on any request's duration, ms (the caller's gRPC deadline
+    /// applies when shorter).
+    pub request_timeout_ms: u64,
+    /// After SIGINT/SIGTERM, how long in-flight requests may finish, ms.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        GrpcConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            max_message_bytes: 4 * 1024 * 1024,
+            max_concurrent_requests: 1024,
+            max_concurrent_streams: 256,
+            request_timeout_ms: 30_000,
+            shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
+/// Prometheus endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` at all.
+    pub enabled: bool,
+    /// Address of the Prometheus scrape endpoint.
+    pub listen: SocketAddr,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+        }
+    }
+}
+
+/// Which network to serve.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    /// A network file (docs/network.md); absent = the built-in demo network.
+    pub file: Option<PathBuf>,
+    /// Seed of the demo network when no file is given.
+    pub demo_seed: u64,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            file: None,
+            demo_seed: allot_engine::network::DEMO_SEED,
+        }
+    }
+}
+
+/// Which stock to load at startup.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StockConfig {
+    /// A stock CSV (docs/stock.md) loaded at startup. Absent: the demo stock
+    /// when serving the demo network, otherwise every node starts empty.
+    pub file: Option<PathBuf>,
+    /// Load the deterministic demo stock when serving the demo network and
+    /// no stock file is given.
+    pub demo: bool,
+}
+
+impl Default for StockConfig {
+    fn default() -> Self {
+        StockConfig {
+            file: None,
+            demo: true,
+        }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `tracing` filter, e.g. `info` or `allot_server=debug,info`.
+    pub filter: String,
+    /// Emit JSON lines instead of human-readable text.
+    pub json: bool,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            filter: "info".into(),
+            json: false,
+        }
+    }
+}
+
+/// A configuration that could not be assembled.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(#[from] Box<figment::Error>);
+
+impl Config {
+    /// Defaults, then `file` (if any), then `ALLOT__SECTION__KEY` variables
+    /// (for example `ALLOT__GRPC__LISTEN=0.0.0.0:50051`), then `overrides`
+    /// (typically from command-line flags).
+    pub fn load(file: Option<&Path>, overrides: Figment) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment
+            .merge(Env::prefixed("ALLOT__").split("__"))
+            .merge(overrides)
+            .extract()
+            .map_err(|e| ConfigError(Box::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_overrides_and_unknown_keys_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("allot.toml");
+        std::fs::write(
+            &path,
+            "[grpc]\nlisten = \"127.0.0.1:7000\"\nmax_concurrent_requests = 8\n",
+        )
+        .unwrap();
+        let overrides = Figment::new().merge(Serialized::default("grpc.listen", "127.0.0.1:7001"));
+        let config = Config::load(Some(&path), overrides).unwrap();
+        assert_eq!(config.grpc.listen.port(), 7001);
+        assert_eq!(config.grpc.max_concurrent_requests, 8);
+
+        std::fs::write(&path, "[grpc]\nlisen = \"127.0.0.1:7000\"\n").unwrap();
+        let err = Config::load(Some(&path), Figment::new()).unwrap_err();
+        assert!(err.to_string().contains("lisen"), "{err}");
+    }
+}

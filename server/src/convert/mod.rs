@@ -1,0 +1,7 @@
+//! Conversions between protobuf messages and engine types. Incoming messages
+//! are destructured exhaustively, so a new proto field fails to compile here
+//! until it is handled.
+
+pub mod network;
+pub mod stock;
+pub mod time;

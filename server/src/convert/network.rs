@@ -1,0 +1,108 @@
+//! Network entities as protobuf descriptions.
+
+use allot_engine::network::{Network, NodeKind, ServiceLevel};
+use allot_proto::v1 as pb;
+
+/// Engine node kind to proto.
+pub fn node_kind(kind: NodeKind) -> pb::NodeKind {
+    match kind {
+        NodeKind::DistributionCenter => pb::NodeKind::DistributionCenter,
+        NodeKind::Store => pb::NodeKind::Store,
+        NodeKind::ThirdPartyLogistics => pb::NodeKind::ThirdPartyLogistics,
+    }
+}
+
+/// Engine service level to proto.
+pub fn service_level(level: ServiceLevel) -> pb::ServiceLevel {
+    match level {
+        ServiceLevel::SameDay => pb::ServiceLevel::SameDay,
+        ServiceLevel::Overnight => pb::ServiceLevel::Overnight,
+        ServiceLevel::TwoDay => pb::ServiceLevel::TwoDay,
+        ServiceLevel::Ground => pb::ServiceLevel::Ground,
+    }
+}
+
+fn point(p: allot_engine::network::GeoPoint) -> pb::GeoPoint {
+    pb::GeoPoint {
+        lat: p.lat,
+        lon: p.lon,
+    }
+}
+
+/// The whole network as the `GetNetwork` answer; SKUs only when asked.
+pub fn describe(network: &Network, include_skus: bool) -> pb::NetworkDescription {
+    let nodes = network
+        .nodes()
+        .iter()
+        .map(|n| pb::NodeInfo {
+            code: n.code.clone(),
+            name: n.name.clone(),
+            kind: node_kind(n.kind) as i32,
+            location: Some(point(n.location)),
+            time_zone: n.time_zone.name().to_string(),
+            daily_capacity_units: n.daily_capacity_units,
+            cold_chain: n.cold_chain,
+            hazmat: n.hazmat,
+            accepts_returns: n.accepts_returns,
+            services: n
+                .services
+                .iter()
+                .map(|s| network.service(*s).code.clone())
+                .collect(),
+            order_cutoff_local: n.order_cutoff.format("%H:%M").to_string(),
+            processing_days: n.processing_days,
+            handling_cost_minor: n.handling_cost_minor,
+            blocked_destinations: n.blocked_destinations.clone(),
+        })
+        .collect();
+    let services = network
+        .services()
+        .iter()
+        .map(|s| pb::CarrierServiceInfo {
+            code: s.code.clone(),
+            carrier: network.carriers()[s.carrier].code.clone(),
+            name: s.name.clone(),
+            level: service_level(s.level) as i32,
+            transit_days: s.transit_days,
+            max_distance_km: s.max_distance_km,
+        })
+        .collect();
+    let regions = network
+        .regions()
+        .iter()
+        .map(|r| pb::RegionInfo {
+            code: r.code.clone(),
+            postal_prefix: r.postal_prefix.clone(),
+            name: r.name.clone(),
+            area: r.area.clone(),
+            centroid: Some(point(r.centroid)),
+            time_zone: r.time_zone.name().to_string(),
+        })
+        .collect();
+    let skus = if include_skus {
+        network
+            .skus()
+            .iter()
+            .map(|s| pb::SkuInfo {
+                code: s.code.clone(),
+                category: s.category.clone(),
+                weight_grams: s.weight_grams,
+                cold_chain: s.cold_chain,
+                hazmat: s.hazmat,
+                resale_risk: f64::from(s.resale_risk),
+                unit_price_minor: s.unit_price_minor,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    pb::NetworkDescription {
+        name: network.name().to_string(),
+        currency: network.currency().to_string(),
+        nodes,
+        services,
+        regions,
+        skus,
+        sku_count: network.sku_count() as u32,
+    }
+}

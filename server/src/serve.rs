@@ -1,0 +1,155 @@
+//! Assembles the gRPC server: health, reflection, the allot services, the
+//! request gate, limits from config, and graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use allot_proto::v1::admin_service_server::AdminServiceServer;
+use allot_proto::v1::allocation_service_server::AllocationServiceServer;
+use allot_proto::v1::decision_service_server::DecisionServiceServer;
+use allot_proto::v1::inventory_service_server::InventoryServiceServer;
+use allot_proto::v1::promise_service_server::PromiseServiceServer;
+use allot_proto::v1::returns_service_server::ReturnsServiceServer;
+use allot_proto::v1::risk_service_server::RiskServiceServer;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::server::NamedService;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::config::Config;
+use crate::gate::RequestGateLayer;
+use crate::services::{
+    AdminApi, AllocationApi, DecisionApi, InventoryApi, PromiseApi, ReturnsApi, RiskApi,
+};
+use crate::state::{Engine, LoadError, Ready};
+
+/// Why the server stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The network or stock could not be loaded.
+    #[error("startup failed: {0}")]
+    Load(#[from] LoadError),
+    /// The loader thread panicked (a bug).
+    #[error("startup failed: the loader stopped unexpectedly: {0}")]
+    Loader(String),
+    /// gRPC reflection could not be built from the descriptors (a bug).
+    #[error("cannot build gRPC reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The transport failed.
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Names of every service whose health is reported (besides the overall "").
+fn service_names() -> [&'static str; 7] {
+    fn name<S: NamedService>() -> &'static str {
+        S::NAME
+    }
+    [
+        name::<InventoryServiceServer<InventoryApi>>(),
+        name::<AdminServiceServer<AdminApi>>(),
+        name::<AllocationServiceServer<AllocationApi>>(),
+        name::<PromiseServiceServer<PromiseApi>>(),
+        name::<RiskServiceServer<RiskApi>>(),
+        name::<ReturnsServiceServer<ReturnsApi>>(),
+        name::<DecisionServiceServer<DecisionApi>>(),
+    ]
+}
+
+async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for name in service_names() {
+        reporter.set_service_status(name, status).await;
+    }
+}
+
+/// Serves allot on `listener` until `shutdown` completes, then reports
+/// NOT_SERVING, lets in-flight requests finish (up to
+/// `grpc.shutdown_grace_ms`) and returns. The network and stock load in the
+/// background while health reports NOT_SERVING; a load failure ends `serve`
+/// with the error.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    set_health(&reporter, ServingStatus::NotServing).await;
+
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(allot_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+
+    let ready = Ready::default();
+    let max = config.grpc.max_message_bytes;
+    let router = tonic::transport::Server::builder()
+        .timeout(Duration::from_millis(config.grpc.request_timeout_ms))
+        .max_concurrent_streams(config.grpc.max_concurrent_streams)
+        .layer(RequestGateLayer::new(config.grpc.max_concurrent_requests))
+        .add_service(health)
+        .add_service(reflection)
+        .add_service(
+            InventoryServiceServer::new(InventoryApi::new(ready.clone()))
+                .max_decoding_message_size(max),
+        )
+        .add_service(
+            AdminServiceServer::new(AdminApi::new(ready.clone())).max_decoding_message_size(max),
+        )
+        .add_service(AllocationServiceServer::new(AllocationApi).max_decoding_message_size(max))
+        .add_service(PromiseServiceServer::new(PromiseApi).max_decoding_message_size(max))
+        .add_service(RiskServiceServer::new(RiskApi).max_decoding_message_size(max))
+        .add_service(ReturnsServiceServer::new(ReturnsApi).max_decoding_message_size(max))
+        .add_service(DecisionServiceServer::new(DecisionApi).max_decoding_message_size(max));
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+
+    let drain_reporter = reporter.clone();
+    let mut drain_rx = stop_rx.clone();
+    let server =
+        router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            let _ = drain_rx.wait_for(|stop| *stop).await;
+            tracing::info!(
+                "shutdown requested: reporting not serving and draining in-flight requests"
+            );
+            set_health(&drain_reporter, ServingStatus::NotServing).await;
+        });
+
+    let grace = Duration::from_millis(config.grpc.shutdown_grace_ms);
+    let mut grace_rx = stop_rx.clone();
+    let grace_expired = async move {
+        let _ = grace_rx.wait_for(|stop| *stop).await;
+        tokio::time::sleep(grace).await;
+    };
+
+    let load_config = config.clone();
+    let load_ready = ready.clone();
+    let load_reporter = reporter.clone();
+    let mut load_stop = stop_rx;
+    let load = async move {
+        let loaded = tokio::task::spawn_blocking(move || Engine::load(&load_config))
+            .await
+            .map_err(|e| ServeError::Loader(e.to_string()))??;
+        load_ready.set(Arc::new(loaded));
+        if !*load_stop.borrow_and_update() {
+            set_health(&load_reporter, ServingStatus::Serving).await;
+            tracing::info!("network and stock loaded: serving");
+        }
+        std::future::pending::<Result<(), ServeError>>().await
+    };
+
+    tokio::select! {
+        result = server => result?,
+        result = load => result?,
+        () = grace_expired => tracing::warn!(grace_ms = config.grpc.shutdown_grace_ms, "shutdown grace expired with requests still in flight"),
+    }
+    tracing::info!("server stopped");
+    Ok(())
+}

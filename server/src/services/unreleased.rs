@@ -1,0 +1,97 @@
+//! Services of the allot.v1 contract that later releases implement. They are
+//! registered (so reflection and health list them) and answer UNIMPLEMENTED
+//! with a message that says what this release does serve.
+
+use allot_proto::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use crate::error::not_in_this_release;
+
+/// AllocationService: answers UNIMPLEMENTED in this release.
+pub struct AllocationApi;
+/// PromiseService: answers UNIMPLEMENTED in this release.
+pub struct PromiseApi;
+/// RiskService: answers UNIMPLEMENTED in this release.
+pub struct RiskApi;
+/// ReturnsService: answers UNIMPLEMENTED in this release.
+pub struct ReturnsApi;
+/// DecisionService: answers UNIMPLEMENTED in this release.
+pub struct DecisionApi;
+
+#[tonic::async_trait]
+impl pb::allocation_service_server::AllocationService for AllocationApi {
+    async fn allocate(
+        &self,
+        _: Request<pb::AllocateRequest>,
+    ) -> Result<Response<pb::AllocateResponse>, Status> {
+        Err(not_in_this_release("AllocationService.Allocate"))
+    }
+    async fn confirm_reservation(
+        &self,
+        _: Request<pb::ConfirmReservationRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        Err(not_in_this_release("AllocationService.ConfirmReservation"))
+    }
+    async fn release_reservation(
+        &self,
+        _: Request<pb::ReleaseReservationRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        Err(not_in_this_release("AllocationService.ReleaseReservation"))
+    }
+    async fn evaluate_plan(
+        &self,
+        _: Request<pb::EvaluatePlanRequest>,
+    ) -> Result<Response<pb::EvaluatePlanResponse>, Status> {
+        Err(not_in_this_release("AllocationService.EvaluatePlan"))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::promise_service_server::PromiseService for PromiseApi {
+    async fn get_delivery_promise(
+        &self,
+        _: Request<pb::PromiseRequest>,
+    ) -> Result<Response<pb::PromiseResponse>, Status> {
+        Err(not_in_this_release("PromiseService.GetDeliveryPromise"))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::risk_service_server::RiskService for RiskApi {
+    async fn score_order(
+        &self,
+        _: Request<pb::ScoreOrderRequest>,
+    ) -> Result<Response<pb::RiskAssessment>, Status> {
+        Err(not_in_this_release("RiskService.ScoreOrder"))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::returns_service_server::ReturnsService for ReturnsApi {
+    async fn route_return(
+        &self,
+        _: Request<pb::RouteReturnRequest>,
+    ) -> Result<Response<pb::ReturnDecision>, Status> {
+        Err(not_in_this_release("ReturnsService.RouteReturn"))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::decision_service_server::DecisionService for DecisionApi {
+    async fn explain_decision(
+        &self,
+        _: Request<pb::ExplainDecisionRequest>,
+    ) -> Result<Response<pb::DecisionRecord>, Status> {
+        Err(not_in_this_release("DecisionService.ExplainDecision"))
+    }
+
+    type WatchDecisionsStream =
+        std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::DecisionEvent, Status>> + Send>>;
+
+    async fn watch_decisions(
+        &self,
+        _: Request<pb::WatchDecisionsRequest>,
+    ) -> Result<Response<Self::WatchDecisionsStream>, Status> {
+        Err(not_in_this_release("DecisionService.WatchDecisions"))
+    }
+}

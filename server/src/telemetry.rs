@@ -1,0 +1,79 @@
+//! Logging and the Prometheus metrics endpoint.
+
+use std::net::SocketAddr;
+
+use crate::config::LogConfig;
+
+/// Installs the global `tracing` subscriber (idempotent: a second call is a
+/// no-op, which keeps tests that start several servers simple).
+pub fn init_logging(config: &LogConfig) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&config.filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(true);
+    let result = if config.json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+    // Already installed (tests, or an embedding application): keep theirs.
+    drop(result);
+}
+
+/// Why the metrics endpoint could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot serve Prometheus metrics on {addr}: {source}")]
+pub struct MetricsError {
+    addr: SocketAddr,
+    source: metrics_exporter_prometheus::BuildError,
+}
+
+/// Installs the process-wide Prometheus recorder and serves `/metrics` on
+/// `addr`. Call once per process, from a tokio runtime.
+pub fn install_metrics(addr: SocketAddr) -> Result<(), MetricsError> {
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_http_listener(addr)
+        .set_buckets(&[
+            0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
+            0.25, 0.5, 1.0, 2.5,
+        ])
+        .map_err(|source| MetricsError { addr, source })?
+        .install()
+        .map_err(|source| MetricsError { addr, source })?;
+    describe();
+    Ok(())
+}
+
+fn describe() {
+    metrics::describe_counter!(
+        "allot_grpc_requests_total",
+        "gRPC requests answered, by rpc and gRPC status code"
+    );
+    metrics::describe_histogram!(
+        "allot_grpc_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "gRPC request latency at the server, by rpc"
+    );
+    metrics::describe_counter!(
+        "allot_grpc_shed_total",
+        "requests refused with RESOURCE_EXHAUSTED because the concurrency limit was reached"
+    );
+    metrics::describe_counter!(
+        "allot_stock_deltas_total",
+        "stock delta rows received, by outcome (applied, duplicate, quarantined)"
+    );
+    metrics::describe_counter!(
+        "allot_stock_quarantined_total",
+        "stock delta rows quarantined, by reason"
+    );
+    metrics::describe_gauge!(
+        "allot_stock_snapshot_updated_seconds",
+        metrics::Unit::Seconds,
+        "unix time of the last change to each node's stock snapshot"
+    );
+    metrics::describe_gauge!(
+        "allot_stock_snapshot_version",
+        "version of each node's stock snapshot"
+    );
+}

@@ -1,0 +1,111 @@
+//! A real allot server on 127.0.0.1:0 for integration tests.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use allot_server::Config;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+
+/// A running server and the means to stop it.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    handle: JoinHandle<Result<(), allot_server::ServeError>>,
+}
+
+/// The default test configuration: the demo network and stock, no metrics
+/// endpoint (it is process-global), short grace.
+pub fn test_config() -> Config {
+    let mut config = Config::default();
+    config.metrics.enabled = false;
+    config.grpc.shutdown_grace_ms = 5_000;
+    config
+}
+
+impl TestServer {
+    /// Binds 127.0.0.1:0 and serves `config` there.
+    pub async fn start(config: Config) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(allot_server::serve(config, listener, async move {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            stop: Some(stop),
+            handle,
+        }
+    }
+
+    /// Starts the default test server and waits until it reports SERVING.
+    pub async fn serving() -> TestServer {
+        let server = TestServer::start(test_config()).await;
+        server.wait_serving().await;
+        server
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A fresh channel to the server.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.endpoint())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    /// The overall health status ("" service).
+    pub async fn health(&self, service: &str) -> ServingStatus {
+        let mut client = HealthClient::new(self.channel().await);
+        let response = client
+            .check(HealthCheckRequest {
+                service: service.to_string(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        ServingStatus::try_from(response.status).unwrap()
+    }
+
+    /// Polls health until SERVING (at most 60 s, then panics).
+    pub async fn wait_serving(&self) {
+        for _ in 0..1200 {
+            if self.health("").await == ServingStatus::Serving {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server never reported SERVING");
+    }
+
+    /// Signals shutdown without waiting.
+    pub fn signal_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Signals shutdown and waits for `serve` to return.
+    pub async fn stop(mut self) -> Result<(), allot_server::ServeError> {
+        self.signal_shutdown();
+        self.handle.await.unwrap()
+    }
+
+    /// Waits for `serve` to return on its own (e.g. after a load failure).
+    pub async fn join(self) -> Result<(), allot_server::ServeError> {
+        self.handle.await.unwrap()
+    }
+}

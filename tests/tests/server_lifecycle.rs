@@ -1,0 +1,156 @@
+//! Health, reflection, startup failures and graceful shutdown of a real server.
+
+mod common;
+
+use std::time::Duration;
+
+use allot_proto::v1 as pb;
+use allot_proto::v1::inventory_service_client::InventoryServiceClient;
+use common::{TestServer, test_config};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
+use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+#[tokio::test]
+async fn health_turns_serving_once_loaded_for_every_service() {
+    let server = TestServer::start(test_config()).await;
+    server.wait_serving().await;
+    for service in [
+        "allot.v1.InventoryService",
+        "allot.v1.AdminService",
+        "allot.v1.AllocationService",
+    ] {
+        assert_eq!(
+            server.health(service).await,
+            ServingStatus::Serving,
+            "{service}"
+        );
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn reflection_lists_every_public_service() {
+    let server = TestServer::serving().await;
+    let mut client = ServerReflectionClient::new(server.channel().await);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection answer: {response:?}");
+    };
+    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in [
+        "allot.v1.InventoryService",
+        "allot.v1.AllocationService",
+        "allot.v1.PromiseService",
+        "allot.v1.RiskService",
+        "allot.v1.ReturnsService",
+        "allot.v1.DecisionService",
+        "allot.v1.AdminService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn unreleased_rpcs_answer_unimplemented_with_a_reason() {
+    let server = TestServer::serving().await;
+    let mut client = allot_proto::v1::allocation_service_client::AllocationServiceClient::new(
+        server.channel().await,
+    );
+    let status = client
+        .allocate(pb::AllocateRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::Unimplemented);
+    assert!(
+        status.message().contains("InventoryService"),
+        "{}",
+        status.message()
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_invalid_network_file_fails_startup_with_the_file_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("network.toml");
+    std::fs::write(&path, "[network]\nname = \"broken\"\ncurrency = \n").unwrap();
+    let mut config = test_config();
+    config.network.file = Some(path.clone());
+    let server = TestServer::start(config).await;
+    let error = server.join().await.unwrap_err().to_string();
+    assert!(error.contains("network.toml"), "{error}");
+}
+
+#[tokio::test]
+async fn shutdown_reports_not_serving_and_drains_an_open_stream() {
+    let mut server = TestServer::serving().await;
+    let mut client = InventoryServiceClient::new(server.channel().await);
+    let (tx, rx) = tokio::sync::mpsc::channel::<pb::StockDeltaBatch>(4);
+    let call = tokio::spawn(async move {
+        client
+            .stream_stock_deltas(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+    });
+    let delta = |sequence| pb::StockDelta {
+        node: "DC-ATL".into(),
+        sku: "SKU-000001".into(),
+        sequence,
+        kind: pb::DeltaKind::Adjust as i32,
+        quantity: 1,
+        protected: None,
+    };
+    tx.send(pb::StockDeltaBatch {
+        deltas: vec![delta(1)],
+    })
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    // Shutdown starts while the stream is open: a health watcher sees
+    // NOT_SERVING, and the open stream still completes.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
+    let mut watch = health
+        .watch(tonic_health::pb::HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = watch.message().await.unwrap().unwrap();
+    assert_eq!(first.status, ServingStatus::Serving as i32);
+    server.signal_shutdown();
+    let next = watch.message().await.unwrap().unwrap();
+    assert_eq!(next.status, ServingStatus::NotServing as i32);
+    drop(watch);
+    tx.send(pb::StockDeltaBatch {
+        deltas: vec![delta(2)],
+    })
+    .await
+    .unwrap();
+    drop(tx);
+    let summary = call
+        .await
+        .unwrap()
+        .expect("in-flight stream is drained, not cut")
+        .into_inner();
+    assert_eq!(summary.received, 2);
+    assert_eq!(summary.applied, 2);
+    server.stop().await.unwrap();
+}
