@@ -1,0 +1,188 @@
+//! Command-line arguments of `allotctl` (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Output and exit code conventions, shown at the end of `--help`.
+const AFTER_HELP: &str = "\
+Output:
+  Every command prints the proto3 JSON (canonical mapping: lowerCamelCase
+  field names, enum value names, 64-bit integers as strings, RFC 3339
+  timestamps, default values omitted) of the server's response to stdout.
+  A command that returns one response prints one pretty-printed document.
+  `stock load` and `stock node --all` return one response per node or page
+  and print JSON Lines: one compact JSON document per line.
+  `health` prints {\"status\":\"SERVING\"} (or NOT_SERVING, UNKNOWN, ...).
+
+Errors:
+  Errors go to stderr as `allotctl: <GRPC_CODE>: <message>`.
+  Exit codes: 0 success, 1 error (or `health` not SERVING), 2 usage error.";
+
+/// Command-line client for the allot decision engine.
+#[derive(Debug, Parser)]
+#[command(name = "allotctl", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// gRPC endpoint of the allot server (a missing scheme means http://).
+    #[arg(
+        long,
+        global = true,
+        env = "ALLOTCTL_ENDPOINT",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub endpoint: String,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Checks grpc.health.v1; exits 0 only if the status is SERVING.
+    Health(HealthArgs),
+    /// Loads and reads stock (InventoryService).
+    #[command(subcommand)]
+    Stock(StockCommand),
+    /// Describes the loaded network (AdminService.GetNetwork).
+    Network {
+        /// Include the SKU catalogue (can be large).
+        #[arg(long)]
+        include_skus: bool,
+    },
+}
+
+/// Arguments of `health`.
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Health service name; empty means the server as a whole.
+    #[arg(long, value_name = "NAME", default_value = "")]
+    pub service: String,
+    /// Poll until SERVING for at most this many seconds (fractions allowed);
+    /// the server may still be starting.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub wait: Option<f64>,
+}
+
+/// The `stock` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StockCommand {
+    /// Replaces node snapshots from a bulk stock CSV (ReplaceNodeStock).
+    ///
+    /// Header `node,sku,on_hand[,reserved][,protected]` in any column order;
+    /// empty reserved/protected mean 0. One ReplaceNodeStock stream per node,
+    /// nodes in file order, at most 5000 rows per message. The whole file is
+    /// checked first: a malformed file sends nothing. Prints JSON Lines, one
+    /// ReplaceNodeStockResponse per node.
+    Load {
+        /// The CSV file.
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+        /// Delta sequence the snapshots reflect (0 resets each node's feed).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        as_of_sequence: u64,
+    },
+    /// Streams stock deltas from a CSV (StreamStockDeltas).
+    ///
+    /// Header `node,sku,sequence,kind,quantity[,protected]` in any column
+    /// order; kind `adjust` or `set` (any case; anything else is sent as
+    /// DELTA_KIND_UNSPECIFIED and quarantined by the server); empty protected
+    /// leaves protected unchanged. The whole file is checked first: a
+    /// malformed file sends nothing. Prints the StockDeltaSummary;
+    /// quarantined rows are reported there and do not fail the command.
+    Deltas {
+        /// The CSV file.
+        #[arg(value_name = "FILE.csv")]
+        file: PathBuf,
+        /// Deltas per StockDeltaBatch message.
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = allot_client::DEFAULT_DELTA_BATCH_SIZE as u64,
+            value_parser = clap::value_parser!(u64).range(1..)
+        )]
+        batch_size: u64,
+    },
+    /// Availability of one SKU across nodes (GetSkuAvailability).
+    Availability {
+        /// SKU code.
+        sku: String,
+        /// Only these nodes (repeatable); default all nodes.
+        #[arg(long = "node", value_name = "CODE")]
+        nodes: Vec<String>,
+        /// Also list nodes with no stock.
+        #[arg(long)]
+        include_zero: bool,
+    },
+    /// Stock rows of one node (GetNodeStock).
+    Node {
+        /// Node code.
+        code: String,
+        /// Rows per page (server default 1000, at most 10000).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        page_size: Option<u32>,
+        /// Follow next_page_token through every page; prints JSON Lines, one
+        /// NodeStock page per line.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Snapshot versions, sequences and quarantine counters (GetStockStatus).
+    Status,
+}
+
+/// Parses a non-negative, finite number of seconds.
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if (0.0..1e9).contains(&s) => Ok(s),
+        Ok(_) => Err(String::from("must be a non-negative number of seconds")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_nested_commands() {
+        let cli = Cli::try_parse_from([
+            "allotctl",
+            "stock",
+            "availability",
+            "SKU-1",
+            "--node",
+            "A",
+            "--node",
+            "B",
+            "--endpoint",
+            "http://h:1",
+        ])
+        .unwrap();
+        assert_eq!(cli.endpoint, "http://h:1");
+        let Command::Stock(StockCommand::Availability {
+            sku,
+            nodes,
+            include_zero,
+        }) = cli.command
+        else {
+            panic!("wrong command");
+        };
+        assert_eq!(
+            (sku.as_str(), nodes, include_zero),
+            ("SKU-1", vec!["A".into(), "B".into()], false)
+        );
+        assert!(
+            Cli::try_parse_from(["allotctl", "stock", "deltas", "f.csv", "--batch-size", "0"])
+                .is_err()
+        );
+        assert!(Cli::try_parse_from(["allotctl", "health", "--wait", "-1"]).is_err());
+    }
+}

@@ -1,0 +1,6 @@
+//! The `allotctl` command line: argument definitions, command runners and
+//! output.
+
+pub mod cli;
+pub mod commands;
+pub mod output;

@@ -1,0 +1,140 @@
+//! The connection to an allot server and its typed service clients.
+
+use std::time::Duration;
+
+use allot_proto::v1::admin_service_client::AdminServiceClient;
+use allot_proto::v1::inventory_service_client::InventoryServiceClient;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::health_client::HealthClient;
+
+use crate::error::{ClientError, error_chain};
+
+/// How long [`AllotClient::connect`] waits for the TCP connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Largest response message the service clients accept (64 MiB), so that
+/// e.g. `GetNetwork` with SKUs is limited by the server, not the client.
+pub const MAX_DECODING_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
+
+/// A connection to one allot server. Cheap to clone; every accessor returns a
+/// client over a clone of the same channel.
+#[derive(Debug, Clone)]
+pub struct AllotClient {
+    channel: Channel,
+    endpoint: String,
+}
+
+impl AllotClient {
+    /// Connects to `endpoint` (e.g. `http://127.0.0.1:50051`; a missing
+    /// scheme means `http://`), waiting at most [`CONNECT_TIMEOUT`]. Fails
+    /// with [`ClientError::Connect`] naming the endpoint when nothing listens.
+    pub async fn connect(endpoint: &str) -> Result<AllotClient, ClientError> {
+        let (uri, ep) = endpoint_for(endpoint)?;
+        match ep.connect().await {
+            Ok(channel) => Ok(AllotClient {
+                channel,
+                endpoint: uri,
+            }),
+            Err(source) => Err(ClientError::Connect {
+                detail: error_chain(&source),
+                endpoint: uri,
+                source,
+            }),
+        }
+    }
+
+    /// Like [`AllotClient::connect`] but connects on first use and reconnects
+    /// as needed; only the endpoint syntax is checked here. Use it to wait
+    /// for a server that is still starting (see
+    /// [`AllotClient::wait_until_serving`]).
+    pub fn connect_lazy(endpoint: &str) -> Result<AllotClient, ClientError> {
+        let (uri, ep) = endpoint_for(endpoint)?;
+        Ok(AllotClient {
+            channel: ep.connect_lazy(),
+            endpoint: uri,
+        })
+    }
+
+    /// Wraps an existing channel (e.g. one with TLS or custom settings).
+    pub fn from_channel(channel: Channel, endpoint: impl Into<String>) -> AllotClient {
+        AllotClient {
+            channel,
+            endpoint: endpoint.into(),
+        }
+    }
+
+    /// The endpoint this client talks to, with scheme.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The underlying channel.
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// A client of `allot.v1.InventoryService`.
+    pub fn inventory(&self) -> InventoryServiceClient<Channel> {
+        InventoryServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
+    }
+
+    /// A client of `allot.v1.AdminService`.
+    pub fn admin(&self) -> AdminServiceClient<Channel> {
+        AdminServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
+    }
+
+    /// A client of `grpc.health.v1.Health`.
+    pub fn health_client(&self) -> HealthClient<Channel> {
+        HealthClient::new(self.channel.clone())
+    }
+}
+
+/// Normalizes the endpoint text and builds a transport endpoint for it.
+fn endpoint_for(endpoint: &str) -> Result<(String, Endpoint), ClientError> {
+    let uri = if endpoint.contains("://") {
+        endpoint.to_string()
+    } else {
+        format!("http://{endpoint}")
+    };
+    let ep = Endpoint::from_shared(uri.clone())
+        .map_err(|source| ClientError::InvalidEndpoint {
+            endpoint: endpoint.to_string(),
+            source,
+        })?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true);
+    Ok((uri, ep))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_without_scheme_gets_http() {
+        let (uri, _) = endpoint_for("127.0.0.1:50051").unwrap();
+        assert_eq!(uri, "http://127.0.0.1:50051");
+    }
+
+    #[test]
+    fn invalid_endpoint_is_rejected() {
+        let err = endpoint_for("http://exa mple:1").unwrap_err();
+        assert!(matches!(err, ClientError::InvalidEndpoint { .. }), "{err}");
+        assert!(err.to_string().contains("exa mple"));
+    }
+
+    #[tokio::test]
+    async fn connect_refused_names_endpoint() {
+        // Bind then drop a listener to get a port where nothing listens.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let ep = format!("http://127.0.0.1:{port}");
+        let err = AllotClient::connect(&ep).await.unwrap_err();
+        assert!(err.to_string().contains(&ep), "{err}");
+        assert_eq!(err.code(), tonic::Code::Unavailable);
+    }
+}
