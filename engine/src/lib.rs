@@ -10,8 +10,10 @@
 //! - [`stock`]: in-memory stock snapshots per (SKU, node), bulk loads, streamed
 //!   deltas with per-node sequence numbers, quarantine of invalid rows.
 
+pub mod allocation;
 pub mod error;
 pub mod network;
+pub mod reservation;
 pub mod stock;
 
 pub use error::ErrorCode;

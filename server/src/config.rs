@@ -20,6 +20,8 @@ pub struct Config {
     pub network: NetworkConfig,
     /// Which stock to load at startup.
     pub stock: StockConfig,
+    /// Allocation: time budgets, reservations, cost parameters.
+    pub allocation: AllocationConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -113,6 +115,41 @@ impl Default for StockConfig {
         StockConfig {
             file: None,
             demo: true,
+        }
+    }
+}
+
+/// Allocation: time budgets, reservations, cost parameters.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AllocationConfig {
+    /// Time budget of a solve when the call carries no gRPC deadline, ms.
+    pub default_budget_ms: u64,
+    /// Kept from the caller's deadline for building and sending the answer, ms.
+    pub deadline_margin_ms: u64,
+    /// Reservation time to live when the request sets none, seconds.
+    pub default_reservation_ttl_s: u64,
+    /// Longest reservation time to live a request may ask for, seconds.
+    pub max_reservation_ttl_s: u64,
+    /// Idempotency keys remembered (least recently used beyond it are
+    /// forgotten; each is kept at most 24 hours).
+    pub idempotency_keys: u64,
+    /// Solves running at once (the blocking pool); 0 = one per core.
+    pub solver_threads: usize,
+    /// The cost model's penalties (docs/allocation.md).
+    pub costs: allot_engine::allocation::params::CostParams,
+}
+
+impl Default for AllocationConfig {
+    fn default() -> Self {
+        AllocationConfig {
+            default_budget_ms: 50,
+            deadline_margin_ms: 1,
+            default_reservation_ttl_s: 900,
+            max_reservation_ttl_s: 7 * 24 * 3600,
+            idempotency_keys: 100_000,
+            solver_threads: 0,
+            costs: Default::default(),
         }
     }
 }

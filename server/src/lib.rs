@@ -8,8 +8,11 @@
 
 pub mod config;
 pub mod convert;
+pub mod deadline;
 pub mod error;
 pub mod gate;
+pub mod idempotency;
+pub mod pool;
 pub mod serve;
 pub mod services;
 pub mod state;

@@ -21,6 +21,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::config::Config;
 use crate::gate::RequestGateLayer;
+use crate::pool::SolverPool;
 use crate::services::{
     AdminApi, AllocationApi, DecisionApi, InventoryApi, PromiseApi, ReturnsApi, RiskApi,
 };
@@ -85,6 +86,7 @@ pub async fn serve(
         .build_v1()?;
 
     let ready = Ready::default();
+    let pool = SolverPool::new(config.allocation.solver_threads);
     let max = config.grpc.max_message_bytes;
     let router = tonic::transport::Server::builder()
         .timeout(Duration::from_millis(config.grpc.request_timeout_ms))
@@ -99,7 +101,14 @@ pub async fn serve(
         .add_service(
             AdminServiceServer::new(AdminApi::new(ready.clone())).max_decoding_message_size(max),
         )
-        .add_service(AllocationServiceServer::new(AllocationApi).max_decoding_message_size(max))
+        .add_service(
+            AllocationServiceServer::new(AllocationApi::new(
+                ready.clone(),
+                config.allocation.clone(),
+                pool,
+            ))
+            .max_decoding_message_size(max),
+        )
         .add_service(PromiseServiceServer::new(PromiseApi).max_decoding_message_size(max))
         .add_service(RiskServiceServer::new(RiskApi).max_decoding_message_size(max))
         .add_service(ReturnsServiceServer::new(ReturnsApi).max_decoding_message_size(max))
@@ -137,7 +146,10 @@ pub async fn serve(
         let loaded = tokio::task::spawn_blocking(move || Engine::load(&load_config))
             .await
             .map_err(|e| ServeError::Loader(e.to_string()))??;
-        load_ready.set(Arc::new(loaded));
+        let engine = Arc::new(loaded);
+        load_ready.set(engine.clone());
+        // Aborted when `serve` returns (this future is dropped then).
+        let _sweeper = AbortOnDrop(tokio::spawn(expire_reservations(engine)));
         if !*load_stop.borrow_and_update() {
             set_health(&load_reporter, ServingStatus::Serving).await;
             tracing::info!("network and stock loaded: serving");
@@ -152,4 +164,31 @@ pub async fn serve(
     }
     tracing::info!("server stopped");
     Ok(())
+}
+
+/// Expires reservations whose time to live ran out, once a second, until the
+/// runtime stops.
+async fn expire_reservations(engine: Arc<Engine>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let book = engine.allocator.book().clone();
+        let expired =
+            tokio::task::spawn_blocking(move || book.expire_due(std::time::SystemTime::now()))
+                .await
+                .unwrap_or_default();
+        for reservation in expired {
+            tracing::info!(reservation = %reservation.id, order = %reservation.order_id, "reservation expired");
+        }
+    }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -4,7 +4,9 @@
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
+use allot_engine::allocation::allocate::Allocator;
 use allot_engine::network::{Network, NetworkError, demo_stock};
+use allot_engine::reservation::ReservationBook;
 use allot_engine::stock::{StockError, StockLevel, StockStore};
 use tonic::Status;
 
@@ -16,6 +18,8 @@ pub struct Engine {
     pub network: Arc<Network>,
     /// Stock snapshots per (SKU, node).
     pub stock: Arc<StockStore>,
+    /// Allocation over the stock and its reservation book.
+    pub allocator: Arc<Allocator>,
 }
 
 /// Why the engine could not load at startup.
@@ -79,7 +83,13 @@ impl Engine {
             }
             None => tracing::info!("no stock file: every node starts empty"),
         }
-        Ok(Engine { network, stock })
+        let book = Arc::new(ReservationBook::new(stock.clone()));
+        let allocator = Arc::new(Allocator::new(book, config.allocation.costs.clone()));
+        Ok(Engine {
+            network,
+            stock,
+            allocator,
+        })
     }
 }
 

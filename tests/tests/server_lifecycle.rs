@@ -70,14 +70,13 @@ async fn reflection_lists_every_public_service() {
 #[tokio::test]
 async fn unreleased_rpcs_answer_unimplemented_with_a_reason() {
     let server = TestServer::serving().await;
-    let mut client = allot_proto::v1::allocation_service_client::AllocationServiceClient::new(
-        server.channel().await,
-    );
+    let mut client =
+        allot_proto::v1::promise_service_client::PromiseServiceClient::new(server.channel().await);
     let status = client
-        .allocate(pb::AllocateRequest::default())
+        .get_delivery_promise(pb::PromiseRequest::default())
         .await
         .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::Unimplemented);
+    assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
     assert!(
         status.message().contains("InventoryService"),
         "{}",

@@ -13,6 +13,9 @@ use crate::network::{NodeId, SkuId};
 #[derive(Debug)]
 pub(crate) struct NodeSnapshot {
     pub(crate) levels: SortedLevels,
+    /// Units held by allot's own reservations, per SKU; they are part of
+    /// `levels[sku].reserved` and survive replacements (see `holds.rs`).
+    pub(crate) held: std::collections::BTreeMap<SkuId, i64>,
     pub(crate) version: u64,
     pub(crate) sequence: u64,
     pub(crate) updated_at: SystemTime,
@@ -23,6 +26,7 @@ impl NodeSnapshot {
     pub(crate) fn empty() -> NodeSnapshot {
         NodeSnapshot {
             levels: SortedLevels::default(),
+            held: std::collections::BTreeMap::new(),
             version: 0,
             sequence: 0,
             updated_at: SystemTime::UNIX_EPOCH,
@@ -77,14 +81,6 @@ impl SortedLevels {
             }
         };
         &mut self.levels[i]
-    }
-
-    /// The level of `sku` for update, if present.
-    pub(crate) fn get_mut(&mut self, sku: SkuId) -> Option<&mut StockLevel> {
-        self.skus
-            .binary_search(&sku)
-            .ok()
-            .map(|i| &mut self.levels[i])
     }
 
     /// A copy of every row, sorted by SKU.

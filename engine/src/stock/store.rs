@@ -127,7 +127,13 @@ impl StockStore {
         sequence: Option<u64>,
         at: SystemTime,
     ) -> NodeFreshness {
+        let mut levels = levels;
         let mut guard = self.slot(node).write();
+        // allot's own holds are not in the feed: carry them into the new
+        // snapshot so a replacement never frees reserved units.
+        for (&sku, &held) in &guard.held {
+            levels.entry(sku).reserved += held;
+        }
         let old = std::mem::replace(&mut guard.levels, levels);
         guard.version += 1;
         if let Some(s) = sequence {
@@ -195,60 +201,27 @@ impl StockStore {
         self.quarantine.lock().recent(limit)
     }
 
-    /// Reserves `quantity` units of `sku` at `node` atomically: fails with
-    /// [`StockError::Insufficient`] unless `available() >= quantity`, else
-    /// `reserved += quantity`. Returns the new level. Reservations do not
-    /// change the snapshot's version or sequence; a later replacement of the
-    /// node replaces `reserved` too.
+    /// Holds `quantity` units of `sku` at `node` for allot (see
+    /// [`StockStore::hold_many`]): fails with [`StockError::Insufficient`]
+    /// unless `available() >= quantity`. Returns the new level.
     pub fn reserve(
         &self,
         node: NodeId,
         sku: SkuId,
         quantity: i64,
     ) -> Result<StockLevel, StockError> {
-        if quantity < 0 {
-            return Err(StockError::InvalidQuantity(quantity));
-        }
-        self.check_node(node)?;
-        let mut guard = self.slot(node).write();
-        let available = guard.levels.get(sku).map(|l| l.available()).unwrap_or(0);
-        if available < quantity {
-            drop(guard);
-            return Err(StockError::Insufficient {
-                node: self.network.node(node).code.clone(),
-                sku: self
-                    .network
-                    .skus()
-                    .get(sku.0 as usize)
-                    .map_or_else(|| format!("#{}", sku.0), |s| s.code.clone()),
-                requested: quantity,
-                available,
-            });
-        }
-        if quantity == 0 {
-            return Ok(guard.levels.get(sku).unwrap_or_default());
-        }
-        // available >= quantity > 0, so the row exists.
-        let level = guard.levels.entry(sku);
-        level.reserved += quantity;
-        Ok(*level)
+        self.hold_many(&[(node, sku, quantity)])?;
+        Ok(self.level(node, sku))
     }
 
-    /// Releases up to `quantity` reserved units: `reserved -= min(quantity,
-    /// reserved)`. A negative quantity, an absent row or an unknown node
-    /// changes nothing. Returns the new level.
+    /// Releases up to `quantity` held units (see
+    /// [`StockStore::release_many`]). Returns the new level.
     pub fn release(&self, node: NodeId, sku: SkuId, quantity: i64) -> StockLevel {
-        let Some(slot) = self.nodes.get(node.0 as usize) else {
+        if (node.0 as usize) >= self.nodes.len() {
             return StockLevel::default();
-        };
-        let mut guard = slot.0.write();
-        match guard.levels.get_mut(sku) {
-            Some(level) => {
-                level.reserved -= quantity.clamp(0, level.reserved);
-                *level
-            }
-            None => StockLevel::default(),
         }
+        self.release_many(&[(node, sku, quantity)]);
+        self.level(node, sku)
     }
 }
 

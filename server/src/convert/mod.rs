@@ -2,6 +2,7 @@
 //! are destructured exhaustively, so a new proto field fails to compile here
 //! until it is handled.
 
+pub mod allocation;
 pub mod network;
 pub mod stock;
 pub mod time;

@@ -2,9 +2,11 @@
 //! result.
 
 mod admin;
+mod allocation;
 mod inventory;
 mod unreleased;
 
 pub use admin::AdminApi;
+pub use allocation::AllocationApi;
 pub use inventory::InventoryApi;
-pub use unreleased::{AllocationApi, DecisionApi, PromiseApi, ReturnsApi, RiskApi};
+pub use unreleased::{DecisionApi, PromiseApi, ReturnsApi, RiskApi};

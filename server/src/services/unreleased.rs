@@ -7,8 +7,6 @@ use tonic::{Request, Response, Status};
 
 use crate::error::not_in_this_release;
 
-/// AllocationService: answers UNIMPLEMENTED in this release.
-pub struct AllocationApi;
 /// PromiseService: answers UNIMPLEMENTED in this release.
 pub struct PromiseApi;
 /// RiskService: answers UNIMPLEMENTED in this release.
@@ -17,34 +15,6 @@ pub struct RiskApi;
 pub struct ReturnsApi;
 /// DecisionService: answers UNIMPLEMENTED in this release.
 pub struct DecisionApi;
-
-#[tonic::async_trait]
-impl pb::allocation_service_server::AllocationService for AllocationApi {
-    async fn allocate(
-        &self,
-        _: Request<pb::AllocateRequest>,
-    ) -> Result<Response<pb::AllocateResponse>, Status> {
-        Err(not_in_this_release("AllocationService.Allocate"))
-    }
-    async fn confirm_reservation(
-        &self,
-        _: Request<pb::ConfirmReservationRequest>,
-    ) -> Result<Response<pb::Reservation>, Status> {
-        Err(not_in_this_release("AllocationService.ConfirmReservation"))
-    }
-    async fn release_reservation(
-        &self,
-        _: Request<pb::ReleaseReservationRequest>,
-    ) -> Result<Response<pb::Reservation>, Status> {
-        Err(not_in_this_release("AllocationService.ReleaseReservation"))
-    }
-    async fn evaluate_plan(
-        &self,
-        _: Request<pb::EvaluatePlanRequest>,
-    ) -> Result<Response<pb::EvaluatePlanResponse>, Status> {
-        Err(not_in_this_release("AllocationService.EvaluatePlan"))
-    }
-}
 
 #[tonic::async_trait]
 impl pb::promise_service_server::PromiseService for PromiseApi {

@@ -1,0 +1,397 @@
+//! Depth-first branch and bound over node sets.
+//!
+//! A search node fixes some candidates in (must ship) and some out. Its bound
+//! is the Lagrangian function, maximised by a few subgradient steps from the
+//! parent's multipliers (many at the root). A free candidate whose forced
+//! inclusion alone lifts the bound to the incumbent is fixed out for the
+//! whole subtree (reduced-cost fixing). The subproblem's node set is
+//! assigned exactly as a primal heuristic. Branching takes the free node the
+//! subproblem likes most: "in" first, then "out".
+//!
+//! Costs are whole minor units, so a subtree is pruned once its bound
+//! exceeds `incumbent - 1`: it cannot hold a strictly better plan.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::assign::Assigner;
+use super::bound::{FREE, IN, Lagrange, OUT, initial_lambda};
+use super::reduce::Model;
+
+/// Slack on float bounds before pruning (bounds are sums of f64 products).
+const EPS: f64 = 1e-4;
+/// Subgradient steps at the root and at other search nodes.
+const ROOT_ITERS: usize = 80;
+const NODE_ITERS: usize = 10;
+/// The branch and bound covers node sets of at least this many nodes
+/// (smaller sets are settled by enumeration first).
+const MIN_SEARCHED: usize = 3;
+
+/// One open search node.
+#[derive(Debug, Clone)]
+struct BbNode {
+    status: Vec<u8>,
+    active: Vec<usize>,
+    lambda: Vec<f64>,
+    theta: f64,
+    parent_lb: f64,
+}
+
+/// The search state: incumbent, bound machinery, statistics.
+#[derive(Debug)]
+pub(crate) struct Search<'a> {
+    m: &'a Model,
+    deadline: Instant,
+    /// Incumbent objective (`i64::MAX` while none).
+    pub ub: i64,
+    /// Node set of the incumbent when the search found it.
+    pub best_set: Option<Vec<usize>>,
+    /// Assignment buffers.
+    pub assigner: Assigner,
+    lag: Lagrange,
+    seen: HashMap<Vec<usize>, Option<i64>>,
+    /// Search nodes processed.
+    pub nodes: u64,
+    /// Whether the deadline cut the search short.
+    pub timed_out: bool,
+    /// Proven lower bound when the search was cut short.
+    pub open_lb: f64,
+}
+
+impl<'a> Search<'a> {
+    /// A search over `m`, stopping at `deadline`.
+    pub fn new(m: &'a Model, deadline: Instant) -> Search<'a> {
+        Search {
+            m,
+            deadline,
+            ub: i64::MAX,
+            best_set: None,
+            assigner: Assigner::default(),
+            lag: Lagrange::new(m),
+            seen: HashMap::new(),
+            nodes: 0,
+            timed_out: false,
+            open_lb: f64::INFINITY,
+        }
+    }
+
+    /// Evaluates a node set (sorted model indices) and keeps it if better.
+    /// Returns its cost (`None`: it cannot cover the order); results are
+    /// cached, so asking twice is cheap.
+    pub fn try_set(&mut self, set: &[usize]) -> Option<i64> {
+        if set.len() > self.m.k {
+            return None;
+        }
+        if let Some(&known) = self.seen.get(set) {
+            return known;
+        }
+        let cost = self.assigner.solve(self.m, set);
+        self.seen.insert(set.to_vec(), cost);
+        let cost = cost?;
+        if cost < self.ub {
+            self.ub = cost;
+            self.best_set = Some(set.to_vec());
+        }
+        Some(cost)
+    }
+
+    fn prunes(&self, lb: f64) -> bool {
+        lb == f64::INFINITY || (self.ub != i64::MAX && lb > self.ub as f64 - 1.0 + EPS)
+    }
+
+    /// Runs the search to completion or the deadline: every set of at most
+    /// two nodes is settled first (singles outright, pairs by enumeration
+    /// under a cheap bound), so the branch and bound only has to cover sets
+    /// of three or more nodes, whose Lagrangian bound carries at least three
+    /// fixed costs and is far tighter.
+    pub fn run(&mut self) {
+        let m = self.m;
+        let n = m.n();
+        for node in 0..n {
+            self.try_set(&[node]);
+        }
+        if m.backorder.is_some() {
+            self.try_set(&[]);
+        }
+        if m.k <= 1 {
+            return;
+        }
+        let mut root = BbNode {
+            status: vec![FREE; n],
+            active: (0..n).collect(),
+            lambda: initial_lambda(m),
+            theta: 1.0,
+            parent_lb: f64::NEG_INFINITY,
+        };
+        // Root bound over all non-empty sets: fixes out hopeless nodes.
+        self.nodes += 1;
+        let lb = self.optimise(&mut root, ROOT_ITERS, 1);
+        self.open_lb = lb;
+        if self.prunes(lb) {
+            return;
+        }
+        self.try_lagrangian_set(&root);
+        if self.ub != i64::MAX {
+            self.fix_out(&mut root);
+        }
+        if !self.pairs(&root.active) {
+            return;
+        }
+        if m.k <= 2 {
+            return;
+        }
+        root.parent_lb = lb;
+        let mut stack = vec![root];
+        while let Some(node) = stack.pop() {
+            if Instant::now() >= self.deadline {
+                self.timed_out = true;
+                self.open_lb = stack
+                    .iter()
+                    .map(|b| b.parent_lb)
+                    .fold(node.parent_lb, f64::min);
+                return;
+            }
+            let is_root = self.nodes == 1;
+            self.nodes += 1;
+            self.process(node, is_root, &mut stack);
+        }
+    }
+
+    /// The root bound alone (no incumbent, all non-empty sets).
+    pub fn root_bound(&mut self) -> f64 {
+        let mut root = BbNode {
+            status: vec![FREE; self.m.n()],
+            active: (0..self.m.n()).collect(),
+            lambda: initial_lambda(self.m),
+            theta: 1.0,
+            parent_lb: f64::NEG_INFINITY,
+        };
+        self.optimise(&mut root, ROOT_ITERS, 1)
+    }
+
+    /// Settles every pair of nodes in `pool`: a pair whose cheap bound
+    /// (fixed costs + each line at the cheaper node's unit cost) cannot beat
+    /// the incumbent is skipped, the rest are assigned exactly. False when
+    /// the deadline struck.
+    fn pairs(&mut self, pool: &[usize]) -> bool {
+        let m = self.m;
+        let l = m.l;
+        let big = i64::MAX / 4;
+        let mut best = vec![big; m.n() * l];
+        for &n in pool {
+            for line in 0..l {
+                let i = m.at(n, line);
+                let c = if m.cap1[i] > 0 {
+                    m.cost1[i]
+                } else if m.cap2[i] > 0 {
+                    m.cost2[i]
+                } else {
+                    big
+                };
+                let unit = match m.backorder {
+                    Some(bp) => c.min(bp),
+                    None => c,
+                };
+                best[i] = if unit >= big {
+                    big
+                } else {
+                    unit * i64::from(m.qty[line])
+                };
+            }
+        }
+        let mut count = 0u32;
+        for (ia, &a) in pool.iter().enumerate() {
+            for &b in &pool[ia + 1..] {
+                count += 1;
+                if count.is_multiple_of(64) && Instant::now() >= self.deadline {
+                    self.timed_out = true;
+                    return false;
+                }
+                let mut lb = m.fixed[a] + m.fixed[b] - m.split;
+                let (ra, rb) = (&best[a * l..(a + 1) * l], &best[b * l..(b + 1) * l]);
+                for line in 0..l {
+                    lb = lb.saturating_add(ra[line].min(rb[line]));
+                }
+                if lb < self.ub {
+                    self.try_set(&[a, b]);
+                }
+            }
+        }
+        true
+    }
+
+    /// Assigns the node set the Lagrangian subproblem chose.
+    fn try_lagrangian_set(&mut self, node: &BbNode) {
+        let mut set: Vec<usize> = if self.lag.empty {
+            Vec::new()
+        } else {
+            node.active
+                .iter()
+                .copied()
+                .filter(|&n| node.status[n] == IN)
+                .chain(self.lag.selected.iter().copied())
+                .collect()
+        };
+        set.sort_unstable();
+        self.try_set(&set);
+    }
+
+    /// Maximises the bound from the node's multipliers; leaves `self.lag`
+    /// evaluated at the best multipliers found (and `node.lambda` = them).
+    fn optimise(&mut self, node: &mut BbNode, iters: usize, lo: usize) -> f64 {
+        let m = self.m;
+        let mut best = f64::NEG_INFINITY;
+        let mut best_lambda = node.lambda.clone();
+        let mut last_is_best = false;
+        let mut stall = 0;
+        for _ in 0..iters {
+            self.lag
+                .eval(m, &node.lambda, &node.status, &node.active, lo, true);
+            let lb = self.lag.lb;
+            if lb > best + 1e-9 {
+                best = lb;
+                best_lambda.copy_from_slice(&node.lambda);
+                last_is_best = true;
+                stall = 0;
+            } else {
+                last_is_best = false;
+                stall += 1;
+                if stall >= 3 {
+                    node.theta *= 0.5;
+                    stall = 0;
+                }
+            }
+            if self.prunes(best) {
+                break;
+            }
+            let norm: f64 = self.lag.g.iter().map(|g| g * g).sum();
+            if norm < 1e-12 {
+                break;
+            }
+            let target = if self.ub == i64::MAX {
+                lb + lb.abs() * 0.1 + 100.0
+            } else {
+                self.ub as f64
+            };
+            let step = node.theta * (target - lb).max(1e-3) / norm;
+            for (lam, g) in node.lambda.iter_mut().zip(&self.lag.g) {
+                *lam += step * g;
+            }
+        }
+        node.lambda.copy_from_slice(&best_lambda);
+        if !last_is_best {
+            self.lag
+                .eval(m, &node.lambda, &node.status, &node.active, lo, false);
+        }
+        best
+    }
+
+    fn process(&mut self, mut node: BbNode, is_root: bool, stack: &mut Vec<BbNode>) {
+        let m = self.m;
+        if m.backorder.is_none() && !self.coverable(&node) {
+            return;
+        }
+        let iters = if is_root { ROOT_ITERS } else { NODE_ITERS };
+        let lb = self.optimise(&mut node, iters, MIN_SEARCHED);
+        if self.prunes(lb) {
+            return;
+        }
+        self.try_lagrangian_set(&node);
+        if self.prunes(lb) {
+            return;
+        }
+        if self.ub != i64::MAX {
+            self.fix_out(&mut node);
+        }
+        let n_in = node
+            .active
+            .iter()
+            .filter(|&&n| node.status[n] == IN)
+            .count();
+        if n_in >= m.k {
+            return;
+        }
+        let branch = self
+            .lag
+            .selected
+            .iter()
+            .copied()
+            .find(|&n| node.status[n] == FREE)
+            .or_else(|| {
+                node.active
+                    .iter()
+                    .copied()
+                    .filter(|&n| node.status[n] == FREE)
+                    .min_by(|&a, &b| {
+                        self.lag.value[a]
+                            .total_cmp(&self.lag.value[b])
+                            .then(a.cmp(&b))
+                    })
+            });
+        let Some(b) = branch else {
+            return;
+        };
+        let mut out = BbNode {
+            status: node.status.clone(),
+            active: node.active.iter().copied().filter(|&n| n != b).collect(),
+            lambda: node.lambda.clone(),
+            theta: node.theta.max(0.25),
+            parent_lb: lb,
+        };
+        out.status[b] = OUT;
+        node.status[b] = IN;
+        node.parent_lb = lb;
+        node.theta = node.theta.max(0.25);
+        stack.push(out);
+        stack.push(node);
+    }
+
+    /// Reduced-cost fixing: drops free nodes whose inclusion alone lifts the
+    /// bound past the incumbent.
+    fn fix_out(&mut self, node: &mut BbNode) {
+        let mut kept = Vec::with_capacity(node.active.len());
+        for &n in &node.active {
+            if node.status[n] == FREE && self.prunes(self.lag.bound_if_in(n)) {
+                node.status[n] = OUT;
+            } else {
+                kept.push(n);
+            }
+        }
+        node.active = kept;
+    }
+
+    /// Without backorders: whether the forced-in nodes plus the best free
+    /// ones could still cover every line.
+    fn coverable(&self, node: &BbNode) -> bool {
+        let m = self.m;
+        let n_in = node
+            .active
+            .iter()
+            .filter(|&&n| node.status[n] == IN)
+            .count();
+        let slots = m.k.saturating_sub(n_in);
+        let mut free_units = Vec::new();
+        for line in 0..m.l {
+            let mut have = 0u64;
+            free_units.clear();
+            for &n in &node.active {
+                let i = m.at(n, line);
+                let u = u64::from((m.cap1[i] + m.cap2[i]).min(m.cap[n]));
+                if node.status[n] == IN {
+                    have += u;
+                } else if u > 0 {
+                    free_units.push(u);
+                }
+            }
+            if free_units.len() > slots {
+                free_units.sort_unstable_by(|a, b| b.cmp(a));
+                free_units.truncate(slots);
+            }
+            have += free_units.iter().sum::<u64>();
+            if have < u64::from(m.qty[line]) {
+                return false;
+            }
+        }
+        true
+    }
+}

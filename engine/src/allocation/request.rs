@@ -1,0 +1,62 @@
+//! The domain allocation request, after the server has converted the wire
+//! message (and resolved the postal code to a point and region).
+
+use std::time::SystemTime;
+
+use crate::network::{GeoPoint, NodeId, RegionId, ServiceLevel, SkuId};
+
+/// One order to allocate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderRequest {
+    /// The caller's order id (echoed, logged; not interpreted).
+    pub order_id: String,
+    /// The lines, in the caller's order; line ids must be unique.
+    pub lines: Vec<OrderLine>,
+    /// Where it ships.
+    pub destination: Destination,
+    /// The slowest acceptable service level; faster services also qualify.
+    pub service_level: ServiceLevel,
+    /// The delivery date promised to the customer, if any (drives the
+    /// expected lateness term).
+    pub promised_by: Option<SystemTime>,
+    /// Business rules for this order.
+    pub options: AllocationOptions,
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLine {
+    /// The caller's line id, unique within the order.
+    pub line_id: String,
+    /// The SKU ordered.
+    pub sku: SkuId,
+    /// Units ordered, >= 1.
+    pub quantity: u32,
+    /// Weight of one unit in grams; `None` = the SKU's weight in the network.
+    pub weight_grams: Option<u32>,
+}
+
+/// The destination of an order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Destination {
+    /// The point used for distances and zones (the region's centroid, or a
+    /// geocoded address).
+    pub point: GeoPoint,
+    /// The destination region, used for nodes' blocked destinations; `None`
+    /// means no node is blocked.
+    pub region: Option<RegionId>,
+}
+
+/// Business rules the caller sets per order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllocationOptions {
+    /// Ship everything from one node, nothing backordered.
+    pub ship_complete: bool,
+    /// At most this many shipping nodes (`None` = no limit).
+    pub max_splits: Option<u32>,
+    /// Nodes that must not ship this order.
+    pub excluded_nodes: Vec<NodeId>,
+    /// Units no node can ship may be backordered (at the backorder penalty);
+    /// ignored (false) under ship-complete.
+    pub allow_backorder: bool,
+}

@@ -1,0 +1,77 @@
+//! What a solver returns: the plan, its objective, and how much of its
+//! optimality is proven.
+
+use std::time::Duration;
+
+use super::problem::{Objective, Plan};
+
+/// How a solve ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SolveStatus {
+    /// The plan is proven optimal (relative gap <= the solver's tolerance).
+    Optimal,
+    /// The time budget ran out; the plan is the best found (never worse than
+    /// the greedy plan) and `lower_bound` bounds the optimum from below.
+    TimeLimit,
+    /// Proven: no plan satisfies the constraints (for example ship-complete
+    /// with no single node holding every line, and backorders not allowed).
+    Infeasible,
+}
+
+/// Which algorithm produced (and proved) the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// The specialised exact branch and bound (docs/allocation.md).
+    ExactBranchAndBound,
+    /// HiGHS on the full MILP through good_lp.
+    Highs,
+    /// The greedy heuristic (only as a deadline fallback: never proven).
+    Greedy,
+}
+
+impl Method {
+    /// Stable lowercase name, used in answers and metrics labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::ExactBranchAndBound => "exact-bnb",
+            Method::Highs => "highs",
+            Method::Greedy => "greedy",
+        }
+    }
+}
+
+/// A solver's answer to one [`super::problem::Problem`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Solution {
+    /// How the solve ended.
+    pub status: SolveStatus,
+    /// The best plan found; `None` only when infeasible (or when a time
+    /// limit struck before any feasible plan was found).
+    pub plan: Option<Plan>,
+    /// The objective of `plan`, recomputed from the plan.
+    pub objective: Objective,
+    /// A proven lower bound on the optimal objective (equal to the
+    /// objective's total when optimal).
+    pub lower_bound: i64,
+    /// Who produced it.
+    pub method: Method,
+    /// Branch-and-bound nodes (or HiGHS MIP nodes) explored.
+    pub nodes_explored: u64,
+    /// Wall time of the solve, including model building.
+    pub elapsed: Duration,
+}
+
+impl Solution {
+    /// Relative optimality gap: (objective - lower bound) / max(1, |objective|).
+    pub fn gap(&self) -> f64 {
+        if self.plan.is_none() {
+            return if self.status == SolveStatus::Infeasible {
+                0.0
+            } else {
+                f64::INFINITY
+            };
+        }
+        let total = self.objective.total();
+        ((total - self.lower_bound).max(0) as f64) / (total.abs().max(1) as f64)
+    }
+}

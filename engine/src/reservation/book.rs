@@ -1,0 +1,400 @@
+//! The reservation book: live and recently finished reservations, their
+//! expiry, and the capacity they consume.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use parking_lot::Mutex;
+
+use crate::ErrorCode;
+use crate::error::Classify;
+use crate::network::{NodeId, SkuId};
+use crate::stock::{StockError, StockStore};
+
+/// How long finished reservations stay queryable.
+const FINISHED_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+/// Where a reservation is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReservationState {
+    /// Units are held.
+    Held,
+    /// The units shipped; the hold ended and on-hand dropped.
+    Confirmed,
+    /// The caller released the hold.
+    Released,
+    /// The time to live ran out before confirmation.
+    Expired,
+}
+
+/// Units of one order line's SKU held at one node.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReservedUnits {
+    /// The order line the units are for.
+    pub line_id: String,
+    /// The node.
+    pub node: NodeId,
+    /// The SKU.
+    pub sku: SkuId,
+    /// Units held.
+    pub quantity: u32,
+}
+
+/// One reservation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    /// Opaque id (`rsv_` + ULID).
+    pub id: String,
+    /// The order it holds stock for.
+    pub order_id: String,
+    /// The allocation decision that made it.
+    pub decision_id: String,
+    /// What it holds.
+    pub units: Vec<ReservedUnits>,
+    /// When it was made.
+    pub created_at: SystemTime,
+    /// When it expires unless confirmed or released.
+    pub expires_at: SystemTime,
+    /// Its state.
+    pub state: ReservationState,
+    /// When its state last changed.
+    pub updated_at: SystemTime,
+    /// The local day of each node whose capacity it consumes.
+    capacity_days: Vec<(NodeId, NaiveDate, u32)>,
+}
+
+/// Why a reservation operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReservationError {
+    /// No reservation has this id (or it finished more than a day ago).
+    #[error("reservation_id: unknown reservation {0:?}")]
+    NotFound(String),
+    /// The reservation is not in a state that allows the operation.
+    #[error("reservation {id:?} is {state:?} and cannot be {wanted}")]
+    WrongState {
+        /// The reservation.
+        id: String,
+        /// Its state.
+        state: ReservationState,
+        /// What was asked (confirmed, released).
+        wanted: &'static str,
+    },
+    /// Stock was short when the hold was taken.
+    #[error(transparent)]
+    Stock(#[from] StockError),
+}
+
+impl Classify for ReservationError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            ReservationError::NotFound(_) => ErrorCode::NotFound,
+            ReservationError::WrongState { .. } => ErrorCode::FailedPrecondition,
+            ReservationError::Stock(e) => e.code(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct BookInner {
+    by_id: HashMap<String, Reservation>,
+    /// (expires_at, id) of held reservations.
+    expiry: BTreeSet<(SystemTime, String)>,
+    /// (finished_at, id) of finished reservations, for purging.
+    finished: BTreeSet<(SystemTime, String)>,
+    /// Units reserved per node and local day.
+    capacity_used: HashMap<(NodeId, NaiveDate), u32>,
+}
+
+/// Live and recently finished reservations over one [`StockStore`].
+pub struct ReservationBook {
+    stock: Arc<StockStore>,
+    inner: Mutex<BookInner>,
+}
+
+impl ReservationBook {
+    /// An empty book over `stock`.
+    pub fn new(stock: Arc<StockStore>) -> ReservationBook {
+        ReservationBook {
+            stock,
+            inner: Mutex::new(BookInner::default()),
+        }
+    }
+
+    /// The stock the book holds units of.
+    pub fn stock(&self) -> &Arc<StockStore> {
+        &self.stock
+    }
+
+    /// The local date of `node` at `at`.
+    fn node_day(&self, node: NodeId, at: SystemTime) -> NaiveDate {
+        let tz = self.stock.network().node(node).time_zone;
+        DateTime::<Utc>::from(at).with_timezone(&tz).date_naive()
+    }
+
+    /// Units each node can still take today (daily capacity minus units
+    /// reserved for its local day), indexed by [`NodeId`].
+    pub fn remaining_capacity(&self, now: SystemTime) -> Vec<u32> {
+        let network = self.stock.network();
+        let inner = self.inner.lock();
+        network
+            .node_ids()
+            .map(|node| {
+                let used = inner
+                    .capacity_used
+                    .get(&(node, self.node_day(node, now)))
+                    .copied()
+                    .unwrap_or(0);
+                network.node(node).daily_capacity_units.saturating_sub(used)
+            })
+            .collect()
+    }
+
+    /// Holds `units` for `order_id` until `now + ttl`, all or nothing.
+    /// Fails with the stock error (FAILED_PRECONDITION) when any unit is no
+    /// longer available: the caller re-solves on fresh stock.
+    pub fn hold(
+        &self,
+        order_id: &str,
+        decision_id: &str,
+        units: Vec<ReservedUnits>,
+        ttl: Duration,
+        now: SystemTime,
+    ) -> Result<Reservation, ReservationError> {
+        let items: Vec<_> = units
+            .iter()
+            .map(|u| (u.node, u.sku, i64::from(u.quantity)))
+            .collect();
+        let mut inner = self.inner.lock();
+        self.stock.hold_many(&items)?;
+        let mut per_node: HashMap<NodeId, u32> = HashMap::new();
+        for u in &units {
+            *per_node.entry(u.node).or_insert(0) += u.quantity;
+        }
+        let mut capacity_days: Vec<_> = per_node
+            .into_iter()
+            .map(|(node, units)| (node, self.node_day(node, now), units))
+            .collect();
+        capacity_days.sort();
+        for &(node, day, units) in &capacity_days {
+            *inner.capacity_used.entry((node, day)).or_insert(0) += units;
+        }
+        let reservation = Reservation {
+            id: format!("rsv_{}", ulid::Ulid::new()),
+            order_id: order_id.to_string(),
+            decision_id: decision_id.to_string(),
+            units,
+            created_at: now,
+            expires_at: now + ttl,
+            state: ReservationState::Held,
+            updated_at: now,
+            capacity_days,
+        };
+        inner
+            .expiry
+            .insert((reservation.expires_at, reservation.id.clone()));
+        inner
+            .by_id
+            .insert(reservation.id.clone(), reservation.clone());
+        Ok(reservation)
+    }
+
+    /// The reservation with this id.
+    pub fn get(&self, id: &str) -> Result<Reservation, ReservationError> {
+        self.inner
+            .lock()
+            .by_id
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ReservationError::NotFound(id.to_string()))
+    }
+
+    /// Confirms a held reservation: its units shipped. Confirming a
+    /// confirmed reservation answers it unchanged (idempotent).
+    pub fn confirm(&self, id: &str, now: SystemTime) -> Result<Reservation, ReservationError> {
+        self.finish(id, ReservationState::Confirmed, now)
+    }
+
+    /// Releases a held reservation. Releasing a released reservation answers
+    /// it unchanged (idempotent).
+    pub fn release(&self, id: &str, now: SystemTime) -> Result<Reservation, ReservationError> {
+        self.finish(id, ReservationState::Released, now)
+    }
+
+    /// Expires every held reservation whose time ran out by `now`, and
+    /// forgets finished ones older than a day. Returns the expired ones.
+    pub fn expire_due(&self, now: SystemTime) -> Vec<Reservation> {
+        let due: Vec<String> = {
+            let inner = self.inner.lock();
+            inner
+                .expiry
+                .iter()
+                .take_while(|(at, _)| *at <= now)
+                .map(|(_, id)| id.clone())
+                .collect()
+        };
+        let expired = due
+            .iter()
+            .filter_map(|id| self.finish(id, ReservationState::Expired, now).ok())
+            .filter(|r| r.state == ReservationState::Expired)
+            .collect();
+        let mut inner = self.inner.lock();
+        let cutoff = now
+            .checked_sub(FINISHED_RETENTION)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let old: Vec<_> = inner
+            .finished
+            .iter()
+            .take_while(|(at, _)| *at <= cutoff)
+            .cloned()
+            .collect();
+        for key in old {
+            inner.finished.remove(&key);
+            inner.by_id.remove(&key.1);
+        }
+        expired
+    }
+
+    /// Number of reservations currently holding stock.
+    pub fn live(&self) -> usize {
+        self.inner.lock().expiry.len()
+    }
+
+    fn finish(
+        &self,
+        id: &str,
+        to: ReservationState,
+        now: SystemTime,
+    ) -> Result<Reservation, ReservationError> {
+        let mut inner = self.inner.lock();
+        let reservation = inner
+            .by_id
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ReservationError::NotFound(id.to_string()))?;
+        match reservation.state {
+            ReservationState::Held => {}
+            state if state == to => return Ok(reservation),
+            state => {
+                return Err(ReservationError::WrongState {
+                    id: id.to_string(),
+                    state,
+                    wanted: match to {
+                        ReservationState::Confirmed => "confirmed",
+                        ReservationState::Released => "released",
+                        ReservationState::Expired => "expired",
+                        ReservationState::Held => "held",
+                    },
+                });
+            }
+        }
+        let items: Vec<_> = reservation
+            .units
+            .iter()
+            .map(|u| (u.node, u.sku, i64::from(u.quantity)))
+            .collect();
+        if to == ReservationState::Confirmed {
+            self.stock.ship_many(&items, now);
+        } else {
+            self.stock.release_many(&items);
+            for &(node, day, units) in &reservation.capacity_days {
+                if let Some(used) = inner.capacity_used.get_mut(&(node, day)) {
+                    *used = used.saturating_sub(units);
+                }
+            }
+        }
+        inner
+            .expiry
+            .remove(&(reservation.expires_at, reservation.id.clone()));
+        inner.finished.insert((now, reservation.id.clone()));
+        let updated = inner.by_id.get_mut(id).expect("present above");
+        updated.state = to;
+        updated.updated_at = now;
+        Ok(updated.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::{DEMO_SEED, Network};
+    use crate::stock::StockLevel;
+
+    fn book() -> (ReservationBook, NodeId, SkuId) {
+        let network = Arc::new(Network::demo(DEMO_SEED));
+        let stock = Arc::new(StockStore::new(network.clone()));
+        let node = network.node_id("DC-ATL").unwrap();
+        let sku = SkuId(0);
+        let level = StockLevel {
+            on_hand: 10,
+            reserved: 0,
+            protected: 0,
+        };
+        stock
+            .replace_node(node, vec![(sku, level)], 0, SystemTime::now())
+            .unwrap();
+        (ReservationBook::new(stock), node, sku)
+    }
+
+    fn units(node: NodeId, sku: SkuId, quantity: u32) -> Vec<ReservedUnits> {
+        vec![ReservedUnits {
+            line_id: "l1".into(),
+            node,
+            sku,
+            quantity,
+        }]
+    }
+
+    #[test]
+    fn hold_confirm_release_and_expire() {
+        let (book, node, sku) = book();
+        let now = SystemTime::now();
+        let capacity = book.remaining_capacity(now)[node.0 as usize];
+        let a = book
+            .hold(
+                "o1",
+                "d1",
+                units(node, sku, 4),
+                Duration::from_secs(60),
+                now,
+            )
+            .unwrap();
+        let b = book
+            .hold("o2", "d2", units(node, sku, 5), Duration::from_secs(1), now)
+            .unwrap();
+        assert_eq!(book.stock().level(node, sku).available(), 1);
+        assert_eq!(book.remaining_capacity(now)[node.0 as usize], capacity - 9);
+        let short = book
+            .hold(
+                "o3",
+                "d3",
+                units(node, sku, 2),
+                Duration::from_secs(60),
+                now,
+            )
+            .unwrap_err();
+        assert_eq!(short.code(), ErrorCode::FailedPrecondition);
+
+        let confirmed = book.confirm(&a.id, now).unwrap();
+        assert_eq!(confirmed.state, ReservationState::Confirmed);
+        assert_eq!(
+            book.confirm(&a.id, now).unwrap().state,
+            ReservationState::Confirmed
+        );
+        assert_eq!(
+            book.release(&a.id, now).unwrap_err().code(),
+            ErrorCode::FailedPrecondition
+        );
+        let level = book.stock().level(node, sku);
+        assert_eq!((level.on_hand, level.reserved), (6, 5));
+
+        let expired = book.expire_due(now + Duration::from_secs(2));
+        assert_eq!(expired.len(), 1);
+        assert_eq!(expired[0].id, b.id);
+        assert_eq!(book.stock().level(node, sku).available(), 6);
+        assert_eq!(book.live(), 0);
+        assert_eq!(book.remaining_capacity(now)[node.0 as usize], capacity - 4);
+        assert_eq!(book.get("nope").unwrap_err().code(), ErrorCode::NotFound);
+    }
+}

@@ -1,0 +1,197 @@
+//! AllocationService: Allocate, reservations, and shadow-mode evaluation.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use allot_engine::allocation::allocate::Commit;
+use allot_proto::v1 as pb;
+use allot_proto::v1::allocation_service_server::AllocationService;
+use tonic::{Request, Response, Status};
+
+use crate::config::AllocationConfig;
+use crate::convert::allocation as conv;
+use crate::deadline::budget;
+use crate::error::{invalid, status};
+use crate::idempotency::{IdempotencyKeys, fingerprint};
+use crate::pool::SolverPool;
+use crate::state::Ready;
+
+/// The AllocationService adapter.
+pub struct AllocationApi {
+    ready: Ready,
+    config: AllocationConfig,
+    pool: SolverPool,
+    keys: Arc<IdempotencyKeys<pb::AllocateResponse>>,
+}
+
+impl AllocationApi {
+    /// An adapter over the engine published in `ready`.
+    pub fn new(ready: Ready, config: AllocationConfig, pool: SolverPool) -> Self {
+        let keys = Arc::new(IdempotencyKeys::new(config.idempotency_keys));
+        AllocationApi {
+            ready,
+            config,
+            pool,
+            keys,
+        }
+    }
+
+    fn deadline<T>(&self, request: &Request<T>, started: Instant) -> Result<Instant, Status> {
+        budget(
+            request.metadata(),
+            started,
+            Duration::from_millis(self.config.default_budget_ms),
+            Duration::from_millis(self.config.deadline_margin_ms),
+        )
+    }
+
+    fn ttl(&self, asked: Option<Duration>) -> Result<Duration, Status> {
+        let max = Duration::from_secs(self.config.max_reservation_ttl_s);
+        match asked {
+            None => Ok(Duration::from_secs(self.config.default_reservation_ttl_s)),
+            Some(t) if t > max => Err(invalid(
+                "options.reservation_ttl",
+                format!(
+                    "at most {} s (allocation.max_reservation_ttl_s)",
+                    max.as_secs()
+                ),
+            )),
+            Some(t) => Ok(t),
+        }
+    }
+}
+
+fn decision_id() -> String {
+    format!("dec_{}", ulid::Ulid::new())
+}
+
+#[tonic::async_trait]
+impl AllocationService for AllocationApi {
+    async fn allocate(
+        &self,
+        request: Request<pb::AllocateRequest>,
+    ) -> Result<Response<pb::AllocateResponse>, Status> {
+        let started = Instant::now();
+        let deadline = self.deadline(&request, started)?;
+        let engine = self.ready.engine()?.clone();
+        let message = request.into_inner();
+        let print = fingerprint(&message);
+        let (order, commit) = conv::order_request(&engine.network, message, "")?;
+        let run = |commit: Option<Commit>| {
+            let engine = engine.clone();
+            let order = order.clone();
+            let decision = commit
+                .as_ref()
+                .map_or_else(decision_id, |c| c.decision_id.clone());
+            async move {
+                let worker = engine.clone();
+                let outcome = self
+                    .pool
+                    .run(deadline, move || {
+                        worker
+                            .allocator
+                            .allocate(&order, commit, deadline, SystemTime::now())
+                    })
+                    .await?
+                    .map_err(status)?;
+                tracing::debug!(
+                    order = %outcome.order_id,
+                    method = outcome.solver.method.as_str(),
+                    status = ?outcome.solver.status,
+                    total = outcome.objective.total(),
+                    solve_us = outcome.solver.solve_time.as_micros() as u64,
+                    "order allocated"
+                );
+                Ok(conv::allocate_response(&engine.network, decision, &outcome))
+            }
+        };
+        let response = match commit {
+            None => run(None).await?,
+            Some(c) => {
+                let ttl = self.ttl(c.ttl)?;
+                self.keys
+                    .run(&c.idempotency_key, print, || {
+                        run(Some(Commit {
+                            ttl,
+                            decision_id: decision_id(),
+                        }))
+                    })
+                    .await?
+            }
+        };
+        Ok(Response::new(response))
+    }
+
+    async fn confirm_reservation(
+        &self,
+        request: Request<pb::ConfirmReservationRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        let pb::ConfirmReservationRequest { reservation_id } = request.into_inner();
+        if reservation_id.is_empty() {
+            return Err(invalid("reservation_id", "required"));
+        }
+        let engine = self.ready.engine()?;
+        let reservation = engine
+            .allocator
+            .book()
+            .confirm(&reservation_id, SystemTime::now())
+            .map_err(status)?;
+        Ok(Response::new(conv::reservation(
+            &engine.network,
+            &reservation,
+        )))
+    }
+
+    async fn release_reservation(
+        &self,
+        request: Request<pb::ReleaseReservationRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        let pb::ReleaseReservationRequest {
+            reservation_id,
+            reason,
+            note,
+        } = request.into_inner();
+        if reservation_id.is_empty() {
+            return Err(invalid("reservation_id", "required"));
+        }
+        let engine = self.ready.engine()?;
+        let reservation = engine
+            .allocator
+            .book()
+            .release(&reservation_id, SystemTime::now())
+            .map_err(status)?;
+        tracing::info!(reservation = %reservation_id, reason, note = %note, "reservation released");
+        Ok(Response::new(conv::reservation(
+            &engine.network,
+            &reservation,
+        )))
+    }
+
+    async fn evaluate_plan(
+        &self,
+        request: Request<pb::EvaluatePlanRequest>,
+    ) -> Result<Response<pb::EvaluatePlanResponse>, Status> {
+        let started = Instant::now();
+        let deadline = self.deadline(&request, started)?;
+        let engine = self.ready.engine()?.clone();
+        let pb::EvaluatePlanRequest { order, plan } = request.into_inner();
+        let order = order.ok_or_else(|| invalid("order", "required"))?;
+        let (order, _commit) = conv::order_request(&engine.network, order, "order.")?;
+        let planned = conv::planned_units(&engine.network, plan);
+        let worker = engine.clone();
+        let evaluation = self
+            .pool
+            .run(deadline, move || {
+                worker
+                    .allocator
+                    .evaluate(&order, &planned, deadline, SystemTime::now())
+            })
+            .await?
+            .map_err(status)?;
+        Ok(Response::new(conv::evaluate_response(
+            &engine.network,
+            decision_id(),
+            &evaluation,
+        )))
+    }
+}
