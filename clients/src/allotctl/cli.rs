@@ -51,6 +51,18 @@ pub enum Command {
         #[arg(long)]
         include_skus: bool,
     },
+    /// Allocate an order: which nodes ship which lines (prints the
+    /// AllocateResponse).
+    Allocate(AllocateArgs),
+    /// Confirm or release a reservation made by a committed allocation.
+    #[command(subcommand)]
+    Reservation(ReservationCommand),
+    /// Price your own plan for an order (shadow mode) beside the optimal one.
+    Evaluate {
+        /// An EvaluatePlanRequest as proto3 JSON: {"order": {...}, "plan": [...]}.
+        #[arg(long, value_name = "FILE.json")]
+        request: PathBuf,
+    },
 }
 
 /// Arguments of `health`.
@@ -132,6 +144,55 @@ pub enum StockCommand {
 }
 
 /// Parses a non-negative, finite number of seconds.
+/// Which order to allocate.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false, id = "source")]
+pub struct OrderSource {
+    /// An AllocateRequest as proto3 JSON.
+    #[arg(long, value_name = "FILE.json")]
+    pub order: Option<PathBuf>,
+    /// A valid random order for the served network, reproducible from SEED.
+    #[arg(long, value_name = "SEED")]
+    pub random_order: Option<u64>,
+}
+
+/// `allocate` arguments.
+#[derive(Debug, Args)]
+pub struct AllocateArgs {
+    #[command(flatten)]
+    pub source: OrderSource,
+    /// Lines of the random order.
+    #[arg(long, value_name = "N", default_value_t = 3, requires = "random_order")]
+    pub lines: usize,
+    /// Reserve the plan's stock under this idempotency key.
+    #[arg(long, value_name = "KEY")]
+    pub commit: Option<String>,
+    /// Print the request that is sent (proto3 JSON) to stderr.
+    #[arg(long)]
+    pub show_request: bool,
+    /// gRPC deadline of the call, milliseconds (the solve's time budget).
+    #[arg(long, value_name = "MS")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// `reservation` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReservationCommand {
+    /// The units shipped: end the hold and take them off on-hand.
+    Confirm {
+        /// The reservation id (`rsv_...`).
+        id: String,
+    },
+    /// End the hold without shipping.
+    Release {
+        /// The reservation id (`rsv_...`).
+        id: String,
+        /// A note kept in the log.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
 fn parse_seconds(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(s) if (0.0..1e9).contains(&s) => Ok(s),

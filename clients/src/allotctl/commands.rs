@@ -4,13 +4,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use allot_client::input::{parse_delta_csv, parse_stock_csv};
+use allot_client::json::from_json;
 use allot_client::proto::{
     GetNetworkRequest, GetNodeStockRequest, GetSkuAvailabilityRequest, GetStockStatusRequest,
 };
 use allot_client::{AllotClient, ServingStatus};
 use anyhow::bail;
 
-use super::cli::{Cli, Command, HealthArgs, StockCommand};
+use super::cli::{AllocateArgs, Cli, Command, HealthArgs, ReservationCommand, StockCommand};
 use super::output::{print_line, print_one, write_line};
 
 /// Runs `cli`; the exit code is for outcomes that are not errors (e.g.
@@ -20,6 +21,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Health(args) => health(&cli.endpoint, args).await,
         Command::Stock(cmd) => {
             stock(&cli.endpoint, cmd).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Allocate(args) => {
+            allocate(&cli.endpoint, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reservation(cmd) => {
+            reservation(&cli.endpoint, cmd).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Evaluate { request } => {
+            let text = std::fs::read_to_string(&request)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", request.display()))?;
+            let message: allot_client::proto::EvaluatePlanRequest =
+                from_json(&text, "EvaluatePlanRequest")?;
+            let client = AllotClient::connect(&cli.endpoint).await?;
+            let answer = client
+                .allocation()
+                .evaluate_plan(message)
+                .await?
+                .into_inner();
+            print_one(&answer, "EvaluatePlanResponse")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Network { include_skus } => {
@@ -157,4 +180,68 @@ async fn node_stock(
         }
         page_token = page.next_page_token;
     }
+}
+
+/// `allocate`: from a JSON file or a random order of the served network.
+async fn allocate(endpoint: &str, args: AllocateArgs) -> anyhow::Result<()> {
+    let client = AllotClient::connect(endpoint).await?;
+    let mut request: allot_client::proto::AllocateRequest =
+        match (&args.source.order, args.source.random_order) {
+            (Some(path), _) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                from_json(&text, "AllocateRequest")?
+            }
+            (None, Some(seed)) => {
+                let network = client
+                    .admin()
+                    .get_network(GetNetworkRequest { include_skus: true })
+                    .await?
+                    .into_inner();
+                allot_client::random::random_order(&network, seed, args.lines)
+            }
+            (None, None) => bail!("give --order FILE.json or --random-order SEED"),
+        };
+    if let Some(key) = args.commit {
+        let options = request.options.get_or_insert_with(Default::default);
+        options.commit = true;
+        options.idempotency_key = key;
+    }
+    if args.show_request {
+        eprintln!(
+            "{}",
+            allot_client::json::to_json(&request, "AllocateRequest")?
+        );
+    }
+    let mut call = tonic::Request::new(request);
+    if let Some(ms) = args.timeout_ms {
+        call.set_timeout(Duration::from_millis(ms));
+    }
+    let answer = client.allocation().allocate(call).await?.into_inner();
+    print_one(&answer, "AllocateResponse")
+}
+
+/// `reservation confirm|release`.
+async fn reservation(endpoint: &str, cmd: ReservationCommand) -> anyhow::Result<()> {
+    let client = AllotClient::connect(endpoint).await?;
+    let mut allocation = client.allocation();
+    let answer = match cmd {
+        ReservationCommand::Confirm { id } => {
+            allocation
+                .confirm_reservation(allot_client::proto::ConfirmReservationRequest {
+                    reservation_id: id,
+                })
+                .await?
+        }
+        ReservationCommand::Release { id, note } => {
+            allocation
+                .release_reservation(allot_client::proto::ReleaseReservationRequest {
+                    reservation_id: id,
+                    reason: allot_client::proto::ReleaseReason::Other as i32,
+                    note,
+                })
+                .await?
+        }
+    };
+    print_one(&answer.into_inner(), "Reservation")
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::candidates::{BuiltProblem, build_problem};
 use super::error::AllocationError;
-use super::explain::{alternatives, line_reasons, runners_up};
+use super::explain::{alternatives, exclusion_reasons, line_reasons, runners_up};
 use super::outcome::{AllocationOutcome, Assignment, LineOutcome, Shipment, SolverStats};
 use super::params::CostParams;
 use super::pipeline::solve;
@@ -146,13 +146,14 @@ impl Allocator {
                 lines: request
                     .lines
                     .iter()
-                    .map(|l| LineOutcome {
+                    .enumerate()
+                    .map(|(i, l)| LineOutcome {
                         line_id: l.line_id.clone(),
                         sku: l.sku,
                         quantity: l.quantity,
                         assignments: Vec::new(),
                         backordered: 0,
-                        reasons: Vec::new(),
+                        reasons: exclusion_reasons(self.book.stock(), &built, i),
                     })
                     .collect(),
                 shipments: Vec::new(),
@@ -184,7 +185,11 @@ impl Allocator {
                     })
                     .collect(),
                 backordered: plan.backordered[l],
-                reasons: line_reasons(network, problem, plan, l, solution.status),
+                reasons: {
+                    let mut reasons = line_reasons(network, problem, plan, l, solution.status);
+                    reasons.extend(exclusion_reasons(self.book.stock(), &built, l));
+                    reasons
+                },
             })
             .collect();
         let explain_deadline = deadline.max(Instant::now());

@@ -313,3 +313,227 @@ pub fn runners_up(
     out.sort_by_key(|r| (r.cost_difference, r.node));
     out
 }
+
+/// Reasons for line `l` that come from the eligibility rules: nodes that
+/// hold available stock of the line's SKU but were excluded (or restricted
+/// for this line), one reason per rule, and EXCLUDED_NO_STOCK when no
+/// candidate holds the SKU at all.
+pub fn exclusion_reasons(
+    stock: &crate::stock::StockStore,
+    built: &super::candidates::BuiltProblem,
+    l: usize,
+) -> Vec<Reason> {
+    use super::candidates::ExclusionReason;
+    use std::collections::BTreeMap;
+
+    let network = stock.network();
+    let problem = &built.problem;
+    let sku = problem.lines[l].sku;
+    let sku_code = &network.sku(sku).code;
+    let mut by_code: BTreeMap<u8, (ReasonCode, &'static str, Vec<&str>)> = BTreeMap::new();
+    let mut note = |reason: ExclusionReason, node: crate::network::NodeId| {
+        let (rank, code, why) = match reason {
+            ExclusionReason::ColdChain => (
+                0,
+                ReasonCode::ExcludedColdChain,
+                "cannot ship cold-chain items",
+            ),
+            ExclusionReason::Hazmat => (
+                1,
+                ReasonCode::ExcludedHazmat,
+                "cannot ship hazardous materials",
+            ),
+            ExclusionReason::BlockedDestination => (
+                2,
+                ReasonCode::ExcludedRegion,
+                "may not ship to the destination",
+            ),
+            ExclusionReason::ExcludedByRequest => (
+                3,
+                ReasonCode::ExcludedByRequest,
+                "were excluded by the request",
+            ),
+            ExclusionReason::NoCapacity => (
+                4,
+                ReasonCode::CapacityLimited,
+                "have no capacity left today",
+            ),
+            ExclusionReason::NoService => (
+                5,
+                ReasonCode::ExcludedClosed,
+                "have no service meeting the level",
+            ),
+            ExclusionReason::NoStock => return,
+        };
+        by_code
+            .entry(rank)
+            .or_insert((code, why, Vec::new()))
+            .2
+            .push(network.node(node).code.as_str());
+    };
+    for exclusion in &built.excluded {
+        if stock.level(exclusion.node, sku).available() <= 0 {
+            continue;
+        }
+        if let Some(&first) = exclusion.reasons.iter().min() {
+            note(first, exclusion.node);
+        }
+    }
+    for restriction in built.restricted_lines.iter().filter(|r| r.line == l) {
+        note(restriction.reason, restriction.node);
+    }
+    let mut reasons: Vec<Reason> = by_code
+        .into_values()
+        .map(|(code, why, nodes)| {
+            let named = match nodes.len() {
+                1 => nodes[0].to_string(),
+                n => format!("{} and {} other nodes", nodes[0], n - 1),
+            };
+            reason(code, format!("{named} holding {sku_code} {why}"))
+        })
+        .collect();
+    let stocked = (0..problem.n()).any(|n| {
+        let i = problem.at(l, n);
+        problem.free_stock[i] + problem.protected_stock[i] > 0
+    });
+    if !stocked {
+        reasons.push(reason(
+            ReasonCode::ExcludedNoStock,
+            format!("no eligible node holds available stock of {sku_code}"),
+        ));
+    }
+    reasons
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::allocation::greedy::greedy;
+    use crate::allocation::milp::solve_highs;
+    use crate::allocation::problem::{check, objective};
+    use crate::allocation::testgen::random_problem;
+
+    fn later() -> Instant {
+        Instant::now() + Duration::from_secs(10)
+    }
+
+    #[test]
+    fn a_node_forced_in_is_used_and_never_beats_the_optimum() {
+        let (mut forced_in, mut skipped) = (0, 0);
+        for seed in 0..12 {
+            let problem = random_problem(seed, 3, 8);
+            let chosen = solve(&problem, later());
+            let Some(plan) = chosen.plan.as_ref() else {
+                continue;
+            };
+            let used = plan.used(&problem);
+            let force = force_discount(&problem);
+            let stocked = |n: usize| {
+                (0..problem.lines.len()).any(|l| problem.free_stock[problem.at(l, n)] > 0)
+            };
+            for n in (0..problem.n()).filter(|&n| !used.contains(&n) && stocked(n)) {
+                let mut forced = problem.clone();
+                forced.candidates[n].package_cost -= force;
+                let exact = solve(&forced, later());
+                let forced_plan = exact
+                    .plan
+                    .as_ref()
+                    .expect("a node with stock can always ship");
+                check(&forced, forced_plan).unwrap();
+                if forced_plan.node_units(&forced, n) == 0 {
+                    // Only when no plan can ship from n (runners_up skips
+                    // such nodes).
+                    skipped += 1;
+                    continue;
+                }
+                forced_in += 1;
+                let cost = exact.objective.total() + force;
+                assert!(
+                    cost >= chosen.objective.total(),
+                    "seed {seed}: forcing node {n} beat the optimum"
+                );
+                // HiGHS's MILP may pay y[n] without shipping from n; where its
+                // plan does ship from n, both optima must agree.
+                let highs = solve_highs(&forced, later(), None).unwrap();
+                if highs
+                    .plan
+                    .as_ref()
+                    .is_some_and(|p| p.node_units(&forced, n) > 0)
+                {
+                    assert_eq!(
+                        exact.objective.total(),
+                        highs.objective.total(),
+                        "seed {seed} node {n}"
+                    );
+                }
+            }
+        }
+        assert!(
+            forced_in > skipped,
+            "forced in {forced_in}, skipped {skipped}"
+        );
+    }
+
+    #[test]
+    fn alternatives_never_beat_the_chosen_plan() {
+        for seed in 100..110 {
+            let problem = random_problem(seed, 4, 12);
+            let chosen = solve(&problem, later());
+            let Some(plan) = chosen.plan.as_ref() else {
+                continue;
+            };
+            for alternative in alternatives(&problem, plan, later()) {
+                if let Some(cost) = alternative.cost_without {
+                    assert!(cost >= chosen.objective.total(), "seed {seed}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_spent_budget_still_answers_never_worse_than_greedy() {
+        for seed in 0..5 {
+            let problem = random_problem(seed, 10, 100);
+            let solution = solve(&problem, Instant::now());
+            let plan = solution
+                .plan
+                .as_ref()
+                .expect("the greedy floor always answers");
+            check(&problem, plan).unwrap();
+            assert_eq!(objective(&problem, plan), solution.objective);
+            if let Some(g) = greedy(&problem) {
+                assert!(solution.objective.total() <= objective(&problem, &g).total());
+            }
+            assert!(solution.lower_bound <= solution.objective.total());
+            if solution.status == SolveStatus::TimeLimit {
+                let reasons = line_reasons(
+                    &crate::network::Network::demo(0),
+                    &problem_with_demo_skus(&problem),
+                    plan,
+                    0,
+                    solution.status,
+                );
+                assert!(
+                    reasons
+                        .iter()
+                        .any(|r| r.code == ReasonCode::DeadlineFallback)
+                );
+            }
+        }
+    }
+
+    /// The problem with SKU ids valid in the demo network (for messages).
+    fn problem_with_demo_skus(problem: &Problem) -> Problem {
+        let mut p = problem.clone();
+        for line in &mut p.lines {
+            line.sku = crate::network::SkuId(line.sku.0 % 5000);
+        }
+        for c in &mut p.candidates {
+            c.node = crate::network::NodeId(c.node.0 % 70);
+            c.service = crate::network::ServiceId(0);
+        }
+        p
+    }
+}

@@ -23,9 +23,10 @@ const EPS: f64 = 1e-4;
 /// Subgradient steps at the root and at other search nodes.
 const ROOT_ITERS: usize = 80;
 const NODE_ITERS: usize = 10;
-/// The branch and bound covers node sets of at least this many nodes
-/// (smaller sets are settled by enumeration first).
-const MIN_SEARCHED: usize = 3;
+/// Triples are enumerated when at most this many nodes survive the root.
+const TRIPLE_POOL: usize = 0;
+/// "No cost" marker of the enumeration bounds.
+const BIG: i64 = i64::MAX / 4;
 
 /// One open search node.
 #[derive(Debug, Clone)]
@@ -56,6 +57,9 @@ pub(crate) struct Search<'a> {
     pub timed_out: bool,
     /// Proven lower bound when the search was cut short.
     pub open_lb: f64,
+    /// The branch and bound covers node sets of at least this many nodes
+    /// (smaller sets are settled by enumeration first).
+    min_searched: usize,
 }
 
 impl<'a> Search<'a> {
@@ -72,6 +76,7 @@ impl<'a> Search<'a> {
             nodes: 0,
             timed_out: false,
             open_lb: f64::INFINITY,
+            min_searched: 3,
         }
     }
 
@@ -134,11 +139,22 @@ impl<'a> Search<'a> {
         if self.ub != i64::MAX {
             self.fix_out(&mut root);
         }
-        if !self.pairs(&root.active) {
+        let floor = self.line_floor(&root.active);
+        if !self.pairs(&root.active, &floor) {
             return;
         }
         if m.k <= 2 {
             return;
+        }
+        self.min_searched = 3;
+        if root.active.len() <= TRIPLE_POOL {
+            if !self.triples(&root.active, &floor) {
+                return;
+            }
+            if m.k <= 3 {
+                return;
+            }
+            self.min_searched = 4;
         }
         root.parent_lb = lb;
         let mut stack = vec![root];
@@ -169,36 +185,40 @@ impl<'a> Search<'a> {
         self.optimise(&mut root, ROOT_ITERS, 1)
     }
 
-    /// Settles every pair of nodes in `pool`: a pair whose cheap bound
-    /// (fixed costs + each line at the cheaper node's unit cost) cannot beat
-    /// the incumbent is skipped, the rest are assigned exactly. False when
-    /// the deadline struck.
-    fn pairs(&mut self, pool: &[usize]) -> bool {
+    /// Per (node, line) of `pool`: the least cost of the line's full
+    /// quantity if that node's cheapest unit (or a backorder) served it all;
+    /// `BIG` when the node holds none and backorders are not allowed.
+    fn line_floor(&self, pool: &[usize]) -> Vec<i64> {
         let m = self.m;
-        let l = m.l;
-        let big = i64::MAX / 4;
-        let mut best = vec![big; m.n() * l];
+        let mut floor = vec![BIG; m.n() * m.l];
         for &n in pool {
-            for line in 0..l {
+            for line in 0..m.l {
                 let i = m.at(n, line);
                 let c = if m.cap1[i] > 0 {
                     m.cost1[i]
                 } else if m.cap2[i] > 0 {
                     m.cost2[i]
                 } else {
-                    big
+                    BIG
                 };
-                let unit = match m.backorder {
-                    Some(bp) => c.min(bp),
-                    None => c,
-                };
-                best[i] = if unit >= big {
-                    big
+                let unit = m.backorder.map_or(c, |bp| c.min(bp));
+                floor[i] = if unit >= BIG {
+                    BIG
                 } else {
                     unit * i64::from(m.qty[line])
                 };
             }
         }
+        floor
+    }
+
+    /// Settles every pair of nodes in `pool`: a pair whose cheap bound
+    /// (fixed costs + each line at the cheaper node's unit cost) cannot beat
+    /// the incumbent is skipped, the rest are assigned exactly. False when
+    /// the deadline struck.
+    fn pairs(&mut self, pool: &[usize], floor: &[i64]) -> bool {
+        let m = self.m;
+        let l = m.l;
         let mut count = 0u32;
         for (ia, &a) in pool.iter().enumerate() {
             for &b in &pool[ia + 1..] {
@@ -208,12 +228,57 @@ impl<'a> Search<'a> {
                     return false;
                 }
                 let mut lb = m.fixed[a] + m.fixed[b] - m.split;
-                let (ra, rb) = (&best[a * l..(a + 1) * l], &best[b * l..(b + 1) * l]);
+                let (ra, rb) = (&floor[a * l..(a + 1) * l], &floor[b * l..(b + 1) * l]);
                 for line in 0..l {
                     lb = lb.saturating_add(ra[line].min(rb[line]));
                 }
                 if lb < self.ub {
                     self.try_set(&[a, b]);
+                }
+            }
+        }
+        true
+    }
+
+    /// Settles every triple of nodes in `pool` the same way, skipping a
+    /// whole (a, b) prefix when even the cheapest third node cannot help.
+    fn triples(&mut self, pool: &[usize], floor: &[i64]) -> bool {
+        let m = self.m;
+        let l = m.l;
+        let min_fixed = pool.iter().map(|&n| m.fixed[n]).min().unwrap_or(0);
+        let mut gmin = vec![BIG; l];
+        for &n in pool {
+            for line in 0..l {
+                gmin[line] = gmin[line].min(floor[n * l + line]);
+            }
+        }
+        let mut ab = vec![BIG; l];
+        let mut count = 0u32;
+        for (ia, &a) in pool.iter().enumerate() {
+            for (ib, &b) in pool.iter().enumerate().skip(ia + 1) {
+                let fixed_ab = m.fixed[a] + m.fixed[b] - m.split;
+                let mut lower = fixed_ab + min_fixed;
+                for line in 0..l {
+                    ab[line] = floor[a * l + line].min(floor[b * l + line]);
+                    lower = lower.saturating_add(ab[line].min(gmin[line]));
+                }
+                if lower >= self.ub {
+                    continue;
+                }
+                for &c in &pool[ib + 1..] {
+                    count += 1;
+                    if count.is_multiple_of(256) && Instant::now() >= self.deadline {
+                        self.timed_out = true;
+                        return false;
+                    }
+                    let mut lb = fixed_ab + m.fixed[c];
+                    let rc = &floor[c * l..(c + 1) * l];
+                    for line in 0..l {
+                        lb = lb.saturating_add(ab[line].min(rc[line]));
+                    }
+                    if lb < self.ub {
+                        self.try_set(&[a, b, c]);
+                    }
                 }
             }
         }
@@ -292,7 +357,7 @@ impl<'a> Search<'a> {
             return;
         }
         let iters = if is_root { ROOT_ITERS } else { NODE_ITERS };
-        let lb = self.optimise(&mut node, iters, MIN_SEARCHED);
+        let lb = self.optimise(&mut node, iters, self.min_searched);
         if self.prunes(lb) {
             return;
         }
