@@ -1,4 +1,5 @@
 //! allot benchmarks: shared fixtures for the bench binaries and criterion
 //! benches.
 
+pub mod alloc;
 pub mod stock;

@@ -36,15 +36,16 @@
 //!   - Every applied row bumps the node's version and sets `updated_at`.
 //!   - Replaying a batch is idempotent: the second time every known-node row
 //!     is a duplicate.
-//! - **Reservations** ([`StockStore::reserve`], [`StockStore::release`]):
-//!   atomic per (node, SKU) under the node's write lock; they do not change
-//!   version or sequence.
+//! - **Holds** (allot's reservations: [`StockStore::hold_many`],
+//!   [`StockStore::release_many`], [`StockStore::ship_many`]): all or nothing
+//!   across nodes; held units count in `reserved` and survive replacements
+//!   (see `holds.rs`). Holding and releasing do not change version or
+//!   sequence; shipping does.
 //!
 //! Concurrency: one `parking_lot::RwLock` per node. A delta batch takes each
 //! involved node's write lock once, nodes in ascending [`NodeId`](crate::network::NodeId)
-//! order, one at a time; nothing ever holds two node locks (should that
-//! change, the order is ascending `NodeId`). Reads copy out under the read
-//! lock.
+//! order, one at a time. Holds take every involved node's write lock at once,
+//! in ascending `NodeId` order. Reads copy out under the read lock.
 //!
 //! Memory: each node's map is two parallel vectors sorted by SKU (28 bytes a
 //! row), so one million rows take about 28 MB.

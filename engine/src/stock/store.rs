@@ -20,10 +20,10 @@ pub(crate) struct Padded<T>(pub(crate) T);
 
 /// In-memory stock of every node of one network.
 ///
-/// Each node's snapshot sits behind its own `parking_lot::RwLock`; no
-/// operation ever holds more than one node lock (if one ever must, it takes
-/// them in ascending [`NodeId`] order). See the [module docs](super) for the
-/// rules.
+/// Each node's snapshot sits behind its own `parking_lot::RwLock`. Only
+/// holds (`hold_many` and friends, in `holds.rs`) take several node locks at
+/// once, always in ascending [`NodeId`] order. See the [module docs](super)
+/// for the rules.
 #[derive(Debug)]
 pub struct StockStore {
     network: Arc<Network>,

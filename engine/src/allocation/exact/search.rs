@@ -22,9 +22,10 @@ use super::reduce::Model;
 const EPS: f64 = 1e-4;
 /// Subgradient steps at the root and at other search nodes.
 const ROOT_ITERS: usize = 80;
-const NODE_ITERS: usize = 10;
-/// Triples are enumerated when at most this many nodes survive the root.
-const TRIPLE_POOL: usize = 0;
+const NODE_ITERS: usize = 15;
+/// The branch and bound covers node sets of at least this many nodes
+/// (smaller sets are settled by enumeration first).
+const MIN_SEARCHED: usize = 3;
 /// "No cost" marker of the enumeration bounds.
 const BIG: i64 = i64::MAX / 4;
 
@@ -57,9 +58,6 @@ pub(crate) struct Search<'a> {
     pub timed_out: bool,
     /// Proven lower bound when the search was cut short.
     pub open_lb: f64,
-    /// The branch and bound covers node sets of at least this many nodes
-    /// (smaller sets are settled by enumeration first).
-    min_searched: usize,
 }
 
 impl<'a> Search<'a> {
@@ -76,7 +74,6 @@ impl<'a> Search<'a> {
             nodes: 0,
             timed_out: false,
             open_lb: f64::INFINITY,
-            min_searched: 3,
         }
     }
 
@@ -146,16 +143,7 @@ impl<'a> Search<'a> {
         if m.k <= 2 {
             return;
         }
-        self.min_searched = 3;
-        if root.active.len() <= TRIPLE_POOL {
-            if !self.triples(&root.active, &floor) {
-                return;
-            }
-            if m.k <= 3 {
-                return;
-            }
-            self.min_searched = 4;
-        }
+
         root.parent_lb = lb;
         let mut stack = vec![root];
         while let Some(node) = stack.pop() {
@@ -240,51 +228,6 @@ impl<'a> Search<'a> {
         true
     }
 
-    /// Settles every triple of nodes in `pool` the same way, skipping a
-    /// whole (a, b) prefix when even the cheapest third node cannot help.
-    fn triples(&mut self, pool: &[usize], floor: &[i64]) -> bool {
-        let m = self.m;
-        let l = m.l;
-        let min_fixed = pool.iter().map(|&n| m.fixed[n]).min().unwrap_or(0);
-        let mut gmin = vec![BIG; l];
-        for &n in pool {
-            for line in 0..l {
-                gmin[line] = gmin[line].min(floor[n * l + line]);
-            }
-        }
-        let mut ab = vec![BIG; l];
-        let mut count = 0u32;
-        for (ia, &a) in pool.iter().enumerate() {
-            for (ib, &b) in pool.iter().enumerate().skip(ia + 1) {
-                let fixed_ab = m.fixed[a] + m.fixed[b] - m.split;
-                let mut lower = fixed_ab + min_fixed;
-                for line in 0..l {
-                    ab[line] = floor[a * l + line].min(floor[b * l + line]);
-                    lower = lower.saturating_add(ab[line].min(gmin[line]));
-                }
-                if lower >= self.ub {
-                    continue;
-                }
-                for &c in &pool[ib + 1..] {
-                    count += 1;
-                    if count.is_multiple_of(256) && Instant::now() >= self.deadline {
-                        self.timed_out = true;
-                        return false;
-                    }
-                    let mut lb = fixed_ab + m.fixed[c];
-                    let rc = &floor[c * l..(c + 1) * l];
-                    for line in 0..l {
-                        lb = lb.saturating_add(ab[line].min(rc[line]));
-                    }
-                    if lb < self.ub {
-                        self.try_set(&[a, b, c]);
-                    }
-                }
-            }
-        }
-        true
-    }
-
     /// Assigns the node set the Lagrangian subproblem chose.
     fn try_lagrangian_set(&mut self, node: &BbNode) {
         let mut set: Vec<usize> = if self.lag.empty {
@@ -357,7 +300,7 @@ impl<'a> Search<'a> {
             return;
         }
         let iters = if is_root { ROOT_ITERS } else { NODE_ITERS };
-        let lb = self.optimise(&mut node, iters, self.min_searched);
+        let lb = self.optimise(&mut node, iters, MIN_SEARCHED);
         if self.prunes(lb) {
             return;
         }
