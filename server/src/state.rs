@@ -84,7 +84,7 @@ impl Engine {
             None => tracing::info!("no stock file: every node starts empty"),
         }
         let book = Arc::new(ReservationBook::new(stock.clone()));
-        let allocator = Arc::new(Allocator::new(book, config.allocation.costs.clone()));
+        let allocator = Arc::new(Allocator::new(book, config.allocation.costs));
         Ok(Engine {
             network,
             stock,

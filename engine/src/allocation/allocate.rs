@@ -93,7 +93,7 @@ impl Allocator {
             let built = self.problem(request, now)?;
             let solution = solve(&built.problem, solve_deadline.max(Instant::now()));
             let reservation = match (&commit, &solution.plan) {
-                (Some(commit), Some(plan)) if plan.used(&built.problem).len() > 0 => {
+                (Some(commit), Some(plan)) if !plan.used(&built.problem).is_empty() => {
                     match self.book.hold(
                         &request.order_id,
                         &commit.decision_id,

@@ -31,12 +31,13 @@ pub fn solve(problem: &Problem, deadline: Instant) -> Solution {
             }
         }
     }
-    if best.plan.is_none() && best.status != SolveStatus::Infeasible {
-        if let Some(plan) = start {
-            best.objective = objective(problem, &plan);
-            best.plan = Some(plan);
-            best.method = Method::Greedy;
-        }
+    if best.plan.is_none()
+        && best.status != SolveStatus::Infeasible
+        && let Some(plan) = start
+    {
+        best.objective = objective(problem, &plan);
+        best.plan = Some(plan);
+        best.method = Method::Greedy;
     }
     best.elapsed = started.elapsed();
     best

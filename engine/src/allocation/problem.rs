@@ -128,7 +128,7 @@ impl Plan {
             .sum()
     }
 
-    /// Candidates that ship at least one unit (y[n] = 1), ascending.
+    /// Candidates that ship at least one unit (`y[n] = 1`), ascending.
     pub fn used(&self, problem: &Problem) -> Vec<usize> {
         (0..problem.n())
             .filter(|&n| self.node_units(problem, n) > 0)

@@ -2,13 +2,19 @@
 //! a branch and bound over node sets that proves optimality exactly (costs
 //! are whole minor units, so it prunes on `bound > incumbent - 1`).
 //!
-//! - [`reduce`]: the internal model and safe candidate reduction (empty
+//! - `reduce`: the internal model and safe candidate reduction (empty
 //!   nodes, tier capping, dominance).
-//! - [`assign`]: the optimal assignment for a fixed node set (per-line fill,
+//! - `assign`: the optimal assignment for a fixed node set (per-line fill,
 //!   min-cost flow when capacity binds).
-//! - [`bound`]: the Lagrangian bound (demand rows relaxed; per-node
+//! - `bound`: the Lagrangian bound (demand rows relaxed; per-node
 //!   sort-and-fill) and its subgradient.
-//! - [`search`]: depth-first branch and bound with reduced-cost fixing.
+//! - `search`: the search. Every single node is assigned; a root
+//!   Lagrangian bound fixes out hopeless nodes; every pair of the remaining
+//!   nodes is settled by enumeration under a cheap bound; a depth-first
+//!   branch and bound (deflected subgradient from the parent's multipliers,
+//!   reduced-cost fixing, the subproblem's set assigned as a primal) then
+//!   covers the sets of three or more nodes, whose bound carries at least
+//!   three fixed costs and is much tighter than the plain LP bound.
 
 mod assign;
 mod bound;

@@ -1,7 +1,9 @@
-//! Depth-first branch and bound over node sets.
+//! Depth-first branch and bound over node sets, after settling every set of
+//! at most two nodes by enumeration (see [`Search::run`]).
 //!
 //! A search node fixes some candidates in (must ship) and some out. Its bound
-//! is the Lagrangian function, maximised by a few subgradient steps from the
+//! is the Lagrangian function over sets of at least three nodes, maximised by
+//! a few deflected subgradient steps from the
 //! parent's multipliers (many at the root). A free candidate whose forced
 //! inclusion alone lifts the bound to the incumbent is fixed out for the
 //! whole subtree (reduced-cost fixing). The subproblem's node set is
@@ -23,6 +25,8 @@ const EPS: f64 = 1e-4;
 /// Subgradient steps at the root and at other search nodes.
 const ROOT_ITERS: usize = 80;
 const NODE_ITERS: usize = 15;
+/// Share of the previous step direction carried into the next.
+const DEFLECTION: f64 = 0.3;
 /// The branch and bound covers node sets of at least this many nodes
 /// (smaller sets are settled by enumeration first).
 const MIN_SEARCHED: usize = 3;
@@ -112,9 +116,8 @@ impl<'a> Search<'a> {
         for node in 0..n {
             self.try_set(&[node]);
         }
-        if m.backorder.is_some() {
-            self.try_set(&[]);
-        }
+        // All backordered (or, with no lines, the empty plan).
+        self.try_set(&[]);
         if m.k <= 1 {
             return;
         }
@@ -252,6 +255,7 @@ impl<'a> Search<'a> {
         let mut best_lambda = node.lambda.clone();
         let mut last_is_best = false;
         let mut stall = 0;
+        let mut dir = vec![0.0; m.l];
         for _ in 0..iters {
             self.lag
                 .eval(m, &node.lambda, &node.status, &node.active, lo, true);
@@ -272,7 +276,15 @@ impl<'a> Search<'a> {
             if self.prunes(best) {
                 break;
             }
-            let norm: f64 = self.lag.g.iter().map(|g| g * g).sum();
+            if self.lag.g.iter().all(|g| g.abs() < 1e-9) {
+                break;
+            }
+            // Deflected direction: half of the previous one carried over,
+            // which damps the zig-zag of plain subgradient steps.
+            for (d, g) in dir.iter_mut().zip(&self.lag.g) {
+                *d = g + DEFLECTION * *d;
+            }
+            let norm: f64 = dir.iter().map(|d| d * d).sum();
             if norm < 1e-12 {
                 break;
             }
@@ -282,8 +294,8 @@ impl<'a> Search<'a> {
                 self.ub as f64
             };
             let step = node.theta * (target - lb).max(1e-3) / norm;
-            for (lam, g) in node.lambda.iter_mut().zip(&self.lag.g) {
-                *lam += step * g;
+            for (lam, d) in node.lambda.iter_mut().zip(&dir) {
+                *lam += step * d;
             }
         }
         node.lambda.copy_from_slice(&best_lambda);

@@ -139,3 +139,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn exact_short_deadline_on_large_instances_stays_valid() {
+    for seed in 0..4 {
+        let p = random_problem(seed, 20, 300);
+        let start = greedy(&p);
+        let began = Instant::now();
+        let sol = solve_exact(&p, began + Duration::from_millis(2), start.as_ref());
+        assert!(
+            began.elapsed() < Duration::from_secs(2),
+            "seed {seed}: {:?}",
+            began.elapsed()
+        );
+        if let Some(plan) = &sol.plan {
+            check(&p, plan).unwrap();
+            assert_eq!(sol.objective, objective(&p, plan));
+            assert!(sol.lower_bound <= sol.objective.total());
+            if let Some(g) = &start {
+                assert!(sol.objective.total() <= objective(&p, g).total());
+            }
+        }
+    }
+}
