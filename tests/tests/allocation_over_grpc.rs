@@ -397,3 +397,20 @@ async fn concurrent_commits_against_scarce_stock_never_oversell() {
     assert!(total_held > 0 && total_held <= 15);
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_deadline_that_leaves_no_time_is_exceeded_at_once() {
+    let server = TestServer::serving().await;
+    let mut client = AllocationServiceClient::new(server.channel().await);
+    let mut request = tonic::Request::new(order("o-d", vec![line("a", "SKU-000001", 1)], "10001"));
+    // The default margin is 1 ms: a 1 ms deadline leaves nothing to decide in.
+    request.set_timeout(std::time::Duration::from_millis(1));
+    let status = client.allocate(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    // The server is unharmed and answers the next call.
+    client
+        .allocate(order("o-d2", vec![line("a", "SKU-000001", 1)], "10001"))
+        .await
+        .unwrap();
+    server.stop().await.unwrap();
+}
