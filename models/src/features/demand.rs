@@ -1,0 +1,116 @@
+//! Demand features: one SKU in one region on one day, from the calendar, the
+//! price and the recent sales history.
+
+use chrono::{Datelike, NaiveDate};
+
+use super::is_peak;
+
+/// The category names whose position is the `category` feature; any other
+/// category maps to `CATEGORIES.len()`.
+pub const CATEGORIES: [&str; 13] = [
+    "apparel",
+    "footwear",
+    "electronics",
+    "home",
+    "beauty",
+    "grocery",
+    "toys",
+    "sports",
+    "garden",
+    "automotive",
+    "jewelry",
+    "health",
+    "gift_cards",
+];
+
+/// The `category` feature of a category name.
+pub fn category_index(name: &str) -> usize {
+    CATEGORIES
+        .iter()
+        .position(|c| *c == name)
+        .unwrap_or(CATEGORIES.len())
+}
+
+/// Demand feature names, in model input order (the order of
+/// [`DemandFeatures::to_row`]).
+pub const DEMAND_FEATURES: &[&str] = &[
+    "category",
+    "region",
+    "weekday",
+    "week_of_year",
+    "is_promo",
+    "price",
+    "lag_7d_mean",
+    "lag_same_weekday",
+    "is_peak",
+];
+
+/// Number of demand features.
+pub const DEMAND_FEATURE_COUNT: usize = 9;
+const _: () = assert!(DEMAND_FEATURES.len() == DEMAND_FEATURE_COUNT);
+
+/// What the engine knows about a SKU x region x day before the day's sales.
+/// No label field: the day's units are never part of this type.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct DemandFeatures {
+    /// Category index, see [`CATEGORIES`].
+    pub category: f32,
+    /// Region index in the network (dense [`allot_engine::network::RegionId`]).
+    pub region: f32,
+    /// 0 = Monday .. 6 = Sunday.
+    pub weekday: f32,
+    /// ISO week of the year, 1..=53.
+    pub week_of_year: f32,
+    /// 1 if the SKU is on promotion that day, else 0.
+    pub is_promo: f32,
+    /// Selling price that day, major currency units (USD).
+    pub price: f32,
+    /// Mean units per day over the previous 7 days.
+    pub lag_7d_mean: f32,
+    /// Units sold 7 days earlier (same weekday).
+    pub lag_same_weekday: f32,
+    /// 1 from November 15 to December 31, else 0.
+    pub is_peak: f32,
+}
+
+impl DemandFeatures {
+    /// The features for `date`, given the units of the previous 7 days
+    /// (`last_7_days[0]` is 7 days before `date`, `last_7_days[6]` the day
+    /// before).
+    pub fn compute(
+        category: usize,
+        region: usize,
+        date: NaiveDate,
+        is_promo: bool,
+        price_minor: i64,
+        last_7_days: &[u32; 7],
+    ) -> DemandFeatures {
+        let sum: u32 = last_7_days.iter().sum();
+        DemandFeatures {
+            category: category as f32,
+            region: region as f32,
+            weekday: date.weekday().num_days_from_monday() as f32,
+            week_of_year: date.iso_week().week() as f32,
+            is_promo: f32::from(u8::from(is_promo)),
+            price: price_minor as f32 / 100.0,
+            lag_7d_mean: sum as f32 / 7.0,
+            lag_same_weekday: last_7_days[0] as f32,
+            is_peak: f32::from(u8::from(is_peak(date))),
+        }
+    }
+
+    /// The features as one model input row, in [`DEMAND_FEATURES`] order.
+    pub fn to_row(&self) -> [f32; DEMAND_FEATURE_COUNT] {
+        [
+            self.category,
+            self.region,
+            self.weekday,
+            self.week_of_year,
+            self.is_promo,
+            self.price,
+            self.lag_7d_mean,
+            self.lag_same_weekday,
+            self.is_peak,
+        ]
+    }
+}

@@ -1,0 +1,51 @@
+//! Decision-time features: computed by the engine when it decides, and by the
+//! world exporter from the same code, so training and serving never diverge.
+//!
+//! Every feature struct holds only what is knowable at decision time; none
+//! has a label field, so a label cannot leak into a model input by
+//! construction (the exporter appends labels as separate columns).
+
+mod demand;
+mod eta;
+mod eta_cache;
+mod fraud;
+mod order;
+mod store;
+mod window;
+
+pub use demand::{
+    CATEGORIES, DEMAND_FEATURE_COUNT, DEMAND_FEATURES, DemandFeatures, category_index,
+};
+pub use eta::{ETA_FEATURE_COUNT, ETA_FEATURES, ETA_TIME_BUCKET_SECS, EtaFeatures};
+pub use eta_cache::{EtaCache, EtaKey};
+pub use fraud::{FRAUD_FEATURE_COUNT, FRAUD_FEATURES, FraudFeatures, HIGH_RESALE_RISK, Velocity};
+pub use order::{EntityKey, OrderEvent, OrderLine, entity_key};
+pub use store::{FeatureStore, StoreConfig};
+
+use allot_engine::network::{NodeKind, ServiceLevel};
+use chrono::{Datelike, NaiveDate};
+
+/// Service speed code used by the models: 0 ground, 1 two-day, 2 overnight,
+/// 3 same-day.
+pub fn service_speed(level: ServiceLevel) -> f32 {
+    match level {
+        ServiceLevel::Ground => 0.0,
+        ServiceLevel::TwoDay => 1.0,
+        ServiceLevel::Overnight => 2.0,
+        ServiceLevel::SameDay => 3.0,
+    }
+}
+
+/// Origin kind code used by the models: 0 DC, 1 store, 2 3PL.
+pub fn origin_kind(kind: NodeKind) -> f32 {
+    match kind {
+        NodeKind::DistributionCenter => 0.0,
+        NodeKind::Store => 1.0,
+        NodeKind::ThirdPartyLogistics => 2.0,
+    }
+}
+
+/// Whether `date` is in the peak season: November 15 to December 31.
+pub fn is_peak(date: NaiveDate) -> bool {
+    (date.month() == 11 && date.day() >= 15) || date.month() == 12
+}

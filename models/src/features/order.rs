@@ -1,0 +1,82 @@
+//! The order as the feature store and the fraud features see it.
+
+use allot_engine::network::{GeoPoint, ServiceLevel};
+use chrono_tz::Tz;
+
+/// A stable 64-bit key for an entity (customer, device, card, address).
+///
+/// The world uses dense ids directly; the engine hashes the caller's string
+/// identifiers with [`entity_key`]. Keys only need to be unique per kind.
+pub type EntityKey = u64;
+
+/// A stable key for a string identifier: FNV-1a over the bytes, so the same
+/// identifier gives the same key in every process and on every platform.
+pub fn entity_key(id: &str) -> EntityKey {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// One order line, with the SKU attributes the features need.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OrderLine {
+    /// Units ordered.
+    pub qty: u32,
+    /// Selling price of one unit, minor currency units.
+    pub unit_price_minor: i64,
+    /// The SKU's resale risk, 0..=1.
+    pub resale_risk: f32,
+}
+
+/// An order as it reaches the engine: who, from where, to where, what, and
+/// when. Everything here is known at decision time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderEvent {
+    /// When the order was placed, unix seconds (UTC).
+    pub time: i64,
+    /// The customer account.
+    pub customer: EntityKey,
+    /// When the account was created, unix seconds (UTC).
+    pub account_created: i64,
+    /// The device fingerprint, when the caller sent one.
+    pub device: Option<EntityKey>,
+    /// The payment card fingerprint, when the caller sent one.
+    pub card: Option<EntityKey>,
+    /// The normalised shipping address.
+    pub ship_address: EntityKey,
+    /// Where the shipping address is.
+    pub ship_to: GeoPoint,
+    /// Where the billing address is.
+    pub bill_to: GeoPoint,
+    /// Time zone of the shipping address (the customer's local time).
+    pub time_zone: Tz,
+    /// The requested service level.
+    pub service: ServiceLevel,
+    /// The order lines.
+    pub lines: Vec<OrderLine>,
+}
+
+impl OrderEvent {
+    /// Order value, minor currency units.
+    pub fn amount_minor(&self) -> i64 {
+        self.lines
+            .iter()
+            .map(|l| l.unit_price_minor * i64::from(l.qty))
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_key_is_stable_fnv1a() {
+        assert_eq!(entity_key(""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(entity_key("a"), 0xaf63_dc4c_8601_ec8c);
+        assert_ne!(entity_key("card-1"), entity_key("card-2"));
+    }
+}
