@@ -13,6 +13,7 @@
 
 pub mod export;
 pub mod features;
+pub mod risk;
 pub mod scoring;
 pub mod shap;
 pub mod world;

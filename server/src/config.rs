@@ -22,6 +22,8 @@ pub struct Config {
     pub stock: StockConfig,
     /// Allocation: time budgets, reservations, cost parameters.
     pub allocation: AllocationConfig,
+    /// The ONNX models and the fraud rules.
+    pub models: ModelsConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -152,6 +154,25 @@ impl Default for AllocationConfig {
             costs: Default::default(),
         }
     }
+}
+
+/// The ONNX models and the fraud rules.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelsConfig {
+    /// Directory holding `fraud.onnx`, `cards/`, `fraud.lgb.txt` ...; absent:
+    /// `./models` when it holds them, else the `models/` directory of the
+    /// source tree allot was built from.
+    pub dir: Option<PathBuf>,
+    /// The ONNX Runtime shared library; absent: `ORT_DYLIB_PATH`, else the
+    /// one inside the project's `.venv` (installed by `scripts/bootstrap`).
+    pub onnxruntime_lib: Option<PathBuf>,
+    /// Entities (customers, devices, cards, addresses) the feature store
+    /// keeps per kind; the least recently used beyond it are forgotten, and
+    /// any idle for 8 days.
+    pub feature_store_entities: u64,
+    /// Block lists, allow lists and the amount limit.
+    pub risk: allot_models::risk::RiskPolicy,
 }
 
 /// Logging.

@@ -105,12 +105,15 @@ pub async fn serve(
             AllocationServiceServer::new(AllocationApi::new(
                 ready.clone(),
                 config.allocation.clone(),
-                pool,
+                pool.clone(),
             ))
             .max_decoding_message_size(max),
         )
         .add_service(PromiseServiceServer::new(PromiseApi).max_decoding_message_size(max))
-        .add_service(RiskServiceServer::new(RiskApi).max_decoding_message_size(max))
+        .add_service(
+            RiskServiceServer::new(RiskApi::new(ready.clone(), pool.clone()))
+                .max_decoding_message_size(max),
+        )
         .add_service(ReturnsServiceServer::new(ReturnsApi).max_decoding_message_size(max))
         .add_service(DecisionServiceServer::new(DecisionApi).max_decoding_message_size(max));
 

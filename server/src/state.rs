@@ -8,6 +8,10 @@ use allot_engine::allocation::allocate::Allocator;
 use allot_engine::network::{Network, NetworkError, demo_stock};
 use allot_engine::reservation::ReservationBook;
 use allot_engine::stock::{StockError, StockLevel, StockStore};
+use allot_models::features::StoreConfig;
+use allot_models::risk::RiskScorer;
+use allot_models::scoring::{OrtRuntime, ScoringError};
+use std::path::PathBuf;
 use tonic::Status;
 
 use crate::config::Config;
@@ -20,6 +24,8 @@ pub struct Engine {
     pub stock: Arc<StockStore>,
     /// Allocation over the stock and its reservation book.
     pub allocator: Arc<Allocator>,
+    /// Fraud scoring with its feature store.
+    pub risk: Arc<RiskScorer>,
 }
 
 /// Why the engine could not load at startup.
@@ -39,6 +45,27 @@ pub enum LoadError {
     /// The stock file or the demo stock is invalid.
     #[error(transparent)]
     Stock(#[from] StockError),
+    /// The models or the ONNX Runtime library could not be loaded.
+    #[error("cannot load the models from {dir}: {source}")]
+    Models {
+        /// The models directory.
+        dir: String,
+        /// What failed.
+        source: ScoringError,
+    },
+}
+
+/// The models directory: configured, else `./models` when it holds the
+/// fraud model, else the source tree's `models/`.
+fn models_dir(config: &Config) -> PathBuf {
+    if let Some(dir) = &config.models.dir {
+        return dir.clone();
+    }
+    let local = PathBuf::from("models");
+    if local.join("fraud.onnx").exists() {
+        return local;
+    }
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models"))
 }
 
 impl Engine {
@@ -83,12 +110,31 @@ impl Engine {
             }
             None => tracing::info!("no stock file: every node starts empty"),
         }
+        let dir = models_dir(config);
+        let models_error = |source| LoadError::Models {
+            dir: dir.display().to_string(),
+            source,
+        };
+        OrtRuntime::init(config.models.onnxruntime_lib.as_deref()).map_err(models_error)?;
+        let store = StoreConfig {
+            max_entities: if config.models.feature_store_entities == 0 {
+                StoreConfig::default().max_entities
+            } else {
+                config.models.feature_store_entities
+            },
+            ..StoreConfig::default()
+        };
+        let risk =
+            Arc::new(RiskScorer::load(&dir, &config.models.risk, store).map_err(models_error)?);
+        let (name, version) = risk.model_version();
+        tracing::info!(model = name, version, dir = %dir.display(), "fraud model loaded");
         let book = Arc::new(ReservationBook::new(stock.clone()));
         let allocator = Arc::new(Allocator::new(book, config.allocation.costs));
         Ok(Engine {
             network,
             stock,
             allocator,
+            risk,
         })
     }
 }

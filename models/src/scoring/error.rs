@@ -83,6 +83,15 @@ pub enum ScoringError {
         /// What ONNX Runtime said.
         message: String,
     },
+    /// The explanation model (the LightGBM text model behind TreeSHAP) could
+    /// not be loaded or does not fit the scoring model.
+    #[error("cannot use the explainer {path}: {problem}")]
+    Explainer {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {

@@ -4,5 +4,6 @@
 
 pub mod allocation;
 pub mod network;
+pub mod risk;
 pub mod stock;
 pub mod time;

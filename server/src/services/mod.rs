@@ -4,9 +4,11 @@
 mod admin;
 mod allocation;
 mod inventory;
+mod risk;
 mod unreleased;
 
 pub use admin::AdminApi;
 pub use allocation::AllocationApi;
 pub use inventory::InventoryApi;
-pub use unreleased::{DecisionApi, PromiseApi, ReturnsApi, RiskApi};
+pub use risk::RiskApi;
+pub use unreleased::{DecisionApi, PromiseApi, ReturnsApi};

@@ -9,8 +9,6 @@ use crate::error::not_in_this_release;
 
 /// PromiseService: answers UNIMPLEMENTED in this release.
 pub struct PromiseApi;
-/// RiskService: answers UNIMPLEMENTED in this release.
-pub struct RiskApi;
 /// ReturnsService: answers UNIMPLEMENTED in this release.
 pub struct ReturnsApi;
 /// DecisionService: answers UNIMPLEMENTED in this release.
@@ -23,16 +21,6 @@ impl pb::promise_service_server::PromiseService for PromiseApi {
         _: Request<pb::PromiseRequest>,
     ) -> Result<Response<pb::PromiseResponse>, Status> {
         Err(not_in_this_release("PromiseService.GetDeliveryPromise"))
-    }
-}
-
-#[tonic::async_trait]
-impl pb::risk_service_server::RiskService for RiskApi {
-    async fn score_order(
-        &self,
-        _: Request<pb::ScoreOrderRequest>,
-    ) -> Result<Response<pb::RiskAssessment>, Status> {
-        Err(not_in_this_release("RiskService.ScoreOrder"))
     }
 }
 

@@ -1,0 +1,93 @@
+//! Rule overlays on the fraud model: block lists, allow lists and an amount
+//! limit, reported as rule reasons beside the model's.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::features::{EntityKey, entity_key};
+
+/// The operator's rules, as configured (ids as the caller sends them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskPolicy {
+    /// Customer ids always rejected.
+    pub block_customers: Vec<String>,
+    /// Card fingerprints always rejected.
+    pub block_cards: Vec<String>,
+    /// Device ids always rejected.
+    pub block_devices: Vec<String>,
+    /// Customer ids always approved (a block list entry still wins).
+    pub allow_customers: Vec<String>,
+    /// Orders above this amount (minor units) go to review at least.
+    pub max_amount_minor: Option<i64>,
+    /// How many model reasons an answer lists.
+    pub top_reasons: usize,
+}
+
+/// The policy with ids hashed the way the feature store keys entities.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CompiledPolicy {
+    block_customers: HashSet<EntityKey>,
+    block_cards: HashSet<EntityKey>,
+    block_devices: HashSet<EntityKey>,
+    allow_customers: HashSet<EntityKey>,
+    pub(crate) max_amount_minor: Option<i64>,
+    pub(crate) top_reasons: usize,
+}
+
+/// What a rule says about an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleHit {
+    /// A block list holds the customer, card or device.
+    Blocked(&'static str),
+    /// The allow list holds the customer.
+    Allowed,
+    /// The order exceeds the amount limit.
+    OverAmount,
+}
+
+impl CompiledPolicy {
+    pub(crate) fn new(policy: &RiskPolicy) -> CompiledPolicy {
+        let keys = |ids: &[String]| ids.iter().map(|id| entity_key(id)).collect();
+        CompiledPolicy {
+            block_customers: keys(&policy.block_customers),
+            block_cards: keys(&policy.block_cards),
+            block_devices: keys(&policy.block_devices),
+            allow_customers: keys(&policy.allow_customers),
+            max_amount_minor: policy.max_amount_minor,
+            top_reasons: if policy.top_reasons == 0 {
+                5
+            } else {
+                policy.top_reasons
+            },
+        }
+    }
+
+    /// Every rule the order hits, blocks first.
+    pub(crate) fn hits(
+        &self,
+        customer: EntityKey,
+        card: Option<EntityKey>,
+        device: Option<EntityKey>,
+        amount_minor: i64,
+    ) -> Vec<RuleHit> {
+        let mut hits = Vec::new();
+        if self.block_customers.contains(&customer) {
+            hits.push(RuleHit::Blocked("customer"));
+        }
+        if card.is_some_and(|c| self.block_cards.contains(&c)) {
+            hits.push(RuleHit::Blocked("card"));
+        }
+        if device.is_some_and(|d| self.block_devices.contains(&d)) {
+            hits.push(RuleHit::Blocked("device"));
+        }
+        if self.allow_customers.contains(&customer) {
+            hits.push(RuleHit::Allowed);
+        }
+        if self.max_amount_minor.is_some_and(|max| amount_minor > max) {
+            hits.push(RuleHit::OverAmount);
+        }
+        hits
+    }
+}

@@ -1,0 +1,90 @@
+//! Fraud scoring through a real server with the shipped ONNX model.
+
+mod common;
+
+use allot_proto::v1 as pb;
+use allot_proto::v1::risk_service_client::RiskServiceClient;
+use common::{TestServer, test_config};
+use tonic::Code;
+
+fn request(customer: &str, card: &str) -> pb::ScoreOrderRequest {
+    pb::ScoreOrderRequest {
+        order_id: format!("o-{customer}"),
+        lines: vec![pb::OrderLine {
+            line_id: "1".into(),
+            sku: "SKU-000001".into(),
+            quantity: 1,
+            unit_price_minor: None,
+            weight_grams: None,
+        }],
+        destination: Some(pb::Destination {
+            location: Some(pb::destination::Location::PostalCode("10001".into())),
+            ..Default::default()
+        }),
+        context: Some(pb::OrderContext {
+            customer_id: customer.into(),
+            card_fingerprint: card.into(),
+            device_id: format!("dev-{customer}"),
+            account_created_at: Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            }),
+            ..Default::default()
+        }),
+        order_amount_minor: 0,
+        currency: "USD".into(),
+        service_level: pb::ServiceLevel::Ground as i32,
+    }
+}
+
+#[tokio::test]
+async fn orders_are_scored_with_the_models_version_and_rules_apply() {
+    let mut config = test_config();
+    config.models.risk.block_cards = vec!["stolen".into()];
+    let server = TestServer::start(config).await;
+    server.wait_serving().await;
+    let mut client = RiskServiceClient::new(server.channel().await);
+
+    let ordinary = client
+        .score_order(request("c-1", "card-1"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!((0.0..=1.0).contains(&ordinary.fraud_probability));
+    assert!(
+        ordinary.model_version.starts_with("fraud-"),
+        "{}",
+        ordinary.model_version
+    );
+    assert!(ordinary.decision_id.starts_with("dec_"));
+    assert_ne!(ordinary.decision, pb::RiskDecision::Unspecified as i32);
+
+    let blocked = client
+        .score_order(request("c-2", "stolen"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(blocked.decision, pb::RiskDecision::Reject as i32);
+    assert_eq!(blocked.reasons[0].code, pb::ReasonCode::BlockList as i32);
+
+    let mut no_customer = request("", "card-3");
+    no_customer.context.as_mut().unwrap().customer_id.clear();
+    let status = client.score_order(no_customer).await.unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().starts_with("context.customer_id"),
+        "{}",
+        status.message()
+    );
+
+    let mut unknown = request("c-4", "card-4");
+    unknown.lines[0].sku = "NOPE".into();
+    let status = client.score_order(unknown).await.unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+    assert!(
+        status.message().starts_with("lines[0].sku"),
+        "{}",
+        status.message()
+    );
+    server.stop().await.unwrap();
+}
