@@ -26,6 +26,8 @@ pub struct Engine {
     pub allocator: Arc<Allocator>,
     /// Fraud scoring with its feature store.
     pub risk: Arc<RiskScorer>,
+    /// Where the models were loaded from, and when.
+    pub models_loaded: (PathBuf, SystemTime),
 }
 
 /// Why the engine could not load at startup.
@@ -135,6 +137,7 @@ impl Engine {
             stock,
             allocator,
             risk,
+            models_loaded: (dir, SystemTime::now()),
         })
     }
 }

@@ -67,6 +67,18 @@ async fn orders_are_scored_with_the_models_version_and_rules_apply() {
     assert_eq!(blocked.decision, pb::RiskDecision::Reject as i32);
     assert_eq!(blocked.reasons[0].code, pb::ReasonCode::BlockList as i32);
 
+    let mut admin =
+        allot_proto::v1::admin_service_client::AdminServiceClient::new(server.channel().await);
+    let info = admin
+        .get_model_info(pb::GetModelInfoRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(info.models.len(), 1);
+    assert_eq!(info.models[0].version, ordinary.model_version);
+    assert_eq!(info.models[0].sha256.len(), 64);
+    assert!(info.models[0].thresholds["review"] < info.models[0].thresholds["reject"]);
+
     let mut no_customer = request("", "card-3");
     no_customer.context.as_mut().unwrap().customer_id.clear();
     let status = client.score_order(no_customer).await.unwrap_err();

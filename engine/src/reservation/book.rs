@@ -216,8 +216,8 @@ impl ReservationBook {
         self.finish(id, ReservationState::Confirmed, now)
     }
 
-    /// Releases a held reservation. Releasing a released reservation answers
-    /// it unchanged (idempotent).
+    /// Releases a held reservation. Releasing a released or expired
+    /// reservation answers it unchanged (idempotent).
     pub fn release(&self, id: &str, now: SystemTime) -> Result<Reservation, ReservationError> {
         self.finish(id, ReservationState::Released, now)
     }
@@ -276,6 +276,10 @@ impl ReservationBook {
         match reservation.state {
             ReservationState::Held => {}
             state if state == to => return Ok(reservation),
+            // Releasing what already expired is a no-op, as the contract says.
+            ReservationState::Expired if to == ReservationState::Released => {
+                return Ok(reservation);
+            }
             state => {
                 return Err(ReservationError::WrongState {
                     id: id.to_string(),
@@ -394,6 +398,13 @@ mod tests {
         assert_eq!(expired[0].id, b.id);
         assert_eq!(book.stock().level(node, sku).available(), 6);
         assert_eq!(book.live(), 0);
+        let again = book.release(&b.id, now).unwrap();
+        assert_eq!(
+            again.state,
+            ReservationState::Expired,
+            "releasing an expired reservation is a no-op"
+        );
+        assert_eq!(book.stock().level(node, sku).available(), 6);
         assert_eq!(book.remaining_capacity(now)[node.0 as usize], capacity - 4);
         assert_eq!(book.get("nope").unwrap_err().code(), ErrorCode::NotFound);
     }

@@ -107,6 +107,16 @@ impl RiskScorer {
         &self.store
     }
 
+    /// The fraud model's card.
+    pub fn card(&self) -> &crate::scoring::ModelCard {
+        self.model.model().card()
+    }
+
+    /// The REVIEW and REJECT thresholds in use.
+    pub fn thresholds(&self) -> (f64, f64) {
+        (self.review_at, self.reject_at)
+    }
+
     /// Model name and version.
     pub fn model_version(&self) -> (&str, &str) {
         let card = self.model.model().card();

@@ -115,13 +115,7 @@ impl Walk<'_> {
         let tree = self.tree;
         if node < 0 {
             let leaf_value = tree.leaf_values[!node as usize];
-            let path = &self.path[start..];
-            for i in 1..=depth {
-                let w = unwound_path_sum(path, depth, i);
-                let el = path[i];
-                self.phi[el.feature as usize] +=
-                    w * (el.one_fraction - el.zero_fraction) * leaf_value;
-            }
+            leaf_contributions(&self.path[start..=start + depth], leaf_value, self.phi);
             return;
         }
 
@@ -174,10 +168,11 @@ fn extend_path(path: &mut [PathElement], depth: usize, zero: f64, one: f64, feat
         one_fraction: one,
         pweight: if depth == 0 { 1.0 } else { 0.0 },
     };
-    let d1 = (depth + 1) as f64;
+    let inv_d1 = 1.0 / (depth + 1) as f64;
     for i in (0..depth).rev() {
-        path[i + 1].pweight += one * path[i].pweight * (i + 1) as f64 / d1;
-        path[i].pweight = zero * path[i].pweight * (depth - i) as f64 / d1;
+        let w = path[i].pweight * inv_d1;
+        path[i + 1].pweight += one * w * (i + 1) as f64;
+        path[i].pweight = zero * w * (depth - i) as f64;
     }
 }
 
@@ -186,19 +181,86 @@ fn unwind_path(path: &mut [PathElement], depth: usize, index: usize) {
     let zero = path[index].zero_fraction;
     let mut next_one_portion = path[depth].pweight;
     let d1 = (depth + 1) as f64;
-    for i in (0..depth).rev() {
-        if one != 0.0 {
+    let inv_d1 = 1.0 / d1;
+    if one != 0.0 {
+        let inv_one = 1.0 / one;
+        for i in (0..depth).rev() {
             let tmp = path[i].pweight;
-            path[i].pweight = next_one_portion * d1 / ((i + 1) as f64 * one);
-            next_one_portion = tmp - path[i].pweight * zero * (depth - i) as f64 / d1;
-        } else {
-            path[i].pweight = path[i].pweight * d1 / (zero * (depth - i) as f64);
+            path[i].pweight = next_one_portion * d1 * inv_one / (i + 1) as f64;
+            next_one_portion = tmp - path[i].pweight * zero * (depth - i) as f64 * inv_d1;
+        }
+    } else {
+        let scale = d1 / zero;
+        for i in (0..depth).rev() {
+            path[i].pweight = path[i].pweight * scale / (depth - i) as f64;
         }
     }
     for i in index..depth {
         path[i].feature = path[i + 1].feature;
         path[i].zero_fraction = path[i + 1].zero_fraction;
         path[i].one_fraction = path[i + 1].one_fraction;
+    }
+}
+
+/// Longest unique path handled with stack scratch in [`leaf_contributions`];
+/// deeper paths fall back to [`unwound_path_sum`].
+const STACK_PATH: usize = 64;
+
+/// Adds one leaf's share to `phi` for every feature on its unique `path`
+/// (`path.len()` = path depth + 1, element 0 the root placeholder).
+///
+/// Equivalent to calling [`unwound_path_sum`] for each element, with the
+/// shared work hoisted: the sum for elements the row does not follow
+/// (`one_fraction == 0`) is the same weighted sum of the permutation weights
+/// for all of them, divided by each one's zero fraction, so it is computed
+/// once per leaf; elements the row follows keep the per-element recurrence,
+/// with the divisions replaced by precomputed factors.
+fn leaf_contributions(path: &[PathElement], leaf_value: f64, phi: &mut [f64]) {
+    let depth = path.len() - 1;
+    if depth == 0 {
+        return;
+    }
+    if depth >= STACK_PATH {
+        for i in 1..=depth {
+            let w = unwound_path_sum(path, depth, i);
+            let el = path[i];
+            phi[el.feature as usize] += w * (el.one_fraction - el.zero_fraction) * leaf_value;
+        }
+        return;
+    }
+    let d1 = (depth + 1) as f64;
+    // For i < depth: a[i] = d1 / (i + 1), b[i] = (depth - i) / (i + 1).
+    let mut a = [0.0f64; STACK_PATH];
+    let mut b = [0.0f64; STACK_PATH];
+    // Sum over i < depth of pweight[i] * d1 / (depth - i), computed lazily.
+    let mut cold_sum: Option<f64> = None;
+    for (i, (a, b)) in a.iter_mut().zip(b.iter_mut()).take(depth).enumerate() {
+        let inv = 1.0 / (i + 1) as f64;
+        *a = d1 * inv;
+        *b = (depth - i) as f64 * inv;
+    }
+    for el in &path[1..=depth] {
+        let (one, zero) = (el.one_fraction, el.zero_fraction);
+        let w = if one != 0.0 {
+            let inv_one = 1.0 / one;
+            let mut next = path[depth].pweight;
+            let mut total = 0.0;
+            for i in (0..depth).rev() {
+                let tmp = next * a[i] * inv_one;
+                total += tmp;
+                // tmp * zero * (depth - i) / d1 = next * zero * b[i] / one
+                next = path[i].pweight - next * (zero * inv_one) * b[i];
+            }
+            total
+        } else {
+            let s = *cold_sum.get_or_insert_with(|| {
+                (0..depth)
+                    .map(|i| path[i].pweight * d1 / (depth - i) as f64)
+                    .sum()
+            });
+            s / zero
+        };
+        phi[el.feature as usize] += w * (one - zero) * leaf_value;
     }
 }
 

@@ -35,9 +35,40 @@ impl AdminService for AdminApi {
 
     async fn get_model_info(
         &self,
-        _request: Request<pb::GetModelInfoRequest>,
+        request: Request<pb::GetModelInfoRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
-        Err(not_in_this_release("AdminService.GetModelInfo"))
+        let pb::GetModelInfoRequest {} = request.into_inner();
+        let engine = self.ready.engine()?;
+        let card = engine.risk.card();
+        let (review, reject) = engine.risk.thresholds();
+        let (dir, loaded_at) = &engine.models_loaded;
+        let fraud = pb::ModelCard {
+            name: card.name.clone(),
+            version: card.version.clone(),
+            kind: pb::ModelKind::Fraud as i32,
+            feature_names: card
+                .feature_names()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            loaded_at: Some(crate::convert::time::timestamp(*loaded_at)),
+            thresholds: [
+                ("review".to_string(), review),
+                ("reject".to_string(), reject),
+            ]
+            .into(),
+            sha256: card
+                .extra
+                .get("onnx")
+                .and_then(|onnx| onnx.get("sha256"))
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            path: dir.join("fraud.onnx").display().to_string(),
+        };
+        Ok(Response::new(pb::ModelInfo {
+            models: vec![fraud],
+        }))
     }
 
     async fn reload_models(
