@@ -157,7 +157,7 @@ impl Default for AllocationConfig {
 }
 
 /// The ONNX models and the fraud rules.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelsConfig {
     /// Directory holding `fraud.onnx`, `cards/`, `fraud.lgb.txt` ...; absent:
@@ -173,6 +173,17 @@ pub struct ModelsConfig {
     pub feature_store_entities: u64,
     /// Block lists, allow lists and the amount limit.
     pub risk: allot_models::risk::RiskPolicy,
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        ModelsConfig {
+            dir: None,
+            onnxruntime_lib: None,
+            feature_store_entities: allot_models::features::StoreConfig::default().max_entities,
+            risk: Default::default(),
+        }
+    }
 }
 
 /// Logging.
@@ -237,5 +248,20 @@ mod tests {
         std::fs::write(&path, "[grpc]\nlisen = \"127.0.0.1:7000\"\n").unwrap();
         let err = Config::load(Some(&path), Figment::new()).unwrap_err();
         assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn the_documented_configuration_is_the_default() {
+        let doc = include_str!("../../docs/operations.md");
+        let start = doc
+            .find("```toml\n")
+            .expect("a toml block in docs/operations.md")
+            + 8;
+        let end = start + doc[start..].find("```").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("documented.toml");
+        std::fs::write(&path, &doc[start..end]).unwrap();
+        let documented = Config::load(Some(&path), Figment::new()).unwrap();
+        assert_eq!(documented, Config::load(None, Figment::new()).unwrap());
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::features::{EntityKey, entity_key};
 
 /// The operator's rules, as configured (ids as the caller sends them).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RiskPolicy {
     /// Customer ids always rejected.
@@ -23,6 +23,19 @@ pub struct RiskPolicy {
     pub max_amount_minor: Option<i64>,
     /// How many model reasons an answer lists.
     pub top_reasons: usize,
+}
+
+impl Default for RiskPolicy {
+    fn default() -> Self {
+        RiskPolicy {
+            block_customers: Vec::new(),
+            block_cards: Vec::new(),
+            block_devices: Vec::new(),
+            allow_customers: Vec::new(),
+            max_amount_minor: None,
+            top_reasons: 5,
+        }
+    }
 }
 
 /// The policy with ids hashed the way the feature store keys entities.
