@@ -18,6 +18,7 @@ mod error;
 mod health;
 pub mod input;
 pub mod json;
+pub mod load;
 pub mod random;
 mod stock;
 

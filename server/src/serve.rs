@@ -14,7 +14,6 @@ use allot_proto::v1::returns_service_server::ReturnsServiceServer;
 use allot_proto::v1::risk_service_server::RiskServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::server::NamedService;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
@@ -123,16 +122,16 @@ pub async fn serve(
         let _ = stop_tx.send(true);
     });
 
+    // Without TCP_NODELAY, Nagle's algorithm and delayed ACKs hold small
+    // responses back ~40 ms on a connection with one request in flight.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let drain_reporter = reporter.clone();
     let mut drain_rx = stop_rx.clone();
-    let server =
-        router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
-            let _ = drain_rx.wait_for(|stop| *stop).await;
-            tracing::info!(
-                "shutdown requested: reporting not serving and draining in-flight requests"
-            );
-            set_health(&drain_reporter, ServingStatus::NotServing).await;
-        });
+    let server = router.serve_with_incoming_shutdown(incoming, async move {
+        let _ = drain_rx.wait_for(|stop| *stop).await;
+        tracing::info!("shutdown requested: reporting not serving and draining in-flight requests");
+        set_health(&drain_reporter, ServingStatus::NotServing).await;
+    });
 
     let grace = Duration::from_millis(config.grpc.shutdown_grace_ms);
     let mut grace_rx = stop_rx.clone();

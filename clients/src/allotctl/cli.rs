@@ -63,6 +63,9 @@ pub enum Command {
         #[arg(long, value_name = "FILE.json")]
         request: PathBuf,
     },
+    /// Load-test your own server (loopback): latency percentiles,
+    /// throughput and status codes per RPC.
+    Load(Box<super::load::LoadArgs>),
 }
 
 /// Arguments of `health`.

@@ -45,6 +45,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_one(&answer, "EvaluatePlanResponse")?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Load(args) => {
+            super::load::load(&cli.endpoint, *args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Network { include_skus } => {
             let client = AllotClient::connect(&cli.endpoint).await?;
             let network = client

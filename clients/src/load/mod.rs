@@ -1,0 +1,188 @@
+//! The load generator behind `allotctl load`: drives a running allot server
+//! (your own, normally on loopback) with health checks, random allocations,
+//! promises, risk scores or a weighted mix, in closed loop (fixed
+//! concurrency) or open loop (fixed rate, coordinated-omission-corrected
+//! latencies), and reports latency percentiles (HDR histograms), throughput
+//! and status codes per RPC.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), allot_client::ClientError> {
+//! use std::time::Duration;
+//! use allot_client::load::{LoadConfig, Mix, Pacing, RpcKind, Stop, run_load};
+//! let mut config = LoadConfig::new(Mix::single(RpcKind::Allocate));
+//! config.pacing = Pacing::Open { rate: 500.0, max_in_flight: 4096 };
+//! config.stop = Stop::Duration(Duration::from_secs(5));
+//! let report = run_load("http://127.0.0.1:50051", &config, false).await?;
+//! println!("{}", report.to_json());
+//! # Ok(()) }
+//! ```
+
+mod duration;
+mod mix;
+mod progress;
+mod report;
+mod requests;
+mod runner;
+mod schedule;
+mod stats;
+mod target;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use duration::parse_duration;
+pub use mix::{Mix, RpcKind};
+pub use report::LoadReport;
+pub use requests::{Call, DEFAULT_POOL_SIZE, RequestPlan, retry_of};
+pub use schedule::{SimulatedRun, corrected_latency, intended_offset, simulate_open_loop};
+pub use stats::{RpcStats, RunStats, new_histogram, record_latency};
+pub use target::{Target, status_code};
+
+use crate::client::AllotClient;
+use crate::error::ClientError;
+use crate::proto::GetNetworkRequest;
+
+/// How requests are paced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pacing {
+    /// `concurrency` senders, each sending its next request when the
+    /// previous one answered. Latency runs from the actual send.
+    Closed {
+        /// Number of senders (requests outstanding at any time).
+        concurrency: usize,
+    },
+    /// Requests at `rate` per second whatever the answers; latency runs from
+    /// each request's intended send time.
+    Open {
+        /// Requests per second.
+        rate: f64,
+        /// Most requests outstanding; beyond it requests are dropped by the
+        /// client and counted as `client_dropped`.
+        max_in_flight: usize,
+    },
+}
+
+/// When a run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// After sending for this long (after the warmup).
+    Duration(Duration),
+    /// After this many requests (after the warmup).
+    Requests(u64),
+}
+
+/// Everything a load run needs besides the endpoint.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// What to send.
+    pub mix: Mix,
+    /// Whether `mix` came from `--rpc mix` (reported as `rpc: "mix"`).
+    pub is_mix: bool,
+    /// Lines of the random orders.
+    pub lines: usize,
+    /// Seed of the random orders: order `k` of the pool uses `seed + k`.
+    pub seed: u64,
+    /// Distinct random orders generated before the run.
+    pub pool_size: usize,
+    /// Closed or open loop.
+    pub pacing: Pacing,
+    /// How long to run.
+    pub stop: Stop,
+    /// Sent first and left out of the results.
+    pub warmup: Duration,
+    /// Number of HTTP/2 connections, used round robin.
+    pub connections: usize,
+    /// gRPC deadline of each request.
+    pub timeout: Duration,
+}
+
+impl LoadConfig {
+    /// The defaults of `allotctl load` for `mix`: 5 lines, seed 1, closed
+    /// loop with 16 senders, 10 s after a 1 s warmup, 2 connections, 1 s
+    /// deadline.
+    pub fn new(mix: Mix) -> LoadConfig {
+        LoadConfig {
+            mix,
+            is_mix: false,
+            lines: 5,
+            seed: 1,
+            pool_size: DEFAULT_POOL_SIZE,
+            pacing: Pacing::Closed { concurrency: 16 },
+            stop: Stop::Duration(Duration::from_secs(10)),
+            warmup: Duration::from_secs(1),
+            connections: 2,
+            timeout: Duration::from_millis(1000),
+        }
+    }
+
+    /// The `rpc` of the report: `mix`, or the one kind sent.
+    pub fn rpc_label(&self) -> String {
+        match self.mix.weights() {
+            [(kind, _)] if !self.is_mix => kind.name().to_string(),
+            _ => String::from("mix"),
+        }
+    }
+}
+
+/// Connects `config.connections` times to `endpoint`, fetches the network
+/// if the mix needs random orders, generates the request pool, runs the
+/// load and returns its report. With `progress`, prints a progress line to
+/// stderr every second.
+pub async fn run_load(
+    endpoint: &str,
+    config: &LoadConfig,
+    progress: bool,
+) -> Result<LoadReport, ClientError> {
+    let mut clients = Vec::with_capacity(config.connections.max(1));
+    for _ in 0..config.connections.max(1) {
+        clients.push(AllotClient::connect(endpoint).await?);
+    }
+    let needs_orders = config.mix.weights().iter().any(|(k, _)| k.needs_orders());
+    let network = if needs_orders {
+        let network = clients[0]
+            .admin()
+            .get_network(GetNetworkRequest { include_skus: true })
+            .await?
+            .into_inner();
+        if network.skus.is_empty() {
+            return Err(ClientError::Status(tonic::Status::failed_precondition(
+                "the served network has no SKUs to build orders from",
+            )));
+        }
+        network
+    } else {
+        Default::default()
+    };
+    let plan = RequestPlan::new(
+        config.mix.clone(),
+        &network,
+        config.seed,
+        config.lines,
+        config.pool_size,
+        run_id(),
+    );
+    let targets = clients.iter().map(Target::new).collect();
+    let shared = Arc::new(runner::Shared::new(plan, targets, config));
+    let reporter =
+        progress.then(|| tokio::spawn(progress::report_every_second(Arc::clone(&shared))));
+    let report = runner::drive(shared, config).await;
+    if let Some(reporter) = reporter {
+        reporter.abort();
+    }
+    Ok(report)
+}
+
+/// A token unique to this run (for idempotency keys): the time in
+/// microseconds, base 36.
+fn run_id() -> String {
+    let mut micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros());
+    let mut text = Vec::new();
+    while micros > 0 {
+        text.push(b"0123456789abcdefghijklmnopqrstuvwxyz"[(micros % 36) as usize]);
+        micros /= 36;
+    }
+    text.reverse();
+    String::from_utf8(text).expect("ascii")
+}
