@@ -65,6 +65,46 @@ pub fn random_order(
     }
 }
 
+/// A fraud-scoring request for the same random order: its lines,
+/// destination and service level, from a customer, device and card derived
+/// from the seed (an account a year old).
+pub fn random_score_request(
+    network: &pb::NetworkDescription,
+    seed: u64,
+    lines: usize,
+) -> pb::ScoreOrderRequest {
+    let order = random_order(network, seed, lines);
+    let amount: u64 = order
+        .lines
+        .iter()
+        .map(|l| l.unit_price_minor.unwrap_or(0) * u64::from(l.quantity))
+        .sum();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    pb::ScoreOrderRequest {
+        order_id: order.order_id,
+        lines: order.lines,
+        destination: order.destination,
+        context: Some(pb::OrderContext {
+            customer_id: format!("customer-{seed}"),
+            account_created_at: Some(prost_types::Timestamp {
+                seconds: now - 365 * 86_400,
+                nanos: 0,
+            }),
+            email: String::new(),
+            device_id: format!("device-{seed}"),
+            card_fingerprint: format!("card-{seed}"),
+            billing: None,
+            ip: String::new(),
+            placed_at: None,
+        }),
+        order_amount_minor: amount as i64,
+        currency: "USD".into(),
+        service_level: order.service_level,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,6 +54,8 @@ pub enum Command {
     /// Allocate an order: which nodes ship which lines (prints the
     /// AllocateResponse).
     Allocate(AllocateArgs),
+    /// Score an order for fraud (prints the RiskAssessment).
+    Score(ScoreArgs),
     /// Confirm or release a reservation made by a committed allocation.
     #[command(subcommand)]
     Reservation(ReservationCommand),
@@ -176,6 +178,29 @@ pub struct AllocateArgs {
     /// gRPC deadline of the call, milliseconds (the solve's time budget).
     #[arg(long, value_name = "MS")]
     pub timeout_ms: Option<u64>,
+}
+
+/// Which order to score.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false, id = "score_source")]
+pub struct ScoreSource {
+    /// A ScoreOrderRequest as proto3 JSON.
+    #[arg(long, value_name = "FILE.json")]
+    pub order: Option<PathBuf>,
+    /// A valid random order for the served network, reproducible from SEED,
+    /// from a customer, device and card derived from the seed.
+    #[arg(long, value_name = "SEED")]
+    pub random_order: Option<u64>,
+}
+
+/// `score` arguments.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    pub source: ScoreSource,
+    /// Lines of the random order.
+    #[arg(long, value_name = "N", default_value_t = 3, requires = "random_order")]
+    pub lines: usize,
 }
 
 /// `reservation` subcommands.

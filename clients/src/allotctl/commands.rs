@@ -11,7 +11,9 @@ use allot_client::proto::{
 use allot_client::{AllotClient, ServingStatus};
 use anyhow::bail;
 
-use super::cli::{AllocateArgs, Cli, Command, HealthArgs, ReservationCommand, StockCommand};
+use super::cli::{
+    AllocateArgs, Cli, Command, HealthArgs, ReservationCommand, ScoreArgs, StockCommand,
+};
 use super::output::{print_line, print_one, write_line};
 
 /// Runs `cli`; the exit code is for outcomes that are not errors (e.g.
@@ -25,6 +27,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Allocate(args) => {
             allocate(&cli.endpoint, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Score(args) => {
+            score(&cli.endpoint, args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Reservation(cmd) => {
@@ -248,4 +254,28 @@ async fn reservation(endpoint: &str, cmd: ReservationCommand) -> anyhow::Result<
         }
     };
     print_one(&answer.into_inner(), "Reservation")
+}
+
+/// `score`: from a JSON file or a random order of the served network.
+async fn score(endpoint: &str, args: ScoreArgs) -> anyhow::Result<()> {
+    let client = AllotClient::connect(endpoint).await?;
+    let request: allot_client::proto::ScoreOrderRequest =
+        match (&args.source.order, args.source.random_order) {
+            (Some(path), _) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                from_json(&text, "ScoreOrderRequest")?
+            }
+            (None, Some(seed)) => {
+                let network = client
+                    .admin()
+                    .get_network(GetNetworkRequest { include_skus: true })
+                    .await?
+                    .into_inner();
+                allot_client::random::random_score_request(&network, seed, args.lines)
+            }
+            (None, None) => bail!("give --order FILE.json or --random-order SEED"),
+        };
+    let answer = client.risk().score_order(request).await?.into_inner();
+    print_one(&answer, "RiskAssessment")
 }
