@@ -2,4 +2,5 @@
 //! benches.
 
 pub mod alloc;
+pub mod score;
 pub mod stock;
