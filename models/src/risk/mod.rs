@@ -11,7 +11,7 @@ pub use policy::{RiskPolicy, RuleHit};
 
 use crate::features::{FRAUD_FEATURES, FeatureStore, FraudFeatures, OrderEvent, StoreConfig};
 use crate::scoring::{FraudModel, ScoringError};
-use crate::shap::{Ensemble, FeatureReason, fraud_reasons};
+use crate::shap::{Ensemble, Explainer, FeatureReason, fraud_reasons};
 use policy::CompiledPolicy;
 
 /// The three outcomes of a risk assessment.
@@ -57,7 +57,8 @@ pub struct RiskAssessment {
 /// Scores orders for fraud and remembers them in the feature store.
 pub struct RiskScorer {
     model: FraudModel,
-    explainer: Ensemble,
+    /// TreeSHAP with per-leaf tables precomputed once at load.
+    explainer: Explainer,
     store: FeatureStore,
     policy: CompiledPolicy,
     review_at: f64,
@@ -75,10 +76,12 @@ impl RiskScorer {
     ) -> Result<RiskScorer, ScoringError> {
         let model = FraudModel::load(&dir.join("fraud.onnx"), &dir.join("cards/fraud.json"))?;
         let explainer_path = dir.join("fraud.lgb.txt");
-        let explainer = Ensemble::load(&explainer_path).map_err(|e| ScoringError::Explainer {
-            path: explainer_path.display().to_string(),
-            problem: e.to_string(),
-        })?;
+        let explainer = Ensemble::load(&explainer_path)
+            .map_err(|e| ScoringError::Explainer {
+                path: explainer_path.display().to_string(),
+                problem: e.to_string(),
+            })?
+            .explainer();
         let names = model.model().card().feature_names();
         if names != FRAUD_FEATURES {
             return Err(ScoringError::Explainer {

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 pub use ensemble::{Ensemble, MissingType, Split, Tree};
 pub use parity::CONTRIBUTION_TOLERANCE;
 pub use reasons::{FeatureReason, ReasonCode, fraud_reasons};
-pub use treeshap::Contributions;
+pub use treeshap::{Contributions, Explainer};
 
 /// Why a LightGBM model text could not be used for explanations.
 #[derive(Debug, thiserror::Error)]
