@@ -138,6 +138,9 @@ pub struct AllocationConfig {
     pub idempotency_keys: u64,
     /// Solves running at once (the blocking pool); 0 = one per core.
     pub solver_threads: usize,
+    /// Calls that may wait for a free solver; beyond, RESOURCE_EXHAUSTED at
+    /// once (load shedding instead of an unbounded queue).
+    pub solver_queue: usize,
     /// The cost model's penalties (docs/allocation.md).
     pub costs: allot_engine::allocation::params::CostParams,
 }
@@ -151,6 +154,7 @@ impl Default for AllocationConfig {
             max_reservation_ttl_s: 7 * 24 * 3600,
             idempotency_keys: 100_000,
             solver_threads: 0,
+            solver_queue: 64,
             costs: Default::default(),
         }
     }

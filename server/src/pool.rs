@@ -1,22 +1,38 @@
-//! The solver pool: CPU-heavy decisions run on tokio's blocking threads,
-//! at most one per permit (one per core by default), never on the async
-//! workers.
+//! The solver pool: CPU-heavy decisions (solves, model scoring) run on
+//! tokio's blocking threads, at most one per permit (one per core by
+//! default), never on the async workers. Calls waiting for a permit are
+//! bounded too: beyond `max_waiting` a call is shed at once with
+//! RESOURCE_EXHAUSTED instead of queueing.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use tokio::sync::Semaphore;
 use tonic::Status;
 
-/// A bounded pool for blocking decision work.
+/// A bounded pool for blocking decision work with a bounded wait queue.
 #[derive(Clone)]
 pub struct SolverPool {
     permits: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
+}
+
+/// Decrements the waiting count when a waiter stops waiting (served,
+/// timed out or cancelled).
+struct Waiting(Arc<AtomicUsize>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl SolverPool {
-    /// `threads` permits; 0 = one per available core.
-    pub fn new(threads: usize) -> SolverPool {
+    /// `threads` permits (0 = one per available core) and at most
+    /// `max_waiting` calls waiting for one.
+    pub fn new(threads: usize, max_waiting: usize) -> SolverPool {
         let threads = if threads == 0 {
             std::thread::available_parallelism().map_or(2, |n| n.get())
         } else {
@@ -24,23 +40,41 @@ impl SolverPool {
         };
         SolverPool {
             permits: Arc::new(Semaphore::new(threads)),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_waiting,
         }
     }
 
-    /// Runs `work` on a blocking thread once a permit is free. A call that
-    /// cannot get a permit before `deadline` answers DEADLINE_EXCEEDED
-    /// without running.
+    /// Runs `work` on a blocking thread once a permit is free. When
+    /// `max_waiting` calls already wait, answers RESOURCE_EXHAUSTED at once;
+    /// a call that cannot get a permit before `deadline` answers
+    /// DEADLINE_EXCEEDED without running.
     pub async fn run<T: Send + 'static>(
         &self,
         deadline: Instant,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, Status> {
-        let permit = tokio::time::timeout_at(deadline.into(), self.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| {
-                Status::deadline_exceeded("no solver became free before the call's deadline")
-            })?
-            .map_err(|_| Status::unavailable("the solver pool is shut down"))?;
+        let permit = match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+                    self.waiting.fetch_sub(1, Ordering::AcqRel);
+                    metrics::counter!("allot_solver_shed_total").increment(1);
+                    return Err(Status::resource_exhausted(
+                        "every solver is busy and the wait queue is full (allocation.solver_queue); retry with backoff",
+                    ));
+                }
+                let _waiting = Waiting(self.waiting.clone());
+                tokio::time::timeout_at(deadline.into(), self.permits.clone().acquire_owned())
+                    .await
+                    .map_err(|_| {
+                        Status::deadline_exceeded(
+                            "no solver became free before the call's deadline",
+                        )
+                    })?
+                    .map_err(|_| Status::unavailable("the solver pool is shut down"))?
+            }
+        };
         tokio::task::spawn_blocking(move || {
             let out = work();
             drop(permit);
@@ -48,5 +82,40 @@ impl SolverPool {
         })
         .await
         .map_err(|e| Status::internal(format!("solver task failed: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_full_queue_sheds_at_once_and_a_free_pool_runs() {
+        let pool = SolverPool::new(1, 1);
+        let far = Instant::now() + Duration::from_secs(30);
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let busy = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.run(far, move || hold.recv().ok()).await })
+        };
+        // Wait until the only permit is taken.
+        while pool.permits.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        let waiter = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.run(far, || 7).await })
+        };
+        while pool.waiting.load(Ordering::Acquire) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let shed = pool.run(far, || 8).await.unwrap_err();
+        assert_eq!(shed.code(), tonic::Code::ResourceExhausted);
+        release.send(()).unwrap();
+        assert_eq!(busy.await.unwrap().unwrap(), Some(()));
+        assert_eq!(waiter.await.unwrap().unwrap(), 7);
+        assert_eq!(pool.waiting.load(Ordering::Acquire), 0);
+        assert_eq!(pool.run(far, || 9).await.unwrap(), 9);
     }
 }

@@ -85,7 +85,10 @@ pub async fn serve(
         .build_v1()?;
 
     let ready = Ready::default();
-    let pool = SolverPool::new(config.allocation.solver_threads);
+    let pool = SolverPool::new(
+        config.allocation.solver_threads,
+        config.allocation.solver_queue,
+    );
     let max = config.grpc.max_message_bytes;
     let router = tonic::transport::Server::builder()
         .timeout(Duration::from_millis(config.grpc.request_timeout_ms))

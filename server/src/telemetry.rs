@@ -60,6 +60,10 @@ fn describe() {
         "requests refused with RESOURCE_EXHAUSTED because the concurrency limit was reached"
     );
     metrics::describe_counter!(
+        "allot_solver_shed_total",
+        "solves and scores refused with RESOURCE_EXHAUSTED because the solver wait queue was full"
+    );
+    metrics::describe_counter!(
         "allot_stock_deltas_total",
         "stock delta rows received, by outcome (applied, duplicate, quarantined)"
     );

@@ -349,7 +349,8 @@ async fn concurrent_commits_against_scarce_stock_never_oversell() {
     ];
     let (server, client, mut inventory) = server_with(stock).await;
     let mut tasks = Vec::new();
-    for i in 0..24u32 {
+    // 64 concurrent clients, each committing and then retrying its commit.
+    for i in 0..64u32 {
         let mut client = client.clone();
         tasks.push(tokio::spawn(async move {
             let mut request = committed(
