@@ -154,7 +154,7 @@ impl Default for AllocationConfig {
             max_reservation_ttl_s: 7 * 24 * 3600,
             idempotency_keys: 100_000,
             solver_threads: 0,
-            solver_queue: 64,
+            solver_queue: 32,
             costs: Default::default(),
         }
     }
