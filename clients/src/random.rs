@@ -65,42 +65,43 @@ pub fn random_order(
     }
 }
 
-/// A fraud-scoring request for the same random order: its lines,
-/// destination and service level, from a customer, device and card derived
-/// from the seed (an account a year old).
+/// A fraud-scoring request for the random order of `seed` (see
+/// [`random_order`]) from buyer `seed` of [`score_request`]'s population.
 pub fn random_score_request(
     network: &pb::NetworkDescription,
     seed: u64,
     lines: usize,
 ) -> pb::ScoreOrderRequest {
-    let order = random_order(network, seed, lines);
-    let amount: u64 = order
-        .lines
-        .iter()
-        .map(|l| l.unit_price_minor.unwrap_or(0) * u64::from(l.quantity))
-        .sum();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    pb::ScoreOrderRequest {
-        order_id: order.order_id,
-        lines: order.lines,
-        destination: order.destination,
-        context: Some(pb::OrderContext {
-            customer_id: format!("customer-{seed}"),
-            account_created_at: Some(prost_types::Timestamp {
-                seconds: now - 365 * 86_400,
-                nanos: 0,
-            }),
-            email: String::new(),
-            device_id: format!("device-{seed}"),
-            card_fingerprint: format!("card-{seed}"),
-            billing: None,
-            ip: String::new(),
-            placed_at: None,
+    score_request(seed as usize, &random_order(network, seed, lines))
+}
+
+/// The risk request of order `k`: its lines and destination with a
+/// synthetic, reproducible buyer (one of 500 customers, accounts created in
+/// the last three years, billing at the destination).
+pub fn score_request(k: usize, order: &pb::AllocateRequest) -> pb::ScoreOrderRequest {
+    let customer = k % 500;
+    // 2023-01-01T00:00:00Z plus up to ~3 years.
+    let created = 1_672_531_200 + (customer as i64 * 7_919 * 24) % (3 * 365 * 86_400);
+    let context = pb::OrderContext {
+        customer_id: format!("load-customer-{customer}"),
+        account_created_at: Some(prost_types::Timestamp {
+            seconds: created,
+            nanos: 0,
         }),
-        order_amount_minor: amount as i64,
-        currency: "USD".into(),
+        email: format!("customer{customer}@example.com"),
+        device_id: format!("device-{}", k % 700),
+        card_fingerprint: format!("card-{}", k % 600),
+        billing: order.destination.clone(),
+        ip: format!("10.{}.{}.{}", k % 7, (k / 7) % 250, k % 250 + 1),
+        placed_at: None,
+    };
+    pb::ScoreOrderRequest {
+        order_id: format!("{}-score", order.order_id),
+        lines: order.lines.clone(),
+        destination: order.destination.clone(),
+        context: Some(context),
+        order_amount_minor: 0,
+        currency: String::new(),
         service_level: order.service_level,
     }
 }

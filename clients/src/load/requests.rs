@@ -2,12 +2,11 @@
 //! its time sending, not building: a pool of random orders of the served
 //! network and the promise carts and risk requests made from them.
 
-use prost_types::Timestamp;
 use tonic_health::pb::HealthCheckRequest;
 
 use super::mix::{Mix, RpcKind};
 use crate::proto as pb;
-use crate::random::random_order;
+use crate::random::{random_order, score_request};
 
 /// Default number of distinct random orders in a pool.
 pub const DEFAULT_POOL_SIZE: usize = 1024;
@@ -144,37 +143,6 @@ fn promise_request(order: &pb::AllocateRequest) -> pb::PromiseRequest {
         order_time: None,
         explain_unavailable: false,
         service_levels: Vec::new(),
-    }
-}
-
-/// The risk request of order `k`: its lines and destination with a
-/// synthetic, reproducible buyer (one of 500 customers, accounts created in
-/// the last three years, billing at the destination).
-fn score_request(k: usize, order: &pb::AllocateRequest) -> pb::ScoreOrderRequest {
-    let customer = k % 500;
-    // 2023-01-01T00:00:00Z plus up to ~3 years.
-    let created = 1_672_531_200 + (customer as i64 * 7_919 * 24) % (3 * 365 * 86_400);
-    let context = pb::OrderContext {
-        customer_id: format!("load-customer-{customer}"),
-        account_created_at: Some(Timestamp {
-            seconds: created,
-            nanos: 0,
-        }),
-        email: format!("customer{customer}@example.com"),
-        device_id: format!("device-{}", k % 700),
-        card_fingerprint: format!("card-{}", k % 600),
-        billing: order.destination.clone(),
-        ip: format!("10.{}.{}.{}", k % 7, (k / 7) % 250, k % 250 + 1),
-        placed_at: None,
-    };
-    pb::ScoreOrderRequest {
-        order_id: format!("{}-score", order.order_id),
-        lines: order.lines.clone(),
-        destination: order.destination.clone(),
-        context: Some(context),
-        order_amount_minor: 0,
-        currency: String::new(),
-        service_level: order.service_level,
     }
 }
 
