@@ -1,6 +1,6 @@
 //! The allot gRPC server: tonic adapters over the engine.
 //!
-//! [`serve`] takes a bound listener and a shutdown future, so tests bind
+//! [`serve()`] takes a bound listener and a shutdown future, so tests bind
 //! `127.0.0.1:0` and the binary binds the configured address. Health starts
 //! NOT_SERVING and turns SERVING once the network and stock have loaded; on
 //! shutdown it turns NOT_SERVING, in-flight requests drain, and `serve`

@@ -104,7 +104,7 @@ const MAX_TABLE_VALUES: usize = 8 << 20;
 /// follows all the way (the "one fractions", 0 or 1). With `u` distinct
 /// features there are `2^u` such patterns, so each leaf's `u` values are
 /// computed once per pattern at construction (up to
-/// [`MAX_TABLED_FEATURES`] features per leaf; about 4 MB for the fraud
+/// `MAX_TABLED_FEATURES` features per leaf; about 4 MB for the fraud
 /// model). Explaining a row is then one split decision per node and one table
 /// lookup per leaf, with no allocation beyond the result.
 #[derive(Debug, Clone)]
