@@ -340,6 +340,24 @@ async fn a_callers_plan_is_priced_and_its_violations_listed() {
     server.stop().await.unwrap();
 }
 
+/// Allocates, retrying after RESOURCE_EXHAUSTED (load shedding when more
+/// calls wait than the solver queue holds) as a well-behaved OMS would.
+async fn allocate_with_backoff(
+    client: &mut AllocationServiceClient<Channel>,
+    request: &pb::AllocateRequest,
+) -> pb::AllocateResponse {
+    for attempt in 0..200u64 {
+        match client.allocate(request.clone()).await {
+            Ok(answer) => return answer.into_inner(),
+            Err(status) if status.code() == Code::ResourceExhausted => {
+                tokio::time::sleep(std::time::Duration::from_millis(2 + attempt % 10)).await;
+            }
+            Err(status) => panic!("allocate failed: {status:?}"),
+        }
+    }
+    panic!("still shed after 200 attempts");
+}
+
 #[tokio::test]
 async fn concurrent_commits_against_scarce_stock_never_oversell() {
     let stock = vec![
@@ -362,9 +380,9 @@ async fn concurrent_commits_against_scarce_stock_never_oversell() {
                 &format!("ck-{i}"),
             );
             request.options.as_mut().unwrap().allow_backorder = false;
-            let answer = client.allocate(request.clone()).await.unwrap().into_inner();
+            let answer = allocate_with_backoff(&mut client, &request).await;
             // A retry never holds twice.
-            let retry = client.allocate(request).await.unwrap().into_inner();
+            let retry = allocate_with_backoff(&mut client, &request).await;
             assert_eq!(retry, answer);
             answer
         }));
@@ -401,11 +419,17 @@ async fn concurrent_commits_against_scarce_stock_never_oversell() {
 
 #[tokio::test]
 async fn a_deadline_that_leaves_no_time_is_exceeded_at_once() {
-    let server = TestServer::serving().await;
+    let mut config = test_config();
+    config.allocation.deadline_margin_ms = 50;
+    let server = TestServer::start(config).await;
+    server.wait_serving().await;
     let mut client = AllocationServiceClient::new(server.channel().await);
     let mut request = tonic::Request::new(order("o-d", vec![line("a", "SKU-000001", 1)], "10001"));
-    // The default margin is 1 ms: a 1 ms deadline leaves nothing to decide in.
-    request.set_timeout(std::time::Duration::from_millis(1));
+    // A 20 ms deadline is inside the 50 ms margin kept for the answer: the
+    // server refuses at once instead of starting a solve it cannot finish.
+    request
+        .metadata_mut()
+        .insert("grpc-timeout", "20m".parse().unwrap());
     let status = client.allocate(request).await.unwrap_err();
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     // The server is unharmed and answers the next call.
