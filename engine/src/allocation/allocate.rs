@@ -102,10 +102,13 @@ impl Allocator {
                         now,
                     ) {
                         Ok(reservation) => Some(reservation),
-                        Err(crate::reservation::ReservationError::Stock(
-                            StockError::Insufficient { .. },
-                        )) if attempt < COMMIT_ATTEMPTS => {
-                            tracing::debug!(order = %request.order_id, attempt, "stock moved during the solve: re-solving");
+                        Err(
+                            crate::reservation::ReservationError::Stock(StockError::Insufficient {
+                                ..
+                            })
+                            | crate::reservation::ReservationError::Capacity { .. },
+                        ) if attempt < COMMIT_ATTEMPTS => {
+                            tracing::debug!(order = %request.order_id, attempt, "stock or capacity moved during the solve: re-solving");
                             continue;
                         }
                         Err(error) => return Err(AllocationError::Conflict(error.to_string())),

@@ -84,6 +84,16 @@ pub enum ReservationError {
     /// Stock was short when the hold was taken.
     #[error(transparent)]
     Stock(#[from] StockError),
+    /// A node's daily capacity was used up by other commits since the solve.
+    #[error("{node} has {remaining} units of capacity left today, {requested} requested")]
+    Capacity {
+        /// The node code.
+        node: String,
+        /// Units the plan puts on it.
+        requested: u32,
+        /// Units it can still take today.
+        remaining: u32,
+    },
 }
 
 impl Classify for ReservationError {
@@ -92,6 +102,7 @@ impl Classify for ReservationError {
             ReservationError::NotFound(_) => ErrorCode::NotFound,
             ReservationError::WrongState { .. } => ErrorCode::FailedPrecondition,
             ReservationError::Stock(e) => e.code(),
+            ReservationError::Capacity { .. } => ErrorCode::FailedPrecondition,
         }
     }
 }
@@ -166,8 +177,6 @@ impl ReservationBook {
             .iter()
             .map(|u| (u.node, u.sku, i64::from(u.quantity)))
             .collect();
-        let mut inner = self.inner.lock();
-        self.stock.hold_many(&items)?;
         let mut per_node: HashMap<NodeId, u32> = HashMap::new();
         for u in &units {
             *per_node.entry(u.node).or_insert(0) += u.quantity;
@@ -177,6 +186,21 @@ impl ReservationBook {
             .map(|(node, units)| (node, self.node_day(node, now), units))
             .collect();
         capacity_days.sort();
+        let mut inner = self.inner.lock();
+        // Capacity is checked under the book's lock, so two commits can not
+        // both take a node's last units of the day.
+        for &(node, day, units) in &capacity_days {
+            let used = inner.capacity_used.get(&(node, day)).copied().unwrap_or(0);
+            let capacity = self.stock.network().node(node).daily_capacity_units;
+            if used + units > capacity {
+                return Err(ReservationError::Capacity {
+                    node: self.stock.network().node(node).code.clone(),
+                    requested: units,
+                    remaining: capacity.saturating_sub(used),
+                });
+            }
+        }
+        self.stock.hold_many(&items)?;
         for &(node, day, units) in &capacity_days {
             *inner.capacity_used.entry((node, day)).or_insert(0) += units;
         }
@@ -392,6 +416,20 @@ mod tests {
         );
         let level = book.stock().level(node, sku);
         assert_eq!((level.on_hand, level.reserved), (6, 5));
+
+        // More units than the node's daily capacity allows are refused
+        // without holding anything.
+        let big = book
+            .hold(
+                "o4",
+                "d4",
+                units(node, sku, capacity),
+                Duration::from_secs(60),
+                now,
+            )
+            .unwrap_err();
+        assert!(matches!(big, ReservationError::Capacity { .. }), "{big}");
+        assert_eq!(book.stock().level(node, sku).available(), 1);
 
         let expired = book.expire_due(now + Duration::from_secs(2));
         assert_eq!(expired.len(), 1);
