@@ -165,6 +165,7 @@ impl RiskScorer {
         reasons.extend(
             fraud_reasons(&row, &values, FRAUD_FEATURES, self.policy.top_reasons)
                 .into_iter()
+                .filter(|r| r.contribution >= self.policy.min_reason_contribution)
                 .map(RiskReason::Feature),
         );
         if remember {

@@ -23,6 +23,9 @@ pub struct RiskPolicy {
     pub max_amount_minor: Option<i64>,
     /// How many model reasons an answer lists.
     pub top_reasons: usize,
+    /// Smallest contribution (log-odds) a feature needs to be listed as a
+    /// reason: smaller pushes are noise to a support agent.
+    pub min_reason_contribution: f32,
 }
 
 impl Default for RiskPolicy {
@@ -34,6 +37,7 @@ impl Default for RiskPolicy {
             allow_customers: Vec::new(),
             max_amount_minor: None,
             top_reasons: 5,
+            min_reason_contribution: 0.05,
         }
     }
 }
@@ -47,6 +51,7 @@ pub(crate) struct CompiledPolicy {
     allow_customers: HashSet<EntityKey>,
     pub(crate) max_amount_minor: Option<i64>,
     pub(crate) top_reasons: usize,
+    pub(crate) min_reason_contribution: f32,
 }
 
 /// What a rule says about an order.
@@ -74,6 +79,7 @@ impl CompiledPolicy {
             } else {
                 policy.top_reasons
             },
+            min_reason_contribution: policy.min_reason_contribution,
         }
     }
 
