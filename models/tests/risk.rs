@@ -59,7 +59,7 @@ fn a_block_list_rejects_and_says_so_and_the_store_remembers() {
         ordinary
             .reasons
             .iter()
-            .all(|r| matches!(r, RiskReason::Feature(f) if f.contribution > 0.0))
+            .all(|r| matches!(r, RiskReason::Feature(f) if f.contribution >= 0.05))
     );
 
     let blocked = scorer
@@ -112,5 +112,5 @@ fn a_stolen_card_pattern_scores_far_above_an_ordinary_order() {
     let RiskReason::Feature(top) = &risky.reasons[0] else {
         panic!("no model reason: {:?}", risky.reasons);
     };
-    assert!(top.contribution > 0.0);
+    assert!(top.contribution >= 0.05);
 }
