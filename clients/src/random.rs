@@ -107,12 +107,13 @@ pub fn score_request(k: usize, order: &pb::AllocateRequest) -> pb::ScoreOrderReq
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn network() -> pb::NetworkDescription {
+    /// A network of `skus` SKUs and one region (prefix 100), for tests.
+    pub(crate) fn network_with(skus: usize) -> pb::NetworkDescription {
         pb::NetworkDescription {
-            skus: (0..50)
+            skus: (0..skus)
                 .map(|i| pb::SkuInfo {
                     code: format!("SKU-{i}"),
                     ..Default::default()
@@ -124,6 +125,10 @@ mod tests {
             }],
             ..Default::default()
         }
+    }
+
+    fn network() -> pb::NetworkDescription {
+        network_with(50)
     }
 
     #[test]

@@ -151,19 +151,7 @@ mod tests {
     use super::*;
 
     fn network() -> pb::NetworkDescription {
-        pb::NetworkDescription {
-            skus: (0..20)
-                .map(|i| pb::SkuInfo {
-                    code: format!("SKU-{i}"),
-                    ..Default::default()
-                })
-                .collect(),
-            regions: vec![pb::RegionInfo {
-                postal_prefix: "100".into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }
+        crate::random::tests::network_with(20)
     }
 
     #[test]
