@@ -38,10 +38,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Evaluate { request } => {
-            let text = std::fs::read_to_string(&request)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", request.display()))?;
             let message: allot_client::proto::EvaluatePlanRequest =
-                from_json(&text, "EvaluatePlanRequest")?;
+                read_json(&request, "EvaluatePlanRequest")?;
             let client = AllotClient::connect(&cli.endpoint).await?;
             let answer = client
                 .allocation()
@@ -197,19 +195,12 @@ async fn allocate(endpoint: &str, args: AllocateArgs) -> anyhow::Result<()> {
     let client = AllotClient::connect(endpoint).await?;
     let mut request: allot_client::proto::AllocateRequest =
         match (&args.source.order, args.source.random_order) {
-            (Some(path), _) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-                from_json(&text, "AllocateRequest")?
-            }
-            (None, Some(seed)) => {
-                let network = client
-                    .admin()
-                    .get_network(GetNetworkRequest { include_skus: true })
-                    .await?
-                    .into_inner();
-                allot_client::random::random_order(&network, seed, args.lines)
-            }
+            (Some(path), _) => read_json(path, "AllocateRequest")?,
+            (None, Some(seed)) => allot_client::random::random_order(
+                &served_network(&client).await?,
+                seed,
+                args.lines,
+            ),
             (None, None) => bail!("give --order FILE.json or --random-order SEED"),
         };
     if let Some(key) = args.commit {
@@ -261,21 +252,32 @@ async fn score(endpoint: &str, args: ScoreArgs) -> anyhow::Result<()> {
     let client = AllotClient::connect(endpoint).await?;
     let request: allot_client::proto::ScoreOrderRequest =
         match (&args.source.order, args.source.random_order) {
-            (Some(path), _) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-                from_json(&text, "ScoreOrderRequest")?
-            }
-            (None, Some(seed)) => {
-                let network = client
-                    .admin()
-                    .get_network(GetNetworkRequest { include_skus: true })
-                    .await?
-                    .into_inner();
-                allot_client::random::random_score_request(&network, seed, args.lines)
-            }
+            (Some(path), _) => read_json(path, "ScoreOrderRequest")?,
+            (None, Some(seed)) => allot_client::random::random_score_request(
+                &served_network(&client).await?,
+                seed,
+                args.lines,
+            ),
             (None, None) => bail!("give --order FILE.json or --random-order SEED"),
         };
     let answer = client.risk().score_order(request).await?.into_inner();
     print_one(&answer, "RiskAssessment")
+}
+
+/// A protobuf message read from a proto3 JSON file.
+fn read_json<M: prost::Message + Default>(path: &std::path::Path, name: &str) -> anyhow::Result<M> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    Ok(from_json(&text, name)?)
+}
+
+/// The served network with its SKUs (what random orders are drawn from).
+async fn served_network(
+    client: &AllotClient,
+) -> anyhow::Result<allot_client::proto::NetworkDescription> {
+    Ok(client
+        .admin()
+        .get_network(GetNetworkRequest { include_skus: true })
+        .await?
+        .into_inner())
 }
