@@ -9,11 +9,14 @@
 //!   deterministic demo network.
 //! - [`stock`]: in-memory stock snapshots per (SKU, node), bulk loads, streamed
 //!   deltas with per-node sequence numbers, quarantine of invalid rows.
+//! - [`transit`]: the transit-time predictor interface (lanes, quantiles,
+//!   on-time probabilities) that allocation and promises decide with.
 
 pub mod allocation;
 pub mod error;
 pub mod network;
 pub mod reservation;
 pub mod stock;
+pub mod transit;
 
 pub use error::ErrorCode;

@@ -52,4 +52,11 @@ impl pb::decision_service_server::DecisionService for DecisionApi {
     ) -> Result<Response<Self::WatchDecisionsStream>, Status> {
         Err(not_in_this_release("DecisionService.WatchDecisions"))
     }
+
+    async fn replay_decision(
+        &self,
+        _: Request<pb::ReplayDecisionRequest>,
+    ) -> Result<Response<pb::ReplayDecisionResponse>, Status> {
+        Err(not_in_this_release("DecisionService.ReplayDecision"))
+    }
 }
