@@ -13,6 +13,7 @@ pub mod error;
 pub mod gate;
 pub mod idempotency;
 pub mod pool;
+pub mod replay;
 pub mod serve;
 pub mod services;
 pub mod state;
