@@ -8,7 +8,10 @@ use std::time::{Duration, Instant, SystemTime};
 use super::candidates::{BuiltProblem, build_problem};
 use super::error::AllocationError;
 use super::explain::{alternatives, exclusion_reasons, line_reasons, runners_up};
-use super::outcome::{AllocationOutcome, Assignment, LineOutcome, Shipment, SolverStats};
+use super::lateness::{MATERIAL_P_LATE, predict};
+use super::outcome::{
+    AllocationOutcome, Assignment, DecisionRead, LineOutcome, ReasonCode, Shipment, SolverStats,
+};
 use super::params::CostParams;
 use super::pipeline::solve;
 use super::problem::{Plan, Problem, objective};
@@ -16,6 +19,7 @@ use super::request::OrderRequest;
 use super::solution::Solution;
 use crate::reservation::{ReservationBook, ReservedUnits};
 use crate::stock::StockError;
+use crate::transit::TransitPredictor;
 
 /// How many times a commit re-solves when stock moved under it.
 const COMMIT_ATTEMPTS: usize = 4;
@@ -36,12 +40,30 @@ pub struct Commit {
 pub struct Allocator {
     book: Arc<ReservationBook>,
     params: CostParams,
+    transit: Option<Arc<dyn TransitPredictor>>,
 }
 
 impl Allocator {
-    /// An allocator over `book` (and its stock) with the cost parameters.
+    /// An allocator over `book` (and its stock) with the cost parameters,
+    /// pricing lateness with the nominal curve.
     pub fn new(book: Arc<ReservationBook>, params: CostParams) -> Allocator {
-        Allocator { book, params }
+        Allocator {
+            book,
+            params,
+            transit: None,
+        }
+    }
+
+    /// The same allocator pricing lateness and drawing delivery windows with
+    /// `transit` (when `Some`).
+    pub fn with_transit(mut self, transit: Option<Arc<dyn TransitPredictor>>) -> Allocator {
+        self.transit = transit;
+        self
+    }
+
+    /// The transit model, if any.
+    pub fn transit(&self) -> Option<&Arc<dyn TransitPredictor>> {
+        self.transit.as_ref()
     }
 
     /// The reservation book.
@@ -60,16 +82,50 @@ impl Allocator {
         request: &OrderRequest,
         now: SystemTime,
     ) -> Result<BuiltProblem, AllocationError> {
-        let stock = self.book.stock();
         let capacity = self.book.remaining_capacity(now);
-        build_problem(
-            stock.network(),
-            stock,
-            &capacity,
-            request,
-            &self.params,
-            now,
-        )
+        self.problem_with(request, &capacity, now)
+    }
+
+    /// Builds the MILP for `request` on the current stock and the given
+    /// remaining capacities (indexed by node id); lateness from the transit
+    /// model when there is one (one prediction call for every candidate).
+    fn problem_with(
+        &self,
+        request: &OrderRequest,
+        capacity: &[u32],
+        now: SystemTime,
+    ) -> Result<BuiltProblem, AllocationError> {
+        let stock = self.book.stock();
+        let mut built =
+            build_problem(stock.network(), stock, capacity, request, &self.params, now)?;
+        if let Some(transit) = &self.transit {
+            predict(
+                stock.network(),
+                request,
+                &mut built.problem,
+                &mut built.transit,
+                transit.as_ref(),
+                self.params.late_penalty,
+                now,
+            );
+        }
+        Ok(built)
+    }
+
+    /// Decides `request` as of `now` against the current stock and the
+    /// given remaining capacities, without reserving: a recorded decision
+    /// re-run over the stock it read (replay). Blocking.
+    pub fn decide_with_capacity(
+        &self,
+        request: &OrderRequest,
+        capacity: &[u32],
+        deadline: Instant,
+        now: SystemTime,
+    ) -> Result<AllocationOutcome, AllocationError> {
+        let started = Instant::now();
+        let built = self.problem_with(request, capacity, now)?;
+        let solution = solve(&built.problem, solve_deadline(started, deadline));
+        Ok(self.outcome(request, built, solution, deadline, started))
     }
 
     /// Decides `request` by `deadline`; with `commit`, reserves the plan's
@@ -83,10 +139,7 @@ impl Allocator {
         now: SystemTime,
     ) -> Result<AllocationOutcome, AllocationError> {
         let started = Instant::now();
-        let solve_deadline = started
-            + deadline
-                .saturating_duration_since(started)
-                .mul_f64(1.0 - EXPLAIN_SHARE);
+        let solve_deadline = solve_deadline(started, deadline);
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -133,6 +186,13 @@ impl Allocator {
     ) -> AllocationOutcome {
         let network = self.book.stock().network();
         let problem = &built.problem;
+        let read = DecisionRead {
+            stock_read: built.stock_read.clone(),
+            capacity: built.capacity.clone(),
+            decided_at: built.decided_at,
+            candidates: problem.candidates.iter().map(|c| c.node).collect(),
+            transit: built.transit.clone(),
+        };
         let stats = SolverStats {
             status: solution.status,
             method: solution.method,
@@ -156,7 +216,7 @@ impl Allocator {
                         quantity: l.quantity,
                         assignments: Vec::new(),
                         backordered: 0,
-                        reasons: exclusion_reasons(self.book.stock(), &built, i),
+                        reasons: exclusion_reasons(network, &built, i),
                     })
                     .collect(),
                 shipments: Vec::new(),
@@ -168,6 +228,7 @@ impl Allocator {
                 stock_versions: built.stock_versions,
                 reservation: None,
                 unfulfillable: true,
+                read,
             };
         };
         let lines = request
@@ -190,7 +251,8 @@ impl Allocator {
                 backordered: plan.backordered[l],
                 reasons: {
                     let mut reasons = line_reasons(network, problem, plan, l, solution.status);
-                    reasons.extend(exclusion_reasons(self.book.stock(), &built, l));
+                    material_late_risk(&mut reasons, &read);
+                    reasons.extend(exclusion_reasons(network, &built, l));
                     reasons
                 },
             })
@@ -200,7 +262,17 @@ impl Allocator {
         AllocationOutcome {
             order_id: request.order_id.clone(),
             lines,
-            shipments: shipments(problem, plan),
+            shipments: {
+                let mut shipments = shipments(problem, plan);
+                for s in &mut shipments {
+                    s.window = read
+                        .candidates
+                        .iter()
+                        .position(|&n| n == s.node)
+                        .and_then(|c| read.transit.windows.get(c).copied());
+                }
+                shipments
+            },
             objective: objective(problem, plan),
             solver: stats,
             alternatives: alternatives(problem, plan, explain_deadline),
@@ -209,8 +281,37 @@ impl Allocator {
             stock_versions: built.stock_versions,
             reservation: None,
             unfulfillable: false,
+            read,
         }
     }
+}
+
+/// The solve's share of the time to `deadline` (the rest explains).
+fn solve_deadline(started: Instant, deadline: Instant) -> Instant {
+    started
+        + deadline
+            .saturating_duration_since(started)
+            .mul_f64(1.0 - EXPLAIN_SHARE)
+}
+
+/// Keeps LATE_RISK only for nodes whose P(late) is material
+/// ([`MATERIAL_P_LATE`]), and says how likely late they are.
+fn material_late_risk(reasons: &mut Vec<super::outcome::Reason>, read: &DecisionRead) {
+    reasons.retain_mut(|r| {
+        if r.code != ReasonCode::LateRisk {
+            return true;
+        }
+        let p = r
+            .node
+            .and_then(|node| read.candidates.iter().position(|&c| c == node))
+            .and_then(|c| read.transit.p_late.get(c).copied())
+            .unwrap_or(0.0);
+        if p < MATERIAL_P_LATE {
+            return false;
+        }
+        r.message = format!("{} (P(late) {p:.2})", r.message);
+        true
+    });
 }
 
 /// The plan's units as reservation units.
@@ -248,6 +349,7 @@ pub(crate) fn shipments(problem: &Problem, plan: &Plan) -> Vec<Shipment> {
                 handling_cost: 0,
                 lateness_penalty: 0,
                 protection_penalty: 0,
+                window: None,
             };
             for (l, line) in problem.lines.iter().enumerate() {
                 let i = problem.at(l, n);

@@ -9,14 +9,15 @@ use chrono::{DateTime, Datelike, Duration as Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::error::AllocationError;
+use super::lateness::TransitRead;
 use super::params::CostParams;
 use super::problem::{Candidate, Problem, ProblemLine};
 use super::request::OrderRequest;
-use crate::network::{Network, Node, NodeId, ServiceId, WeekdaySet, distance_km};
-use crate::stock::StockStore;
+use crate::network::{Network, Node, NodeId, ServiceId, SkuId, WeekdaySet, distance_km};
+use crate::stock::{StockLevel, StockStore};
 
 /// The problem for one order, with what was left out and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct BuiltProblem {
     /// The MILP data; candidates in ascending [`NodeId`] order.
     pub problem: Problem,
@@ -32,6 +33,39 @@ pub struct BuiltProblem {
     /// Candidates that hold stock of a line they may not ship (cold chain or
     /// hazmat), so that line's x is fixed to 0 there.
     pub restricted_lines: Vec<LineRestriction>,
+    /// Every non-zero stock row the problem read: each distinct SKU of the
+    /// order at every node of the network, ascending by node then SKU. A
+    /// (node, SKU) absent here was read as zero. Enough to rebuild the same
+    /// problem later (replay).
+    pub stock_read: Vec<StockRow>,
+    /// The remaining capacity of every node the problem was built with,
+    /// indexed by [`NodeId`].
+    pub capacity: Vec<u32>,
+    /// The instant the problem was built for (cutoffs, the ETA bucket).
+    pub decided_at: SystemTime,
+    /// Where the lateness term comes from, P(late) per candidate and, with a
+    /// transit model, each candidate's delivery window.
+    pub transit: TransitRead,
+}
+
+/// One (node, SKU) stock level as a decision read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StockRow {
+    /// The node.
+    pub node: NodeId,
+    /// The SKU.
+    pub sku: SkuId,
+    /// On hand, reserved and protected as read.
+    pub level: StockLevel,
+}
+
+impl BuiltProblem {
+    /// The level of `sku` at `node` as the problem read it (zero when absent).
+    pub fn level_read(&self, node: NodeId, sku: SkuId) -> StockLevel {
+        self.stock_read
+            .binary_search_by(|r| (r.node, r.sku).cmp(&(node, sku)))
+            .map_or_else(|_| StockLevel::default(), |i| self.stock_read[i].level)
+    }
 }
 
 /// A node that is not a candidate for this order.
@@ -122,8 +156,22 @@ pub fn build_problem(
         .promised_by
         .map(|p| promise_date(network, request, p));
 
+    let mut distinct: Vec<SkuId> = skus.clone();
+    distinct.sort();
+    distinct.dedup();
+    let column = |sku: SkuId| skus.iter().position(|&s| s == sku).unwrap_or(0);
     let mut built = Built::default();
     for node_id in network.node_ids() {
+        for &sku in &distinct {
+            let level = view.level(node_id, column(sku));
+            if !level.is_zero() {
+                built.stock_read.push(StockRow {
+                    node: node_id,
+                    sku,
+                    level,
+                });
+            }
+        }
         let node = network.node(node_id);
         let mut reasons = Vec::new();
         if excluded_by_request.contains(&node_id) {
@@ -172,6 +220,7 @@ pub fn build_problem(
             .copied()
             .unwrap_or_else(|| unreachable!("best_service checked the rate"));
         let p_late = promise.map_or(0, |d| p_late_permille(network, node, service, now, d));
+        built.p_late.push(p_late as f64 / 1000.0);
         built.candidates.push(Candidate {
             node: node_id,
             service,
@@ -194,7 +243,13 @@ pub fn build_problem(
         built.tiers.push(tiers);
         built.per_kg.push(rate.per_kg_cost_minor);
     }
-    Ok(built.finish(network, lines, request, params))
+    let transit = TransitRead::nominal(promise.is_some(), std::mem::take(&mut built.p_late));
+    let mut out = built.finish(network, lines, request, params);
+    out.capacity = remaining_capacity.to_vec();
+    out.capacity.resize(network.node_count(), 0);
+    out.decided_at = now;
+    out.transit = transit;
+    Ok(out)
 }
 
 #[derive(Default)]
@@ -206,6 +261,9 @@ struct Built {
     /// Per candidate, per line.
     tiers: Vec<Vec<Tier>>,
     per_kg: Vec<i64>,
+    stock_read: Vec<StockRow>,
+    /// Nominal P(late) per candidate (0 without a promise).
+    p_late: Vec<f64>,
 }
 
 impl Built {
@@ -250,6 +308,10 @@ impl Built {
             candidates_before: network.node_count(),
             stock_versions: self.stock_versions,
             restricted_lines: self.restricted_lines,
+            stock_read: self.stock_read,
+            capacity: Vec::new(),
+            decided_at: SystemTime::UNIX_EPOCH,
+            transit: TransitRead::default(),
         }
     }
 }
@@ -349,7 +411,7 @@ fn best_service(
 }
 
 /// `num / den` rounded half up (toward +infinity at exactly .5).
-fn round_div(num: i64, den: i64) -> i64 {
+pub(crate) fn round_div(num: i64, den: i64) -> i64 {
     (num + den / 2).div_euclid(den)
 }
 
@@ -416,21 +478,30 @@ fn validate(network: &Network, request: &OrderRequest) -> Result<(), AllocationE
 
 /// The promised date in the destination's time zone (the region's, else the
 /// nearest region's, else UTC).
-fn promise_date(network: &Network, request: &OrderRequest, promised_by: SystemTime) -> NaiveDate {
+pub(crate) fn promise_date(
+    network: &Network,
+    request: &OrderRequest,
+    promised_by: SystemTime,
+) -> NaiveDate {
+    DateTime::<Utc>::from(promised_by)
+        .with_timezone(&destination_tz(network, request))
+        .date_naive()
+}
+
+/// The destination's time zone: its region's, else the nearest region's,
+/// else UTC.
+pub(crate) fn destination_tz(network: &Network, request: &OrderRequest) -> Tz {
     let region = request.destination.region.or_else(|| {
         (!network.regions().is_empty()).then(|| network.nearest_region(request.destination.point))
     });
-    let tz: Tz = region.map_or(Tz::UTC, |r| network.region(r).time_zone);
-    DateTime::<Utc>::from(promised_by)
-        .with_timezone(&tz)
-        .date_naive()
+    region.map_or(Tz::UTC, |r| network.region(r).time_zone)
 }
 
 /// Longest search for a ship date, days (a node that never ships is late).
 const MAX_SCAN_DAYS: u32 = 400;
 
 /// P(late) per mille from nominal transit days (docs/allocation.md).
-fn p_late_permille(
+pub(crate) fn p_late_permille(
     network: &Network,
     node: &Node,
     service: ServiceId,
@@ -454,7 +525,7 @@ fn p_late_permille(
 /// tomorrow, node-local), then `processing_days` working days of the node,
 /// then the first day that is both a working day and a pickup day, then
 /// `transit_days` business days (Monday to Friday).
-fn nominal_arrival(
+pub(crate) fn nominal_arrival(
     node: &Node,
     pickup: WeekdaySet,
     transit_days: u32,
@@ -493,7 +564,7 @@ fn nominal_arrival(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -502,7 +573,7 @@ mod tests {
     use crate::network::{DEMO_SEED, RegionId, ServiceLevel, SkuId, demo_stock};
     use crate::stock::StockLevel;
 
-    fn setup() -> (Arc<Network>, StockStore, Vec<u32>) {
+    pub(crate) fn setup() -> (Arc<Network>, StockStore, Vec<u32>) {
         let network = Arc::new(Network::demo(DEMO_SEED));
         let store = StockStore::new(network.clone());
         let mut per_node: Vec<Vec<(SkuId, StockLevel)>> = vec![Vec::new(); network.node_count()];
@@ -529,7 +600,7 @@ mod tests {
         (network, store, capacity)
     }
 
-    fn order(
+    pub(crate) fn order(
         network: &Network,
         skus: &[SkuId],
         region: RegionId,
@@ -583,7 +654,11 @@ mod tests {
     }
 
     /// SKUs with stock at many nodes (the best sellers).
-    fn popular(network: &Network, store: &StockStore, pred: impl Fn(SkuId) -> bool) -> Vec<SkuId> {
+    pub(crate) fn popular(
+        network: &Network,
+        store: &StockStore,
+        pred: impl Fn(SkuId) -> bool,
+    ) -> Vec<SkuId> {
         let mut skus: Vec<(usize, SkuId)> = (0..network.sku_count() as u32)
             .map(SkuId)
             .filter(|&s| pred(s))

@@ -318,14 +318,13 @@ pub fn runners_up(
 /// for this line), one reason per rule, and EXCLUDED_NO_STOCK when no
 /// candidate holds the SKU at all.
 pub fn exclusion_reasons(
-    stock: &crate::stock::StockStore,
+    network: &Network,
     built: &super::candidates::BuiltProblem,
     l: usize,
 ) -> Vec<Reason> {
     use super::candidates::ExclusionReason;
     use std::collections::BTreeMap;
 
-    let network = stock.network();
     let problem = &built.problem;
     let sku = problem.lines[l].sku;
     let sku_code = &network.sku(sku).code;
@@ -371,7 +370,7 @@ pub fn exclusion_reasons(
             .push(network.node(node).code.as_str());
     };
     for exclusion in &built.excluded {
-        if stock.level(exclusion.node, sku).available() <= 0 {
+        if built.level_read(exclusion.node, sku).available() <= 0 {
             continue;
         }
         if let Some(&first) = exclusion.reasons.iter().min() {

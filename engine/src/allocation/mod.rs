@@ -11,6 +11,7 @@ pub mod evaluate;
 pub mod exact;
 pub mod explain;
 pub mod greedy;
+pub mod lateness;
 pub mod milp;
 pub mod outcome;
 pub mod params;

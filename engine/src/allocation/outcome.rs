@@ -3,7 +3,10 @@
 
 use std::time::Duration;
 
-use super::candidates::Exclusion;
+use std::time::SystemTime;
+
+use super::candidates::{Exclusion, StockRow};
+use super::lateness::{DeliveryWindow, TransitRead};
 use super::problem::Objective;
 use super::solution::{Method, SolveStatus};
 use crate::network::{NodeId, ServiceId, SkuId};
@@ -95,7 +98,7 @@ pub struct LineOutcome {
 }
 
 /// One shipment: everything one node ships for the order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Shipment {
     /// The node.
     pub node: NodeId,
@@ -115,6 +118,8 @@ pub struct Shipment {
     pub lateness_penalty: i64,
     /// Protection penalty of protected units in it.
     pub protection_penalty: i64,
+    /// Predicted delivery window; `None` without a transit model.
+    pub window: Option<DeliveryWindow>,
 }
 
 impl Shipment {
@@ -196,4 +201,23 @@ pub struct AllocationOutcome {
     /// True when no plan exists under the rules (for example ship-complete
     /// with no node holding every line and backorders not allowed).
     pub unfulfillable: bool,
+    /// What the decision read, enough to re-run it (replay).
+    pub read: DecisionRead,
+}
+
+/// What an allocation read besides the request: the stock, the capacities,
+/// the time, and the transit predictions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionRead {
+    /// Every non-zero stock row of the order's SKUs, by node then SKU.
+    pub stock_read: Vec<StockRow>,
+    /// Remaining capacity per node, indexed by [`NodeId`].
+    pub capacity: Vec<u32>,
+    /// The instant the decision was evaluated at.
+    pub decided_at: SystemTime,
+    /// The candidates, in the order of `transit.p_late` and
+    /// `transit.windows`.
+    pub candidates: Vec<NodeId>,
+    /// The lateness term's source, P(late) and windows per candidate.
+    pub transit: TransitRead,
 }

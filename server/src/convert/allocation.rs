@@ -365,7 +365,11 @@ pub fn shipments(network: &Network, shipments: &[Shipment]) -> Vec<pb::Shipment>
                 handling_cost_minor: s.handling_cost,
                 lateness_penalty_minor: s.lateness_penalty,
                 total_cost_minor: s.total(),
-                delivery_window: None,
+                delivery_window: s.window.as_ref().map(|w| pb::DeliveryWindow {
+                    earliest: Some(timestamp(w.earliest)),
+                    latest: Some(timestamp(w.latest)),
+                    on_time_probability: w.on_time_probability,
+                }),
                 ship_by: None,
             }
         })
