@@ -16,4 +16,5 @@ pub mod features;
 pub mod risk;
 pub mod scoring;
 pub mod shap;
+pub mod transit;
 pub mod world;

@@ -8,16 +8,21 @@ use allot_engine::allocation::allocate::Allocator;
 use allot_engine::network::{Network, NetworkError, demo_stock};
 use allot_engine::reservation::ReservationBook;
 use allot_engine::stock::{StockError, StockLevel, StockStore};
+use allot_engine::transit::TransitPredictor;
 use allot_models::features::StoreConfig;
 use allot_models::risk::RiskScorer;
 use allot_models::scoring::{OrtRuntime, ScoringError};
+use allot_models::transit::{EtaPredictor, PredictorLoadError, PredictorOptions, Refresher};
 use std::path::PathBuf;
 use tonic::Status;
 
 use crate::config::Config;
+use crate::decisions::DecisionRecorder;
 
 /// The loaded engine: the network and its stock.
 pub struct Engine {
+    /// The decision log: records, events and the live feed.
+    pub decisions: Arc<DecisionRecorder>,
     /// The network being served.
     pub network: Arc<Network>,
     /// Stock snapshots per (SKU, node).
@@ -28,11 +33,21 @@ pub struct Engine {
     pub risk: Arc<RiskScorer>,
     /// Where the models were loaded from, and when.
     pub models_loaded: (PathBuf, SystemTime),
+    /// Transit quantiles and calibrated on-time probabilities from the ETA
+    /// model (cached per lane and 15-minute bucket); `None` only when the
+    /// models directory has no `eta.onnx`.
+    pub transit: Option<Arc<dyn TransitPredictor>>,
+    /// Keeps the ETA cache warm for the current and the next bucket; stops
+    /// when the engine is dropped.
+    pub transit_refresher: Option<Refresher>,
 }
 
 /// Why the engine could not load at startup.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The decision log could not be opened.
+    #[error("cannot open the decision log: {0}")]
+    Decisions(#[from] crate::decisions::OpenError),
     /// The network file is invalid.
     #[error(transparent)]
     Network(#[from] NetworkError),
@@ -55,6 +70,17 @@ pub enum LoadError {
         /// What failed.
         source: ScoringError,
     },
+    /// The ETA model or its calibration could not be loaded.
+    #[error("cannot load the ETA model from {dir}: {source}")]
+    Eta {
+        /// The models directory.
+        dir: String,
+        /// What failed.
+        source: PredictorLoadError,
+    },
+    /// The ETA refresher thread could not start.
+    #[error("cannot start the ETA refresher thread: {0}")]
+    Refresher(std::io::Error),
 }
 
 /// The models directory: configured, else `./models` when it holds the
@@ -74,6 +100,7 @@ impl Engine {
     /// Loads the configured network (or the demo network) and the configured
     /// stock (or the demo stock). Blocking: call it off the async workers.
     pub fn load(config: &Config) -> Result<Engine, LoadError> {
+        let decisions = Arc::new(DecisionRecorder::open(config)?);
         let network = Arc::new(match &config.network.file {
             Some(path) => Network::load(path)?,
             None => Network::demo(config.network.demo_seed),
@@ -130,16 +157,66 @@ impl Engine {
             Arc::new(RiskScorer::load(&dir, &config.models.risk, store).map_err(models_error)?);
         let (name, version) = risk.model_version();
         tracing::info!(model = name, version, dir = %dir.display(), "fraud model loaded");
+        let (transit, transit_refresher) = match load_transit(&dir, &network)? {
+            Some((eta, refresher)) => (Some(eta as Arc<dyn TransitPredictor>), Some(refresher)),
+            None => (None, None),
+        };
         let book = Arc::new(ReservationBook::new(stock.clone()));
         let allocator = Arc::new(Allocator::new(book, config.allocation.costs));
         Ok(Engine {
+            decisions,
             network,
             stock,
             allocator,
             risk,
             models_loaded: (dir, SystemTime::now()),
+            transit,
+            transit_refresher,
         })
     }
+}
+
+/// How long before each 15-minute bucket the refresher scores its lanes.
+const REFRESH_LEAD: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// The ETA predictor and its refresher, or `None` when `dir` has no
+/// `eta.onnx`.
+fn load_transit(
+    dir: &std::path::Path,
+    network: &Arc<Network>,
+) -> Result<Option<(Arc<EtaPredictor>, Refresher)>, LoadError> {
+    if !dir.join("eta.onnx").is_file() {
+        tracing::warn!(dir = %dir.display(), "no eta.onnx: promises and allocation use nominal transit times");
+        return Ok(None);
+    }
+    let eta = EtaPredictor::load(dir, network.clone(), PredictorOptions::default()).map_err(
+        |source| LoadError::Eta {
+            dir: dir.display().to_string(),
+            source,
+        },
+    )?;
+    if eta.calibration().is_identity() {
+        tracing::warn!(dir = %dir.display(), "no eta.calibration.json: on-time probabilities are uncalibrated");
+    }
+    tracing::info!(
+        model = eta.model_name(),
+        version = eta.model_version(),
+        calibration = %eta.calibration().fitted_on,
+        "eta model loaded"
+    );
+    let eta = Arc::new(eta);
+    let refresher = Refresher::spawn(eta.clone(), REFRESH_LEAD, |pass| match pass {
+        Ok(lanes) => {
+            metrics::counter!("allot_eta_prefilled_lanes_total").increment(lanes as u64);
+            tracing::debug!(lanes, "eta cache prefilled");
+        }
+        Err(e) => {
+            metrics::counter!("allot_eta_prefill_errors_total").increment(1);
+            tracing::warn!(error = %e, "eta prefill failed");
+        }
+    })
+    .map_err(LoadError::Refresher)?;
+    Ok(Some((eta, refresher)))
 }
 
 /// Set once the engine has loaded; services answer UNAVAILABLE before that.

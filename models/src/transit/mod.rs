@@ -1,0 +1,23 @@
+//! Transit-time prediction for the engine: the ETA model behind
+//! [`allot_engine::transit::TransitPredictor`].
+//!
+//! - [`EtaPredictor`]: quantiles per lane from the ETA model (one run per
+//!   call for all the lanes the cache does not hold), a moka cache per
+//!   (node, service, region, 15-minute bucket), and [`EtaPredictor::prefill`]
+//!   to score every lane of the network for a bucket ahead of time.
+//! - [`Calibration`]: the per-service window adjustment and the monotone map
+//!   from the three-quantile CDF to a calibrated on-time probability, fitted
+//!   on held-out synthetic shipments (`allot-world calibrate`) and shipped
+//!   as `models/eta.calibration.json`.
+//! - [`Refresher`]: a background thread that prefills the current and the
+//!   next bucket a little before each bucket starts.
+
+mod calibration;
+mod predictor;
+mod refresher;
+
+pub use calibration::{
+    CALIBRATION_FILE, Calibration, CalibrationError, WindowAdjust, isotonic_fit, quantile_cdf,
+};
+pub use predictor::{EtaPredictor, PredictorLoadError, PredictorOptions, PredictorStats};
+pub use refresher::Refresher;

@@ -1,0 +1,313 @@
+//! [`EtaPredictor`]: the ETA model behind the engine's transit interface,
+//! with its quantile cache and calibration.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use allot_engine::network::{Network, RegionId};
+use allot_engine::transit::{Lane, TransitError, TransitPredictor, TransitQuantiles};
+use moka::sync::Cache;
+
+use super::calibration::{CALIBRATION_FILE, Calibration, CalibrationError};
+use crate::features::{ETA_FEATURE_COUNT, ETA_TIME_BUCKET_SECS, EtaKey};
+use crate::scoring::{EtaModel, ScoringError};
+
+/// Sizes of the predictor's cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PredictorOptions {
+    /// Lanes x buckets kept (moka TinyLFU beyond it).
+    pub cache_entries: u64,
+    /// How long an entry lives; a bucket is 15 minutes.
+    pub cache_ttl: Duration,
+}
+
+impl Default for PredictorOptions {
+    /// 200,000 entries (the demo network has about 16,000 lanes a bucket),
+    /// 45 minutes.
+    fn default() -> Self {
+        PredictorOptions {
+            cache_entries: 200_000,
+            cache_ttl: Duration::from_secs(45 * 60),
+        }
+    }
+}
+
+/// Cache counters since load.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PredictorStats {
+    /// Lanes answered from the cache.
+    pub hits: u64,
+    /// Lanes that needed the model.
+    pub misses: u64,
+    /// Model runs (one per call with misses, one per prefill chunk).
+    pub runs: u64,
+}
+
+/// The ETA model as a [`TransitPredictor`].
+pub struct EtaPredictor {
+    model: EtaModel,
+    network: Arc<Network>,
+    calibration: Calibration,
+    /// Per service id: (q10 shift, q90 shift), days.
+    window: Vec<(f64, f64)>,
+    cache: Cache<EtaKey, TransitQuantiles>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    runs: AtomicU64,
+}
+
+impl std::fmt::Debug for EtaPredictor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EtaPredictor")
+            .field("model", &self.model_version())
+            .field("calibration", &self.calibration.fitted_on)
+            .field("cached", &self.cache.entry_count())
+            .finish()
+    }
+}
+
+/// Why the predictor could not load.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictorLoadError {
+    /// The model could not be loaded.
+    #[error(transparent)]
+    Model(#[from] ScoringError),
+    /// The calibration file is unusable.
+    #[error(transparent)]
+    Calibration(#[from] CalibrationError),
+}
+
+/// Lanes scored per model run when prefilling.
+const PREFILL_CHUNK: usize = 2_048;
+
+impl EtaPredictor {
+    /// Wraps a loaded model with `calibration` (see [`Calibration::identity`]
+    /// for none).
+    pub fn new(
+        model: EtaModel,
+        network: Arc<Network>,
+        calibration: Calibration,
+        options: PredictorOptions,
+    ) -> EtaPredictor {
+        let window = network
+            .services()
+            .iter()
+            .map(|s| {
+                calibration
+                    .window_for(&s.code)
+                    .map_or((0.0, 0.0), |w| (w.lower_days, w.upper_days))
+            })
+            .collect();
+        EtaPredictor {
+            model,
+            network,
+            calibration,
+            window,
+            cache: Cache::builder()
+                .max_capacity(options.cache_entries)
+                .time_to_live(options.cache_ttl)
+                .build(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            runs: AtomicU64::new(0),
+        }
+    }
+
+    /// Loads `eta.onnx`, `cards/eta.json` and, when present,
+    /// `eta.calibration.json` from `dir` (without it: the identity
+    /// calibration; [`Calibration::is_identity`] tells).
+    pub fn load(
+        dir: &Path,
+        network: Arc<Network>,
+        options: PredictorOptions,
+    ) -> Result<EtaPredictor, PredictorLoadError> {
+        let model = EtaModel::load(&dir.join("eta.onnx"), &dir.join("cards/eta.json"))?;
+        let version = model.model().card().version.clone();
+        let path = dir.join(CALIBRATION_FILE);
+        let calibration = if path.exists() {
+            Calibration::load(&path, &version)?
+        } else {
+            Calibration::identity(&version)
+        };
+        Ok(EtaPredictor::new(model, network, calibration, options))
+    }
+
+    /// The calibration in use.
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
+    }
+
+    /// The network the lanes refer to.
+    pub fn network(&self) -> &Arc<Network> {
+        &self.network
+    }
+
+    /// Cache counters since load.
+    pub fn stats(&self) -> PredictorStats {
+        PredictorStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            runs: self.runs.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Lanes x buckets held in the cache (approximate).
+    pub fn cached(&self) -> u64 {
+        self.cache.entry_count()
+    }
+
+    /// Quantiles of a lane from raw model output: sorted, then the service's
+    /// window adjustment, floored at zero.
+    fn finish(&self, key: &EtaKey, raw: [f32; 3]) -> TransitQuantiles {
+        let q = TransitQuantiles::sorted(raw.map(f64::from));
+        let (lo, hi) = self
+            .window
+            .get(key.service.0 as usize)
+            .copied()
+            .unwrap_or((0.0, 0.0));
+        TransitQuantiles::sorted([q.q10 + lo, q.q50, q.q90 + hi])
+    }
+
+    fn check_lane(&self, lane: &Lane) -> Result<(), TransitError> {
+        let net = &self.network;
+        if lane.node.0 as usize >= net.node_count()
+            || lane.service.0 as usize >= net.services().len()
+            || lane.region.0 as usize >= net.regions().len()
+        {
+            return Err(TransitError(format!("lane {lane:?} is not in the network")));
+        }
+        Ok(())
+    }
+
+    /// Scores `keys` (none cached) in runs of at most `chunk` rows and
+    /// caches them; returns the quantiles in order.
+    fn score(&self, keys: &[EtaKey], chunk: usize) -> Result<Vec<TransitQuantiles>, TransitError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for part in keys.chunks(chunk.max(1)) {
+            let rows: Vec<[f32; ETA_FEATURE_COUNT]> = part
+                .iter()
+                .map(|k| k.features(&self.network).to_row())
+                .collect();
+            let raw = self
+                .model
+                .quantiles_batch(&rows)
+                .map_err(|e| TransitError(e.to_string()))?;
+            self.runs.fetch_add(1, Ordering::Relaxed);
+            for (key, r) in part.iter().zip(raw) {
+                let q = self.finish(key, r);
+                self.cache.insert(*key, q);
+                out.push(q);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every lane of the network: each node x each of its services x each
+    /// region.
+    pub fn lanes(&self) -> Vec<Lane> {
+        let net = &self.network;
+        let regions = net.regions().len() as u32;
+        let mut lanes = Vec::new();
+        for node in net.node_ids() {
+            for &service in &net.node(node).services {
+                for r in 0..regions {
+                    lanes.push(Lane {
+                        node,
+                        service,
+                        region: RegionId(r),
+                    });
+                }
+            }
+        }
+        lanes
+    }
+
+    /// Scores every lane of the network for the 15-minute bucket that holds
+    /// `at` (lanes already cached are skipped), in batched model runs.
+    /// Returns the number of lanes scored. Blocking: tens of milliseconds on
+    /// the demo network; run it off the async workers.
+    pub fn prefill(&self, at: SystemTime) -> Result<usize, TransitError> {
+        let bucket = unix_secs(at).div_euclid(ETA_TIME_BUCKET_SECS);
+        let keys: Vec<EtaKey> = self
+            .lanes()
+            .into_iter()
+            .map(|l| EtaKey {
+                node: l.node,
+                service: l.service,
+                region: l.region,
+                bucket,
+            })
+            .filter(|k| !self.cache.contains_key(k))
+            .collect();
+        self.score(&keys, PREFILL_CHUNK)?;
+        Ok(keys.len())
+    }
+}
+
+/// Unix seconds of `t` (negative before 1970).
+fn unix_secs(t: SystemTime) -> i64 {
+    match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as i64,
+        Err(e) => -(e.duration().as_secs_f64().ceil() as i64),
+    }
+}
+
+impl TransitPredictor for EtaPredictor {
+    fn model_name(&self) -> &str {
+        &self.model.model().card().name
+    }
+
+    fn model_version(&self) -> &str {
+        &self.model.model().card().version
+    }
+
+    fn predict(
+        &self,
+        lanes: &[Lane],
+        released: SystemTime,
+    ) -> Result<Vec<TransitQuantiles>, TransitError> {
+        let bucket = unix_secs(released).div_euclid(ETA_TIME_BUCKET_SECS);
+        let key = |l: &Lane| EtaKey {
+            node: l.node,
+            service: l.service,
+            region: l.region,
+            bucket,
+        };
+        let mut out: Vec<Option<TransitQuantiles>> = Vec::with_capacity(lanes.len());
+        let mut missing: Vec<EtaKey> = Vec::new();
+        for lane in lanes {
+            self.check_lane(lane)?;
+            let k = key(lane);
+            let q = self.cache.get(&k);
+            if q.is_none() && !missing.contains(&k) {
+                missing.push(k);
+            }
+            out.push(q);
+        }
+        let hits = out.iter().filter(|q| q.is_some()).count();
+        self.hits.fetch_add(hits as u64, Ordering::Relaxed);
+        self.misses
+            .fetch_add((lanes.len() - hits) as u64, Ordering::Relaxed);
+        if missing.is_empty() {
+            return Ok(out.into_iter().flatten().collect());
+        }
+        let scored = self.score(&missing, usize::MAX)?;
+        Ok(lanes
+            .iter()
+            .zip(out)
+            .map(|(lane, q)| {
+                q.unwrap_or_else(|| {
+                    let k = key(lane);
+                    let i = missing.iter().position(|m| *m == k).unwrap_or(0);
+                    scored[i]
+                })
+            })
+            .collect())
+    }
+
+    fn p_delivered_within(&self, quantiles: &TransitQuantiles, days: f64) -> f64 {
+        self.calibration.p_within(quantiles, days)
+    }
+}

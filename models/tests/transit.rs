@@ -1,0 +1,111 @@
+//! The ETA predictor over the shipped model: one model run per call for the
+//! lanes the cache misses, the same quantiles batched or one by one, cache
+//! hits identical to the first answer, and probabilities that behave.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use allot_engine::network::{DEMO_SEED, Network, RegionId};
+use allot_engine::transit::{Lane, TransitPredictor};
+use allot_models::scoring::OrtRuntime;
+use allot_models::transit::{EtaPredictor, PredictorOptions};
+
+fn predictor() -> Option<EtaPredictor> {
+    OrtRuntime::init(None).unwrap_or_else(|e| panic!("{e}"));
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if !dir.join("eta.onnx").is_file() {
+        let msg = "models/eta.onnx missing; run models/training/retrain";
+        if std::env::var_os("CI").is_some() {
+            panic!("{msg}");
+        }
+        eprintln!("SKIPPED (not CI): {msg}");
+        return None;
+    }
+    let network = Arc::new(Network::demo(DEMO_SEED));
+    Some(
+        EtaPredictor::load(&dir, network, PredictorOptions::default())
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+}
+
+/// A Tuesday 10:00 UTC in November 2026.
+fn released() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(1_795_082_400)
+}
+
+fn some_lanes(p: &EtaPredictor) -> Vec<Lane> {
+    p.lanes().into_iter().step_by(97).take(40).collect()
+}
+
+#[test]
+fn batch_equals_one_by_one_and_cache_hits_are_identical() {
+    let (Some(a), Some(b)) = (predictor(), predictor()) else {
+        return;
+    };
+    let lanes = some_lanes(&a);
+    let mut with_dup = lanes.clone();
+    with_dup.push(lanes[3]);
+    let batch = a.predict(&with_dup, released()).unwrap();
+    assert_eq!(a.stats().runs, 1, "one model run for all misses");
+    assert_eq!(batch[lanes.len()], batch[3]);
+    for (lane, q) in lanes.iter().zip(&batch) {
+        let single = b.predict(&[*lane], released()).unwrap()[0];
+        for (x, y) in [
+            (q.q10, single.q10),
+            (q.q50, single.q50),
+            (q.q90, single.q90),
+        ] {
+            assert!(
+                (x - y).abs() <= 1e-5 * y.abs().max(1.0),
+                "{q:?} vs {single:?}"
+            );
+        }
+        assert!(q.q10 <= q.q50 && q.q50 <= q.q90, "{q:?}");
+    }
+    let before = a.stats();
+    let again = a
+        .predict(&lanes, released() + Duration::from_secs(60))
+        .unwrap();
+    assert_eq!(&again[..], &batch[..lanes.len()]);
+    let after = a.stats();
+    assert_eq!(after.runs, before.runs);
+    assert_eq!(after.hits - before.hits, lanes.len() as u64);
+}
+
+#[test]
+fn prefill_makes_every_lane_a_hit() {
+    let Some(p) = predictor() else { return };
+    let scored = p.prefill(released()).unwrap();
+    assert_eq!(scored, p.lanes().len());
+    assert_eq!(p.prefill(released()).unwrap(), 0, "already cached");
+    let before = p.stats();
+    let lanes = some_lanes(&p);
+    p.predict(&lanes, released()).unwrap();
+    assert_eq!(p.stats().runs, before.runs);
+    assert_eq!(p.stats().misses, before.misses);
+}
+
+#[test]
+fn probabilities_are_monotone_in_days_and_in_range() {
+    let Some(p) = predictor() else { return };
+    let q = p.predict(&some_lanes(&p), released()).unwrap();
+    for quant in q.iter().take(10) {
+        let mut prev = 0.0;
+        for i in 0..=200 {
+            let v = p.p_delivered_within(quant, f64::from(i) * 0.1);
+            assert!((0.0..=1.0).contains(&v), "{v}");
+            assert!(v >= prev, "{quant:?}: {v} < {prev}");
+            prev = v;
+        }
+        assert!(p.p_delivered_within(quant, quant.q90 + 10.0) > 0.9);
+    }
+}
+
+#[test]
+fn a_lane_outside_the_network_is_an_error_not_a_panic() {
+    let Some(p) = predictor() else { return };
+    let mut lane = some_lanes(&p)[0];
+    lane.region = RegionId(10_000);
+    assert!(p.predict(&[lane], released()).is_err());
+}
