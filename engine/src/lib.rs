@@ -13,6 +13,7 @@
 //!   on-time probabilities) that allocation and promises decide with.
 
 pub mod allocation;
+pub mod decisions;
 pub mod error;
 pub mod network;
 pub mod reservation;

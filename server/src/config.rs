@@ -26,6 +26,8 @@ pub struct Config {
     pub models: ModelsConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The decision log (docs/decisions.md).
+    pub decisions: DecisionsConfig,
 }
 
 /// gRPC listener and limits.
@@ -205,6 +207,41 @@ impl Default for LogConfig {
         LogConfig {
             filter: "info".into(),
             json: false,
+        }
+    }
+}
+
+/// The decision log (docs/decisions.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecisionsConfig {
+    /// Directory of `decisions.redb`; relative paths are relative to the
+    /// working directory.
+    pub dir: PathBuf,
+    /// Records and events waiting for the writer; beyond, the deciding RPC
+    /// answers RESOURCE_EXHAUSTED (nothing is dropped silently).
+    pub queue_capacity: usize,
+    /// Most entries committed in one write transaction.
+    pub max_batch: usize,
+    /// `immediate`: every batch is fsynced before the next; `eventual`: no
+    /// fsync wait (a machine crash can lose the last batches).
+    pub durability: allot_engine::decisions::Durability,
+    /// Records and events older than this many days are pruned (hourly).
+    pub retention_days: u32,
+    /// Live events a watcher may fall behind before its stream ends with
+    /// RESOURCE_EXHAUSTED.
+    pub watch_buffer: usize,
+}
+
+impl Default for DecisionsConfig {
+    fn default() -> Self {
+        DecisionsConfig {
+            dir: PathBuf::from("var/decisions"),
+            queue_capacity: 16_384,
+            max_batch: 1_024,
+            durability: allot_engine::decisions::Durability::Immediate,
+            retention_days: 30,
+            watch_buffer: 4_096,
         }
     }
 }

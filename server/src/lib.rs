@@ -9,6 +9,7 @@
 pub mod config;
 pub mod convert;
 pub mod deadline;
+pub mod decisions;
 pub mod error;
 pub mod gate;
 pub mod idempotency;

@@ -1,0 +1,256 @@
+//! The bounded queue in front of the store and the writer thread that drains
+//! it in batches.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use super::store::Entry;
+use super::{
+    Bounds, DecisionLogError, DecisionStore, Durability, NewEvent, NewRecord, StoredEvent,
+};
+
+/// Called by the writer with the events of each committed batch, in position
+/// order, after the commit. Must not block for long: the writer waits for it.
+pub type Published = Box<dyn Fn(&[StoredEvent]) + Send + 'static>;
+
+/// How the decision log runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogConfig {
+    /// Directory of `decisions.redb`.
+    pub dir: PathBuf,
+    /// Entries that may wait for the writer; beyond, submits fail with
+    /// [`DecisionLogError::QueueFull`]. At least 1.
+    pub queue_capacity: usize,
+    /// Most entries written in one transaction. At least 1.
+    pub max_batch: usize,
+    /// Whether each batch is fsynced before the next.
+    pub durability: Durability,
+    /// Records and events older than this are pruned.
+    pub retention: Duration,
+    /// How often the writer prunes.
+    pub prune_every: Duration,
+}
+
+/// The decision log: submit without blocking, read what was committed.
+pub struct DecisionLog {
+    sender: Mutex<Option<SyncSender<Entry>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+    store: RwLock<Option<Arc<DecisionStore>>>,
+    depth: Arc<AtomicUsize>,
+    capacity: usize,
+}
+
+impl DecisionLog {
+    /// Opens the store in `config.dir` and starts the writer thread, which
+    /// hands every committed batch's events to `publish`.
+    pub fn open(config: &LogConfig, publish: Published) -> Result<DecisionLog, DecisionLogError> {
+        let store = Arc::new(DecisionStore::open(&config.dir)?);
+        let capacity = config.queue_capacity.max(1);
+        let (sender, receiver) = sync_channel(capacity);
+        let depth = Arc::new(AtomicUsize::new(0));
+        let writer = Writer {
+            store: store.clone(),
+            receiver,
+            depth: depth.clone(),
+            max_batch: config.max_batch.max(1),
+            durability: config.durability,
+            retention: config.retention,
+            prune_every: config.prune_every,
+            publish,
+        };
+        let handle = std::thread::Builder::new()
+            .name("decision-log".into())
+            .spawn(move || writer.run())
+            .map_err(DecisionLogError::Writer)?;
+        Ok(DecisionLog {
+            sender: Mutex::new(Some(sender)),
+            writer: Mutex::new(Some(handle)),
+            store: RwLock::new(Some(store)),
+            depth,
+            capacity,
+        })
+    }
+
+    /// Queues a record and/or an event. Never blocks and never waits for
+    /// disk: a full queue is [`DecisionLogError::QueueFull`], a closed log
+    /// [`DecisionLogError::Closed`].
+    pub fn submit(
+        &self,
+        record: Option<NewRecord>,
+        event: Option<NewEvent>,
+    ) -> Result<(), DecisionLogError> {
+        let guard = self.sender.lock().map_err(|_| DecisionLogError::Closed)?;
+        let sender = guard.as_ref().ok_or(DecisionLogError::Closed)?;
+        self.depth.fetch_add(1, Ordering::Relaxed);
+        match sender.try_send(Entry { record, event }) {
+            Ok(()) => {
+                metrics::gauge!("allot_decisions_queue_depth")
+                    .set(self.depth.load(Ordering::Relaxed) as f64);
+                Ok(())
+            }
+            Err(e) => {
+                self.depth.fetch_sub(1, Ordering::Relaxed);
+                match e {
+                    TrySendError::Full(_) => {
+                        metrics::counter!("allot_decisions_shed_total").increment(1);
+                        Err(DecisionLogError::QueueFull {
+                            capacity: self.capacity,
+                        })
+                    }
+                    TrySendError::Disconnected(_) => Err(DecisionLogError::Closed),
+                }
+            }
+        }
+    }
+
+    /// Entries waiting for the writer.
+    pub fn queue_depth(&self) -> usize {
+        self.depth.load(Ordering::Relaxed)
+    }
+
+    fn store(&self) -> Result<Arc<DecisionStore>, DecisionLogError> {
+        self.store
+            .read()
+            .map_err(|_| DecisionLogError::Closed)?
+            .clone()
+            .ok_or(DecisionLogError::Closed)
+    }
+
+    /// The committed record with this key; `None` when unknown or pruned.
+    /// Blocking (reads the file).
+    pub fn record(&self, key: u128) -> Result<Option<Vec<u8>>, DecisionLogError> {
+        self.store()?.record(key)
+    }
+
+    /// Up to `limit` committed events after position `after`. Blocking.
+    pub fn events_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>, DecisionLogError> {
+        self.store()?.events_after(after, limit)
+    }
+
+    /// The oldest retained and latest assigned positions. Blocking.
+    pub fn bounds(&self) -> Result<Bounds, DecisionLogError> {
+        self.store()?.bounds()
+    }
+
+    /// Prunes records and events older than `cutoff` now (the writer also
+    /// does it periodically). Blocking.
+    pub fn prune(&self, cutoff: SystemTime) -> Result<(u64, u64), DecisionLogError> {
+        self.store()?.prune(cutoff)
+    }
+
+    /// Refuses new entries, waits until the writer has committed everything
+    /// queued, and closes the file (so the same directory can be opened
+    /// again). Idempotent. Blocking.
+    pub fn close(&self) {
+        if let Ok(mut sender) = self.sender.lock() {
+            sender.take();
+        }
+        let handle = self.writer.lock().ok().and_then(|mut w| w.take());
+        if let Some(handle) = handle
+            && handle.join().is_err()
+        {
+            tracing::error!("the decision log writer panicked");
+        }
+        if let Ok(mut store) = self.store.write() {
+            store.take();
+        }
+    }
+}
+
+impl Drop for DecisionLog {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+struct Writer {
+    store: Arc<DecisionStore>,
+    receiver: Receiver<Entry>,
+    depth: Arc<AtomicUsize>,
+    max_batch: usize,
+    durability: Durability,
+    retention: Duration,
+    prune_every: Duration,
+    publish: Published,
+}
+
+impl Writer {
+    fn run(self) {
+        let mut last_prune: Option<Instant> = None;
+        let tick = self
+            .prune_every
+            .min(Duration::from_secs(60))
+            .max(Duration::from_millis(10));
+        loop {
+            if last_prune.is_none_or(|t| t.elapsed() >= self.prune_every) {
+                self.prune();
+                last_prune = Some(Instant::now());
+            }
+            let first = match self.receiver.recv_timeout(tick) {
+                Ok(entry) => entry,
+                Err(RecvTimeoutError::Timeout) => continue,
+                // Every sender is gone and the queue is empty: flushed.
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            let mut batch = vec![first];
+            while batch.len() < self.max_batch {
+                match self.receiver.try_recv() {
+                    Ok(entry) => batch.push(entry),
+                    Err(_) => break,
+                }
+            }
+            let remaining = self.depth.fetch_sub(batch.len(), Ordering::Relaxed) - batch.len();
+            metrics::gauge!("allot_decisions_queue_depth").set(remaining as f64);
+            self.write(&batch);
+        }
+        tracing::debug!("decision log writer flushed and stopped");
+    }
+
+    fn write(&self, batch: &[Entry]) {
+        let started = Instant::now();
+        match self
+            .store
+            .write_batch(batch, self.durability, SystemTime::now())
+        {
+            Ok(events) => {
+                metrics::histogram!("allot_decisions_write_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                metrics::histogram!("allot_decisions_batch_size").record(batch.len() as f64);
+                if !events.is_empty() {
+                    (self.publish)(&events);
+                }
+            }
+            Err(error) => {
+                metrics::counter!("allot_decisions_write_errors_total")
+                    .increment(batch.len() as u64);
+                tracing::error!(%error, entries = batch.len(), "decision log batch lost");
+            }
+        }
+    }
+
+    fn prune(&self) {
+        let Some(cutoff) = SystemTime::now().checked_sub(self.retention) else {
+            return;
+        };
+        match self.store.prune(cutoff) {
+            Ok((records, events)) => {
+                if records + events > 0 {
+                    metrics::counter!("allot_decisions_pruned_total", "what" => "records")
+                        .increment(records);
+                    metrics::counter!("allot_decisions_pruned_total", "what" => "events")
+                        .increment(events);
+                    tracing::info!(records, events, "decision log pruned");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "decision log pruning failed"),
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! WatchDecisions: stored history, then live events, with no gap and no
+//! repeat across the switch.
+//!
+//! The watcher subscribes to the live feed first, then reads the stored
+//! events after its resume point page by page, then takes live events,
+//! skipping those at or below the last position it has passed. Every live
+//! event was committed before it was published, so an event published
+//! before the subscription is in the store, and one published after it is
+//! in the subscription.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use allot_proto::v1 as pb;
+use tokio::sync::{broadcast, mpsc, watch as signal};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
+use super::DecisionRecorder;
+use crate::error::invalid;
+
+/// Stored events read per page while catching up.
+const PAGE: usize = 256;
+/// Events buffered between the watcher task and the gRPC stream.
+const STREAM_BUFFER: usize = 64;
+/// Times a watcher re-subscribes when the live feed overran it while it was
+/// still reading history (not the client's fault).
+const CATCH_UP_RETRIES: u32 = 3;
+
+/// The event stream of one WatchDecisions call.
+pub type EventStream = ReceiverStream<Result<pb::DecisionEvent, Status>>;
+
+/// Validates `request` and starts streaming. `stop` turns true when the
+/// server shuts down; the stream then ends with UNAVAILABLE.
+pub async fn watch(
+    recorder: Arc<DecisionRecorder>,
+    request: pb::WatchDecisionsRequest,
+    stop: signal::Receiver<bool>,
+) -> Result<EventStream, Status> {
+    let pb::WatchDecisionsRequest {
+        from_position,
+        kinds,
+    } = request;
+    let mut wanted = HashSet::new();
+    for (i, kind) in kinds.iter().enumerate() {
+        match pb::DecisionEventKind::try_from(*kind) {
+            Ok(pb::DecisionEventKind::Unspecified) => {
+                return Err(invalid(
+                    &format!("kinds[{i}]"),
+                    "DECISION_EVENT_KIND_UNSPECIFIED is not a kind of event",
+                ));
+            }
+            Ok(_) => {
+                wanted.insert(*kind);
+            }
+            Err(_) => {
+                return Err(invalid(
+                    &format!("kinds[{i}]"),
+                    format!("unknown event kind {kind}"),
+                ));
+            }
+        }
+    }
+    let live = recorder.subscribe();
+    let reader = recorder.clone();
+    let bounds = tokio::task::spawn_blocking(move || reader.bounds())
+        .await
+        .map_err(|e| Status::internal(format!("reading the decision log: {e}")))??;
+    let start = match from_position {
+        None => bounds.latest,
+        Some(0) => 0,
+        Some(n) => {
+            // Resuming from `first` reads the oldest retained event next.
+            let first = bounds.oldest.map_or(bounds.latest, |o| o - 1);
+            if n < first || n > bounds.latest {
+                return Err(Status::out_of_range(format!(
+                    "from_position {n} is outside the retained feed: resume from a position in \
+                     {first}..={} (oldest retained event {}, latest {}), or from 0 for the oldest",
+                    bounds.latest,
+                    bounds
+                        .oldest
+                        .map_or_else(|| "none".to_string(), |o| o.to_string()),
+                    bounds.latest,
+                )));
+            }
+            n
+        }
+    };
+    let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+    let watcher = Watcher {
+        recorder,
+        wanted,
+        tx,
+        stop,
+        last: start,
+    };
+    tokio::spawn(watcher.run(live));
+    Ok(ReceiverStream::new(rx))
+}
+
+struct Watcher {
+    recorder: Arc<DecisionRecorder>,
+    wanted: HashSet<i32>,
+    tx: mpsc::Sender<Result<pb::DecisionEvent, Status>>,
+    stop: signal::Receiver<bool>,
+    /// The last position passed (sent or filtered out).
+    last: u64,
+}
+
+/// What to do after an attempt to deliver.
+enum Next {
+    Go,
+    End,
+}
+
+/// Completes when the server shuts down (or can no longer say).
+async fn stopped(stop: &mut signal::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+fn shutting_down() -> Status {
+    Status::unavailable("allot is shutting down; reconnect with the last received position")
+}
+
+impl Watcher {
+    async fn run(mut self, live: broadcast::Receiver<pb::DecisionEvent>) {
+        let mut live = Some(live);
+        let mut retries = 0;
+        loop {
+            let mut receiver = live.take().unwrap_or_else(|| self.recorder.subscribe());
+            if let Next::End = self.catch_up().await {
+                return;
+            }
+            let mut passed_live = false;
+            loop {
+                let received = tokio::select! {
+                    biased;
+                    () = stopped(&mut self.stop) => {
+                        let _ = self.tx.send(Err(shutting_down())).await;
+                        return;
+                    }
+                    () = self.tx.closed() => return,
+                    received = receiver.recv() => received,
+                };
+                match received {
+                    Ok(event) => {
+                        if event.position <= self.last {
+                            continue;
+                        }
+                        passed_live = true;
+                        if let Next::End = self.pass(event).await {
+                            return;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_))
+                        if !passed_live && retries < CATCH_UP_RETRIES =>
+                    {
+                        retries += 1;
+                        break;
+                    }
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        metrics::counter!("allot_decisions_watchers_dropped_total").increment(1);
+                        let _ = self
+                            .tx
+                            .send(Err(Status::resource_exhausted(format!(
+                                "this watcher fell {missed} events further behind than the server's buffer \
+                                 (decisions.watch_buffer); reconnect with from_position = {}",
+                                self.last
+                            ))))
+                            .await;
+                        return;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => {
+                        let _ = self.tx.send(Err(shutting_down())).await;
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends the stored events after `last`.
+    async fn catch_up(&mut self) -> Next {
+        loop {
+            let recorder = self.recorder.clone();
+            let after = self.last;
+            let page = match tokio::task::spawn_blocking(move || recorder.events_after(after, PAGE))
+                .await
+            {
+                Ok(Ok(page)) => page,
+                Ok(Err(status)) => {
+                    let _ = self.tx.send(Err(status)).await;
+                    return Next::End;
+                }
+                Err(e) => {
+                    let status = Status::internal(format!("reading the decision log: {e}"));
+                    let _ = self.tx.send(Err(status)).await;
+                    return Next::End;
+                }
+            };
+            if page.is_empty() {
+                return Next::Go;
+            }
+            for event in page {
+                if let Next::End = self.pass(event).await {
+                    return Next::End;
+                }
+            }
+        }
+    }
+
+    /// Moves past `event`, sending it when its kind is wanted.
+    async fn pass(&mut self, event: pb::DecisionEvent) -> Next {
+        self.last = event.position;
+        if !self.wanted.is_empty() && !self.wanted.contains(&event.kind) {
+            return Next::Go;
+        }
+        tokio::select! {
+            biased;
+            () = stopped(&mut self.stop) => {
+                let _ = self.tx.try_send(Err(shutting_down()));
+                Next::End
+            }
+            sent = self.tx.send(Ok(event)) => match sent {
+                Ok(()) => Next::Go,
+                Err(_) => Next::End,
+            },
+        }
+    }
+}
