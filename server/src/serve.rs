@@ -85,6 +85,7 @@ pub async fn serve(
         .build_v1()?;
 
     let ready = Ready::default();
+    let (stop_tx, stop_rx) = watch::channel(false);
     let pool = SolverPool::new(
         config.allocation.solver_threads,
         config.allocation.solver_queue,
@@ -117,9 +118,11 @@ pub async fn serve(
                 .max_decoding_message_size(max),
         )
         .add_service(ReturnsServiceServer::new(ReturnsApi).max_decoding_message_size(max))
-        .add_service(DecisionServiceServer::new(DecisionApi).max_decoding_message_size(max));
+        .add_service(
+            DecisionServiceServer::new(DecisionApi::new(ready.clone(), stop_rx.clone()))
+                .max_decoding_message_size(max),
+        );
 
-    let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -167,6 +170,14 @@ pub async fn serve(
         result = load => result?,
         () = grace_expired => tracing::warn!(grace_ms = config.grpc.shutdown_grace_ms, "shutdown grace expired with requests still in flight"),
     }
+    if let Ok(engine) = ready.engine() {
+        // Every acknowledged record is committed before `serve` returns, so
+        // a restart on the same directory sees it.
+        let decisions = engine.decisions.clone();
+        let queued = decisions.queue_depth();
+        let _ = tokio::task::spawn_blocking(move || decisions.close()).await;
+        tracing::info!(queued, "decision log flushed");
+    }
     tracing::info!("server stopped");
     Ok(())
 }
@@ -185,6 +196,13 @@ async fn expire_reservations(engine: Arc<Engine>) {
                 .unwrap_or_default();
         for reservation in expired {
             tracing::info!(reservation = %reservation.id, order = %reservation.order_id, "reservation expired");
+            let event = crate::decisions::reservation_event(
+                allot_proto::v1::DecisionEventKind::ReservationExpired,
+                &reservation,
+            );
+            if let Err(status) = engine.decisions.event(event) {
+                tracing::warn!(reservation = %reservation.id, error = %status.message(), "reservation expiry not logged");
+            }
         }
     }
 }

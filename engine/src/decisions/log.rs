@@ -52,7 +52,7 @@ impl DecisionLog {
         let capacity = config.queue_capacity.max(1);
         let (sender, receiver) = sync_channel(capacity);
         let depth = Arc::new(AtomicUsize::new(0));
-        let writer = Writer {
+        let mut writer = Writer {
             store: store.clone(),
             receiver,
             depth: depth.clone(),
@@ -61,7 +61,10 @@ impl DecisionLog {
             retention: config.retention,
             prune_every: config.prune_every,
             publish,
+            last_prune: Instant::now(),
         };
+        // Prune once before serving, so nothing past retention is readable.
+        writer.prune();
         let handle = std::thread::Builder::new()
             .name("decision-log".into())
             .spawn(move || writer.run())
@@ -180,19 +183,18 @@ struct Writer {
     retention: Duration,
     prune_every: Duration,
     publish: Published,
+    last_prune: Instant,
 }
 
 impl Writer {
-    fn run(self) {
-        let mut last_prune: Option<Instant> = None;
+    fn run(mut self) {
         let tick = self
             .prune_every
             .min(Duration::from_secs(60))
             .max(Duration::from_millis(10));
         loop {
-            if last_prune.is_none_or(|t| t.elapsed() >= self.prune_every) {
+            if self.last_prune.elapsed() >= self.prune_every {
                 self.prune();
-                last_prune = Some(Instant::now());
             }
             let first = match self.receiver.recv_timeout(tick) {
                 Ok(entry) => entry,
@@ -236,7 +238,8 @@ impl Writer {
         }
     }
 
-    fn prune(&self) {
+    fn prune(&mut self) {
+        self.last_prune = Instant::now();
         let Some(cutoff) = SystemTime::now().checked_sub(self.retention) else {
             return;
         };

@@ -1,1 +1,214 @@
+//! The decision log's guarantees: positions, shedding, retention, flush.
 
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use super::*;
+
+fn config(dir: &std::path::Path) -> LogConfig {
+    LogConfig {
+        dir: dir.to_path_buf(),
+        queue_capacity: 1024,
+        max_batch: 4,
+        durability: Durability::Immediate,
+        retention: Duration::from_secs(30 * 86_400),
+        prune_every: Duration::from_secs(3600),
+    }
+}
+
+fn event(kind: i32, order: &str) -> NewEvent {
+    NewEvent {
+        kind,
+        decision_id: format!("dec_{}", ulid::Ulid::new()),
+        order_id: order.into(),
+        reservation_id: String::new(),
+        summary: format!("order {order}"),
+    }
+}
+
+/// A log whose published events are collected.
+fn collecting(config: &LogConfig) -> (DecisionLog, Arc<Mutex<Vec<StoredEvent>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let log = DecisionLog::open(
+        config,
+        Box::new(move |events| sink.lock().unwrap().extend_from_slice(events)),
+    )
+    .unwrap();
+    (log, seen)
+}
+
+#[test]
+fn positions_increase_strictly_across_batches_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let mut orders = Vec::new();
+    for round in 0..3 {
+        let (log, published) = collecting(&config);
+        for i in 0..10 {
+            let order = format!("o-{round}-{i}");
+            // Every other entry carries a record too; some carry no event.
+            let record = (i % 2 == 0).then(|| NewRecord {
+                key: u128::from(ulid::Ulid::new()),
+                bytes: order.as_bytes().to_vec(),
+            });
+            log.submit(record, Some(event(1, &order))).unwrap();
+            orders.push(order);
+            if i == 5 {
+                log.submit(
+                    Some(NewRecord {
+                        key: u128::from(ulid::Ulid::new()),
+                        bytes: vec![1],
+                    }),
+                    None,
+                )
+                .unwrap();
+            }
+        }
+        log.close();
+        let published = published.lock().unwrap().clone();
+        assert_eq!(published.len(), 10, "every event published once");
+        let first = round * 10 + 1;
+        let positions: Vec<u64> = published.iter().map(|e| e.position).collect();
+        assert_eq!(positions, (first..first + 10).collect::<Vec<_>>());
+    }
+    let store = DecisionStore::open(dir.path()).unwrap();
+    let stored = store.events_after(0, 1000).unwrap();
+    assert_eq!(
+        stored.iter().map(|e| e.position).collect::<Vec<_>>(),
+        (1..=30).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        stored
+            .iter()
+            .map(|e| e.order_id.clone())
+            .collect::<Vec<_>>(),
+        orders
+    );
+    assert_eq!(
+        store.bounds().unwrap(),
+        Bounds {
+            oldest: Some(1),
+            latest: 30
+        }
+    );
+    assert_eq!(store.events_after(28, 10).unwrap().len(), 2);
+    assert_eq!(store.events_after(0, 5).unwrap().len(), 5);
+}
+
+#[test]
+fn a_full_queue_is_a_typed_error_and_nothing_queued_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.queue_capacity = 2;
+    config.max_batch = 1;
+    // The writer blocks in `publish` after its first batch until released.
+    let (entered_tx, entered_rx) = mpsc::channel::<()>();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let release_rx = Mutex::new(release_rx);
+    let entered_tx = Mutex::new(entered_tx);
+    let log = DecisionLog::open(
+        &config,
+        Box::new(move |_| {
+            let _ = entered_tx.lock().unwrap().send(());
+            let _ = release_rx.lock().unwrap().recv();
+        }),
+    )
+    .unwrap();
+    log.submit(None, Some(event(1, "first"))).unwrap();
+    entered_rx.recv().unwrap();
+    log.submit(None, Some(event(1, "a"))).unwrap();
+    log.submit(None, Some(event(1, "b"))).unwrap();
+    let full = log.submit(None, Some(event(1, "c"))).unwrap_err();
+    assert!(
+        matches!(full, DecisionLogError::QueueFull { capacity: 2 }),
+        "{full:?}"
+    );
+    assert_eq!(
+        crate::error::Classify::code(&full),
+        crate::ErrorCode::ResourceExhausted
+    );
+    assert_eq!(log.queue_depth(), 2);
+    for _ in 0..3 {
+        release_tx.send(()).unwrap();
+    }
+    log.close();
+    assert!(matches!(
+        log.submit(None, Some(event(1, "late"))),
+        Err(DecisionLogError::Closed)
+    ));
+    let store = DecisionStore::open(dir.path()).unwrap();
+    let orders: Vec<String> = store
+        .events_after(0, 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.order_id)
+        .collect();
+    assert_eq!(orders, ["first", "a", "b"]);
+}
+
+#[test]
+fn retention_prunes_old_records_and_events_but_keeps_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    let (log, _) = collecting(&config);
+    let old = ulid::Ulid::from_parts(
+        u64::try_from(
+            (SystemTime::now() - Duration::from_secs(40 * 86_400))
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap(),
+        7,
+    );
+    let new = ulid::Ulid::new();
+    for key in [old, new] {
+        log.submit(
+            Some(NewRecord {
+                key: u128::from(key),
+                bytes: key.to_string().into_bytes(),
+            }),
+            Some(event(1, &key.to_string())),
+        )
+        .unwrap();
+    }
+    log.close();
+    let store = DecisionStore::open(dir.path()).unwrap();
+    // Records go by their decision time: the 40-day-old one is pruned at a
+    // 30-day retention, the new one stays; events were committed now.
+    let (records, events) = store
+        .prune(SystemTime::now() - Duration::from_secs(30 * 86_400))
+        .unwrap();
+    assert_eq!((records, events), (1, 0));
+    assert!(store.record(u128::from(old)).unwrap().is_none());
+    assert!(store.record(u128::from(new)).unwrap().is_some());
+    // Everything before a cutoff in the future is pruned, positions stay.
+    let (records, events) = store
+        .prune(SystemTime::now() + Duration::from_secs(60))
+        .unwrap();
+    assert_eq!((records, events), (1, 2));
+    assert_eq!(
+        store.bounds().unwrap(),
+        Bounds {
+            oldest: None,
+            latest: 2
+        }
+    );
+    drop(store);
+    let (log, published) = collecting(&config);
+    log.submit(None, Some(event(1, "after"))).unwrap();
+    log.close();
+    assert_eq!(published.lock().unwrap()[0].position, 3);
+}
+
+#[test]
+fn decision_keys_accept_the_prefixed_and_bare_ulid_only() {
+    let id = ulid::Ulid::new();
+    assert_eq!(decision_key(&format!("dec_{id}")), Some(u128::from(id)));
+    assert_eq!(decision_key(&id.to_string()), Some(u128::from(id)));
+    assert_eq!(decision_key(""), None);
+    assert_eq!(decision_key("dec_"), None);
+    assert_eq!(decision_key("dec_not-a-ulid"), None);
+}

@@ -42,3 +42,33 @@ pub fn event_message(event: &StoredEvent) -> pb::DecisionEvent {
         summary: event.summary.clone(),
     }
 }
+
+/// The event of a reservation changing state (confirmed, released,
+/// expired), attributed to the decision that made it.
+pub fn reservation_event(
+    kind: pb::DecisionEventKind,
+    reservation: &allot_engine::reservation::Reservation,
+) -> pb::DecisionEvent {
+    let verb = match kind {
+        pb::DecisionEventKind::ReservationConfirmed => "confirmed",
+        pb::DecisionEventKind::ReservationReleased => "released",
+        pb::DecisionEventKind::ReservationExpired => "expired",
+        _ => "changed",
+    };
+    let units: u64 = reservation
+        .units
+        .iter()
+        .map(|u| u64::from(u.quantity))
+        .sum();
+    pb::DecisionEvent {
+        kind: kind as i32,
+        decision_id: reservation.decision_id.clone(),
+        order_id: reservation.order_id.clone(),
+        reservation_id: reservation.id.clone(),
+        summary: format!(
+            "reservation {} of order {} {verb} ({units} units)",
+            reservation.id, reservation.order_id
+        ),
+        ..Default::default()
+    }
+}

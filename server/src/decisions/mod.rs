@@ -8,6 +8,7 @@
 
 mod event;
 mod hash;
+mod record;
 mod redact;
 mod watch;
 
@@ -23,10 +24,11 @@ use tonic::Status;
 
 use crate::config::{Config, DecisionsConfig};
 
-pub use event::event_message;
+pub use event::{event_message, reservation_event};
 pub use hash::{config_hash, input_hash, network_hash, sha256_hex};
+pub use record::{RiskDecision, fraud_features};
 pub use redact::{redact_allocate, redact_promise, redact_score};
-pub use watch::watch;
+pub use watch::{EventStream, watch};
 
 /// How often the writer prunes records and events past retention.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);

@@ -65,6 +65,20 @@ fn decision_id() -> String {
     format!("dec_{}", ulid::Ulid::new())
 }
 
+/// Queues a reservation event for the decision log. The reservation has
+/// already changed state, so a full queue cannot shed the call: the loss is
+/// logged and counted (`allot_decisions_shed_total`).
+fn log_reservation_event(
+    engine: &crate::state::Engine,
+    kind: pb::DecisionEventKind,
+    reservation: &allot_engine::reservation::Reservation,
+) {
+    let event = crate::decisions::reservation_event(kind, reservation);
+    if let Err(error) = engine.decisions.event(event) {
+        tracing::warn!(reservation = %reservation.id, error = %error.message(), "reservation event not logged");
+    }
+}
+
 #[tonic::async_trait]
 impl AllocationService for AllocationApi {
     async fn allocate(
@@ -136,6 +150,11 @@ impl AllocationService for AllocationApi {
             .book()
             .confirm(&reservation_id, SystemTime::now())
             .map_err(status)?;
+        log_reservation_event(
+            engine,
+            pb::DecisionEventKind::ReservationConfirmed,
+            &reservation,
+        );
         Ok(Response::new(conv::reservation(
             &engine.network,
             &reservation,
@@ -160,6 +179,11 @@ impl AllocationService for AllocationApi {
             .book()
             .release(&reservation_id, SystemTime::now())
             .map_err(status)?;
+        log_reservation_event(
+            engine,
+            pb::DecisionEventKind::ReservationReleased,
+            &reservation,
+        );
         tracing::info!(reservation = %reservation_id, reason, note = %note, "reservation released");
         Ok(Response::new(conv::reservation(
             &engine.network,

@@ -3,12 +3,14 @@
 
 mod admin;
 mod allocation;
+mod decisions;
 mod inventory;
 mod risk;
 mod unreleased;
 
 pub use admin::AdminApi;
 pub use allocation::AllocationApi;
+pub use decisions::DecisionApi;
 pub use inventory::InventoryApi;
 pub use risk::RiskApi;
-pub use unreleased::{DecisionApi, PromiseApi, ReturnsApi};
+pub use unreleased::{PromiseApi, ReturnsApi};

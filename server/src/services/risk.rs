@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 
 use crate::convert::risk as conv;
 use crate::deadline::budget;
+use crate::decisions::{DecisionRecorder, RiskDecision};
 use crate::pool::SolverPool;
 use crate::state::Ready;
 
@@ -34,15 +35,13 @@ impl RiskService for RiskApi {
         &self,
         request: Request<pb::ScoreOrderRequest>,
     ) -> Result<Response<pb::RiskAssessment>, Status> {
-        let deadline = budget(
-            request.metadata(),
-            Instant::now(),
-            DEFAULT_BUDGET,
-            Duration::ZERO,
-        )?;
+        let started = Instant::now();
+        let deadline = budget(request.metadata(), started, DEFAULT_BUDGET, Duration::ZERO)?;
         let engine = self.ready.engine()?.clone();
         let message = request.into_inner();
-        let order = conv::order_event(&engine.network, &message, SystemTime::now())?;
+        let input_hash = crate::decisions::input_hash(&message);
+        let decided_at = SystemTime::now();
+        let order = conv::order_event(&engine.network, &message, decided_at)?;
         let risk = engine.risk.clone();
         let assessed = self
             .pool
@@ -55,9 +54,15 @@ impl RiskService for RiskApi {
             decision = ?assessed.decision,
             "order scored"
         );
-        Ok(Response::new(conv::assessment(
-            format!("dec_{}", ulid::Ulid::new()),
-            &assessed,
-        )))
+        let assessment = conv::assessment(DecisionRecorder::new_id(), &assessed);
+        engine.decisions.record_risk(RiskDecision {
+            request: message,
+            input_hash,
+            assessment: &assessment,
+            features: &assessed.features,
+            decided_at,
+            elapsed: started.elapsed(),
+        })?;
+        Ok(Response::new(assessment))
     }
 }

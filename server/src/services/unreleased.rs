@@ -11,8 +11,6 @@ use crate::error::not_in_this_release;
 pub struct PromiseApi;
 /// ReturnsService: answers UNIMPLEMENTED in this release.
 pub struct ReturnsApi;
-/// DecisionService: answers UNIMPLEMENTED in this release.
-pub struct DecisionApi;
 
 #[tonic::async_trait]
 impl pb::promise_service_server::PromiseService for PromiseApi {
@@ -31,32 +29,5 @@ impl pb::returns_service_server::ReturnsService for ReturnsApi {
         _: Request<pb::RouteReturnRequest>,
     ) -> Result<Response<pb::ReturnDecision>, Status> {
         Err(not_in_this_release("ReturnsService.RouteReturn"))
-    }
-}
-
-#[tonic::async_trait]
-impl pb::decision_service_server::DecisionService for DecisionApi {
-    async fn explain_decision(
-        &self,
-        _: Request<pb::ExplainDecisionRequest>,
-    ) -> Result<Response<pb::DecisionRecord>, Status> {
-        Err(not_in_this_release("DecisionService.ExplainDecision"))
-    }
-
-    type WatchDecisionsStream =
-        std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::DecisionEvent, Status>> + Send>>;
-
-    async fn watch_decisions(
-        &self,
-        _: Request<pb::WatchDecisionsRequest>,
-    ) -> Result<Response<Self::WatchDecisionsStream>, Status> {
-        Err(not_in_this_release("DecisionService.WatchDecisions"))
-    }
-
-    async fn replay_decision(
-        &self,
-        _: Request<pb::ReplayDecisionRequest>,
-    ) -> Result<Response<pb::ReplayDecisionResponse>, Status> {
-        Err(not_in_this_release("DecisionService.ReplayDecision"))
     }
 }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use allot_server::Config;
@@ -19,6 +20,30 @@ pub struct TestServer {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     handle: JoinHandle<Result<(), allot_server::ServeError>>,
+    /// The configuration it serves (for [`TestServer::restart`]).
+    config: Config,
+    /// A decision log directory this server made and removes when dropped.
+    owned_dir: Option<PathBuf>,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(dir) = self.owned_dir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Prefix of the decision log directories [`test_config`] makes.
+const DATA_DIR_PREFIX: &str = "allot-test-decisions-";
+
+/// A fresh, empty decision log directory under the system temp dir.
+pub fn fresh_data_dir() -> PathBuf {
+    tempfile::Builder::new()
+        .prefix(DATA_DIR_PREFIX)
+        .tempdir()
+        .unwrap()
+        .keep()
 }
 
 /// The default test configuration: the demo network and stock, no metrics
@@ -27,6 +52,7 @@ pub fn test_config() -> Config {
     let mut config = Config::default();
     config.metrics.enabled = false;
     config.grpc.shutdown_grace_ms = 5_000;
+    config.decisions.dir = fresh_data_dir();
     config
 }
 
@@ -36,14 +62,48 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let handle = tokio::spawn(allot_server::serve(config, listener, async move {
+        let owned_dir = config
+            .decisions
+            .dir
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.starts_with(DATA_DIR_PREFIX))
+            .then(|| config.decisions.dir.clone());
+        let handle = tokio::spawn(allot_server::serve(config.clone(), listener, async move {
             let _ = stopped.await;
         }));
         TestServer {
             addr,
             stop: Some(stop),
             handle,
+            config,
+            owned_dir,
         }
+    }
+
+    /// Stops this server (waiting for `serve` to return, so its decision log
+    /// is flushed and closed) and starts a new one on a new port with the
+    /// same configuration and data directory; waits until it is SERVING.
+    pub async fn restart(self) -> TestServer {
+        self.restart_with(|_| {}).await
+    }
+
+    /// [`TestServer::restart`] with `change` applied to the configuration
+    /// (the data directory is kept).
+    pub async fn restart_with(mut self, change: impl FnOnce(&mut Config)) -> TestServer {
+        let owned_dir = self.owned_dir.take();
+        let mut config = self.config.clone();
+        change(&mut config);
+        self.stop().await.unwrap();
+        let mut server = TestServer::start(config).await;
+        server.owned_dir = owned_dir;
+        server.wait_serving().await;
+        server
+    }
+
+    /// The configuration it serves.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// Starts the default test server and waits until it reports SERVING.
@@ -101,11 +161,11 @@ impl TestServer {
     /// Signals shutdown and waits for `serve` to return.
     pub async fn stop(mut self) -> Result<(), allot_server::ServeError> {
         self.signal_shutdown();
-        self.handle.await.unwrap()
+        (&mut self.handle).await.unwrap()
     }
 
     /// Waits for `serve` to return on its own (e.g. after a load failure).
-    pub async fn join(self) -> Result<(), allot_server::ServeError> {
-        self.handle.await.unwrap()
+    pub async fn join(mut self) -> Result<(), allot_server::ServeError> {
+        (&mut self.handle).await.unwrap()
     }
 }

@@ -1,0 +1,87 @@
+//! Building decision records from what a handler has at hand.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime};
+
+use allot_models::features::{FRAUD_FEATURES, FraudFeatures};
+use allot_proto::v1 as pb;
+
+use super::{DecisionRecorder, redact_score, server_version};
+use crate::convert::time::timestamp;
+
+/// Model input features by name, without the missing (NaN) ones.
+pub fn fraud_features(features: &FraudFeatures) -> HashMap<String, f64> {
+    FRAUD_FEATURES
+        .iter()
+        .zip(features.to_row())
+        .filter(|(_, value)| !value.is_nan())
+        .map(|(name, value)| ((*name).to_string(), f64::from(value)))
+        .collect()
+}
+
+/// What a ScoreOrder decision is recorded from.
+pub struct RiskDecision<'a> {
+    /// The request as received (redacted here).
+    pub request: pb::ScoreOrderRequest,
+    /// Hex SHA-256 of the request as received.
+    pub input_hash: String,
+    /// The answer sent.
+    pub assessment: &'a pb::RiskAssessment,
+    /// The features the model saw.
+    pub features: &'a FraudFeatures,
+    /// The instant the order was evaluated at.
+    pub decided_at: SystemTime,
+    /// Time to decide at the server.
+    pub elapsed: Duration,
+}
+
+impl DecisionRecorder {
+    /// Records a ScoreOrder decision with its RISK_SCORED event.
+    pub fn record_risk(&self, decision: RiskDecision<'_>) -> Result<(), tonic::Status> {
+        let RiskDecision {
+            mut request,
+            input_hash,
+            assessment,
+            features,
+            decided_at,
+            elapsed,
+        } = decision;
+        redact_score(&mut request);
+        let verdict = pb::RiskDecision::try_from(assessment.decision).map_or("UNSPECIFIED", |d| {
+            d.as_str_name().trim_start_matches("RISK_DECISION_")
+        });
+        let event = pb::DecisionEvent {
+            kind: pb::DecisionEventKind::RiskScored as i32,
+            decision_id: assessment.decision_id.clone(),
+            order_id: request.order_id.clone(),
+            summary: format!(
+                "order {} scored {:.3}: {verdict}",
+                request.order_id, assessment.fraud_probability
+            ),
+            ..Default::default()
+        };
+        let record = pb::DecisionRecord {
+            decision_id: assessment.decision_id.clone(),
+            kind: pb::DecisionKind::Risk as i32,
+            recorded_at: Some(timestamp(SystemTime::now())),
+            input_hash,
+            model_versions: vec![pb::ModelVersion {
+                name: assessment.model_name.clone(),
+                version: assessment.model_version.clone(),
+            }],
+            config_hash: self.config_hash().to_string(),
+            network_hash: self.network_hash().to_string(),
+            request: Some(pb::decision_record::Request::ScoreOrderRequest(request)),
+            response: Some(pb::decision_record::Response::RiskAssessment(
+                assessment.clone(),
+            )),
+            features: fraud_features(features),
+            reasons: assessment.reasons.clone(),
+            decision_time_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            server_version: server_version().to_string(),
+            decided_at: Some(timestamp(decided_at)),
+            ..Default::default()
+        };
+        self.record(record, Some(event))
+    }
+}
