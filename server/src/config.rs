@@ -143,8 +143,22 @@ pub struct AllocationConfig {
     /// Calls that may wait for a free solver; beyond, RESOURCE_EXHAUSTED at
     /// once (load shedding instead of an unbounded queue).
     pub solver_queue: usize,
+    /// What Allocate does with an order the fraud check sends to review.
+    pub review: ReviewPolicy,
     /// The cost model's penalties (docs/allocation.md).
     pub costs: allot_engine::allocation::params::CostParams,
+}
+
+/// What Allocate does with an order whose fraud decision is REVIEW.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewPolicy {
+    /// Reserve the plan (with `commit`) so the stock is kept while a person
+    /// reviews the order; disposition HELD_REVIEW.
+    #[default]
+    Reserve,
+    /// Reserve nothing; disposition HELD_REVIEW.
+    Hold,
 }
 
 impl Default for AllocationConfig {
@@ -157,6 +171,7 @@ impl Default for AllocationConfig {
             idempotency_keys: 100_000,
             solver_threads: 0,
             solver_queue: 32,
+            review: ReviewPolicy::Reserve,
             costs: Default::default(),
         }
     }

@@ -6,6 +6,7 @@
 //! shutdown it turns NOT_SERVING, in-flight requests drain, and `serve`
 //! returns.
 
+pub mod allocate;
 pub mod config;
 pub mod convert;
 pub mod deadline;

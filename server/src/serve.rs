@@ -105,11 +105,10 @@ pub async fn serve(
             AdminServiceServer::new(AdminApi::new(ready.clone())).max_decoding_message_size(max),
         )
         .add_service(
-            AllocationServiceServer::new(AllocationApi::new(
-                ready.clone(),
-                config.allocation.clone(),
-                pool.clone(),
-            ))
+            AllocationServiceServer::new(
+                AllocationApi::new(ready.clone(), config.allocation.clone(), pool.clone())
+                    .with_decision_queue(config.decisions.queue_capacity),
+            )
             .max_decoding_message_size(max),
         )
         .add_service(PromiseServiceServer::new(PromiseApi).max_decoding_message_size(max))

@@ -162,7 +162,8 @@ impl Engine {
             None => (None, None),
         };
         let book = Arc::new(ReservationBook::new(stock.clone()));
-        let allocator = Arc::new(Allocator::new(book, config.allocation.costs));
+        let allocator =
+            Arc::new(Allocator::new(book, config.allocation.costs).with_transit(transit.clone()));
         Ok(Engine {
             decisions,
             network,

@@ -175,6 +175,57 @@ impl FraudFeatures {
         }
     }
 
+    /// The features from one model input row, in [`FRAUD_FEATURES`] order
+    /// (the inverse of [`FraudFeatures::to_row`]).
+    pub fn from_row(row: &[f32; FRAUD_FEATURE_COUNT]) -> FraudFeatures {
+        let [
+            order_amount,
+            line_count,
+            unit_count,
+            max_resale_risk,
+            high_resale_share,
+            service_speed,
+            ship_bill_distance_km,
+            account_age_days,
+            customer_orders_24h,
+            customer_orders_7d,
+            customer_amount_7d,
+            device_orders_1h,
+            device_orders_24h,
+            device_customers_24h,
+            card_orders_24h,
+            card_addresses_7d,
+            address_orders_24h,
+            address_customers_7d,
+            customer_return_rate,
+            hour_local,
+            is_weekend,
+        ] = *row;
+        FraudFeatures {
+            order_amount,
+            line_count,
+            unit_count,
+            max_resale_risk,
+            high_resale_share,
+            service_speed,
+            ship_bill_distance_km,
+            account_age_days,
+            customer_orders_24h,
+            customer_orders_7d,
+            customer_amount_7d,
+            device_orders_1h,
+            device_orders_24h,
+            device_customers_24h,
+            card_orders_24h,
+            card_addresses_7d,
+            address_orders_24h,
+            address_customers_7d,
+            customer_return_rate,
+            hour_local,
+            is_weekend,
+        }
+    }
+
     /// The features as one model input row, in [`FRAUD_FEATURES`] order.
     pub fn to_row(&self) -> [f32; FRAUD_FEATURE_COUNT] {
         [
@@ -200,5 +251,16 @@ impl FraudFeatures {
             self.hour_local,
             self.is_weekend,
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_reads_back_into_the_same_features() {
+        let row: [f32; FRAUD_FEATURE_COUNT] = std::array::from_fn(|i| i as f32 * 1.5 + 0.25);
+        assert_eq!(FraudFeatures::from_row(&row).to_row(), row);
     }
 }

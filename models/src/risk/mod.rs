@@ -135,16 +135,41 @@ impl RiskScorer {
     ) -> Result<RiskAssessment, ScoringError> {
         let started = Instant::now();
         let features = self.store.fraud_features(order);
-        let row = features.to_row();
-        let probability = self.model.score(&row)?;
-        let contributions = self.explainer.contributions(&row);
-        let values: Vec<f32> = contributions.values.iter().map(|&v| v as f32).collect();
         let hits = self.policy.hits(
             order.customer,
             order.card,
             order.device,
             order.amount_minor(),
         );
+        let assessed = self.decide(features, hits, started)?;
+        if remember {
+            self.store.observe(order);
+        }
+        Ok(assessed)
+    }
+
+    /// Assesses recorded features with the rule hits recorded beside them,
+    /// without the feature store (replaying a recorded decision): the model
+    /// scores `features` exactly as it would have then.
+    pub fn assess_recorded(
+        &self,
+        features: FraudFeatures,
+        hits: Vec<RuleHit>,
+    ) -> Result<RiskAssessment, ScoringError> {
+        self.decide(features, hits, Instant::now())
+    }
+
+    /// Score, thresholds, rule overrides and reasons for one feature row.
+    fn decide(
+        &self,
+        features: FraudFeatures,
+        hits: Vec<RuleHit>,
+        started: Instant,
+    ) -> Result<RiskAssessment, ScoringError> {
+        let row = features.to_row();
+        let probability = self.model.score(&row)?;
+        let contributions = self.explainer.contributions(&row);
+        let values: Vec<f32> = contributions.values.iter().map(|&v| v as f32).collect();
         let mut decision = if f64::from(probability) >= self.reject_at {
             RiskDecision::Reject
         } else if f64::from(probability) >= self.review_at {
@@ -168,9 +193,6 @@ impl RiskScorer {
                 .filter(|r| r.contribution >= self.policy.min_reason_contribution)
                 .map(RiskReason::Feature),
         );
-        if remember {
-            self.store.observe(order);
-        }
         let (name, version) = self.model_version();
         Ok(RiskAssessment {
             probability,

@@ -115,6 +115,48 @@ pub fn order_event(
     })
 }
 
+/// The order event of an Allocate request with a `context` (the same
+/// features, amount and rules as ScoreOrder: line unit prices, else the SKUs'
+/// list prices); `None` without a context (the order is not scored).
+pub fn allocate_order_event(
+    network: &Network,
+    request: &pb::AllocateRequest,
+    now: SystemTime,
+) -> Result<Option<OrderEvent>, Status> {
+    if request.context.is_none() {
+        return Ok(None);
+    }
+    let score = pb::ScoreOrderRequest {
+        order_id: request.order_id.clone(),
+        lines: request.lines.clone(),
+        destination: request.destination.clone(),
+        context: request.context.clone(),
+        order_amount_minor: 0,
+        currency: String::new(),
+        service_level: request.service_level,
+    };
+    order_event(network, &score, now).map(Some)
+}
+
+/// The rule hits recorded in an assessment's reasons (BLOCK_LIST with the
+/// matched kind in `feature`, ALLOW_LIST, AMOUNT_LIMIT): the rules' inputs
+/// are personal data and are not recorded in clear, their outcome is.
+pub fn recorded_rule_hits(reasons: &[pb::Reason]) -> Vec<RuleHit> {
+    reasons
+        .iter()
+        .filter_map(|r| match pb::ReasonCode::try_from(r.code) {
+            Ok(pb::ReasonCode::BlockList) => Some(RuleHit::Blocked(match r.feature.as_str() {
+                "card" => "card",
+                "device" => "device",
+                _ => "customer",
+            })),
+            Ok(pb::ReasonCode::AllowList) => Some(RuleHit::Allowed),
+            Ok(pb::ReasonCode::AmountLimit) => Some(RuleHit::OverAmount),
+            _ => None,
+        })
+        .collect()
+}
+
 fn feature_code(code: FeatureCode) -> pb::ReasonCode {
     match code {
         FeatureCode::HighDeviceVelocity => pb::ReasonCode::HighDeviceVelocity,
@@ -142,6 +184,11 @@ fn reason(r: &RiskReason) -> pb::Reason {
             ..Default::default()
         },
         RiskReason::Rule(hit) => {
+            let matched = match hit {
+                RuleHit::Blocked(what) => *what,
+                RuleHit::Allowed => "customer",
+                RuleHit::OverAmount => "order_amount",
+            };
             let (code, message) = match hit {
                 RuleHit::Blocked(what) => (
                     pb::ReasonCode::BlockList,
@@ -159,6 +206,7 @@ fn reason(r: &RiskReason) -> pb::Reason {
             pb::Reason {
                 code: code as i32,
                 message,
+                feature: matched.to_string(),
                 ..Default::default()
             }
         }

@@ -3,13 +3,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use allot_engine::allocation::allocate::Commit;
 use allot_proto::v1 as pb;
 use allot_proto::v1::allocation_service_server::AllocationService;
 use tonic::{Request, Response, Status};
 
+use crate::allocate::AllocateCall;
 use crate::config::AllocationConfig;
 use crate::convert::allocation as conv;
+use crate::convert::risk as risk_conv;
 use crate::deadline::budget;
 use crate::error::{invalid, status};
 use crate::idempotency::{IdempotencyKeys, fingerprint};
@@ -22,6 +23,7 @@ pub struct AllocationApi {
     config: AllocationConfig,
     pool: SolverPool,
     keys: Arc<IdempotencyKeys<pb::AllocateResponse>>,
+    decision_queue: usize,
 }
 
 impl AllocationApi {
@@ -33,7 +35,15 @@ impl AllocationApi {
             config,
             pool,
             keys,
+            decision_queue: 0,
         }
+    }
+
+    /// Sheds Allocate with RESOURCE_EXHAUSTED, before anything is reserved,
+    /// while the decision log already has `capacity` entries queued.
+    pub fn with_decision_queue(mut self, capacity: usize) -> Self {
+        self.decision_queue = capacity;
+        self
     }
 
     fn deadline<T>(&self, request: &Request<T>, started: Instant) -> Result<Instant, Status> {
@@ -90,45 +100,27 @@ impl AllocationService for AllocationApi {
         let engine = self.ready.engine()?.clone();
         let message = request.into_inner();
         let print = fingerprint(&message);
-        let (order, commit) = conv::order_request(&engine.network, message, "")?;
-        let run = |commit: Option<Commit>| {
-            let engine = engine.clone();
-            let order = order.clone();
-            let decision = commit
-                .as_ref()
-                .map_or_else(decision_id, |c| c.decision_id.clone());
-            async move {
-                let worker = engine.clone();
-                let outcome = self
-                    .pool
-                    .run(deadline, move || {
-                        worker
-                            .allocator
-                            .allocate(&order, commit, deadline, SystemTime::now())
-                    })
-                    .await?
-                    .map_err(status)?;
-                tracing::debug!(
-                    order = %outcome.order_id,
-                    method = outcome.solver.method.as_str(),
-                    status = ?outcome.solver.status,
-                    total = outcome.objective.total(),
-                    solve_us = outcome.solver.solve_time.as_micros() as u64,
-                    "order allocated"
-                );
-                Ok(conv::allocate_response(&engine.network, decision, &outcome))
-            }
+        let now = SystemTime::now();
+        let scored = risk_conv::allocate_order_event(&engine.network, &message, now)?;
+        let (order, commit) = conv::order_request(&engine.network, message.clone(), "")?;
+        let call = AllocateCall {
+            engine,
+            message,
+            order,
+            scored,
+            review: self.config.review,
+            decision_queue: self.decision_queue,
+            started,
+            deadline,
+            now,
         };
         let response = match commit {
-            None => run(None).await?,
+            None => call.run(&self.pool, None).await?,
             Some(c) => {
                 let ttl = self.ttl(c.ttl)?;
                 self.keys
                     .run(&c.idempotency_key, print, || {
-                        run(Some(Commit {
-                            ttl,
-                            decision_id: decision_id(),
-                        }))
+                        call.run(&self.pool, Some(ttl))
                     })
                     .await?
             }

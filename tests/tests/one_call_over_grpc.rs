@@ -1,0 +1,390 @@
+//! The one call for the OMS through a real server with the shipped fraud and
+//! ETA models: fraud holds, review policy, delivery windows and the ETA
+//! lateness term, and decisions replayed identically after the stock moved
+//! and after a restart.
+
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use allot_proto::v1 as pb;
+use allot_proto::v1::allocation_service_client::AllocationServiceClient;
+use allot_proto::v1::decision_service_client::DecisionServiceClient;
+use allot_proto::v1::inventory_service_client::InventoryServiceClient;
+use allot_server::config::ReviewPolicy;
+use common::{TestServer, test_config};
+use tonic::Code;
+use tonic::transport::Channel;
+
+fn line(id: &str, sku: &str, quantity: u32) -> pb::OrderLine {
+    pb::OrderLine {
+        line_id: id.into(),
+        sku: sku.into(),
+        quantity,
+        unit_price_minor: None,
+        weight_grams: None,
+    }
+}
+
+fn timestamp(at: SystemTime) -> prost_types::Timestamp {
+    let d = at.duration_since(UNIX_EPOCH).unwrap();
+    prost_types::Timestamp {
+        seconds: d.as_secs() as i64,
+        nanos: 0,
+    }
+}
+
+fn context(customer: &str) -> pb::OrderContext {
+    pb::OrderContext {
+        customer_id: customer.into(),
+        email: format!("{customer}@example.com"),
+        card_fingerprint: format!("card-{customer}"),
+        device_id: format!("dev-{customer}"),
+        account_created_at: Some(prost_types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 0,
+        }),
+        ..Default::default()
+    }
+}
+
+/// A two-line order to New York, committed under `key` when given.
+fn order(id: &str, customer: Option<&str>, key: Option<&str>) -> pb::AllocateRequest {
+    pb::AllocateRequest {
+        order_id: id.into(),
+        lines: vec![line("a", "SKU-000001", 1), line("b", "SKU-000002", 2)],
+        destination: Some(pb::Destination {
+            location: Some(pb::destination::Location::PostalCode("10001".into())),
+            country_code: "US".into(),
+            address_line1: Some("1 Main Street".into()),
+            ..Default::default()
+        }),
+        service_level: pb::ServiceLevel::Ground as i32,
+        promised_by: None,
+        options: Some(pb::AllocationOptions {
+            allow_backorder: true,
+            commit: key.is_some(),
+            idempotency_key: key.unwrap_or_default().into(),
+            ..Default::default()
+        }),
+        context: customer.map(context),
+    }
+}
+
+/// Available units of every (SKU, node) the answer assigns.
+async fn assigned_availability(
+    inventory: &mut InventoryServiceClient<Channel>,
+    answer: &pb::AllocateResponse,
+) -> Vec<(String, String, i64)> {
+    let mut out = Vec::new();
+    for l in &answer.lines {
+        for a in &l.assignments {
+            let level = inventory
+                .get_sku_availability(pb::GetSkuAvailabilityRequest {
+                    sku: l.sku.clone(),
+                    nodes: vec![a.node.clone()],
+                    include_zero: true,
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .nodes
+                .remove(0);
+            out.push((l.sku.clone(), a.node.clone(), level.available));
+        }
+    }
+    assert!(!out.is_empty(), "the answer assigns something");
+    out
+}
+
+/// The record of `id`, once the decision log has committed it.
+async fn explained(client: &mut DecisionServiceClient<Channel>, id: &str) -> pb::DecisionRecord {
+    for _ in 0..200 {
+        match client
+            .explain_decision(pb::ExplainDecisionRequest {
+                decision_id: id.into(),
+            })
+            .await
+        {
+            Ok(record) => return record.into_inner(),
+            Err(status) if status.code() == Code::NotFound => {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            Err(status) => panic!("explain {id}: {status}"),
+        }
+    }
+    panic!("decision {id} was never recorded");
+}
+
+async fn replayed(
+    client: &mut DecisionServiceClient<Channel>,
+    id: &str,
+) -> pb::ReplayDecisionResponse {
+    client
+        .replay_decision(pb::ReplayDecisionRequest {
+            decision_id: id.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn a_rejected_order_is_held_and_reserves_nothing() {
+    let mut config = test_config();
+    config.models.risk.block_customers = vec!["c-fraud".into()];
+    let server = TestServer::start(config).await;
+    server.wait_serving().await;
+    let mut allocation = AllocationServiceClient::new(server.channel().await);
+    let mut inventory = InventoryServiceClient::new(server.channel().await);
+
+    let quote = allocation
+        .allocate(order("o-quote", None, None))
+        .await
+        .unwrap()
+        .into_inner();
+    let before = assigned_availability(&mut inventory, &quote).await;
+
+    let held = allocation
+        .allocate(order("o-fraud", Some("c-fraud"), Some("k-fraud")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(held.disposition, pb::OrderDisposition::HeldFraud as i32);
+    assert!(held.reservation.is_none());
+    let risk = held.risk.as_ref().expect("scored: the request has a context");
+    assert_eq!(risk.decision, pb::RiskDecision::Reject as i32);
+    assert_eq!(risk.decision_id, held.decision_id);
+    assert!(
+        risk.reasons
+            .iter()
+            .any(|r| r.code == pb::ReasonCode::BlockList as i32)
+    );
+    // The plan is there for information: the same as the quote's.
+    assert_eq!(held.lines, quote.lines);
+    assert_eq!(held.objective, quote.objective);
+    assert_eq!(
+        assigned_availability(&mut inventory, &quote).await,
+        before,
+        "a held order takes no stock"
+    );
+
+    // An idempotent retry answers the same bytes and still holds nothing.
+    let again = allocation
+        .allocate(order("o-fraud", Some("c-fraud"), Some("k-fraud")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(again, held);
+    assert_eq!(assigned_availability(&mut inventory, &quote).await, before);
+
+    // Without a context the order is not scored.
+    assert!(quote.risk.is_none());
+    assert_eq!(quote.disposition, pb::OrderDisposition::Allocated as i32);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn review_reserves_or_holds_as_configured() {
+    for policy in [ReviewPolicy::Reserve, ReviewPolicy::Hold] {
+        let mut config = test_config();
+        // Every order is above the amount limit: REVIEW at least.
+        config.models.risk.max_amount_minor = Some(1);
+        config.allocation.review = policy;
+        let server = TestServer::start(config).await;
+        server.wait_serving().await;
+        let mut allocation = AllocationServiceClient::new(server.channel().await);
+        let mut inventory = InventoryServiceClient::new(server.channel().await);
+        let quote = allocation
+            .allocate(order("o-quote", None, None))
+            .await
+            .unwrap()
+            .into_inner();
+        let before = assigned_availability(&mut inventory, &quote).await;
+
+        let answer = allocation
+            .allocate(order("o-review", Some("c-ordinary"), Some("k-review")))
+            .await
+            .unwrap()
+            .into_inner();
+        let risk = answer.risk.as_ref().unwrap();
+        assert_eq!(risk.decision, pb::RiskDecision::Review as i32, "{policy:?}");
+        assert!(
+            risk.reasons
+                .iter()
+                .any(|r| r.code == pb::ReasonCode::AmountLimit as i32)
+        );
+        assert_eq!(
+            answer.disposition,
+            pb::OrderDisposition::HeldReview as i32,
+            "{policy:?}"
+        );
+        let after = assigned_availability(&mut inventory, &quote).await;
+        match policy {
+            ReviewPolicy::Reserve => {
+                let reservation = answer.reservation.as_ref().expect("reserved for review");
+                assert_eq!(reservation.decision_id, answer.decision_id);
+                let held: i64 = reservation.units.iter().map(|u| i64::from(u.quantity)).sum();
+                let taken: i64 = before
+                    .iter()
+                    .zip(&after)
+                    .map(|(b, a)| b.2 - a.2)
+                    .sum();
+                assert_eq!(taken, held);
+            }
+            ReviewPolicy::Hold => {
+                assert!(answer.reservation.is_none());
+                assert_eq!(after, before);
+            }
+        }
+        server.stop().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn shipments_carry_windows_and_lateness_moves_with_the_promise() {
+    let server = TestServer::serving().await;
+    let mut allocation = AllocationServiceClient::new(server.channel().await);
+    let now = SystemTime::now();
+    let with_promise = |promised_by: SystemTime| {
+        let mut request = order("o-eta", None, None);
+        request.promised_by = Some(timestamp(promised_by));
+        request
+    };
+
+    let relaxed = allocation
+        .allocate(with_promise(now + Duration::from_secs(60 * 86_400)))
+        .await
+        .unwrap()
+        .into_inner();
+    let rushed = allocation
+        .allocate(with_promise(now + Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .into_inner();
+    let units = |a: &pb::AllocateResponse| -> i64 {
+        a.shipments.iter().map(|s| i64::from(s.units)).sum()
+    };
+    let late_per_unit = |a: &pb::AllocateResponse| {
+        a.objective.as_ref().unwrap().lateness_penalty_minor as f64 / units(a) as f64
+    };
+    assert!(
+        late_per_unit(&relaxed) < 150.0,
+        "two months ahead P(late) is near 0: {}",
+        late_per_unit(&relaxed)
+    );
+    assert!(
+        late_per_unit(&rushed) > 750.0,
+        "by tonight P(late) is near 1: {}",
+        late_per_unit(&rushed)
+    );
+    assert!(
+        rushed
+            .lines
+            .iter()
+            .any(|l| l.reasons.iter().any(|r| r.code == pb::ReasonCode::LateRisk as i32))
+    );
+    for (answer, on_time_at_least, on_time_at_most) in [(&relaxed, 0.9, 1.0), (&rushed, 0.0, 0.5)]
+    {
+        assert!(!answer.shipments.is_empty());
+        for s in &answer.shipments {
+            let w = s
+                .delivery_window
+                .as_ref()
+                .expect("a window per shipment with the ETA model");
+            let (earliest, latest) = (w.earliest.unwrap(), w.latest.unwrap());
+            assert!(earliest.seconds >= timestamp(now).seconds);
+            assert!(earliest.seconds <= latest.seconds);
+            assert!(
+                (on_time_at_least..=on_time_at_most).contains(&w.on_time_probability),
+                "{}: {}",
+                s.node,
+                w.on_time_probability
+            );
+        }
+    }
+
+    // Without a promise: windows, no lateness term.
+    let plain = allocation
+        .allocate(order("o-plain", None, None))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(plain.objective.unwrap().lateness_penalty_minor, 0);
+    assert!(plain.shipments.iter().all(|s| s.delivery_window.is_some()));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_decision_is_explained_and_replayed_identically_after_the_stock_moved_and_a_restart() {
+    let server = TestServer::serving().await;
+    let mut allocation = AllocationServiceClient::new(server.channel().await);
+    let mut decisions = DecisionServiceClient::new(server.channel().await);
+    let mut request = order("o-replay", Some("c-replay"), Some("k-replay"));
+    request.promised_by = Some(timestamp(
+        SystemTime::now() + Duration::from_secs(3 * 86_400),
+    ));
+    let answer = allocation.allocate(request).await.unwrap().into_inner();
+    assert!(answer.reservation.is_some());
+    assert!(answer.risk.is_some());
+
+    let record = explained(&mut decisions, &answer.decision_id).await;
+    assert_eq!(record.decision_id, answer.decision_id);
+    assert_eq!(record.kind, pb::DecisionKind::Allocation as i32);
+    assert!(!record.stock_read.is_empty());
+    assert!(!record.capacity.is_empty());
+    assert!(record.decided_at.is_some());
+    assert!(!record.stock_versions.is_empty());
+    assert_eq!(record.input_hash.len(), 64);
+    assert!(record.features.contains_key("order_amount"));
+    assert!(record.features.keys().any(|k| k.starts_with("p_late.")));
+    assert!(record.model_versions.len() >= 2, "{:?}", record.model_versions);
+    assert!(!record.reasons.is_empty());
+    let Some(pb::decision_record::Request::AllocateRequest(recorded)) = &record.request else {
+        panic!("no recorded request");
+    };
+    let ctx = recorded.context.as_ref().unwrap();
+    assert!(ctx.email.starts_with("sha256:"), "personal data is hashed");
+    assert!(ctx.card_fingerprint.starts_with("sha256:"));
+    let Some(pb::decision_record::Response::AllocateResponse(sent)) = &record.response else {
+        panic!("no recorded response");
+    };
+    assert_eq!(sent, &answer);
+
+    let first = replayed(&mut decisions, &answer.decision_id).await;
+    assert!(first.identical, "{:?}", first.differences);
+
+    // Empty the shipping nodes: the replay reads the recorded stock.
+    let mut inventory = InventoryServiceClient::new(server.channel().await);
+    for s in &answer.shipments {
+        inventory
+            .replace_node_stock(tokio_stream::iter(vec![pb::ReplaceNodeStockRequest {
+                node: s.node.clone(),
+                as_of_sequence: 0,
+                rows: Vec::new(),
+            }]))
+            .await
+            .unwrap();
+    }
+    let moved = allocation
+        .allocate(order("o-after", None, None))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(moved.lines, answer.lines, "the live plan changed");
+    let after_stock = replayed(&mut decisions, &answer.decision_id).await;
+    assert!(after_stock.identical, "{:?}", after_stock.differences);
+
+    let server = server.restart().await;
+    let mut decisions = DecisionServiceClient::new(server.channel().await);
+    let after_restart = replayed(&mut decisions, &answer.decision_id).await;
+    assert!(after_restart.identical, "{:?}", after_restart.differences);
+    let Some(pb::replay_decision_response::Response::AllocateResponse(again)) =
+        &after_restart.response
+    else {
+        panic!("no replayed response");
+    };
+    assert_eq!(again.lines, answer.lines);
+    assert_eq!(again.shipments, answer.shipments);
+    server.stop().await.unwrap();
+}
