@@ -9,10 +9,13 @@
 //!   deterministic demo network.
 //! - [`stock`]: in-memory stock snapshots per (SKU, node), bulk loads, streamed
 //!   deltas with per-node sequence numbers, quarantine of invalid rows.
+//! - [`calendar`]: the ship-date calendar (cutoffs, processing and open
+//!   days, holidays, carrier pickup days) and local-date arithmetic.
 //! - [`transit`]: the transit-time predictor interface (lanes, quantiles,
 //!   on-time probabilities) that allocation and promises decide with.
 
 pub mod allocation;
+pub mod calendar;
 pub mod decisions;
 pub mod error;
 pub mod network;

@@ -103,6 +103,16 @@ fn probabilities_are_monotone_in_days_and_in_range() {
 }
 
 #[test]
+fn the_shipped_calibration_fits_the_shipped_model() {
+    let Some(p) = predictor() else { return };
+    let cal = p.calibration();
+    assert!(!cal.is_identity(), "models/eta.calibration.json is missing");
+    cal.check().unwrap();
+    assert_eq!(cal.model_version, p.model_version());
+    assert!(cal.map.len() > 10);
+}
+
+#[test]
 fn a_lane_outside_the_network_is_an_error_not_a_panic() {
     let Some(p) = predictor() else { return };
     let mut lane = some_lanes(&p)[0];

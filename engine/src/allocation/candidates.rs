@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::SystemTime;
 
-use chrono::{DateTime, Datelike, Duration as Days, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::error::AllocationError;
@@ -13,7 +13,7 @@ use super::lateness::TransitRead;
 use super::params::CostParams;
 use super::problem::{Candidate, Problem, ProblemLine};
 use super::request::OrderRequest;
-use crate::network::{Network, Node, NodeId, ServiceId, SkuId, WeekdaySet, distance_km};
+use crate::network::{Network, Node, NodeId, ServiceId, SkuId, distance_km};
 use crate::stock::{StockLevel, StockStore};
 
 /// The problem for one order, with what was left out and why.
@@ -497,9 +497,6 @@ pub(crate) fn destination_tz(network: &Network, request: &OrderRequest) -> Tz {
     region.map_or(Tz::UTC, |r| network.region(r).time_zone)
 }
 
-/// Longest search for a ship date, days (a node that never ships is late).
-const MAX_SCAN_DAYS: u32 = 400;
-
 /// P(late) per mille from nominal transit days (docs/allocation.md).
 pub(crate) fn p_late_permille(
     network: &Network,
@@ -521,47 +518,9 @@ pub(crate) fn p_late_permille(
     }
 }
 
-/// Nominal delivery date: release (today before the node's cutoff, else
-/// tomorrow, node-local), then `processing_days` working days of the node,
-/// then the first day that is both a working day and a pickup day, then
-/// `transit_days` business days (Monday to Friday).
-pub(crate) fn nominal_arrival(
-    node: &Node,
-    pickup: WeekdaySet,
-    transit_days: u32,
-    now: SystemTime,
-) -> Option<NaiveDate> {
-    let local = DateTime::<Utc>::from(now).with_timezone(&node.time_zone);
-    let mut day = local.date_naive();
-    if local.time() > node.order_cutoff {
-        day += Days::days(1);
-    }
-    let working =
-        |d: NaiveDate| node.open_days.contains(d.weekday()) && !node.holidays.contains(&d);
-    let mut scanned = 0;
-    let mut next = |d: &mut NaiveDate, ok: &dyn Fn(NaiveDate) -> bool| -> Option<()> {
-        while !ok(*d) {
-            *d += Days::days(1);
-            scanned += 1;
-            if scanned > MAX_SCAN_DAYS {
-                return None;
-            }
-        }
-        Some(())
-    };
-    next(&mut day, &working)?;
-    for _ in 0..node.processing_days {
-        day += Days::days(1);
-        next(&mut day, &working)?;
-    }
-    next(&mut day, &|d| working(d) && pickup.contains(d.weekday()))?;
-    let business = |d: NaiveDate| WeekdaySet::WEEKDAYS.contains(d.weekday());
-    for _ in 0..transit_days {
-        day += Days::days(1);
-        next(&mut day, &business)?;
-    }
-    Some(day)
-}
+/// Nominal delivery date (the shared ship-date calendar,
+/// [`crate::calendar::nominal_arrival`]).
+pub(crate) use crate::calendar::nominal_arrival;
 
 #[cfg(test)]
 pub(crate) mod tests {

@@ -12,7 +12,7 @@ pub const CALIBRATION_FILE: &str = "eta.calibration.json";
 
 /// Name of the CDF the map was fitted over (see [`quantile_cdf`]); a file
 /// fitted over another CDF is refused.
-pub const CDF_NAME: &str = "three-quantile-linear-exponential-tails/1";
+pub const CDF_NAME: &str = "three-quantile-linear-exponential-tails/2";
 
 /// Smallest gap between two quantiles the CDF uses, days (sorted quantiles
 /// may coincide).
@@ -30,6 +30,13 @@ pub struct WindowAdjust {
     pub lower_days: f64,
     /// Added to q90, days (positive widens the window upwards).
     pub upper_days: f64,
+}
+
+impl WindowAdjust {
+    /// `q` with this adjustment: q10 and q90 moved, re-sorted, floored at 0.
+    pub fn apply(&self, q: &TransitQuantiles) -> TransitQuantiles {
+        TransitQuantiles::sorted([q.q10 + self.lower_days, q.q50, q.q90 + self.upper_days])
+    }
 }
 
 /// The calibration of one ETA model version.
@@ -169,6 +176,12 @@ impl Calibration {
         Ok(())
     }
 
+    /// `q` with the window adjustment of service `code` (unchanged when the
+    /// service has none).
+    pub fn adjust(&self, code: &str, q: &TransitQuantiles) -> TransitQuantiles {
+        self.window_for(code).map_or(*q, |w| w.apply(q))
+    }
+
     /// The window adjustment of service `code`, if any.
     pub fn window_for(&self, code: &str) -> Option<&WindowAdjust> {
         self.window.iter().find(|w| w.service == code)
@@ -207,9 +220,11 @@ impl Calibration {
 }
 
 /// A CDF of transit days through the three quantiles: linear between
-/// (q10, 0.1), (q50, 0.5) and (q90, 0.9), with exponential tails whose
-/// density matches the neighbouring segment at q10 and q90; 0 at or before
-/// day 0. Gaps between quantiles are at least 0.05 days.
+/// (q10, 0.1), (q50, 0.5) and (q90, 0.9), with exponential tails: below q10
+/// with the density of the segment above it, above q90 with scale q90 - q50
+/// (heavier than a density-matched tail: exceptions and disruptions make
+/// late tails long); 0 at or before day 0. Gaps between quantiles are at
+/// least 0.05 days.
 pub fn quantile_cdf(q: &TransitQuantiles, days: f64) -> f64 {
     if !days.is_finite() {
         return if days > 0.0 { 1.0 } else { 0.0 };
@@ -229,7 +244,7 @@ pub fn quantile_cdf(q: &TransitQuantiles, days: f64) -> f64 {
     } else if days <= q90 {
         0.5 + 0.4 * (days - q50) / w_hi
     } else {
-        1.0 - 0.1 * (-(days - q90) / (w_hi / 4.0)).exp()
+        1.0 - 0.1 * (-(days - q90) / w_hi).exp()
     };
     p.clamp(0.0, 1.0)
 }

@@ -13,6 +13,7 @@
 //!   next bucket a little before each bucket starts.
 
 mod calibration;
+pub mod fit;
 mod predictor;
 mod refresher;
 

@@ -10,7 +10,7 @@ use allot_engine::network::{Network, RegionId};
 use allot_engine::transit::{Lane, TransitError, TransitPredictor, TransitQuantiles};
 use moka::sync::Cache;
 
-use super::calibration::{CALIBRATION_FILE, Calibration, CalibrationError};
+use super::calibration::{CALIBRATION_FILE, Calibration, CalibrationError, WindowAdjust};
 use crate::features::{ETA_FEATURE_COUNT, ETA_TIME_BUCKET_SECS, EtaKey};
 use crate::scoring::{EtaModel, ScoringError};
 
@@ -50,8 +50,8 @@ pub struct EtaPredictor {
     model: EtaModel,
     network: Arc<Network>,
     calibration: Calibration,
-    /// Per service id: (q10 shift, q90 shift), days.
-    window: Vec<(f64, f64)>,
+    /// Per service id: its window adjustment, if any.
+    window: Vec<Option<WindowAdjust>>,
     cache: Cache<EtaKey, TransitQuantiles>,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -94,11 +94,7 @@ impl EtaPredictor {
         let window = network
             .services()
             .iter()
-            .map(|s| {
-                calibration
-                    .window_for(&s.code)
-                    .map_or((0.0, 0.0), |w| (w.lower_days, w.upper_days))
-            })
+            .map(|s| calibration.window_for(&s.code).cloned())
             .collect();
         EtaPredictor {
             model,
@@ -162,12 +158,10 @@ impl EtaPredictor {
     /// window adjustment, floored at zero.
     fn finish(&self, key: &EtaKey, raw: [f32; 3]) -> TransitQuantiles {
         let q = TransitQuantiles::sorted(raw.map(f64::from));
-        let (lo, hi) = self
-            .window
-            .get(key.service.0 as usize)
-            .copied()
-            .unwrap_or((0.0, 0.0));
-        TransitQuantiles::sorted([q.q10 + lo, q.q50, q.q90 + hi])
+        match self.window.get(key.service.0 as usize) {
+            Some(Some(w)) => w.apply(&q),
+            _ => q,
+        }
     }
 
     fn check_lane(&self, lane: &Lane) -> Result<(), TransitError> {
