@@ -14,6 +14,7 @@
 
 mod batch;
 mod client;
+pub mod decisions;
 mod error;
 mod health;
 pub mod input;

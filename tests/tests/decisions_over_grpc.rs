@@ -159,6 +159,24 @@ async fn a_risk_decision_is_explained_after_a_restart_with_personal_data_hashed(
         Some(pb::destination::Location::PostalCode("10001".into()))
     );
 
+    // What `allotctl explain` prints for a support agent.
+    let client = allot_client::AllotClient::connect(&server.endpoint())
+        .await
+        .unwrap();
+    let text = allot_client::decisions::explain_text(
+        &client.explain(&assessment.decision_id).await.unwrap(),
+    );
+    for expected in [
+        "(RISK)",
+        "Order o-explain",
+        "Fraud risk:",
+        assessment.model_version.as_str(),
+        record.config_hash.as_str(),
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing from\n{text}");
+    }
+    assert!(!text.contains(EMAIL), "{text}");
+
     // Nothing personal is in the file, in any encoding of the record.
     let file = std::fs::read(server.config().decisions.dir.join("decisions.redb")).unwrap();
     assert!(contains(&file, "o-explain"), "the record is in the file");

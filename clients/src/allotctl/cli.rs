@@ -14,6 +14,8 @@ Output:
   `stock load` and `stock node --all` return one response per node or page
   and print JSON Lines: one compact JSON document per line.
   `health` prints {\"status\":\"SERVING\"} (or NOT_SERVING, UNKNOWN, ...).
+  `explain`, `watch` and `replay` print text for people; give `--json`
+  for proto3 JSON (`watch --json`: JSON Lines).
 
 Errors:
   Errors go to stderr as `allotctl: <GRPC_CODE>: <message>`.
@@ -65,6 +67,17 @@ pub enum Command {
         #[arg(long, value_name = "FILE.json")]
         request: PathBuf,
     },
+    /// Explain a recorded decision for a person: what was decided, why, what
+    /// the alternatives would have cost, what it was decided from
+    /// (DecisionService.ExplainDecision; `--json` for the record itself).
+    Explain(super::decisions::ExplainArgs),
+    /// Follow decision and reservation events, one line each
+    /// (DecisionService.WatchDecisions); resume with `--from` the last
+    /// position printed.
+    Watch(super::decisions::WatchArgs),
+    /// Re-run a recorded decision against what it recorded and say whether
+    /// the answer is identical (DecisionService.ReplayDecision).
+    Replay(super::decisions::ReplayArgs),
     /// Load-test your own server (loopback): latency percentiles,
     /// throughput and status codes per RPC.
     Load(Box<super::load::LoadArgs>),

@@ -49,6 +49,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_one(&answer, "EvaluatePlanResponse")?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Explain(args) => {
+            super::decisions::explain(&cli.endpoint, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Watch(args) => {
+            super::decisions::watch(&cli.endpoint, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replay(args) => {
+            super::decisions::replay(&cli.endpoint, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Load(args) => {
             super::load::load(&cli.endpoint, *args).await?;
             Ok(ExitCode::SUCCESS)

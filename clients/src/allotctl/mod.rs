@@ -3,5 +3,6 @@
 
 pub mod cli;
 pub mod commands;
+pub mod decisions;
 pub mod load;
 pub mod output;
