@@ -19,6 +19,7 @@ pub mod calendar;
 pub mod decisions;
 pub mod error;
 pub mod network;
+pub mod promise;
 pub mod reservation;
 pub mod stock;
 pub mod transit;
