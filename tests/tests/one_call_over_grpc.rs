@@ -11,6 +11,7 @@ use allot_proto::v1 as pb;
 use allot_proto::v1::allocation_service_client::AllocationServiceClient;
 use allot_proto::v1::decision_service_client::DecisionServiceClient;
 use allot_proto::v1::inventory_service_client::InventoryServiceClient;
+use allot_proto::v1::risk_service_client::RiskServiceClient;
 use allot_server::config::ReviewPolicy;
 use common::{TestServer, test_config};
 use tonic::Code;
@@ -152,7 +153,10 @@ async fn a_rejected_order_is_held_and_reserves_nothing() {
         .into_inner();
     assert_eq!(held.disposition, pb::OrderDisposition::HeldFraud as i32);
     assert!(held.reservation.is_none());
-    let risk = held.risk.as_ref().expect("scored: the request has a context");
+    let risk = held
+        .risk
+        .as_ref()
+        .expect("scored: the request has a context");
     assert_eq!(risk.decision, pb::RiskDecision::Reject as i32);
     assert_eq!(risk.decision_id, held.decision_id);
     assert!(
@@ -224,12 +228,12 @@ async fn review_reserves_or_holds_as_configured() {
             ReviewPolicy::Reserve => {
                 let reservation = answer.reservation.as_ref().expect("reserved for review");
                 assert_eq!(reservation.decision_id, answer.decision_id);
-                let held: i64 = reservation.units.iter().map(|u| i64::from(u.quantity)).sum();
-                let taken: i64 = before
+                let held: i64 = reservation
+                    .units
                     .iter()
-                    .zip(&after)
-                    .map(|(b, a)| b.2 - a.2)
+                    .map(|u| i64::from(u.quantity))
                     .sum();
+                let taken: i64 = before.iter().zip(&after).map(|(b, a)| b.2 - a.2).sum();
                 assert_eq!(taken, held);
             }
             ReviewPolicy::Hold => {
@@ -262,9 +266,8 @@ async fn shipments_carry_windows_and_lateness_moves_with_the_promise() {
         .await
         .unwrap()
         .into_inner();
-    let units = |a: &pb::AllocateResponse| -> i64 {
-        a.shipments.iter().map(|s| i64::from(s.units)).sum()
-    };
+    let units =
+        |a: &pb::AllocateResponse| -> i64 { a.shipments.iter().map(|s| i64::from(s.units)).sum() };
     let late_per_unit = |a: &pb::AllocateResponse| {
         a.objective.as_ref().unwrap().lateness_penalty_minor as f64 / units(a) as f64
     };
@@ -278,14 +281,12 @@ async fn shipments_carry_windows_and_lateness_moves_with_the_promise() {
         "by tonight P(late) is near 1: {}",
         late_per_unit(&rushed)
     );
-    assert!(
-        rushed
-            .lines
+    assert!(rushed.lines.iter().any(|l| {
+        l.reasons
             .iter()
-            .any(|l| l.reasons.iter().any(|r| r.code == pb::ReasonCode::LateRisk as i32))
-    );
-    for (answer, on_time_at_least, on_time_at_most) in [(&relaxed, 0.9, 1.0), (&rushed, 0.0, 0.5)]
-    {
+            .any(|r| r.code == pb::ReasonCode::LateRisk as i32)
+    }));
+    for (answer, on_time_at_least, on_time_at_most) in [(&relaxed, 0.9, 1.0), (&rushed, 0.0, 0.5)] {
         assert!(!answer.shipments.is_empty());
         for s in &answer.shipments {
             let w = s
@@ -338,7 +339,11 @@ async fn a_decision_is_explained_and_replayed_identically_after_the_stock_moved_
     assert_eq!(record.input_hash.len(), 64);
     assert!(record.features.contains_key("order_amount"));
     assert!(record.features.keys().any(|k| k.starts_with("p_late.")));
-    assert!(record.model_versions.len() >= 2, "{:?}", record.model_versions);
+    assert!(
+        record.model_versions.len() >= 2,
+        "{:?}",
+        record.model_versions
+    );
     assert!(!record.reasons.is_empty());
     let Some(pb::decision_record::Request::AllocateRequest(recorded)) = &record.request else {
         panic!("no recorded request");
@@ -386,5 +391,85 @@ async fn a_decision_is_explained_and_replayed_identically_after_the_stock_moved_
     };
     assert_eq!(again.lines, answer.lines);
     assert_eq!(again.shipments, answer.shipments);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_score_replays_from_its_recorded_features() {
+    let mut config = test_config();
+    config.models.risk.block_cards = vec!["card-c-blocked".into()];
+    let server = TestServer::start(config).await;
+    server.wait_serving().await;
+    let mut risk = RiskServiceClient::new(server.channel().await);
+    let mut decisions = DecisionServiceClient::new(server.channel().await);
+    for customer in ["c-score", "c-blocked"] {
+        let request = order("o-score", Some(customer), None);
+        let assessment = risk
+            .score_order(pb::ScoreOrderRequest {
+                order_id: format!("o-{customer}"),
+                lines: request.lines,
+                destination: request.destination,
+                context: request.context,
+                order_amount_minor: 0,
+                currency: String::new(),
+                service_level: request.service_level,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        // Later orders of the same customer move its velocity features; the
+        // replay must not see them.
+        for i in 0..3 {
+            allocation_with_context(&server, &format!("o-{customer}-{i}"), customer).await;
+        }
+        explained(&mut decisions, &assessment.decision_id).await;
+        let replay = replayed(&mut decisions, &assessment.decision_id).await;
+        assert!(replay.identical, "{customer}: {:?}", replay.differences);
+        let Some(pb::replay_decision_response::Response::RiskAssessment(again)) = replay.response
+        else {
+            panic!("no replayed assessment");
+        };
+        assert_eq!(again.fraud_probability, assessment.fraud_probability);
+        assert_eq!(again.decision, assessment.decision);
+        assert_eq!(again.reasons, assessment.reasons);
+    }
+    server.stop().await.unwrap();
+}
+
+async fn allocation_with_context(server: &TestServer, id: &str, customer: &str) {
+    AllocationServiceClient::new(server.channel().await)
+        .allocate(order(id, Some(customer), None))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_decision_made_on_another_network_is_not_replayed() {
+    let server = TestServer::serving().await;
+    let mut allocation = AllocationServiceClient::new(server.channel().await);
+    let answer = allocation
+        .allocate(order("o-net", None, None))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut decisions = DecisionServiceClient::new(server.channel().await);
+    let record = explained(&mut decisions, &answer.decision_id).await;
+
+    let server = server
+        .restart_with(|c| c.network.demo_seed = c.network.demo_seed.wrapping_add(1))
+        .await;
+    let mut decisions = DecisionServiceClient::new(server.channel().await);
+    let refused = decisions
+        .replay_decision(pb::ReplayDecisionRequest {
+            decision_id: answer.decision_id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused.message().contains(&record.network_hash),
+        "{}",
+        refused.message()
+    );
     server.stop().await.unwrap();
 }

@@ -147,15 +147,22 @@ pub fn response(
         .risk
         .as_ref()
         .map(|r| risk_conv::assessment(decision_id, r));
-    match decided.hold {
-        Hold::None => {}
-        Hold::Fraud => response.disposition = pb::OrderDisposition::HeldFraud as i32,
-        Hold::Review if !decided.outcome.unfulfillable => {
-            response.disposition = pb::OrderDisposition::HeldReview as i32
-        }
-        Hold::Review => {}
+    if let Ok(plan) = pb::OrderDisposition::try_from(response.disposition) {
+        response.disposition = disposition(plan, decided.hold) as i32;
     }
     response
+}
+
+/// The disposition of a plan under a hold: HELD_FRAUD always wins,
+/// HELD_REVIEW unless no plan exists (UNFULFILLABLE: there is nothing to
+/// hold).
+pub fn disposition(plan: pb::OrderDisposition, hold: Hold) -> pb::OrderDisposition {
+    match hold {
+        Hold::None => plan,
+        Hold::Fraud => pb::OrderDisposition::HeldFraud,
+        Hold::Review if plan == pb::OrderDisposition::Unfulfillable => plan,
+        Hold::Review => pb::OrderDisposition::HeldReview,
+    }
 }
 
 /// One Allocate call after conversion.
@@ -254,5 +261,53 @@ impl AllocateCall {
             return Err(shed);
         }
         Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pb::OrderDisposition as D;
+
+    #[test]
+    fn reject_holds_without_reserving_and_review_follows_the_policy() {
+        assert_eq!(hold_for(None, ReviewPolicy::Hold), (Hold::None, true));
+        assert_eq!(
+            hold_for(Some(RiskDecision::Approve), ReviewPolicy::Hold),
+            (Hold::None, true)
+        );
+        for policy in [ReviewPolicy::Reserve, ReviewPolicy::Hold] {
+            assert_eq!(
+                hold_for(Some(RiskDecision::Reject), policy),
+                (Hold::Fraud, false)
+            );
+        }
+        assert_eq!(
+            hold_for(Some(RiskDecision::Review), ReviewPolicy::Reserve),
+            (Hold::Review, true)
+        );
+        assert_eq!(
+            hold_for(Some(RiskDecision::Review), ReviewPolicy::Hold),
+            (Hold::Review, false)
+        );
+    }
+
+    #[test]
+    fn fraud_wins_over_every_plan_and_review_over_every_plan_but_none() {
+        for plan in [
+            D::Allocated,
+            D::PartiallyBackordered,
+            D::Backordered,
+            D::Unfulfillable,
+        ] {
+            assert_eq!(disposition(plan, Hold::None), plan);
+            assert_eq!(disposition(plan, Hold::Fraud), D::HeldFraud);
+        }
+        assert_eq!(disposition(D::Allocated, Hold::Review), D::HeldReview);
+        assert_eq!(disposition(D::Backordered, Hold::Review), D::HeldReview);
+        assert_eq!(
+            disposition(D::Unfulfillable, Hold::Review),
+            D::Unfulfillable
+        );
     }
 }
