@@ -11,6 +11,9 @@
 //!   deltas with per-node sequence numbers, quarantine of invalid rows.
 //! - [`calendar`]: the ship-date calendar (cutoffs, processing and open
 //!   days, holidays, carrier pickup days) and local-date arithmetic.
+//! - [`decisions`]: the durable decision log (redb): encoded records by
+//!   decision id and an event feed with persisted positions, written in
+//!   batches by one thread behind a bounded queue.
 //! - [`transit`]: the transit-time predictor interface (lanes, quantiles,
 //!   on-time probabilities) that allocation and promises decide with.
 

@@ -77,6 +77,35 @@ fn describe() {
         "unix time of the last change to each node's stock snapshot"
     );
     metrics::describe_gauge!(
+        "allot_decisions_queue_depth",
+        "decision log entries waiting for the writer"
+    );
+    metrics::describe_histogram!(
+        "allot_decisions_batch_size",
+        "decision log entries per committed write transaction"
+    );
+    metrics::describe_histogram!(
+        "allot_decisions_write_seconds",
+        metrics::Unit::Seconds,
+        "time to commit one decision log batch, fsync included when durability is immediate"
+    );
+    metrics::describe_counter!(
+        "allot_decisions_shed_total",
+        "decisions refused or reservation events not logged because the decision log queue was full"
+    );
+    metrics::describe_counter!(
+        "allot_decisions_write_errors_total",
+        "decision log entries lost because their batch failed to commit"
+    );
+    metrics::describe_counter!(
+        "allot_decisions_pruned_total",
+        "decision log records and events removed past retention, by what"
+    );
+    metrics::describe_counter!(
+        "allot_decisions_watchers_dropped_total",
+        "WatchDecisions streams ended with RESOURCE_EXHAUSTED for falling behind"
+    );
+    metrics::describe_gauge!(
         "allot_stock_snapshot_version",
         "version of each node's stock snapshot"
     );

@@ -98,6 +98,16 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 async fn a_risk_decision_is_explained_after_a_restart_with_personal_data_hashed() {
     let server = TestServer::serving().await;
     let assessment = score(&server, "o-explain").await;
+    // Explainable at once (the read waits for the queued record) ...
+    let before = decisions(&server)
+        .await
+        .explain_decision(pb::ExplainDecisionRequest {
+            decision_id: assessment.decision_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // ... and the same after a restart on the same data directory.
     let server = server.restart().await;
 
     let record = decisions(&server)
@@ -108,6 +118,7 @@ async fn a_risk_decision_is_explained_after_a_restart_with_personal_data_hashed(
         .await
         .unwrap()
         .into_inner();
+    assert_eq!(record, before);
     assert_eq!(record.decision_id, assessment.decision_id);
     assert_eq!(record.kind, pb::DecisionKind::Risk as i32);
     assert_eq!(

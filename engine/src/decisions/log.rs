@@ -2,9 +2,10 @@
 //! it in batches.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -42,6 +43,11 @@ pub struct DecisionLog {
     store: RwLock<Option<Arc<DecisionStore>>>,
     depth: Arc<AtomicUsize>,
     capacity: usize,
+    /// Entries accepted into the queue so far.
+    submitted: AtomicU64,
+    /// Entries the writer has finished with (committed, or lost with a
+    /// failed batch), with a condition variable to wait on.
+    processed: Arc<(Mutex<u64>, Condvar)>,
 }
 
 impl DecisionLog {
@@ -52,7 +58,9 @@ impl DecisionLog {
         let capacity = config.queue_capacity.max(1);
         let (sender, receiver) = sync_channel(capacity);
         let depth = Arc::new(AtomicUsize::new(0));
+        let processed = Arc::new((Mutex::new(0), Condvar::new()));
         let mut writer = Writer {
+            processed: processed.clone(),
             store: store.clone(),
             receiver,
             depth: depth.clone(),
@@ -75,6 +83,8 @@ impl DecisionLog {
             store: RwLock::new(Some(store)),
             depth,
             capacity,
+            submitted: AtomicU64::new(0),
+            processed,
         })
     }
 
@@ -91,6 +101,7 @@ impl DecisionLog {
         self.depth.fetch_add(1, Ordering::Relaxed);
         match sender.try_send(Entry { record, event }) {
             Ok(()) => {
+                self.submitted.fetch_add(1, Ordering::SeqCst);
                 metrics::gauge!("allot_decisions_queue_depth")
                     .set(self.depth.load(Ordering::Relaxed) as f64);
                 Ok(())
@@ -107,6 +118,21 @@ impl DecisionLog {
                     TrySendError::Disconnected(_) => Err(DecisionLogError::Closed),
                 }
             }
+        }
+    }
+
+    /// Waits (at most `timeout`) until the writer has finished with every
+    /// entry submitted before this call, so a reader sees what was queued
+    /// before it asked. Returns false on timeout. Blocking.
+    pub fn wait_committed(&self, timeout: Duration) -> bool {
+        let target = self.submitted.load(Ordering::SeqCst);
+        let (lock, ready) = &*self.processed;
+        let Ok(guard) = lock.lock() else {
+            return false;
+        };
+        match ready.wait_timeout_while(guard, timeout, |done| *done < target) {
+            Ok((_, result)) => !result.timed_out(),
+            Err(_) => false,
         }
     }
 
@@ -184,6 +210,7 @@ struct Writer {
     prune_every: Duration,
     publish: Published,
     last_prune: Instant,
+    processed: Arc<(Mutex<u64>, Condvar)>,
 }
 
 impl Writer {
@@ -212,6 +239,11 @@ impl Writer {
             let remaining = self.depth.fetch_sub(batch.len(), Ordering::Relaxed) - batch.len();
             metrics::gauge!("allot_decisions_queue_depth").set(remaining as f64);
             self.write(&batch);
+            let (lock, ready) = &*self.processed;
+            if let Ok(mut done) = lock.lock() {
+                *done += batch.len() as u64;
+            }
+            ready.notify_all();
         }
         tracing::debug!("decision log writer flushed and stopped");
     }

@@ -212,3 +212,25 @@ fn decision_keys_accept_the_prefixed_and_bare_ulid_only() {
     assert_eq!(decision_key("dec_"), None);
     assert_eq!(decision_key("dec_not-a-ulid"), None);
 }
+
+#[test]
+fn a_reader_waits_for_what_was_queued_before_it_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, _) = collecting(&config(dir.path()));
+    let keys: Vec<u128> = (0..50).map(|_| u128::from(ulid::Ulid::new())).collect();
+    for key in &keys {
+        log.submit(
+            Some(NewRecord {
+                key: *key,
+                bytes: vec![7],
+            }),
+            None,
+        )
+        .unwrap();
+    }
+    assert!(log.wait_committed(Duration::from_secs(30)));
+    for key in keys {
+        assert_eq!(log.record(key).unwrap(), Some(vec![7]));
+    }
+    assert_eq!(log.queue_depth(), 0);
+}

@@ -24,13 +24,15 @@ pub fn input_hash<M: prost::Message>(request: &M) -> String {
 }
 
 /// Hex SHA-256 of the configuration that affects decisions: the allocation
-/// section (cost penalties, reservation TTLs) and the fraud rules. Limits
+/// section's cost penalties, review policy and reservation TTLs, and the
+/// fraud rules. Limits
 /// that only shape load (concurrency, queues, listen addresses) and the
 /// decision log's own settings are left out.
 pub fn config_hash(config: &Config) -> String {
     let canonical = format!(
-        "allocation.costs={:?}\nallocation.default_reservation_ttl_s={}\nallocation.max_reservation_ttl_s={}\nmodels.risk={:?}\n",
+        "allocation.costs={:?}\nallocation.review={:?}\nallocation.default_reservation_ttl_s={}\nallocation.max_reservation_ttl_s={}\nmodels.risk={:?}\n",
         config.allocation.costs,
+        config.allocation.review,
         config.allocation.default_reservation_ttl_s,
         config.allocation.max_reservation_ttl_s,
         config.models.risk,

@@ -30,6 +30,10 @@ pub use record::{RiskDecision, fraud_features};
 pub use redact::{redact_allocate, redact_promise, redact_score};
 pub use watch::{EventStream, watch};
 
+/// Longest an ExplainDecision of a not yet committed id waits for the
+/// writer.
+pub const READ_WAIT: Duration = Duration::from_secs(2);
+
 /// How often the writer prunes records and events past retention.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
@@ -135,13 +139,19 @@ impl DecisionRecorder {
         &self.network_hash
     }
 
-    /// The committed record of `decision_id`; `Ok(None)` when unknown or
-    /// pruned. `decision_id` must be a valid id ([`decision_key`]). Blocking.
+    /// The record of `decision_id`; `Ok(None)` when unknown or pruned. A
+    /// decision whose record was queued before this call is read once its
+    /// batch commits (read your writes), waiting at most [`READ_WAIT`].
+    /// Blocking.
     pub fn read(&self, decision_id: &str) -> Result<Option<pb::DecisionRecord>, Status> {
         let Some(key) = decision_key(decision_id) else {
             return Ok(None);
         };
-        match self.log.record(key).map_err(log_status)? {
+        let mut bytes = self.log.record(key).map_err(log_status)?;
+        if bytes.is_none() && self.log.wait_committed(READ_WAIT) {
+            bytes = self.log.record(key).map_err(log_status)?;
+        }
+        match bytes {
             None => Ok(None),
             Some(bytes) => pb::DecisionRecord::decode(bytes.as_slice())
                 .map(Some)
