@@ -281,10 +281,22 @@ async fn shipments_carry_windows_and_lateness_moves_with_the_promise() {
         "by tonight P(late) is near 1: {}",
         late_per_unit(&rushed)
     );
-    assert!(rushed.lines.iter().any(|l| {
+    let late_risk: Vec<&pb::Reason> = rushed
+        .lines
+        .iter()
+        .flat_map(|l| l.reasons.iter())
+        .filter(|r| r.code == pb::ReasonCode::LateRisk as i32)
+        .collect();
+    assert!(!late_risk.is_empty());
+    for r in late_risk {
+        assert_eq!(r.feature, "p_late");
+        let p: f64 = r.value.parse().unwrap();
+        assert!(p >= 0.2, "{p}");
+    }
+    assert!(relaxed.lines.iter().all(|l| {
         l.reasons
             .iter()
-            .any(|r| r.code == pb::ReasonCode::LateRisk as i32)
+            .all(|r| r.code != pb::ReasonCode::LateRisk as i32)
     }));
     for (answer, on_time_at_least, on_time_at_most) in [(&relaxed, 0.9, 1.0), (&rushed, 0.0, 0.5)] {
         assert!(!answer.shipments.is_empty());
@@ -294,6 +306,8 @@ async fn shipments_carry_windows_and_lateness_moves_with_the_promise() {
                 .as_ref()
                 .expect("a window per shipment with the ETA model");
             let (earliest, latest) = (w.earliest.unwrap(), w.latest.unwrap());
+            let ship_by = s.ship_by.expect("a ship-by instant per shipment");
+            assert!(ship_by.seconds >= timestamp(now).seconds);
             assert!(earliest.seconds >= timestamp(now).seconds);
             assert!(earliest.seconds <= latest.seconds);
             assert!(

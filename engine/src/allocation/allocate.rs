@@ -17,6 +17,10 @@ use super::pipeline::solve;
 use super::problem::{Plan, Problem, objective};
 use super::request::OrderRequest;
 use super::solution::Solution;
+use chrono::{TimeZone, Utc};
+
+use crate::calendar::ship_date;
+use crate::network::Network;
 use crate::reservation::{ReservationBook, ReservedUnits};
 use crate::stock::StockError;
 use crate::transit::TransitPredictor;
@@ -265,6 +269,7 @@ impl Allocator {
             shipments: {
                 let mut shipments = shipments(problem, plan);
                 for s in &mut shipments {
+                    s.ship_by = ship_by(network, s, read.decided_at);
                     s.window = read
                         .candidates
                         .iter()
@@ -284,6 +289,18 @@ impl Allocator {
             read,
         }
     }
+}
+
+/// The order cutoff, node-local, on the day `shipment` leaves its node when
+/// the order is released at `now`.
+fn ship_by(network: &Network, shipment: &Shipment, now: SystemTime) -> Option<SystemTime> {
+    let node = network.node(shipment.node);
+    let day = ship_date(node, network.service(shipment.service).pickup_days, now)?;
+    let local = node
+        .time_zone
+        .from_local_datetime(&day.and_time(node.order_cutoff));
+    let at = local.latest().or_else(|| local.earliest())?;
+    Some(SystemTime::from(at.with_timezone(&Utc)))
 }
 
 /// The solve's share of the time to `deadline` (the rest explains).
@@ -350,6 +367,7 @@ pub(crate) fn shipments(problem: &Problem, plan: &Plan) -> Vec<Shipment> {
                 lateness_penalty: 0,
                 protection_penalty: 0,
                 window: None,
+                ship_by: None,
             };
             for (l, line) in problem.lines.iter().enumerate() {
                 let i = problem.at(l, n);

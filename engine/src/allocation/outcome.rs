@@ -120,6 +120,10 @@ pub struct Shipment {
     pub protection_penalty: i64,
     /// Predicted delivery window; `None` without a transit model.
     pub window: Option<DeliveryWindow>,
+    /// The order cutoff on the node's ship date (the latest instant the
+    /// node hands the parcel to the carrier); `None` when it never ships
+    /// within the calendar's horizon.
+    pub ship_by: Option<SystemTime>,
 }
 
 impl Shipment {

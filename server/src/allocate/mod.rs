@@ -147,10 +147,34 @@ pub fn response(
         .risk
         .as_ref()
         .map(|r| risk_conv::assessment(decision_id, r));
+    late_risk_values(network, &decided.outcome, &mut response);
     if let Ok(plan) = pb::OrderDisposition::try_from(response.disposition) {
         response.disposition = disposition(plan, decided.hold) as i32;
     }
     response
+}
+
+/// LATE_RISK reasons name their node's probability of missing the promise
+/// (`feature` = `p_late`, `value` = the probability).
+fn late_risk_values(
+    network: &allot_engine::network::Network,
+    outcome: &AllocationOutcome,
+    response: &mut pb::AllocateResponse,
+) {
+    let read = &outcome.read;
+    for reason in response.lines.iter_mut().flat_map(|l| l.reasons.iter_mut()) {
+        if reason.code != pb::ReasonCode::LateRisk as i32 {
+            continue;
+        }
+        let p = network
+            .node_id(&reason.node)
+            .and_then(|node| read.candidates.iter().position(|&c| c == node))
+            .and_then(|c| read.transit.p_late.get(c));
+        if let Some(p) = p {
+            reason.feature = "p_late".into();
+            reason.value = format!("{p:.4}");
+        }
+    }
 }
 
 /// The disposition of a plan under a hold: HELD_FRAUD always wins,

@@ -370,7 +370,7 @@ pub fn shipments(network: &Network, shipments: &[Shipment]) -> Vec<pb::Shipment>
                     latest: Some(timestamp(w.latest)),
                     on_time_probability: w.on_time_probability,
                 }),
-                ship_by: None,
+                ship_by: s.ship_by.map(timestamp),
             }
         })
         .collect()
