@@ -24,6 +24,8 @@ pub struct Config {
     pub allocation: AllocationConfig,
     /// The ONNX models and the fraud rules.
     pub models: ModelsConfig,
+    /// Delivery promises (docs/promise.md).
+    pub promise: PromiseConfig,
     /// Logging.
     pub log: LogConfig,
     /// The decision log (docs/decisions.md).
@@ -192,6 +194,12 @@ pub struct ModelsConfig {
     /// keeps per kind; the least recently used beyond it are forgotten, and
     /// any idle for 8 days.
     pub feature_store_entities: u64,
+    /// ETA quantiles cached per (node, service, region, 15-minute bucket);
+    /// the demo network has about 16,000 lanes a bucket.
+    pub eta_cache_entries: u64,
+    /// How long before each 15-minute bucket the ETA refresher scores every
+    /// lane of the network for it, seconds (at most 450).
+    pub eta_refresh_lead_s: u64,
     /// Block lists, allow lists and the amount limit.
     pub risk: allot_models::risk::RiskPolicy,
 }
@@ -202,7 +210,30 @@ impl Default for ModelsConfig {
             dir: None,
             onnxruntime_lib: None,
             feature_store_entities: allot_models::features::StoreConfig::default().max_entities,
+            eta_cache_entries: allot_models::transit::PredictorOptions::default().cache_entries,
+            eta_refresh_lead_s: 90,
             risk: Default::default(),
+        }
+    }
+}
+
+/// Delivery promises.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PromiseConfig {
+    /// Promises cached per (cart, destination, service levels, 15-minute
+    /// bucket, stock read); 0 disables the cache.
+    pub cache_entries: u64,
+    /// Longest a cached promise is kept, seconds.
+    pub cache_ttl_s: u64,
+}
+
+impl Default for PromiseConfig {
+    fn default() -> Self {
+        let d = allot_engine::promise::PromiseCacheConfig::default();
+        PromiseConfig {
+            cache_entries: d.entries,
+            cache_ttl_s: d.ttl.as_secs(),
         }
     }
 }

@@ -111,7 +111,14 @@ pub async fn serve(
             )
             .max_decoding_message_size(max),
         )
-        .add_service(PromiseServiceServer::new(PromiseApi).max_decoding_message_size(max))
+        .add_service(
+            PromiseServiceServer::new(PromiseApi::new(
+                ready.clone(),
+                config.allocation.clone(),
+                pool.clone(),
+            ))
+            .max_decoding_message_size(max),
+        )
         .add_service(
             RiskServiceServer::new(RiskApi::new(ready.clone(), pool.clone()))
                 .max_decoding_message_size(max),

@@ -2,10 +2,11 @@
 //! startup, and the readiness cell the services consult before they exist.
 
 use std::sync::{Arc, OnceLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use allot_engine::allocation::allocate::Allocator;
 use allot_engine::network::{Network, NetworkError, demo_stock};
+use allot_engine::promise::{PromiseCacheConfig, Promiser};
 use allot_engine::reservation::ReservationBook;
 use allot_engine::stock::{StockError, StockLevel, StockStore};
 use allot_engine::transit::TransitPredictor;
@@ -40,6 +41,9 @@ pub struct Engine {
     /// Keeps the ETA cache warm for the current and the next bucket; stops
     /// when the engine is dropped.
     pub transit_refresher: Option<Refresher>,
+    /// Delivery promises over the same stock, book, costs and transit model
+    /// as allocation, with their cache.
+    pub promiser: Arc<Promiser>,
 }
 
 /// Why the engine could not load at startup.
@@ -157,11 +161,20 @@ impl Engine {
             Arc::new(RiskScorer::load(&dir, &config.models.risk, store).map_err(models_error)?);
         let (name, version) = risk.model_version();
         tracing::info!(model = name, version, dir = %dir.display(), "fraud model loaded");
-        let (transit, transit_refresher) = match load_transit(&dir, &network)? {
+        let (transit, transit_refresher) = match load_transit(&dir, &network, &config.models)? {
             Some((eta, refresher)) => (Some(eta as Arc<dyn TransitPredictor>), Some(refresher)),
             None => (None, None),
         };
         let book = Arc::new(ReservationBook::new(stock.clone()));
+        let promiser = Arc::new(Promiser::new(
+            book.clone(),
+            config.allocation.costs,
+            transit.clone(),
+            PromiseCacheConfig {
+                entries: config.promise.cache_entries,
+                ttl: Duration::from_secs(config.promise.cache_ttl_s),
+            },
+        ));
         let allocator =
             Arc::new(Allocator::new(book, config.allocation.costs).with_transit(transit.clone()));
         Ok(Engine {
@@ -173,29 +186,31 @@ impl Engine {
             models_loaded: (dir, SystemTime::now()),
             transit,
             transit_refresher,
+            promiser,
         })
     }
 }
-
-/// How long before each 15-minute bucket the refresher scores its lanes.
-const REFRESH_LEAD: std::time::Duration = std::time::Duration::from_secs(90);
 
 /// The ETA predictor and its refresher, or `None` when `dir` has no
 /// `eta.onnx`.
 fn load_transit(
     dir: &std::path::Path,
     network: &Arc<Network>,
+    config: &crate::config::ModelsConfig,
 ) -> Result<Option<(Arc<EtaPredictor>, Refresher)>, LoadError> {
     if !dir.join("eta.onnx").is_file() {
         tracing::warn!(dir = %dir.display(), "no eta.onnx: promises and allocation use nominal transit times");
         return Ok(None);
     }
-    let eta = EtaPredictor::load(dir, network.clone(), PredictorOptions::default()).map_err(
-        |source| LoadError::Eta {
+    let options = PredictorOptions {
+        cache_entries: config.eta_cache_entries,
+        ..PredictorOptions::default()
+    };
+    let eta =
+        EtaPredictor::load(dir, network.clone(), options).map_err(|source| LoadError::Eta {
             dir: dir.display().to_string(),
             source,
-        },
-    )?;
+        })?;
     if eta.calibration().is_identity() {
         tracing::warn!(dir = %dir.display(), "no eta.calibration.json: on-time probabilities are uncalibrated");
     }
@@ -206,16 +221,20 @@ fn load_transit(
         "eta model loaded"
     );
     let eta = Arc::new(eta);
-    let refresher = Refresher::spawn(eta.clone(), REFRESH_LEAD, |pass| match pass {
-        Ok(lanes) => {
-            metrics::counter!("allot_eta_prefilled_lanes_total").increment(lanes as u64);
-            tracing::debug!(lanes, "eta cache prefilled");
-        }
-        Err(e) => {
-            metrics::counter!("allot_eta_prefill_errors_total").increment(1);
-            tracing::warn!(error = %e, "eta prefill failed");
-        }
-    })
+    let refresher = Refresher::spawn(
+        eta.clone(),
+        Duration::from_secs(config.eta_refresh_lead_s),
+        |pass| match pass {
+            Ok(lanes) => {
+                metrics::counter!("allot_eta_prefilled_lanes_total").increment(lanes as u64);
+                tracing::debug!(lanes, "eta cache prefilled");
+            }
+            Err(e) => {
+                metrics::counter!("allot_eta_prefill_errors_total").increment(1);
+                tracing::warn!(error = %e, "eta prefill failed");
+            }
+        },
+    )
     .map_err(LoadError::Refresher)?;
     Ok(Some((eta, refresher)))
 }

@@ -272,7 +272,8 @@ fn reason_code(code: ReasonCode) -> pb::ReasonCode {
     }
 }
 
-fn reason(network: &Network, r: &Reason) -> pb::Reason {
+/// A domain reason on the wire.
+pub fn reason(network: &Network, r: &Reason) -> pb::Reason {
     pb::Reason {
         code: reason_code(r.code) as i32,
         message: r.message.clone(),

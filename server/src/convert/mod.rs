@@ -4,6 +4,7 @@
 
 pub mod allocation;
 pub mod network;
+pub mod promise;
 pub mod risk;
 pub mod stock;
 pub mod time;

@@ -5,6 +5,7 @@ mod admin;
 mod allocation;
 mod decisions;
 mod inventory;
+mod promise;
 mod risk;
 mod unreleased;
 
@@ -12,5 +13,6 @@ pub use admin::AdminApi;
 pub use allocation::AllocationApi;
 pub use decisions::DecisionApi;
 pub use inventory::InventoryApi;
+pub use promise::PromiseApi;
 pub use risk::RiskApi;
-pub use unreleased::{PromiseApi, ReturnsApi};
+pub use unreleased::ReturnsApi;

@@ -7,20 +7,8 @@ use tonic::{Request, Response, Status};
 
 use crate::error::not_in_this_release;
 
-/// PromiseService: answers UNIMPLEMENTED in this release.
-pub struct PromiseApi;
 /// ReturnsService: answers UNIMPLEMENTED in this release.
 pub struct ReturnsApi;
-
-#[tonic::async_trait]
-impl pb::promise_service_server::PromiseService for PromiseApi {
-    async fn get_delivery_promise(
-        &self,
-        _: Request<pb::PromiseRequest>,
-    ) -> Result<Response<pb::PromiseResponse>, Status> {
-        Err(not_in_this_release("PromiseService.GetDeliveryPromise"))
-    }
-}
 
 #[tonic::async_trait]
 impl pb::returns_service_server::ReturnsService for ReturnsApi {

@@ -1,0 +1,180 @@
+//! Promise messages to and from engine types.
+
+use std::collections::HashSet;
+use std::time::SystemTime;
+
+use allot_engine::allocation::request::OrderLine;
+use allot_engine::network::{Network, ServiceLevel};
+use allot_engine::promise::{DeliveryOption, MAX_LINES, PromiseOutcome, PromiseRequest};
+use allot_proto::v1 as pb;
+use tonic::Status;
+
+use super::allocation::{destination, reason, system_time};
+use super::network::service_level as level_to_proto;
+use super::time::timestamp;
+use crate::error::{invalid, not_found};
+
+/// A requested service level; UNSPECIFIED has no meaning in a list.
+fn requested_level(level: i32, field: &str) -> Result<ServiceLevel, Status> {
+    match pb::ServiceLevel::try_from(level) {
+        Ok(pb::ServiceLevel::SameDay) => Ok(ServiceLevel::SameDay),
+        Ok(pb::ServiceLevel::Overnight) => Ok(ServiceLevel::Overnight),
+        Ok(pb::ServiceLevel::TwoDay) => Ok(ServiceLevel::TwoDay),
+        Ok(pb::ServiceLevel::Ground) => Ok(ServiceLevel::Ground),
+        Ok(pb::ServiceLevel::Unspecified) => Err(invalid(
+            field,
+            "SERVICE_LEVEL_UNSPECIFIED cannot be quoted; leave service_levels empty for all",
+        )),
+        Err(_) => Err(invalid(field, format!("unknown service level {level}"))),
+    }
+}
+
+/// The engine request from a `PromiseRequest`; the order time defaults to
+/// `now`.
+pub fn promise_request(
+    network: &Network,
+    request: pb::PromiseRequest,
+    now: SystemTime,
+) -> Result<PromiseRequest, Status> {
+    let pb::PromiseRequest {
+        lines,
+        destination: dest,
+        order_time,
+        explain_unavailable,
+        service_levels,
+    } = request;
+    if lines.is_empty() {
+        return Err(invalid("lines", "at least one line is required"));
+    }
+    if lines.len() > MAX_LINES {
+        return Err(invalid(
+            "lines",
+            format!("at most {MAX_LINES} lines, got {}", lines.len()),
+        ));
+    }
+    let mut seen = HashSet::new();
+    let mut cart = Vec::with_capacity(lines.len());
+    for (i, line) in lines.into_iter().enumerate() {
+        let pb::OrderLine {
+            line_id,
+            sku,
+            quantity,
+            unit_price_minor: _,
+            weight_grams,
+        } = line;
+        let at = format!("lines[{i}]");
+        if line_id.is_empty() {
+            return Err(invalid(&format!("{at}.line_id"), "required"));
+        }
+        if line_id.len() > 64 {
+            return Err(invalid(&format!("{at}.line_id"), "at most 64 bytes"));
+        }
+        if !seen.insert(line_id.clone()) {
+            return Err(invalid(
+                &format!("{at}.line_id"),
+                format!("duplicate line id {line_id:?}"),
+            ));
+        }
+        let sku_id = network
+            .sku_id(&sku)
+            .ok_or_else(|| not_found(&format!("{at}.sku"), "SKU", &sku))?;
+        if quantity == 0 {
+            return Err(invalid(&format!("{at}.quantity"), "must be >= 1"));
+        }
+        if quantity > 1_000_000 {
+            return Err(invalid(&format!("{at}.quantity"), "must be <= 1000000"));
+        }
+        if weight_grams == Some(0) {
+            return Err(invalid(
+                &format!("{at}.weight_grams"),
+                "must be >= 1 when set",
+            ));
+        }
+        cart.push(OrderLine {
+            line_id,
+            sku: sku_id,
+            quantity,
+            weight_grams,
+        });
+    }
+    let destination = destination(network, dest, "destination")?;
+    let order_time = order_time
+        .as_ref()
+        .map(|t| system_time(t, "order_time"))
+        .transpose()?
+        .unwrap_or(now);
+    let service_levels = service_levels
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| requested_level(l, &format!("service_levels[{i}]")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(PromiseRequest {
+        lines: cart,
+        destination,
+        order_time,
+        explain_unavailable,
+        service_levels,
+    })
+}
+
+fn option(network: &Network, request: &PromiseRequest, o: &DeliveryOption) -> pb::DeliveryOption {
+    pb::DeliveryOption {
+        service_level: level_to_proto(o.service_level) as i32,
+        service: network.service(o.service).code.clone(),
+        ship_from: o
+            .ship_from
+            .iter()
+            .map(|s| pb::ShipFrom {
+                node: network.node(s.node).code.clone(),
+                line_id: request
+                    .lines
+                    .get(s.line)
+                    .map(|l| l.line_id.clone())
+                    .unwrap_or_default(),
+                sku: network.sku(s.sku).code.clone(),
+                quantity: s.quantity,
+            })
+            .collect(),
+        ship_by: Some(timestamp(o.ship_by)),
+        ship_date_local: o.ship_date_local.to_string(),
+        earliest_delivery_date: o.earliest_delivery_date.to_string(),
+        latest_delivery_date: o.latest_delivery_date.to_string(),
+        earliest_delivery: Some(timestamp(o.earliest_delivery)),
+        latest_delivery: Some(timestamp(o.latest_delivery)),
+        on_time_probability: o.on_time_probability,
+        cost_minor: o.cost_minor,
+        from_cache: o.from_cache,
+    }
+}
+
+/// The wire answer of a promise.
+pub fn promise_response(
+    network: &Network,
+    request: &PromiseRequest,
+    outcome: &PromiseOutcome,
+    decision_id: String,
+    quoted_at: SystemTime,
+) -> pb::PromiseResponse {
+    pb::PromiseResponse {
+        options: outcome
+            .options
+            .iter()
+            .map(|o| option(network, request, o))
+            .collect(),
+        unavailable: outcome
+            .unavailable
+            .iter()
+            .map(|u| pb::UnavailableOption {
+                service_level: level_to_proto(u.service_level) as i32,
+                reasons: u.reasons.iter().map(|r| reason(network, r)).collect(),
+            })
+            .collect(),
+        decision_id,
+        model_version: outcome
+            .model
+            .as_ref()
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default(),
+        quoted_at: Some(timestamp(quoted_at)),
+    }
+}

@@ -1,0 +1,222 @@
+//! PromiseService: delivery options for a cart, quoted on the solver pool
+//! and recorded in the decision log.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use allot_engine::network::Network;
+use allot_engine::promise::{PromiseOutcome, PromiseRequest, TransitSource};
+use allot_proto::v1 as pb;
+use allot_proto::v1::promise_service_server::PromiseService;
+use tonic::{Request, Response, Status};
+
+use crate::config::AllocationConfig;
+use crate::convert::promise as conv;
+use crate::convert::time::timestamp;
+use crate::deadline::budget;
+use crate::decisions::{DecisionRecorder, input_hash, redact_promise, server_version};
+use crate::error::status;
+use crate::pool::SolverPool;
+use crate::state::{Engine, Ready};
+
+/// Feature-map key set to 1 when the windows fell back to nominal transit
+/// because the ETA model failed.
+pub const ETA_FALLBACK: &str = "eta_fallback";
+
+/// The PromiseService adapter.
+pub struct PromiseApi {
+    ready: Ready,
+    config: AllocationConfig,
+    pool: SolverPool,
+}
+
+impl PromiseApi {
+    /// An adapter over the engine published in `ready`; the time budget and
+    /// the solver pool are allocation's.
+    pub fn new(ready: Ready, config: AllocationConfig, pool: SolverPool) -> Self {
+        PromiseApi {
+            ready,
+            config,
+            pool,
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl PromiseService for PromiseApi {
+    async fn get_delivery_promise(
+        &self,
+        request: Request<pb::PromiseRequest>,
+    ) -> Result<Response<pb::PromiseResponse>, Status> {
+        let started = Instant::now();
+        let deadline = budget(
+            request.metadata(),
+            started,
+            Duration::from_millis(self.config.default_budget_ms),
+            Duration::from_millis(self.config.deadline_margin_ms),
+        )?;
+        let engine = self.ready.engine()?.clone();
+        let message = request.into_inner();
+        let now = SystemTime::now();
+        let promise = conv::promise_request(&engine.network, message.clone(), now)?;
+        let worker = engine.clone();
+        let (promise, outcome) = self
+            .pool
+            .run(deadline, move || {
+                let outcome = worker.promiser.promise(&promise, deadline);
+                (promise, outcome)
+            })
+            .await?;
+        let outcome = outcome.map_err(status)?;
+        let decision_id = DecisionRecorder::new_id();
+        let response =
+            conv::promise_response(&engine.network, &promise, &outcome, decision_id, now);
+        let (record, event) = promise_record(
+            &engine,
+            message,
+            &response,
+            &promise,
+            &outcome,
+            started.elapsed(),
+        );
+        engine.decisions.record(record, Some(event))?;
+        metrics::counter!(
+            "allot_promise_quotes_total",
+            "cache" => if outcome.from_cache { "hit" } else { "miss" }
+        )
+        .increment(1);
+        Ok(Response::new(response))
+    }
+}
+
+/// One line for the event feed: the options' levels, dates and costs.
+fn summary(response: &pb::PromiseResponse) -> String {
+    if response.options.is_empty() {
+        return "promise quoted: no option".to_string();
+    }
+    let options: Vec<String> = response
+        .options
+        .iter()
+        .map(|o| {
+            let level = pb::ServiceLevel::try_from(o.service_level)
+                .map(|l| {
+                    l.as_str_name()
+                        .trim_start_matches("SERVICE_LEVEL_")
+                        .to_lowercase()
+                })
+                .unwrap_or_default();
+            format!(
+                "{level} by {} ({:.0}%, {} minor)",
+                o.latest_delivery_date,
+                100.0 * o.on_time_probability,
+                o.cost_minor
+            )
+        })
+        .collect();
+    format!("promise quoted: {}", options.join("; "))
+}
+
+/// The decision record and event of one promise.
+fn promise_record(
+    engine: &Engine,
+    mut request: pb::PromiseRequest,
+    response: &pb::PromiseResponse,
+    promise: &PromiseRequest,
+    outcome: &PromiseOutcome,
+    decision_time: Duration,
+) -> (pb::DecisionRecord, pb::DecisionEvent) {
+    let network: &Network = &engine.network;
+    let input_hash = input_hash(&request);
+    redact_promise(&mut request);
+    let read = &outcome.read;
+    let mut stock_versions: Vec<pb::NodeSnapshotVersion> = network
+        .node_ids()
+        .filter(|n| read.stock_read.iter().any(|r| r.node == *n))
+        .map(|n| pb::NodeSnapshotVersion {
+            node: network.node(n).code.clone(),
+            version: engine.stock.freshness(n).version,
+            sequence: 0,
+        })
+        .collect();
+    stock_versions.sort_by(|a, b| a.node.cmp(&b.node));
+    let mut stock_read: Vec<pb::StockRead> = read
+        .stock_read
+        .iter()
+        .map(|r| pb::StockRead {
+            node: network.node(r.node).code.clone(),
+            sku: network.sku(r.sku).code.clone(),
+            on_hand: r.level.on_hand,
+            reserved: r.level.reserved,
+            protected: r.level.protected,
+        })
+        .collect();
+    stock_read.sort_by(|a, b| (&a.node, &a.sku).cmp(&(&b.node, &b.sku)));
+    let mut capacity: Vec<pb::NodeCapacity> = network
+        .node_ids()
+        .map(|n| pb::NodeCapacity {
+            node: network.node(n).code.clone(),
+            remaining_units: read.capacity.get(n.0 as usize).copied().unwrap_or(0),
+        })
+        .collect();
+    capacity.sort_by(|a, b| a.node.cmp(&b.node));
+    let model_versions = outcome
+        .model
+        .iter()
+        .map(|(name, version)| pb::ModelVersion {
+            name: name.clone(),
+            version: version.clone(),
+        })
+        .collect();
+    let mut features = std::collections::HashMap::new();
+    if matches!(outcome.transit, TransitSource::NominalAfterModelError(_)) {
+        features.insert(ETA_FALLBACK.to_string(), 1.0);
+    }
+    for (o, option) in outcome.options.iter().zip(&response.options) {
+        let level = option.service_level;
+        for (i, s) in o.shipments.iter().enumerate() {
+            if let Some(q) = s.quantiles {
+                let key = format!("eta.{level}.{i}.{}", network.node(s.node).code);
+                features.insert(format!("{key}.q10"), q.q10);
+                features.insert(format!("{key}.q50"), q.q50);
+                features.insert(format!("{key}.q90"), q.q90);
+            }
+        }
+    }
+    let mut reasons = Vec::new();
+    for r in response.unavailable.iter().flat_map(|u| u.reasons.iter()) {
+        if !reasons.contains(r) {
+            reasons.push(r.clone());
+        }
+    }
+    let record = pb::DecisionRecord {
+        decision_id: response.decision_id.clone(),
+        kind: pb::DecisionKind::Promise as i32,
+        recorded_at: Some(timestamp(SystemTime::now())),
+        input_hash,
+        stock_versions,
+        model_versions,
+        config_hash: engine.decisions.config_hash().to_string(),
+        network_hash: engine.decisions.network_hash().to_string(),
+        request: Some(pb::decision_record::Request::PromiseRequest(request)),
+        response: Some(pb::decision_record::Response::PromiseResponse(
+            response.clone(),
+        )),
+        features,
+        reasons,
+        solver: None,
+        decision_time_us: decision_time.as_micros() as u64,
+        server_version: server_version().to_string(),
+        stock_read,
+        capacity,
+        decided_at: Some(timestamp(promise.order_time)),
+    };
+    let event = pb::DecisionEvent {
+        position: 0,
+        at: None,
+        kind: pb::DecisionEventKind::PromiseQuoted as i32,
+        decision_id: response.decision_id.clone(),
+        order_id: String::new(),
+        reservation_id: String::new(),
+        summary: summary(response),
+    };
+    (record, event)
+}
