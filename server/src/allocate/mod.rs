@@ -189,6 +189,18 @@ pub fn disposition(plan: pb::OrderDisposition, hold: Hold) -> pb::OrderDispositi
     }
 }
 
+/// RESOURCE_EXHAUSTED when the decision log already holds `capacity`
+/// queued entries (0 = capacity unknown: the record itself will tell).
+fn log_has_room(depth: usize, capacity: usize) -> Result<(), Status> {
+    if capacity > 0 && depth >= capacity {
+        metrics::counter!("allot_decisions_shed_total").increment(1);
+        return Err(Status::resource_exhausted(
+            "the decision log's queue is full (decisions.queue_capacity); retry with backoff",
+        ));
+    }
+    Ok(())
+}
+
 /// One Allocate call after conversion.
 pub struct AllocateCall {
     /// The loaded engine.
@@ -221,12 +233,7 @@ impl AllocateCall {
         ttl: Option<Duration>,
     ) -> Result<pb::AllocateResponse, Status> {
         let recorder = self.engine.decisions.clone();
-        if self.decision_queue > 0 && recorder.queue_depth() >= self.decision_queue {
-            metrics::counter!("allot_decisions_shed_total").increment(1);
-            return Err(Status::resource_exhausted(
-                "the decision log's queue is full (decisions.queue_capacity); retry with backoff",
-            ));
-        }
+        log_has_room(recorder.queue_depth(), self.decision_queue)?;
         let decision_id = DecisionRecorder::new_id();
         let commit = ttl.map(|ttl| Commit {
             ttl,
@@ -314,6 +321,15 @@ mod tests {
             hold_for(Some(RiskDecision::Review), ReviewPolicy::Hold),
             (Hold::Review, false)
         );
+    }
+
+    #[test]
+    fn a_full_decision_log_sheds_before_anything_is_decided() {
+        assert!(log_has_room(0, 16).is_ok());
+        assert!(log_has_room(15, 16).is_ok());
+        let shed = log_has_room(16, 16).unwrap_err();
+        assert_eq!(shed.code(), tonic::Code::ResourceExhausted);
+        assert!(log_has_room(1_000, 0).is_ok(), "unknown capacity");
     }
 
     #[test]
