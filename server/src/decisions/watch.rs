@@ -228,3 +228,127 @@ impl Watcher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use tokio_stream::StreamExt;
+
+    fn recorder(dir: &std::path::Path, watch_buffer: usize) -> Arc<DecisionRecorder> {
+        let mut config = Config::default();
+        config.decisions.dir = dir.to_path_buf();
+        config.decisions.max_batch = 7;
+        config.decisions.watch_buffer = watch_buffer;
+        Arc::new(DecisionRecorder::open(&config).unwrap())
+    }
+
+    fn event(i: usize) -> pb::DecisionEvent {
+        pb::DecisionEvent {
+            kind: pb::DecisionEventKind::RiskScored as i32,
+            decision_id: DecisionRecorder::new_id(),
+            order_id: format!("o-{i}"),
+            ..Default::default()
+        }
+    }
+
+    async fn positions(stream: &mut EventStream, n: usize) -> Vec<u64> {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            out.push(stream.next().await.unwrap().unwrap().position);
+        }
+        out
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn watchers_started_during_writes_see_every_event_exactly_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let recorder = recorder(dir.path(), 4096);
+        for i in 0..300 {
+            recorder.event(event(i)).unwrap();
+        }
+        let producer = {
+            let recorder = recorder.clone();
+            std::thread::spawn(move || {
+                for i in 300..3000 {
+                    recorder.event(event(i)).unwrap();
+                    if i % 100 == 0 {
+                        std::thread::yield_now();
+                    }
+                }
+            })
+        };
+        let (_stop, stop) = signal::channel(false);
+        let request = |from| pb::WatchDecisionsRequest {
+            from_position: Some(from),
+            kinds: vec![],
+        };
+        // Watchers join at different moments of the writes, each switching
+        // from history to live events at a different point.
+        let mut watchers = Vec::new();
+        for k in 0..8u64 {
+            let from = k * 100;
+            let mut stream = watch(recorder.clone(), request(from), stop.clone())
+                .await
+                .unwrap();
+            assert_eq!(
+                positions(&mut stream, 100).await,
+                (from + 1..=from + 100).collect::<Vec<_>>()
+            );
+            watchers.push((from + 100, stream));
+        }
+        for (after, mut stream) in watchers {
+            let rest = usize::try_from(3000 - after).unwrap();
+            assert_eq!(
+                positions(&mut stream, rest).await,
+                (after + 1..=3000).collect::<Vec<_>>(),
+                "the watcher that had read up to {after}"
+            );
+        }
+        producer.join().unwrap();
+        recorder.close();
+    }
+
+    #[tokio::test]
+    async fn a_watcher_that_falls_behind_its_buffer_is_told_where_to_resume() {
+        let dir = tempfile::tempdir().unwrap();
+        let recorder = recorder(dir.path(), 4);
+        let (_stop, stop) = signal::channel(false);
+        let mut stream = watch(
+            recorder.clone(),
+            pb::WatchDecisionsRequest {
+                from_position: None,
+                kinds: vec![],
+            },
+            stop,
+        )
+        .await
+        .unwrap();
+        recorder.event(event(0)).unwrap();
+        assert_eq!(positions(&mut stream, 1).await, [1]);
+        // Not read while 500 more happen: far more than the buffer of 4 plus
+        // the stream's own.
+        for i in 1..=500 {
+            recorder.event(event(i)).unwrap();
+        }
+        let mut last = 1;
+        let status = loop {
+            match stream.next().await {
+                Some(Ok(event)) => {
+                    assert_eq!(event.position, last + 1, "no gap before the error");
+                    last = event.position;
+                }
+                Some(Err(status)) => break status,
+                None => panic!("the stream ended without an error"),
+            }
+        };
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status}");
+        assert!(
+            status
+                .message()
+                .contains(&format!("from_position = {last}")),
+            "{status}"
+        );
+        recorder.close();
+    }
+}
