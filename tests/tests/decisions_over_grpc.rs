@@ -375,3 +375,128 @@ async fn explain_rejects_malformed_ids_and_unknown_decisions() {
     assert_eq!(err.code(), Code::NotFound, "{err}");
     server.stop().await.unwrap();
 }
+
+fn committed_order(order: &str, ttl_seconds: Option<i64>) -> pb::AllocateRequest {
+    pb::AllocateRequest {
+        order_id: order.into(),
+        lines: vec![pb::OrderLine {
+            line_id: "a".into(),
+            sku: "SKU-000001".into(),
+            quantity: 1,
+            unit_price_minor: None,
+            weight_grams: None,
+        }],
+        destination: Some(pb::Destination {
+            location: Some(pb::destination::Location::PostalCode("30301".into())),
+            country_code: "US".into(),
+            ..Default::default()
+        }),
+        service_level: pb::ServiceLevel::Ground as i32,
+        promised_by: None,
+        options: Some(pb::AllocationOptions {
+            commit: true,
+            idempotency_key: format!("key-{order}"),
+            reservation_ttl: ttl_seconds.map(|seconds| prost_types::Duration { seconds, nanos: 0 }),
+            ..Default::default()
+        }),
+        context: None,
+    }
+}
+
+#[tokio::test]
+async fn reservation_confirmations_releases_and_expiries_are_events_of_their_decision() {
+    use allot_proto::v1::allocation_service_client::AllocationServiceClient;
+    use allot_proto::v1::inventory_service_client::InventoryServiceClient;
+
+    let mut config = test_config();
+    config.stock.demo = false;
+    config.allocation.default_budget_ms = 2_000;
+    let server = TestServer::start(config).await;
+    server.wait_serving().await;
+    InventoryServiceClient::new(server.channel().await)
+        .replace_node_stock(tokio_stream::iter(vec![pb::ReplaceNodeStockRequest {
+            node: "DC-ATL".into(),
+            as_of_sequence: 0,
+            rows: vec![pb::StockRecord {
+                sku: "SKU-000001".into(),
+                on_hand: 10,
+                reserved: 0,
+                protected: 0,
+            }],
+        }]))
+        .await
+        .unwrap();
+    let mut allocation = AllocationServiceClient::new(server.channel().await);
+    let mut reservations = Vec::new();
+    for (order, ttl) in [
+        ("o-confirm", None),
+        ("o-release", None),
+        ("o-expire", Some(1)),
+    ] {
+        let answer = allocation
+            .allocate(committed_order(order, ttl))
+            .await
+            .unwrap()
+            .into_inner();
+        let reservation = answer.reservation.expect("a committed order holds stock");
+        reservations.push((answer.decision_id, reservation.reservation_id));
+    }
+    allocation
+        .confirm_reservation(pb::ConfirmReservationRequest {
+            reservation_id: reservations[0].1.clone(),
+        })
+        .await
+        .unwrap();
+    allocation
+        .release_reservation(pb::ReleaseReservationRequest {
+            reservation_id: reservations[1].1.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    // The third expires on its own (the sweep runs every second); the
+    // stream waits for it.
+    let mut stream = decisions(&server)
+        .await
+        .watch_decisions(pb::WatchDecisionsRequest {
+            from_position: Some(0),
+            kinds: vec![
+                pb::DecisionEventKind::ReservationConfirmed as i32,
+                pb::DecisionEventKind::ReservationReleased as i32,
+                pb::DecisionEventKind::ReservationExpired as i32,
+            ],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let events = next_events(&mut stream, 3).await;
+    let seen: Vec<_> = events
+        .iter()
+        .map(|e| {
+            (
+                e.kind,
+                e.order_id.as_str(),
+                e.decision_id.clone(),
+                e.reservation_id.clone(),
+            )
+        })
+        .collect();
+    let expected: Vec<_> = [
+        (pb::DecisionEventKind::ReservationConfirmed, "o-confirm"),
+        (pb::DecisionEventKind::ReservationReleased, "o-release"),
+        (pb::DecisionEventKind::ReservationExpired, "o-expire"),
+    ]
+    .into_iter()
+    .zip(&reservations)
+    .map(|((kind, order), (decision, reservation))| {
+        (kind as i32, order, decision.clone(), reservation.clone())
+    })
+    .collect();
+    assert_eq!(seen, expected);
+    assert!(
+        events.windows(2).all(|w| w[0].position < w[1].position),
+        "{events:?}"
+    );
+    server.stop().await.unwrap();
+}
