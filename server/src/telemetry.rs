@@ -47,6 +47,14 @@ pub fn install_metrics(addr: SocketAddr) -> Result<(), MetricsError> {
 
 fn describe() {
     metrics::describe_counter!(
+        "allot_allocations_total",
+        "Allocate decisions answered, by disposition (held_fraud and held_review are the orders the fraud check held)"
+    );
+    metrics::describe_counter!(
+        "allot_transit_fallback_total",
+        "allocations whose lateness term fell back to the nominal curve because the ETA model failed"
+    );
+    metrics::describe_counter!(
         "allot_grpc_requests_total",
         "gRPC requests answered, by rpc and gRPC status code"
     );

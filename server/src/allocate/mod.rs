@@ -264,6 +264,11 @@ impl AllocateCall {
             .map_err(DecideError::status)?;
         let network = &self.engine.network;
         let response = response(network, decision_id.clone(), &decided);
+        let disposition = pb::OrderDisposition::try_from(response.disposition)
+            .map_or("unknown", |d| d.as_str_name())
+            .trim_start_matches("ORDER_DISPOSITION_")
+            .to_ascii_lowercase();
+        metrics::counter!("allot_allocations_total", "disposition" => disposition).increment(1);
         tracing::debug!(
             order = %response.order_id,
             decision = %decision_id,
