@@ -2,10 +2,10 @@
 //! (the stock it read, the capacities, the features, the time) with the
 //! models loaded now, and compares the answers.
 //!
-//! - [`allocation`]: Allocate decisions, over a stock store rebuilt from the
+//! - `allocation`: Allocate decisions, over a stock store rebuilt from the
 //!   recorded rows, without reserving.
-//! - [`risk`]: ScoreOrder decisions, re-scored from the recorded features.
-//! - [`diff`]: what differs between two answers, ignoring ids, timings and
+//! - `risk`: ScoreOrder decisions, re-scored from the recorded features.
+//! - `diff`: what differs between two answers, ignoring ids, timings and
 //!   timestamps of the decision itself.
 
 mod allocation;
