@@ -104,11 +104,37 @@ fn level_name(level: i32) -> String {
     )
 }
 
-fn reason_line(r: &pb::Reason) -> String {
-    let code = pb::ReasonCode::try_from(r.code).map_or_else(
-        |_| format!("code {}", r.code),
+/// Items listed before "and N more".
+const LISTED: usize = 8;
+
+/// The first `max` of `items` and how many more there are.
+fn listed(items: &[&str], max: usize) -> String {
+    let mut text = items
+        .iter()
+        .take(max)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > max {
+        let _ = write!(text, " and {} more (--json lists all)", items.len() - max);
+    }
+    text
+}
+
+fn code_name(code: i32) -> String {
+    pb::ReasonCode::try_from(code).map_or_else(
+        |_| format!("code {code}"),
         |c| name(c.as_str_name(), "REASON_CODE_"),
-    );
+    )
+}
+
+/// Whether a reason explains why a candidate node was not used at all.
+fn is_exclusion(r: &pb::Reason) -> bool {
+    code_name(r.code).starts_with("EXCLUDED_")
+}
+
+fn reason_line(r: &pb::Reason) -> String {
+    let code = code_name(r.code);
     let mut line = format!("{code}: {}", r.message);
     let mut extra = Vec::new();
     if !r.node.is_empty() {
@@ -303,9 +329,17 @@ fn alternatives(out: &mut String, r: &pb::AllocateResponse) {
             c.node, c.cost_difference_minor
         );
     }
+    let mut by_code: Vec<(String, Vec<&str>)> = Vec::new();
     for e in &r.excluded {
-        let why: Vec<String> = e.reasons.iter().map(reason_line).collect();
-        let _ = writeln!(out, "  {} excluded: {}", e.node, why.join("; "));
+        let codes: Vec<String> = e.reasons.iter().map(|r| code_name(r.code)).collect();
+        let key = codes.join(", ");
+        match by_code.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, nodes)) => nodes.push(&e.node),
+            None => by_code.push((key, vec![&e.node])),
+        }
+    }
+    for (codes, nodes) in by_code {
+        let _ = writeln!(out, "  Excluded ({codes}): {}", listed(&nodes, LISTED));
     }
 }
 
@@ -350,10 +384,19 @@ pub fn explain_text(record: &pb::DecisionRecord) -> String {
             let _ = writeln!(out, "  (no response recorded)");
         }
     }
-    if !record.reasons.is_empty() {
+    let (excluded, why): (Vec<&pb::Reason>, Vec<&pb::Reason>) =
+        record.reasons.iter().partition(|r| is_exclusion(r));
+    if !why.is_empty() || !excluded.is_empty() {
         let _ = writeln!(out, "Why");
-        for reason in &record.reasons {
+        for reason in why {
             let _ = writeln!(out, "  {}", reason_line(reason));
+        }
+        if !excluded.is_empty() {
+            let _ = writeln!(
+                out,
+                "  {} candidate nodes were excluded (below)",
+                excluded.len()
+            );
         }
     }
     if let Some(Response::AllocateResponse(r)) = &record.response {
@@ -381,7 +424,13 @@ pub fn explain_text(record: &pb::DecisionRecord) -> String {
             .iter()
             .map(|v| format!("{} v{} seq {}", v.node, v.version, v.sequence))
             .collect();
-        let _ = writeln!(out, "  stock: {}", versions.join(", "));
+        let versions: Vec<&str> = versions.iter().map(String::as_str).collect();
+        let _ = writeln!(
+            out,
+            "  stock of {} nodes: {}",
+            versions.len(),
+            listed(&versions, LISTED)
+        );
     }
     if !record.model_versions.is_empty() {
         let models: Vec<String> = record
@@ -471,6 +520,17 @@ mod tests {
                         total_minor: 1843,
                         ..Default::default()
                     }),
+                    excluded: ["ST-1", "ST-2"]
+                        .into_iter()
+                        .map(|node| pb::ExcludedCandidate {
+                            node: node.into(),
+                            reasons: vec![pb::Reason {
+                                code: pb::ReasonCode::ExcludedNoStock as i32,
+                                node: node.into(),
+                                ..Default::default()
+                            }],
+                        })
+                        .collect(),
                     used_node_alternatives: vec![pb::NodeAlternative {
                         node: "DC-ATL".into(),
                         cost_without_minor: Some(2043),
@@ -500,9 +560,17 @@ mod tests {
             "Without DC-ATL: 2043 minor (+200 minor)",
             "models: fraud-gbt 2025.06.1",
             "config sha256 c0ffee",
+            "Excluded (EXCLUDED_NO_STOCK): ST-1, ST-2",
         ] {
             assert!(text.contains(expected), "{expected:?} missing from\n{text}");
         }
+    }
+
+    #[test]
+    fn long_lists_are_cut_with_a_count() {
+        let nodes = ["a", "b", "c"];
+        assert_eq!(listed(&nodes, 3), "a, b, c");
+        assert_eq!(listed(&nodes, 2), "a, b and 1 more (--json lists all)");
     }
 
     #[test]
