@@ -56,6 +56,9 @@ struct ServeArgs {
     /// Start with empty stock instead of the demo stock.
     #[arg(long)]
     no_demo_stock: bool,
+    /// Directory of the decision log (`decisions.dir`).
+    #[arg(long)]
+    decisions_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -163,6 +166,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if args.no_demo_stock {
         overrides = overrides.merge(Serialized::default("stock.demo", false));
+    }
+    if let Some(dir) = args.decisions_dir {
+        overrides = overrides.merge(Serialized::default("decisions.dir", dir));
     }
     let config = Config::load(args.config.as_deref(), overrides)?;
     allot_server::telemetry::init_logging(&config.log);
