@@ -1,6 +1,7 @@
 //! Typed configuration: defaults, then a TOML file, then `ALLOT__` environment
 //! variables, then command-line flags. Unknown keys are errors.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -51,6 +52,12 @@ pub struct GrpcConfig {
     pub request_timeout_ms: u64,
     /// After SIGINT/SIGTERM, how long in-flight requests may finish, ms.
     pub shutdown_grace_ms: u64,
+    /// Requests of one RPC (`Service/Method`, e.g.
+    /// `AllocationService/Allocate`) served at once, within
+    /// `max_concurrent_requests`; beyond it that RPC is refused with
+    /// RESOURCE_EXHAUSTED while others still pass. RPCs not listed have no
+    /// limit of their own. A server stream holds its permit while it runs.
+    pub rpc_concurrency: BTreeMap<String, usize>,
 }
 
 impl Default for GrpcConfig {
@@ -62,6 +69,18 @@ impl Default for GrpcConfig {
             max_concurrent_streams: 256,
             request_timeout_ms: 30_000,
             shutdown_grace_ms: 10_000,
+            rpc_concurrency: BTreeMap::from(
+                [
+                    ("AllocationService/Allocate", 512),
+                    ("AllocationService/EvaluatePlan", 128),
+                    ("PromiseService/GetDeliveryPromise", 512),
+                    ("RiskService/ScoreOrder", 512),
+                    ("InventoryService/ReplaceNodeStock", 8),
+                    ("DecisionService/WatchDecisions", 64),
+                    ("DecisionService/ReplayDecision", 16),
+                ]
+                .map(|(rpc, limit)| (rpc.to_string(), limit)),
+            ),
         }
     }
 }

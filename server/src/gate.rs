@@ -1,13 +1,23 @@
 //! The request gate: a tower layer in front of every gRPC service that sheds
-//! load beyond the configured concurrency (RESOURCE_EXHAUSTED at once, never an
-//! unbounded queue) and records request metrics labelled by rpc and code.
+//! load beyond the configured concurrency, across all RPCs and per RPC
+//! (RESOURCE_EXHAUSTED at once, never an unbounded queue), and records
+//! request metrics labelled by rpc and code.
+//!
+//! A per-RPC permit is held by the response body, so a server stream
+//! (WatchDecisions) counts against its RPC's limit for as long as it runs.
+//! The status code of a response is read from its headers (errors of unary
+//! calls arrive trailers-only) or, for answers that send a body, from the
+//! trailers when the body ends: a stream that fails after its headers is
+//! counted with its real code.
 
+use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use tokio::sync::Semaphore;
+use http_body::{Body, Frame, SizeHint};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 use tower::{Layer, Service};
 
@@ -15,15 +25,60 @@ use tower::{Layer, Service};
 #[derive(Clone)]
 pub struct RequestGateLayer {
     permits: Arc<Semaphore>,
+    per_rpc: Arc<HashMap<String, Arc<Semaphore>>>,
 }
 
 impl RequestGateLayer {
-    /// At most `max_concurrent` requests in flight (health checks exempt).
-    pub fn new(max_concurrent: usize) -> Self {
-        RequestGateLayer {
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+    /// At most `max_concurrent` requests in flight (health checks exempt),
+    /// and at most `per_rpc[rpc]` of an RPC (`Service/Method`) among them.
+    /// Every RPC named must be one of the allot.v1 contract.
+    pub fn new(
+        max_concurrent: usize,
+        per_rpc: &BTreeMap<String, usize>,
+    ) -> Result<Self, UnknownRpc> {
+        let known = contract_rpcs();
+        if let Some(rpc) = per_rpc.keys().find(|rpc| !known.contains(*rpc)) {
+            return Err(UnknownRpc {
+                rpc: rpc.clone(),
+                known: known.into_iter().collect::<Vec<_>>().join(", "),
+            });
         }
+        Ok(RequestGateLayer {
+            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
+            per_rpc: Arc::new(
+                per_rpc
+                    .iter()
+                    .map(|(rpc, limit)| (rpc.clone(), Arc::new(Semaphore::new((*limit).max(1)))))
+                    .collect(),
+            ),
+        })
     }
+}
+
+/// A per-RPC limit names an RPC the contract does not have.
+#[derive(Debug, thiserror::Error)]
+#[error("grpc.rpc_concurrency names `{rpc}`, which is not an allot RPC (known: {known})")]
+pub struct UnknownRpc {
+    /// The name as configured.
+    pub rpc: String,
+    /// The RPCs that can be limited.
+    pub known: String,
+}
+
+/// Every `Service/Method` of the allot.v1 contract, from its descriptors.
+fn contract_rpcs() -> std::collections::BTreeSet<String> {
+    use prost::Message;
+    let set = prost_types::FileDescriptorSet::decode(allot_proto::FILE_DESCRIPTOR_SET)
+        .unwrap_or_default();
+    set.file
+        .iter()
+        .flat_map(|f| &f.service)
+        .flat_map(|s| {
+            s.method
+                .iter()
+                .map(move |m| format!("{}/{}", s.name(), m.name()))
+        })
+        .collect()
 }
 
 impl<S> Layer<S> for RequestGateLayer {
@@ -32,6 +87,7 @@ impl<S> Layer<S> for RequestGateLayer {
         RequestGate {
             inner,
             permits: self.permits.clone(),
+            per_rpc: self.per_rpc.clone(),
         }
     }
 }
@@ -41,9 +97,21 @@ impl<S> Layer<S> for RequestGateLayer {
 pub struct RequestGate<S> {
     inner: S,
     permits: Arc<Semaphore>,
+    per_rpc: Arc<HashMap<String, Arc<Semaphore>>>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+/// The answer to a request refused at the gate.
+fn shed(rpc: String, limit: &str) -> http::Response<tonic::body::Body> {
+    metrics::counter!("allot_grpc_shed_total", "rpc" => rpc.clone()).increment(1);
+    metrics::counter!("allot_grpc_requests_total", "rpc" => rpc, "code" => "ResourceExhausted")
+        .increment(1);
+    Status::resource_exhausted(format!(
+        "allot is at its concurrency limit ({limit}); retry with backoff"
+    ))
+    .into_http()
+}
 
 impl<S, B> Service<http::Request<B>> for RequestGate<S>
 where
@@ -65,49 +133,115 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let path = request.uri().path().to_owned();
+        let rpc = rpc_label(&path);
         let exempt = path.starts_with("/grpc.health.v1.");
-        let permit = if exempt {
-            None
-        } else {
+        let mut permit = None;
+        let mut rpc_permit = None;
+        if !exempt {
             match self.permits.clone().try_acquire_owned() {
-                Ok(permit) => Some(permit),
+                Ok(p) => permit = Some(p),
                 Err(_) => {
-                    let rpc = rpc_label(&path);
-                    metrics::counter!("allot_grpc_shed_total", "rpc" => rpc.clone()).increment(1);
-                    metrics::counter!("allot_grpc_requests_total", "rpc" => rpc, "code" => "ResourceExhausted")
-                        .increment(1);
-                    let status = Status::resource_exhausted(
-                        "allot is at its concurrency limit (grpc.max_concurrent_requests); retry with backoff",
-                    );
-                    return Box::pin(async move { Ok(status.into_http()) });
+                    let answer = shed(rpc, "grpc.max_concurrent_requests");
+                    return Box::pin(async move { Ok(answer) });
                 }
             }
-        };
+            if let Some(limit) = self.per_rpc.get(&rpc) {
+                match limit.clone().try_acquire_owned() {
+                    Ok(p) => rpc_permit = Some(p),
+                    Err(_) => {
+                        let answer = shed(rpc, "grpc.rpc_concurrency");
+                        return Box::pin(async move { Ok(answer) });
+                    }
+                }
+            }
+        }
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let started = Instant::now();
             let response = inner.call(request).await;
             drop(permit);
-            if let Ok(response) = &response {
-                let code = response_code(response);
-                let rpc = if code == tonic::Code::Unimplemented {
-                    "unimplemented".to_string()
-                } else {
-                    rpc_label(&path)
-                };
-                metrics::histogram!("allot_grpc_request_duration_seconds", "rpc" => rpc.clone())
-                    .record(started.elapsed().as_secs_f64());
-                metrics::counter!("allot_grpc_requests_total", "rpc" => rpc, "code" => format!("{code:?}"))
-                    .increment(1);
+            let Ok(response) = response else {
+                return response;
+            };
+            let header_code = response_code(&response);
+            let rpc = if header_code == Some(tonic::Code::Unimplemented) {
+                "unimplemented".to_string()
+            } else {
+                rpc
+            };
+            metrics::histogram!("allot_grpc_request_duration_seconds", "rpc" => rpc.clone())
+                .record(started.elapsed().as_secs_f64());
+            if let Some(code) = header_code {
+                count(&rpc, code);
+                return Ok(response);
             }
-            response
+            Ok(response.map(|body| {
+                tonic::body::Body::new(GatedBody {
+                    inner: body,
+                    rpc,
+                    counted: false,
+                    _permit: rpc_permit,
+                })
+            }))
         })
     }
 }
 
+/// Counts one answer of `rpc` with `code`.
+fn count(rpc: &str, code: tonic::Code) {
+    metrics::counter!("allot_grpc_requests_total", "rpc" => rpc.to_string(), "code" => format!("{code:?}"))
+        .increment(1);
+}
+
+/// A response body that holds its RPC's permit until it ends and counts the
+/// answer with the status its trailers carry.
+struct GatedBody {
+    inner: tonic::body::Body,
+    rpc: String,
+    counted: bool,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Body for GatedBody {
+    type Data = bytes::Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled
+            && let Some(trailers) = frame.trailers_ref()
+            && !self.counted
+        {
+            self.counted = true;
+            count(&self.rpc, grpc_status(trailers).unwrap_or(tonic::Code::Ok));
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for GatedBody {
+    /// A body dropped before its trailers: the client went away.
+    fn drop(&mut self) {
+        if !self.counted {
+            count(&self.rpc, tonic::Code::Cancelled);
+        }
+    }
+}
+
 /// `/allot.v1.InventoryService/GetNodeStock` -> `InventoryService/GetNodeStock`.
-fn rpc_label(path: &str) -> String {
+pub fn rpc_label(path: &str) -> String {
     let trimmed = path.trim_start_matches('/');
     match trimmed.rsplit_once('.') {
         Some((_, service_and_method)) if trimmed.len() <= 96 => service_and_method.to_string(),
@@ -115,18 +249,19 @@ fn rpc_label(path: &str) -> String {
     }
 }
 
-/// The gRPC status of a response as far as its headers tell: errors from
-/// unary handlers arrive trailers-only (`grpc-status` in the headers); a
-/// response without it is counted as OK (streams that fail after their
-/// headers are sent are counted as OK here).
-fn response_code(response: &http::Response<tonic::body::Body>) -> tonic::Code {
-    response
-        .headers()
+/// The `grpc-status` of a header map, if present and valid.
+fn grpc_status(headers: &http::HeaderMap) -> Option<tonic::Code> {
+    headers
         .get("grpc-status")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<i32>().ok())
         .map(tonic::Code::from_i32)
-        .unwrap_or(tonic::Code::Ok)
+}
+
+/// The gRPC status of a trailers-only response (errors of unary handlers);
+/// None when the status will come in the trailers.
+fn response_code(response: &http::Response<tonic::body::Body>) -> Option<tonic::Code> {
+    grpc_status(response.headers())
 }
 
 #[cfg(test)]
@@ -141,5 +276,21 @@ mod tests {
         );
         assert_eq!(rpc_label("/grpc.health.v1.Health/Check"), "Health/Check");
         assert_eq!(rpc_label("/nonsense"), "other");
+    }
+
+    #[test]
+    fn the_default_limits_name_real_rpcs_and_typos_are_refused() {
+        let defaults = crate::config::GrpcConfig::default().rpc_concurrency;
+        assert!(RequestGateLayer::new(16, &defaults).is_ok());
+        let typo = BTreeMap::from([("AllocationService/Alocate".to_string(), 4)]);
+        let error = RequestGateLayer::new(16, &typo)
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            error
+                .as_deref()
+                .is_some_and(|e| e.contains("Alocate") && e.contains("AllocationService/Allocate")),
+            "{error:?}"
+        );
     }
 }

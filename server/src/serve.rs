@@ -38,6 +38,9 @@ pub enum ServeError {
     /// gRPC reflection could not be built from the descriptors (a bug).
     #[error("cannot build gRPC reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// A per-RPC concurrency limit names an unknown RPC.
+    #[error("invalid configuration: {0}")]
+    Limits(#[from] crate::gate::UnknownRpc),
     /// The transport failed.
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -94,7 +97,10 @@ pub async fn serve(
     let router = tonic::transport::Server::builder()
         .timeout(Duration::from_millis(config.grpc.request_timeout_ms))
         .max_concurrent_streams(config.grpc.max_concurrent_streams)
-        .layer(RequestGateLayer::new(config.grpc.max_concurrent_requests))
+        .layer(RequestGateLayer::new(
+            config.grpc.max_concurrent_requests,
+            &config.grpc.rpc_concurrency,
+        )?)
         .add_service(health)
         .add_service(reflection)
         .add_service(
