@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use allot_client::load::{LoadConfig, Mix, Pacing, RpcKind, Stop, parse_duration, run_load};
+use allot_client::load::{
+    LoadConfig, Mix, Pacing, RpcKind, Stop, first_request_body, parse_duration, run_load,
+};
 use anyhow::bail;
 use clap::Args;
 
@@ -18,6 +20,7 @@ Examples:
   allotctl load --rpc allocate --lines 5 --rate 2000 --duration 30s --json
   allotctl load --rpc mix --mix allocate=6,promise=3,score=1 --concurrency 64
   allotctl load --rpc allocate-commit --requests 10000 --concurrency 8
+  allotctl load --rpc allocate --write-body /tmp/allocate.bin   (for h2load)
 
 Closed loop (--concurrency N, the default with N=16): N senders, each sending
 its next request when the previous answered; latency from the send.
@@ -93,6 +96,11 @@ pub struct LoadArgs {
     /// No progress line.
     #[arg(long)]
     pub quiet: bool,
+    /// Send nothing: write the first request of the run as a gRPC body
+    /// (5-byte frame header + protobuf) to FILE and print the path to POST
+    /// it to, for an independent HTTP/2 load tool such as h2load.
+    #[arg(long, value_name = "FILE")]
+    pub write_body: Option<std::path::PathBuf>,
 }
 
 impl LoadArgs {
@@ -135,6 +143,13 @@ impl LoadArgs {
 /// the JSON object as the last line.
 pub async fn load(endpoint: &str, args: LoadArgs) -> anyhow::Result<()> {
     let config = args.config()?;
+    if let Some(file) = &args.write_body {
+        let (path, body) = first_request_body(endpoint, &config).await?;
+        std::fs::write(file, body)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
+        write_line(path)?;
+        return Ok(());
+    }
     let report = run_load(endpoint, &config, !args.quiet).await?;
     write_line(report.table().trim_end())?;
     if args.json {

@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+mod body;
 mod duration;
 mod mix;
 mod progress;
@@ -30,6 +31,7 @@ mod target;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use body::{fixed_body_allowed, grpc_frame, rpc_path};
 pub use duration::parse_duration;
 pub use mix::{Mix, RpcKind};
 pub use report::LoadReport;
@@ -137,9 +139,27 @@ pub async fn run_load(
     for _ in 0..config.connections.max(1) {
         clients.push(AllotClient::connect(endpoint).await?);
     }
+    let plan = request_plan(&clients[0], config).await?;
+    let targets = clients.iter().map(Target::new).collect();
+    let shared = Arc::new(runner::Shared::new(plan, targets, config));
+    let reporter =
+        progress.then(|| tokio::spawn(progress::report_every_second(Arc::clone(&shared))));
+    let report = runner::drive(shared, config).await;
+    if let Some(reporter) = reporter {
+        reporter.abort();
+    }
+    Ok(report)
+}
+
+/// Fetches the network if the mix needs random orders and generates the
+/// request pool of `config`.
+async fn request_plan(
+    client: &AllotClient,
+    config: &LoadConfig,
+) -> Result<RequestPlan, ClientError> {
     let needs_orders = config.mix.weights().iter().any(|(k, _)| k.needs_orders());
     let network = if needs_orders {
-        let network = clients[0]
+        let network = client
             .admin()
             .get_network(GetNetworkRequest { include_skus: true })
             .await?
@@ -153,23 +173,33 @@ pub async fn run_load(
     } else {
         Default::default()
     };
-    let plan = RequestPlan::new(
+    Ok(RequestPlan::new(
         config.mix.clone(),
         &network,
         config.seed,
         config.lines,
         config.pool_size,
         run_id(),
-    );
-    let targets = clients.iter().map(Target::new).collect();
-    let shared = Arc::new(runner::Shared::new(plan, targets, config));
-    let reporter =
-        progress.then(|| tokio::spawn(progress::report_every_second(Arc::clone(&shared))));
-    let report = runner::drive(shared, config).await;
-    if let Some(reporter) = reporter {
-        reporter.abort();
+    ))
+}
+
+/// The first request `config` would send, as a gRPC body (see
+/// [`grpc_frame`]), and the path to POST it to: for sending the same
+/// request from an independent HTTP/2 load tool. Committing allocations are
+/// refused (each needs its own idempotency key).
+pub async fn first_request_body(
+    endpoint: &str,
+    config: &LoadConfig,
+) -> Result<(&'static str, Vec<u8>), ClientError> {
+    let client = AllotClient::connect(endpoint).await?;
+    let plan = request_plan(&client, config).await?;
+    let (kind, call) = plan.call(0);
+    if !fixed_body_allowed(kind) {
+        return Err(ClientError::Status(tonic::Status::invalid_argument(
+            format!("a fixed body cannot send {kind}: each commit needs its own idempotency key"),
+        )));
     }
-    Ok(report)
+    Ok((rpc_path(&call), grpc_frame(&call)))
 }
 
 /// A token unique to this run (for idempotency keys): the time in
