@@ -354,6 +354,10 @@ async fn a_decision_is_explained_and_replayed_identically_after_the_stock_moved_
     assert!(record.features.contains_key("order_amount"));
     assert!(record.features.keys().any(|k| k.starts_with("p_late.")));
     assert!(
+        !record.features.contains_key("lateness_nominal"),
+        "the ETA model priced the promise"
+    );
+    assert!(
         record.model_versions.len() >= 2,
         "{:?}",
         record.model_versions
@@ -485,5 +489,48 @@ async fn a_decision_made_on_another_network_is_not_replayed() {
         "{}",
         refused.message()
     );
+    server.stop().await.unwrap();
+}
+
+/// A models directory with the fraud model only (no `eta.onnx`).
+fn models_without_eta() -> tempfile::TempDir {
+    let source = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../models"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("cards")).unwrap();
+    for file in ["fraud.onnx", "fraud.lgb.txt", "cards/fraud.json"] {
+        std::fs::copy(source.join(file), dir.path().join(file)).unwrap();
+    }
+    dir
+}
+
+#[tokio::test]
+async fn without_the_eta_model_a_promise_is_priced_nominally_and_still_replays() {
+    let models = models_without_eta();
+    let mut config = test_config();
+    config.models.dir = Some(models.path().to_path_buf());
+    let server = TestServer::start(config).await;
+    server.wait_serving().await;
+    let mut allocation = AllocationServiceClient::new(server.channel().await);
+    let mut request = order("o-nominal", None, None);
+    request.promised_by = Some(timestamp(
+        SystemTime::now() + Duration::from_secs(60 * 86_400),
+    ));
+    let answer = allocation.allocate(request).await.unwrap().into_inner();
+    assert!(!answer.shipments.is_empty());
+    for s in &answer.shipments {
+        assert!(s.delivery_window.is_none(), "no window without the model");
+        // The nominal curve: 2% late two months ahead, 30 per unit.
+        assert_eq!(s.lateness_penalty_minor, 30 * i64::from(s.units));
+    }
+    let mut decisions = DecisionServiceClient::new(server.channel().await);
+    let record = explained(&mut decisions, &answer.decision_id).await;
+    assert_eq!(record.features.get("lateness_nominal"), Some(&1.0));
+    assert!(
+        record.model_versions.is_empty(),
+        "{:?}",
+        record.model_versions
+    );
+    let replay = replayed(&mut decisions, &answer.decision_id).await;
+    assert!(replay.identical, "{:?}", replay.differences);
     server.stop().await.unwrap();
 }

@@ -22,6 +22,10 @@ pub const P_LATE_PREFIX: &str = "p_late.";
 /// curve because the ETA model failed.
 pub const ETA_FALLBACK: &str = "eta_fallback";
 
+/// Feature-map key set to 1 when a promise was priced with the nominal
+/// curve (no ETA model loaded, or it failed).
+pub const LATENESS_NOMINAL: &str = "lateness_nominal";
+
 /// The fraud features of an assessment by name, as the record holds them
 /// (a missing, NaN, feature is absent).
 pub fn recorded_features(
@@ -147,6 +151,12 @@ pub fn allocation_record(
     }
     if read.transit.fell_back() {
         features.insert(ETA_FALLBACK.to_string(), 1.0);
+    }
+    if matches!(
+        read.transit.source,
+        LatenessSource::Nominal | LatenessSource::NominalAfterModelError(_)
+    ) {
+        features.insert(LATENESS_NOMINAL.to_string(), 1.0);
     }
 
     let mut stock_read: Vec<pb::StockRead> = read
