@@ -101,18 +101,31 @@ pub struct RiskAssessmentInput {
     pub hits: Vec<allot_models::risk::RuleHit>,
 }
 
-/// Scores the order, then plans it with `allocator` (and reserves it when
-/// `commit` is given and the hold allows). `capacity` overrides the live
-/// remaining capacity (replay). Blocking: run it on the solver pool.
-#[allow(clippy::too_many_arguments)]
+/// How a decision runs.
+pub enum Mode<'a> {
+    /// A live call: the live capacities, reserving with `commit` when the
+    /// hold allows it under `review`.
+    Live {
+        /// The reservation to make, if the call commits.
+        commit: Option<Commit>,
+        /// What REVIEW does.
+        review: ReviewPolicy,
+    },
+    /// A recorded decision re-run: the recorded capacities, no reservation.
+    Replay {
+        /// Remaining capacity per node id, as recorded.
+        capacity: &'a [u32],
+    },
+}
+
+/// Scores the order, then plans it with `allocator` (reserving as `mode`
+/// says). Blocking: run it on the solver pool.
 pub fn decide(
     allocator: &Allocator,
     risk: &RiskScorer,
     order: &OrderRequest,
     fraud: FraudInput,
-    commit: Option<Commit>,
-    capacity: Option<&[u32]>,
-    review: ReviewPolicy,
+    mode: Mode<'_>,
     deadline: Instant,
     now: SystemTime,
 ) -> Result<Decided, DecideError> {
@@ -121,11 +134,22 @@ pub fn decide(
         FraudInput::Live(event) => Some(risk.assess(&event, true)?),
         FraudInput::Recorded(input) => Some(risk.assess_recorded(input.features, input.hits)?),
     };
-    let (hold, may_reserve) = hold_for(risk.as_ref().map(|r| r.decision), review);
-    let commit = commit.filter(|_| may_reserve);
-    let outcome = match capacity {
-        Some(capacity) => allocator.decide_with_capacity(order, capacity, deadline, now)?,
-        None => allocator.allocate(order, commit, deadline, now)?,
+    let decision = risk.as_ref().map(|r| r.decision);
+    let (hold, outcome) = match mode {
+        Mode::Live { commit, review } => {
+            let (hold, may_reserve) = hold_for(decision, review);
+            let commit = commit.filter(|_| may_reserve);
+            (hold, allocator.allocate(order, commit, deadline, now)?)
+        }
+        Mode::Replay { capacity } => {
+            // The hold does not depend on the review policy; only the
+            // reservation does, and a replay reserves nothing.
+            let (hold, _) = hold_for(decision, ReviewPolicy::Hold);
+            (
+                hold,
+                allocator.decide_with_capacity(order, capacity, deadline, now)?,
+            )
+        }
     };
     Ok(Decided {
         outcome,
@@ -253,9 +277,7 @@ impl AllocateCall {
                     &worker.risk,
                     &order,
                     fraud,
-                    commit,
-                    None,
-                    review,
+                    Mode::Live { commit, review },
                     deadline,
                     now,
                 )

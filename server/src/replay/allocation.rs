@@ -14,8 +14,7 @@ use allot_proto::v1 as pb;
 use tonic::Status;
 
 use super::{check_versions, diff, recorded_fraud_features};
-use crate::allocate::{DecideError, FraudInput, RiskAssessmentInput, decide, response};
-use crate::config::ReviewPolicy;
+use crate::allocate::{DecideError, FraudInput, Mode, RiskAssessmentInput, decide, response};
 use crate::convert::allocation::{order_request, system_time};
 use crate::convert::risk as risk_conv;
 use crate::state::Engine;
@@ -136,9 +135,9 @@ pub(super) async fn replay(
             &risk,
             &order,
             fraud,
-            None,
-            Some(&capacity),
-            ReviewPolicy::Hold,
+            Mode::Replay {
+                capacity: &capacity,
+            },
             Instant::now() + REPLAY_BUDGET,
             decided_at,
         )
