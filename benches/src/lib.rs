@@ -2,5 +2,6 @@
 //! benches.
 
 pub mod alloc;
+pub mod promise;
 pub mod score;
 pub mod stock;

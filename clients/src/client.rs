@@ -5,6 +5,7 @@ use std::time::Duration;
 use allot_proto::v1::admin_service_client::AdminServiceClient;
 use allot_proto::v1::allocation_service_client::AllocationServiceClient;
 use allot_proto::v1::inventory_service_client::InventoryServiceClient;
+use allot_proto::v1::promise_service_client::PromiseServiceClient;
 use allot_proto::v1::risk_service_client::RiskServiceClient;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
@@ -90,6 +91,12 @@ impl AllotClient {
     /// A client of `allot.v1.AllocationService`.
     pub fn allocation(&self) -> AllocationServiceClient<Channel> {
         AllocationServiceClient::new(self.channel.clone())
+            .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
+    }
+
+    /// A client of `allot.v1.PromiseService`.
+    pub fn promise(&self) -> PromiseServiceClient<Channel> {
+        PromiseServiceClient::new(self.channel.clone())
             .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
     }
 

@@ -65,6 +65,24 @@ pub fn random_order(
     }
 }
 
+/// A delivery-promise request for the cart of the random order of `seed`
+/// (see [`random_order`]): the same lines and destination, every service
+/// level, unavailable levels explained, order time now.
+pub fn random_cart(
+    network: &pb::NetworkDescription,
+    seed: u64,
+    lines: usize,
+) -> pb::PromiseRequest {
+    let order = random_order(network, seed, lines);
+    pb::PromiseRequest {
+        lines: order.lines,
+        destination: order.destination,
+        order_time: None,
+        explain_unavailable: true,
+        service_levels: Vec::new(),
+    }
+}
+
 /// A fraud-scoring request for the random order of `seed` (see
 /// [`random_order`]) from buyer `seed` of [`score_request`]'s population.
 pub fn random_score_request(
@@ -129,6 +147,15 @@ pub(crate) mod tests {
 
     fn network() -> pb::NetworkDescription {
         network_with(50)
+    }
+
+    #[test]
+    fn a_random_cart_is_the_random_order_s_cart() {
+        let cart = random_cart(&network(), 3, 4);
+        let order = random_order(&network(), 3, 4);
+        assert_eq!(cart.lines, order.lines);
+        assert_eq!(cart.destination, order.destination);
+        assert!(cart.service_levels.is_empty() && cart.explain_unavailable);
     }
 
     #[test]

@@ -86,6 +86,36 @@ fn prefill_makes_every_lane_a_hit() {
     assert_eq!(p.stats().misses, before.misses);
 }
 
+/// Regression: with moka's default TinyLFU admission, a full cache refused
+/// the keys of each new bucket (never seen before, so "rarer" than the old
+/// bucket's), and prefilled buckets missed. The cache is LRU.
+#[test]
+fn a_new_bucket_displaces_the_old_one_in_a_full_cache() {
+    let Some(p) = predictor() else { return };
+    let lanes = p.lanes();
+    let small = EtaPredictor::new(
+        allot_models::scoring::EtaModel::load(
+            &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("eta.onnx"),
+            &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cards/eta.json"),
+        )
+        .unwrap(),
+        p.network().clone(),
+        p.calibration().clone(),
+        PredictorOptions {
+            cache_entries: lanes.len() as u64 * 3 / 2,
+            ..PredictorOptions::default()
+        },
+    );
+    let sample: Vec<Lane> = lanes.iter().step_by(101).copied().collect();
+    for k in 0..3u64 {
+        let at = released() + Duration::from_secs(900 * k);
+        small.prefill(at).unwrap();
+        let before = small.stats();
+        small.predict(&sample, at).unwrap();
+        assert_eq!(small.stats().misses, before.misses, "bucket {k} missed");
+    }
+}
+
 #[test]
 fn probabilities_are_monotone_in_days_and_in_range() {
     let Some(p) = predictor() else { return };

@@ -214,7 +214,7 @@ pub struct ModelsConfig {
     /// any idle for 8 days.
     pub feature_store_entities: u64,
     /// ETA quantiles cached per (node, service, region, 15-minute bucket);
-    /// the demo network has about 16,000 lanes a bucket.
+    /// the demo network has 46,943 lanes a bucket.
     pub eta_cache_entries: u64,
     /// How long before each 15-minute bucket the ETA refresher scores every
     /// lane of the network for it, seconds (at most 450).

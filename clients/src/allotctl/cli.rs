@@ -58,6 +58,10 @@ pub enum Command {
     Allocate(AllocateArgs),
     /// Score an order for fraud (prints the RiskAssessment).
     Score(ScoreArgs),
+    /// Quote a cart's delivery options: per service level the plan, ship
+    /// date, delivery window, on-time probability and cost (prints the
+    /// PromiseResponse).
+    Promise(PromiseArgs),
     /// Confirm or release a reservation made by a committed allocation.
     #[command(subcommand)]
     Reservation(ReservationCommand),
@@ -214,6 +218,32 @@ pub struct ScoreArgs {
     /// Lines of the random order.
     #[arg(long, value_name = "N", default_value_t = 3, requires = "random_order")]
     pub lines: usize,
+}
+
+/// Which cart to quote.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false, id = "cart_source")]
+pub struct CartSource {
+    /// A PromiseRequest as proto3 JSON.
+    #[arg(long, value_name = "FILE.json")]
+    pub cart: Option<PathBuf>,
+    /// A valid random cart for the served network, reproducible from SEED
+    /// (the cart of `allocate --random-order SEED`).
+    #[arg(long, value_name = "SEED")]
+    pub random_cart: Option<u64>,
+}
+
+/// `promise` arguments.
+#[derive(Debug, Args)]
+pub struct PromiseArgs {
+    #[command(flatten)]
+    pub source: CartSource,
+    /// Lines of the random cart.
+    #[arg(long, value_name = "N", default_value_t = 3, requires = "random_cart")]
+    pub lines: usize,
+    /// Print the request that is sent (proto3 JSON) to stderr.
+    #[arg(long)]
+    pub show_request: bool,
 }
 
 /// `reservation` subcommands.

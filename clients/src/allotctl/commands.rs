@@ -12,7 +12,8 @@ use allot_client::{AllotClient, ServingStatus};
 use anyhow::bail;
 
 use super::cli::{
-    AllocateArgs, Cli, Command, HealthArgs, ReservationCommand, ScoreArgs, StockCommand,
+    AllocateArgs, Cli, Command, HealthArgs, PromiseArgs, ReservationCommand, ScoreArgs,
+    StockCommand,
 };
 use super::output::{print_line, print_one, write_line};
 
@@ -31,6 +32,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Score(args) => {
             score(&cli.endpoint, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Promise(args) => {
+            promise(&cli.endpoint, args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Reservation(cmd) => {
@@ -274,6 +279,31 @@ async fn score(endpoint: &str, args: ScoreArgs) -> anyhow::Result<()> {
         };
     let answer = client.risk().score_order(request).await?.into_inner();
     print_one(&answer, "RiskAssessment")
+}
+
+/// `promise`: from a JSON file or a random cart of the served network.
+async fn promise(endpoint: &str, args: PromiseArgs) -> anyhow::Result<()> {
+    let client = AllotClient::connect(endpoint).await?;
+    let request: allot_client::proto::PromiseRequest =
+        match (&args.source.cart, args.source.random_cart) {
+            (Some(path), _) => read_json(path, "PromiseRequest")?,
+            (None, Some(seed)) => {
+                allot_client::random::random_cart(&served_network(&client).await?, seed, args.lines)
+            }
+            (None, None) => bail!("give --cart FILE.json or --random-cart SEED"),
+        };
+    if args.show_request {
+        eprintln!(
+            "{}",
+            allot_client::json::to_json(&request, "PromiseRequest")?
+        );
+    }
+    let answer = client
+        .promise()
+        .get_delivery_promise(request)
+        .await?
+        .into_inner();
+    print_one(&answer, "PromiseResponse")
 }
 
 /// A protobuf message read from a proto3 JSON file.

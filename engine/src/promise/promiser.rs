@@ -139,7 +139,9 @@ impl Promiser {
             params,
             transit,
             cache: (cache.entries > 0).then(|| {
+                // LRU: a new bucket's carts must displace old buckets'.
                 Cache::builder()
+                    .eviction_policy(moka::policy::EvictionPolicy::lru())
                     .max_capacity(cache.entries)
                     .time_to_live(cache.ttl)
                     .build()

@@ -24,8 +24,8 @@ pub struct PredictorOptions {
 }
 
 impl Default for PredictorOptions {
-    /// 200,000 entries (the demo network has about 16,000 lanes a bucket),
-    /// 45 minutes.
+    /// 200,000 entries (the demo network has 46,943 lanes a bucket: the
+    /// current and next bucket fit with room for traffic), 45 minutes.
     fn default() -> Self {
         PredictorOptions {
             cache_entries: 200_000,
@@ -101,7 +101,11 @@ impl EtaPredictor {
             network,
             calibration,
             window,
+            // LRU, not TinyLFU: every key of a new bucket is new, and the
+            // refresher's prefill must displace the old buckets, not be
+            // refused admission by them.
             cache: Cache::builder()
+                .eviction_policy(moka::policy::EvictionPolicy::lru())
                 .max_capacity(options.cache_entries)
                 .time_to_live(options.cache_ttl)
                 .build(),
