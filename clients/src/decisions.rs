@@ -371,7 +371,7 @@ pub fn explain_text(record: &pb::DecisionRecord) -> String {
         Some(Response::EvaluatePlanResponse(r)) => {
             let _ = writeln!(
                 out,
-                "  Plan {} ; costs {} minor, optimal {} minor",
+                "  The caller's plan is {}: it costs {} minor, the optimal plan {} minor",
                 if r.feasible { "feasible" } else { "infeasible" },
                 r.plan_objective.as_ref().map_or(0, |o| o.total_minor),
                 r.optimal_objective.as_ref().map_or(0, |o| o.total_minor)

@@ -500,3 +500,58 @@ async fn reservation_confirmations_releases_and_expiries_are_events_of_their_dec
     );
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_shadow_mode_evaluation_is_recorded_and_explained() {
+    use allot_proto::v1::allocation_service_client::AllocationServiceClient;
+
+    let server = TestServer::serving().await;
+    let mut order = committed_order("o-shadow", None);
+    order.options = None;
+    if let Some(destination) = order.destination.as_mut() {
+        destination.address_line1 = Some(STREET.into());
+    }
+    let request = pb::EvaluatePlanRequest {
+        order: Some(order),
+        plan: vec![pb::PlannedAssignment {
+            line_id: "a".into(),
+            node: "DC-ATL".into(),
+            quantity: 1,
+            service: None,
+        }],
+    };
+    let answer = AllocationServiceClient::new(server.channel().await)
+        .evaluate_plan(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let record = decisions(&server)
+        .await
+        .explain_decision(pb::ExplainDecisionRequest {
+            decision_id: answer.decision_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(record.kind, pb::DecisionKind::PlanEvaluation as i32);
+    assert_eq!(
+        record.input_hash,
+        allot_server::decisions::input_hash(&request)
+    );
+    assert_eq!(
+        record.response,
+        Some(pb::decision_record::Response::EvaluatePlanResponse(answer))
+    );
+    let Some(pb::decision_record::Request::EvaluatePlanRequest(recorded)) = &record.request else {
+        panic!("no EvaluatePlan request recorded: {:?}", record.request);
+    };
+    let line1 = recorded
+        .order
+        .as_ref()
+        .and_then(|o| o.destination.as_ref())
+        .and_then(|d| d.address_line1.clone())
+        .unwrap();
+    assert!(line1.starts_with("sha256:"), "{line1}");
+    assert_eq!(recorded.plan, request.plan);
+    server.stop().await.unwrap();
+}

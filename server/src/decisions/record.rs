@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use allot_models::features::{FRAUD_FEATURES, FraudFeatures};
 use allot_proto::v1 as pb;
 
-use super::{DecisionRecorder, redact_score, server_version};
+use super::{DecisionRecorder, redact_allocate, redact_score, server_version};
 use crate::convert::time::timestamp;
 
 /// Model input features by name, without the missing (NaN) ones.
@@ -83,5 +83,64 @@ impl DecisionRecorder {
             ..Default::default()
         };
         self.record(record, Some(event))
+    }
+}
+
+/// What an EvaluatePlan (shadow mode) evaluation is recorded from.
+pub struct PlanEvaluation<'a> {
+    /// The request as received (its order is redacted here).
+    pub request: pb::EvaluatePlanRequest,
+    /// Hex SHA-256 of the request as received.
+    pub input_hash: String,
+    /// The answer sent.
+    pub response: &'a pb::EvaluatePlanResponse,
+    /// The instant the plan was evaluated at.
+    pub decided_at: SystemTime,
+    /// Time to evaluate at the server.
+    pub elapsed: Duration,
+}
+
+impl DecisionRecorder {
+    /// Records an EvaluatePlan evaluation (no event: shadow mode decides
+    /// nothing an OMS acts on).
+    pub fn record_plan_evaluation(
+        &self,
+        evaluation: PlanEvaluation<'_>,
+    ) -> Result<(), tonic::Status> {
+        let PlanEvaluation {
+            mut request,
+            input_hash,
+            response,
+            decided_at,
+            elapsed,
+        } = evaluation;
+        if let Some(order) = request.order.as_mut() {
+            redact_allocate(order);
+        }
+        let mut reasons: Vec<pb::Reason> = Vec::new();
+        for reason in response.optimal_lines.iter().flat_map(|l| &l.reasons) {
+            if !reasons.contains(reason) {
+                reasons.push(reason.clone());
+            }
+        }
+        let record = pb::DecisionRecord {
+            decision_id: response.decision_id.clone(),
+            kind: pb::DecisionKind::PlanEvaluation as i32,
+            recorded_at: Some(timestamp(SystemTime::now())),
+            input_hash,
+            config_hash: self.config_hash().to_string(),
+            network_hash: self.network_hash().to_string(),
+            request: Some(pb::decision_record::Request::EvaluatePlanRequest(request)),
+            response: Some(pb::decision_record::Response::EvaluatePlanResponse(
+                response.clone(),
+            )),
+            reasons,
+            solver: response.solver.clone(),
+            decision_time_us: u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            server_version: server_version().to_string(),
+            decided_at: Some(timestamp(decided_at)),
+            ..Default::default()
+        };
+        self.record(record, None)
     }
 }

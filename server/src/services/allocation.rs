@@ -190,8 +190,12 @@ impl AllocationService for AllocationApi {
         let started = Instant::now();
         let deadline = self.deadline(&request, started)?;
         let engine = self.ready.engine()?.clone();
-        let pb::EvaluatePlanRequest { order, plan } = request.into_inner();
+        let message = request.into_inner();
+        let input_hash = crate::decisions::input_hash(&message);
+        let recorded = message.clone();
+        let pb::EvaluatePlanRequest { order, plan } = message;
         let order = order.ok_or_else(|| invalid("order", "required"))?;
+        let decided_at = SystemTime::now();
         let (order, _commit) = conv::order_request(&engine.network, order, "order.")?;
         let planned = conv::planned_units(&engine.network, plan);
         let worker = engine.clone();
@@ -200,14 +204,20 @@ impl AllocationService for AllocationApi {
             .run(deadline, move || {
                 worker
                     .allocator
-                    .evaluate(&order, &planned, deadline, SystemTime::now())
+                    .evaluate(&order, &planned, deadline, decided_at)
             })
             .await?
             .map_err(status)?;
-        Ok(Response::new(conv::evaluate_response(
-            &engine.network,
-            decision_id(),
-            &evaluation,
-        )))
+        let response = conv::evaluate_response(&engine.network, decision_id(), &evaluation);
+        engine
+            .decisions
+            .record_plan_evaluation(crate::decisions::PlanEvaluation {
+                request: recorded,
+                input_hash,
+                response: &response,
+                decided_at,
+                elapsed: started.elapsed(),
+            })?;
+        Ok(Response::new(response))
     }
 }
