@@ -18,7 +18,8 @@ mod predictor;
 mod refresher;
 
 pub use calibration::{
-    CALIBRATION_FILE, Calibration, CalibrationError, WindowAdjust, isotonic_fit, quantile_cdf,
+    CALIBRATION_FILE, CDF_NAME, Calibration, CalibrationError, WindowAdjust, isotonic_fit,
+    quantile_cdf,
 };
 pub use predictor::{EtaPredictor, PredictorLoadError, PredictorOptions, PredictorStats};
 pub use refresher::Refresher;
