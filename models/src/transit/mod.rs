@@ -21,5 +21,7 @@ pub use calibration::{
     CALIBRATION_FILE, CDF_NAME, Calibration, CalibrationError, WindowAdjust, isotonic_fit,
     quantile_cdf,
 };
-pub use predictor::{EtaPredictor, PredictorLoadError, PredictorOptions, PredictorStats};
+pub use predictor::{
+    EtaPredictor, LOOKUPS_METRIC, PredictorLoadError, PredictorOptions, PredictorStats, RUNS_METRIC,
+};
 pub use refresher::Refresher;

@@ -79,6 +79,13 @@ pub enum PredictorLoadError {
     Calibration(#[from] CalibrationError),
 }
 
+/// Counter of lane lookups in the predictor's cache, by `result` (hit,
+/// miss).
+pub const LOOKUPS_METRIC: &str = "allot_eta_cache_lookups_total";
+/// Counter of ETA model runs (one per call with misses, one per prefill
+/// chunk).
+pub const RUNS_METRIC: &str = "allot_eta_model_runs_total";
+
 /// Lanes scored per model run when prefilling.
 const PREFILL_CHUNK: usize = 2_048;
 
@@ -193,6 +200,7 @@ impl EtaPredictor {
                 .quantiles_batch(&rows)
                 .map_err(|e| TransitError(e.to_string()))?;
             self.runs.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!(RUNS_METRIC).increment(1);
             for (key, r) in part.iter().zip(raw) {
                 let q = self.finish(key, r);
                 self.cache.insert(*key, q);
@@ -288,6 +296,9 @@ impl TransitPredictor for EtaPredictor {
         self.hits.fetch_add(hits as u64, Ordering::Relaxed);
         self.misses
             .fetch_add((lanes.len() - hits) as u64, Ordering::Relaxed);
+        metrics::counter!(LOOKUPS_METRIC, "result" => "hit").increment(hits as u64);
+        metrics::counter!(LOOKUPS_METRIC, "result" => "miss")
+            .increment((lanes.len() - hits) as u64);
         if missing.is_empty() {
             return Ok(out.into_iter().flatten().collect());
         }
