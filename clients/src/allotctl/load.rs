@@ -28,6 +28,9 @@ Open loop (--rate R): requests at their scheduled times whatever the answers;
 latency from the intended send time (coordinated omission corrected); at most
 --max-in-flight outstanding, the rest counted as client_dropped.
 
+allocate and allocate-commit send the one call an OMS makes: each order
+carries its buyer (fraud-scored, like score) and a delivery date promised 5
+days after the run starts (lateness priced by the ETA model).
 allocate-commit reserves stock under a fresh idempotency key per request;
 one request in 20 replays an earlier key and is reported as
 allocate-commit-retry. Requests come from a pool of random orders of the

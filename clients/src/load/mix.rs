@@ -49,6 +49,14 @@ impl RpcKind {
         self as usize
     }
 
+    /// Whether requests of this kind are Allocate calls.
+    pub fn is_allocation(self) -> bool {
+        matches!(
+            self,
+            RpcKind::Allocate | RpcKind::AllocateCommit | RpcKind::AllocateCommitRetry
+        )
+    }
+
     /// Whether requests of this kind are built from random orders (and so
     /// need the network).
     pub fn needs_orders(self) -> bool {

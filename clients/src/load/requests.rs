@@ -76,9 +76,19 @@ impl RequestPlan {
         } else {
             Vec::new()
         };
+        let allocate = if mix.weights().iter().any(|(k, _)| k.is_allocation()) {
+            let promised_by = promise_horizon(std::time::SystemTime::now());
+            orders
+                .iter()
+                .enumerate()
+                .map(|(k, o)| one_call_order(k, o, promised_by))
+                .collect()
+        } else {
+            Vec::new()
+        };
         RequestPlan {
             mix,
-            allocate: orders,
+            allocate,
             promise,
             score,
             run_id: run_id.into(),
@@ -136,6 +146,37 @@ pub fn retry_of(index: u64, period: u64) -> Option<u64> {
 
 /// The promise cart of an order: its lines and destination, every service
 /// level, placed now.
+/// Days between the plan's creation and the delivery date promised on its
+/// allocations: a ground parcel usually makes it, a slow lane sometimes not,
+/// so the lateness term matters.
+const PROMISE_DAYS: u64 = 5;
+
+/// The promised delivery instant of a plan made at `now`.
+fn promise_horizon(now: std::time::SystemTime) -> prost_types::Timestamp {
+    let at = now + std::time::Duration::from_secs(PROMISE_DAYS * 86_400);
+    let seconds = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    prost_types::Timestamp {
+        seconds: i64::try_from(seconds).unwrap_or(i64::MAX),
+        nanos: 0,
+    }
+}
+
+/// Allocate as an OMS calls it in one call: order `k` with its buyer (the
+/// context of [`score_request`], so it is scored for fraud) and a promised
+/// date (so the ETA model prices lateness).
+fn one_call_order(
+    k: usize,
+    order: &pb::AllocateRequest,
+    promised_by: prost_types::Timestamp,
+) -> pb::AllocateRequest {
+    let mut order = order.clone();
+    order.context = score_request(k, &order).context;
+    order.promised_by = Some(promised_by);
+    order
+}
+
 fn promise_request(order: &pb::AllocateRequest) -> pb::PromiseRequest {
     pb::PromiseRequest {
         lines: order.lines.clone(),
@@ -152,6 +193,26 @@ mod tests {
 
     fn network() -> pb::NetworkDescription {
         crate::random::tests::network_with(20)
+    }
+
+    #[test]
+    fn allocations_are_the_one_call_with_a_buyer_and_a_promise() {
+        let mix: Mix = "allocate=1,score=1".parse().unwrap();
+        let plan = RequestPlan::new(mix, &network(), 3, 2, 8, "run");
+        let mut seen = 0;
+        for index in 0..8 {
+            if let (RpcKind::Allocate, Call::Allocate(order)) = plan.call(index) {
+                seen += 1;
+                assert!(order.context.is_some(), "{order:?}");
+                let promised = order.promised_by.expect("a promised date");
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs() as i64;
+                assert!(promised.seconds > now + 4 * 86_400, "{promised:?}");
+            }
+        }
+        assert!(seen > 0);
     }
 
     #[test]
