@@ -117,6 +117,30 @@ fn a_new_bucket_displaces_the_old_one_in_a_full_cache() {
 }
 
 #[test]
+fn the_refresher_prefills_now_and_the_next_bucket_and_stops_when_dropped() {
+    let Some(p) = predictor() else { return };
+    let p = std::sync::Arc::new(p);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let refresher =
+        allot_models::transit::Refresher::spawn(p.clone(), Duration::from_secs(90), move |pass| {
+            let _ = tx.send(pass.map_err(|e| e.to_string()));
+        })
+        .unwrap();
+    let first = rx.recv().unwrap().unwrap();
+    assert!(first >= p.lanes().len(), "{first} lanes in the first pass");
+    let before = p.stats();
+    let now = std::time::SystemTime::now();
+    p.predict(&some_lanes(&p), now).unwrap();
+    assert_eq!(
+        p.stats().misses,
+        before.misses,
+        "the current bucket is cached"
+    );
+    drop(refresher);
+    assert!(rx.recv().is_err(), "no pass after the drop");
+}
+
+#[test]
 fn probabilities_are_monotone_in_days_and_in_range() {
     let Some(p) = predictor() else { return };
     let q = p.predict(&some_lanes(&p), released()).unwrap();

@@ -44,7 +44,7 @@ pub fn loading() -> Status {
 pub fn not_in_this_release(rpc: &str) -> Status {
     Status::unimplemented(format!(
         "{rpc} is part of the allot.v1 contract but not implemented in this release; \
-         InventoryService, AllocationService, RiskService, AdminService.GetNetwork and GetModelInfo, and grpc.health.v1 are"
+         InventoryService, AllocationService, PromiseService, RiskService, DecisionService, AdminService.GetNetwork and GetModelInfo, and grpc.health.v1 are"
     ))
 }
 

@@ -71,14 +71,14 @@ async fn reflection_lists_every_public_service() {
 async fn unreleased_rpcs_answer_unimplemented_with_a_reason() {
     let server = TestServer::serving().await;
     let mut client =
-        allot_proto::v1::promise_service_client::PromiseServiceClient::new(server.channel().await);
+        allot_proto::v1::returns_service_client::ReturnsServiceClient::new(server.channel().await);
     let status = client
-        .get_delivery_promise(pb::PromiseRequest::default())
+        .route_return(pb::RouteReturnRequest::default())
         .await
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
     assert!(
-        status.message().contains("InventoryService"),
+        status.message().contains("PromiseService"),
         "{}",
         status.message()
     );

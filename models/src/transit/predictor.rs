@@ -232,9 +232,19 @@ impl EtaPredictor {
 
     /// Scores every lane of the network for the 15-minute bucket that holds
     /// `at` (lanes already cached are skipped), in batched model runs.
-    /// Returns the number of lanes scored. Blocking: tens of milliseconds on
-    /// the demo network; run it off the async workers.
+    /// Returns the number of lanes scored. Blocking: about half a second of
+    /// one core on the demo network; run it off the async workers.
     pub fn prefill(&self, at: SystemTime) -> Result<usize, TransitError> {
+        self.prefill_while(at, &|| true)
+    }
+
+    /// [`EtaPredictor::prefill`], stopping between model runs as soon as
+    /// `keep_going` returns false (the lanes scored so far stay cached).
+    pub fn prefill_while(
+        &self,
+        at: SystemTime,
+        keep_going: &dyn Fn() -> bool,
+    ) -> Result<usize, TransitError> {
         let bucket = unix_secs(at).div_euclid(ETA_TIME_BUCKET_SECS);
         let keys: Vec<EtaKey> = self
             .lanes()
@@ -247,8 +257,14 @@ impl EtaPredictor {
             })
             .filter(|k| !self.cache.contains_key(k))
             .collect();
-        self.score(&keys, PREFILL_CHUNK)?;
-        Ok(keys.len())
+        let mut scored = 0;
+        for chunk in keys.chunks(PREFILL_CHUNK) {
+            if !keep_going() {
+                break;
+            }
+            scored += self.score(chunk, PREFILL_CHUNK)?.len();
+        }
+        Ok(scored)
     }
 }
 

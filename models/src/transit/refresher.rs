@@ -3,6 +3,7 @@
 //! starts, so steady-state predictions are cache hits.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -15,9 +16,10 @@ use crate::features::ETA_TIME_BUCKET_SECS;
 /// What one refresher pass did, for logs and metrics.
 pub type PassReport = Result<usize, TransitError>;
 
-/// The refresher thread; dropping it stops the thread (and waits for a pass
-/// in progress to finish).
+/// The refresher thread; dropping it stops the thread (a pass in progress
+/// stops after its current model run).
 pub struct Refresher {
+    stopping: Arc<AtomicBool>,
     stop: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -41,6 +43,8 @@ impl Refresher {
         report: impl Fn(PassReport) + Send + 'static,
     ) -> std::io::Result<Refresher> {
         let (stop, stopped) = mpsc::channel::<()>();
+        let stopping = Arc::new(AtomicBool::new(false));
+        let flag = stopping.clone();
         let bucket = Duration::from_secs(ETA_TIME_BUCKET_SECS as u64);
         let lead = lead.min(bucket / 2);
         let thread = std::thread::Builder::new()
@@ -48,9 +52,13 @@ impl Refresher {
             .spawn(move || {
                 loop {
                     let now = SystemTime::now();
+                    let keep_going = || !flag.load(Ordering::Relaxed);
                     let pass = predictor
-                        .prefill(now)
-                        .and_then(|a| Ok(a + predictor.prefill(now + bucket)?));
+                        .prefill_while(now, &keep_going)
+                        .and_then(|a| Ok(a + predictor.prefill_while(now + bucket, &keep_going)?));
+                    if !keep_going() {
+                        break;
+                    }
                     report(pass);
                     let wait = until_next_pass(SystemTime::now(), bucket, lead);
                     match stopped.recv_timeout(wait) {
@@ -60,6 +68,7 @@ impl Refresher {
                 }
             })?;
         Ok(Refresher {
+            stopping,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -82,6 +91,7 @@ fn until_next_pass(now: SystemTime, bucket: Duration, lead: Duration) -> Duratio
 
 impl Drop for Refresher {
     fn drop(&mut self) {
+        self.stopping.store(true, Ordering::Relaxed);
         drop(self.stop.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
