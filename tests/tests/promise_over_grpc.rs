@@ -1,6 +1,7 @@
 //! Delivery promises through a real server: options agree with a following
 //! Allocate of the same cart at the same level, a repeated cart comes from
-//! the cache, errors name the field, and each quote is recorded.
+//! the cache, errors name the field, and each quote is recorded and replays
+//! identically after a restart.
 
 mod common;
 
@@ -171,6 +172,25 @@ async fn options_agree_with_allocate_and_repeat_from_cache() {
     match record.response {
         Some(pb::decision_record::Response::PromiseResponse(r)) => assert_eq!(r, quote),
         other => panic!("not a promise response: {other:?}"),
+    }
+
+    // Both quotes replay identically, also after a restart (the cached one
+    // too: where a plan came from is not part of the decision).
+    let server = server.restart().await;
+    let mut decisions = DecisionServiceClient::new(server.channel().await);
+    for id in [&quote.decision_id, &again.decision_id] {
+        let replay = decisions
+            .replay_decision(pb::ReplayDecisionRequest {
+                decision_id: id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(replay.identical, "{id}: {:?}", replay.differences);
+        assert!(matches!(
+            replay.response,
+            Some(pb::replay_decision_response::Response::PromiseResponse(_))
+        ));
     }
     server.stop().await.unwrap();
 }

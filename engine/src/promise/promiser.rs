@@ -171,11 +171,33 @@ impl Promiser {
         request: &PromiseRequest,
         deadline: Instant,
     ) -> Result<PromiseOutcome, AllocationError> {
+        request.validate(self.book.stock().network())?;
+        let capacity = self.book.remaining_capacity(request.order_time);
+        self.quote(request, capacity, deadline)
+    }
+
+    /// [`Promiser::promise`] with the given remaining capacity per node
+    /// (indexed by node id) instead of the book's: a recorded promise
+    /// re-run over what it read (replay).
+    pub fn promise_with_capacity(
+        &self,
+        request: &PromiseRequest,
+        capacity: Vec<u32>,
+        deadline: Instant,
+    ) -> Result<PromiseOutcome, AllocationError> {
+        request.validate(self.book.stock().network())?;
+        self.quote(request, capacity, deadline)
+    }
+
+    fn quote(
+        &self,
+        request: &PromiseRequest,
+        capacity: Vec<u32>,
+        deadline: Instant,
+    ) -> Result<PromiseOutcome, AllocationError> {
         let stock = self.book.stock();
         let network = stock.network();
-        request.validate(network)?;
         let now = request.order_time;
-        let capacity = self.book.remaining_capacity(now);
         let skus: Vec<SkuId> = request.lines.iter().map(|l| l.sku).collect();
         let digest = stock_digest(stock, &skus, &capacity);
         let key = PromiseKey {

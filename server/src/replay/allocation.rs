@@ -21,15 +21,15 @@ use crate::state::Engine;
 
 /// Time a replayed solve may take: enough to prove what the original
 /// proved.
-const REPLAY_BUDGET: Duration = Duration::from_secs(5);
+pub(super) const REPLAY_BUDGET: Duration = Duration::from_secs(5);
 
-fn precondition(record: &pb::DecisionRecord, problem: impl std::fmt::Display) -> Status {
+pub(super) fn precondition(record: &pb::DecisionRecord, problem: impl std::fmt::Display) -> Status {
     Status::failed_precondition(format!("decision {}: {problem}", record.decision_id))
 }
 
 /// A stock store over `network` holding exactly `rows` (every other level
 /// zero), as of `at`.
-fn rebuild_stock(
+pub(super) fn rebuild_stock(
     record: &pb::DecisionRecord,
     network: &Arc<Network>,
     at: std::time::SystemTime,
@@ -69,7 +69,10 @@ fn rebuild_stock(
 }
 
 /// The recorded remaining capacity per node id (0 for a node not listed).
-fn capacities(record: &pb::DecisionRecord, network: &Network) -> Result<Vec<u32>, Status> {
+pub(super) fn capacities(
+    record: &pb::DecisionRecord,
+    network: &Network,
+) -> Result<Vec<u32>, Status> {
     let mut capacity = vec![0; network.node_count()];
     for c in &record.capacity {
         let node = network.node_id(&c.node).ok_or_else(|| {

@@ -5,11 +5,14 @@
 //! - `allocation`: Allocate decisions, over a stock store rebuilt from the
 //!   recorded rows, without reserving.
 //! - `risk`: ScoreOrder decisions, re-scored from the recorded features.
+//! - `promise`: GetDeliveryPromise quotes, over the same rebuilt stock and
+//!   recorded capacities, at the recorded order time.
 //! - `diff`: what differs between two answers, ignoring ids, timings and
 //!   timestamps of the decision itself.
 
 mod allocation;
 mod diff;
+mod promise;
 mod risk;
 
 use allot_proto::v1 as pb;
@@ -28,6 +31,7 @@ pub async fn replay_decision(
     match pb::DecisionKind::try_from(record.kind) {
         Ok(pb::DecisionKind::Allocation) => allocation::replay(engine, record).await,
         Ok(pb::DecisionKind::Risk) => risk::replay(engine, record).await,
+        Ok(pb::DecisionKind::Promise) => promise::replay(engine, record).await,
         Ok(kind) => Err(Status::failed_precondition(format!(
             "decision {}: {} decisions cannot be replayed by this server",
             record.decision_id,
