@@ -103,7 +103,6 @@ struct Planned {
     levels: Vec<LevelPlan>,
     transit: TransitSource,
     model: Option<(String, String)>,
-    stock_read: Vec<StockRow>,
 }
 
 /// Quotes delivery promises against the live stock and reservation book.
@@ -199,7 +198,7 @@ impl Promiser {
         let network = stock.network();
         let now = request.order_time;
         let skus: Vec<SkuId> = request.lines.iter().map(|l| l.sku).collect();
-        let digest = stock_digest(stock, &skus, &capacity);
+        let (digest, stock_read) = stock_digest(stock, &skus, &capacity);
         let key = PromiseKey {
             lines: request
                 .lines
@@ -242,7 +241,7 @@ impl Promiser {
             self.transit.as_deref(),
             from_cache,
             PromiseRead {
-                stock_read: planned.stock_read.clone(),
+                stock_read,
                 capacity,
                 decided_at: now,
                 stock_digest: digest,
@@ -264,7 +263,6 @@ impl Promiser {
         let network = stock.network();
         let now = request.order_time;
         let mut cacheable = true;
-        let mut stock_read = None;
         let mut plans = Vec::with_capacity(levels.len());
         for (i, &level) in levels.iter().enumerate() {
             let order = OrderRequest {
@@ -281,9 +279,6 @@ impl Promiser {
             let built = build_problem(network, stock, capacity, &order, &self.params, now)?;
             let share =
                 deadline.saturating_duration_since(Instant::now()) / (levels.len() - i) as u32;
-            if stock_read.is_none() {
-                stock_read = Some(built.stock_read.clone());
-            }
             if built.problem.candidates.is_empty() {
                 plans.push(LevelPlan::Unavailable(
                     level,
@@ -338,7 +333,6 @@ impl Promiser {
                 levels: plans,
                 transit,
                 model,
-                stock_read: stock_read.unwrap_or_default(),
             },
             cacheable,
         ))
@@ -411,18 +405,28 @@ fn unix_secs(t: SystemTime) -> u64 {
 
 /// Digest of the levels of `skus` at every node and of the capacities: any
 /// change to what a plan could read changes it (versions alone would miss
-/// holds, which do not bump them).
-fn stock_digest(stock: &StockStore, skus: &[SkuId], capacity: &[u32]) -> u64 {
+/// holds, which do not bump them). Also returns the non-zero levels read,
+/// by node then SKU (what the plans are built on, for the decision record),
+/// so a cached entry does not have to keep them.
+fn stock_digest(stock: &StockStore, skus: &[SkuId], capacity: &[u32]) -> (u64, Vec<StockRow>) {
     let view = stock.order_view(skus);
+    let mut distinct: Vec<(SkuId, usize)> = skus.iter().enumerate().map(|(k, &s)| (s, k)).collect();
+    distinct.sort();
+    distinct.dedup_by_key(|d| d.0);
     let mut h = DefaultHasher::new();
+    let mut rows = Vec::new();
     for node in 0..view.node_count() {
-        for k in 0..skus.len() {
-            let l = view.level(NodeId(node as u32), k);
-            (l.on_hand, l.reserved, l.protected).hash(&mut h);
+        let node = NodeId(node as u32);
+        for &(sku, k) in &distinct {
+            let level = view.level(node, k);
+            (level.on_hand, level.reserved, level.protected).hash(&mut h);
+            if !level.is_zero() {
+                rows.push(StockRow { node, sku, level });
+            }
         }
     }
     capacity.hash(&mut h);
-    h.finish()
+    (h.finish(), rows)
 }
 
 /// Why a level cannot ship the whole cart: the exclusions of the nodes that

@@ -193,6 +193,25 @@ fn a_repeated_cart_comes_from_cache_and_a_stock_change_invalidates_it() {
     assert!(!first.from_cache);
     let calls = f.transit.calls.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(calls, 1, "one predictor call for every level's shipments");
+    // The rows recorded are the ones the plans were built on.
+    let built = crate::allocation::candidates::build_problem(
+        &f.network,
+        f.book.stock(),
+        &f.book.remaining_capacity(request.order_time),
+        &OrderRequest {
+            order_id: "o".into(),
+            lines: request.lines.clone(),
+            destination: request.destination,
+            service_level: ServiceLevel::Ground,
+            promised_by: None,
+            options: Default::default(),
+        },
+        &CostParams::default(),
+        request.order_time,
+    )
+    .unwrap();
+    assert!(!first.read.stock_read.is_empty());
+    assert_eq!(first.read.stock_read, built.stock_read);
     // Other line ids, a minute later: the same plans, from cache.
     request.lines[0].line_id = "other".into();
     request.order_time += Duration::from_secs(60);
