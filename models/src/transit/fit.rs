@@ -4,7 +4,8 @@
 //! Held out: every shipment released on a `valid` or `test` day of the
 //! world (the model is trained on `train` days only). Those shipments are
 //! split by order into two disjoint halves: the **fit** half learns the
-//! per-service window adjustment and the isotonic map, the **eval** half
+//! per-service window adjustment (pooled over the service level for a
+//! service with few shipments) and the isotonic map, the **eval** half
 //! measures them. The promise being evaluated is the one the promise RPC
 //! makes: the latest delivery date (destination-local date of release +
 //! q90), on time when delivered before the end of that date.
@@ -29,6 +30,10 @@ use crate::world::{Split, World};
 pub const REPORT_BEGIN: &str = "<!-- eta-calibration: begin (written by allot-world calibrate) -->";
 /// End of that section.
 pub const REPORT_END: &str = "<!-- eta-calibration: end -->";
+
+/// Fit shipments below which a service's window shift is fitted on every
+/// service of its level.
+const MIN_WINDOW_ROWS: usize = 1_000;
 
 /// Edges of the reliability bins of the promised-date probability (most
 /// promises state 0.85 to 0.99, so the bins are finer there).
@@ -209,19 +214,41 @@ pub fn fit(model: EtaModel, world: &World) -> Result<(Calibration, FitReport), T
     let (fit_idx, eval_idx): (Vec<usize>, Vec<usize>) =
         (0..shipments.len()).partition(|&i| in_fit_half(shipments[i].order));
 
-    // Window: split-conformal per service on the fit half.
-    let mut residuals: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    // Window: split-conformal per service on the fit half; a service with
+    // fewer than MIN_WINDOW_ROWS fit shipments uses the residuals of every
+    // service of its level (its own quantiles are too noisy).
+    let level_of = |s: &HeldOut| network.service(s.lane.service).level;
+    let mut by_service: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut by_level: BTreeMap<allot_engine::network::ServiceLevel, (Vec<f64>, Vec<f64>)> =
+        BTreeMap::new();
+    let mut level_of_code = BTreeMap::new();
     for &i in &fit_idx {
-        let r = residuals.entry(code(&shipments[i])).or_default();
-        r.0.push(shipments[i].actual - raw[i].q10);
-        r.1.push(shipments[i].actual - raw[i].q90);
+        let (lo, hi) = (
+            shipments[i].actual - raw[i].q10,
+            shipments[i].actual - raw[i].q90,
+        );
+        let r = by_service.entry(code(&shipments[i])).or_default();
+        r.0.push(lo);
+        r.1.push(hi);
+        let l = by_level.entry(level_of(&shipments[i])).or_default();
+        l.0.push(lo);
+        l.1.push(hi);
+        level_of_code.insert(code(&shipments[i]), level_of(&shipments[i]));
     }
-    let window: Vec<WindowAdjust> = residuals
+    let window: Vec<WindowAdjust> = by_service
         .into_iter()
-        .map(|(service, (mut lo, mut hi))| WindowAdjust {
-            service,
-            lower_days: round4(quantile(&mut lo, 0.10)),
-            upper_days: round4(quantile(&mut hi, 0.90)),
+        .map(|(service, (mut lo, mut hi))| {
+            if lo.len() < MIN_WINDOW_ROWS
+                && let Some((l, h)) = level_of_code.get(&service).and_then(|l| by_level.get(l))
+            {
+                lo = l.clone();
+                hi = h.clone();
+            }
+            WindowAdjust {
+                service,
+                lower_days: round4(quantile(&mut lo, 0.10)),
+                upper_days: round4(quantile(&mut hi, 0.90)),
+            }
         })
         .collect();
     let mut calibration = Calibration {
@@ -402,8 +429,9 @@ Observed on-time share of the promised date: {:.1}%.\n",
         s,
         "\n### Window coverage (share of true transit in [q10, q90], nominal 80%)\n\n\
 The raw quantiles are widened (or narrowed) per service by split-conformal adjustments fitted on the fit half: q10 + \
-the 10th percentile of (true - q10), q90 + the 90th percentile of (true - q90). Promise windows and probabilities use \
-the adjusted window.\n"
+the 10th percentile of (true - q10), q90 + the 90th percentile of (true - q90); a service with fewer than {MIN_WINDOW_ROWS} \
+fit shipments takes the residuals of every service of its level. Promise windows and probabilities use the adjusted \
+window.\n"
     );
     let _ = writeln!(
         s,
