@@ -291,6 +291,10 @@ pub struct DecisionsConfig {
     /// `immediate`: every batch is fsynced before the next; `eventual`: no
     /// fsync wait (a machine crash can lose the last batches).
     pub durability: allot_engine::decisions::Durability,
+    /// Group commit: least time between two commits, ms. Under load what
+    /// arrives within it shares one transaction and one fsync; after a quiet
+    /// spell an entry is committed at once. 0: no gathering.
+    pub commit_interval_ms: u64,
     /// Records and events older than this many days are pruned (hourly).
     pub retention_days: u32,
     /// Live events a watcher may fall behind before its stream ends with
@@ -305,6 +309,7 @@ impl Default for DecisionsConfig {
             queue_capacity: 16_384,
             max_batch: 1_024,
             durability: allot_engine::decisions::Durability::Immediate,
+            commit_interval_ms: 5,
             retention_days: 30,
             watch_buffer: 4_096,
         }

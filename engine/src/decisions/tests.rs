@@ -12,6 +12,7 @@ fn config(dir: &std::path::Path) -> LogConfig {
         queue_capacity: 1024,
         max_batch: 4,
         durability: Durability::Immediate,
+        commit_interval: Duration::from_millis(2),
         retention: Duration::from_secs(30 * 86_400),
         prune_every: Duration::from_secs(3600),
     }
@@ -233,4 +234,30 @@ fn a_reader_waits_for_what_was_queued_before_it_asked() {
         assert_eq!(log.record(key).unwrap(), Some(vec![7]));
     }
     assert_eq!(log.queue_depth(), 0);
+}
+
+#[test]
+fn group_commit_gathers_what_arrives_within_the_interval_into_one_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    config.max_batch = 1024;
+    // Far longer than the submits below take, so the second burst always
+    // falls inside the window opened by the first commit.
+    config.commit_interval = Duration::from_secs(2);
+    let batches = Arc::new(Mutex::new(Vec::new()));
+    let sink = batches.clone();
+    let log = DecisionLog::open(
+        &config,
+        Box::new(move |events| sink.lock().unwrap().push(events.len())),
+    )
+    .unwrap();
+    log.submit(None, Some(event(1, "first"))).unwrap();
+    assert!(log.wait_committed(Duration::from_secs(30)));
+    for i in 0..10 {
+        log.submit(None, Some(event(1, &format!("burst-{i}"))))
+            .unwrap();
+    }
+    assert!(log.wait_committed(Duration::from_secs(30)));
+    log.close();
+    assert_eq!(*batches.lock().unwrap(), vec![1, 10]);
 }

@@ -75,6 +75,7 @@ impl DecisionRecorder {
                 queue_capacity: decisions.queue_capacity,
                 max_batch: decisions.max_batch,
                 durability: decisions.durability,
+                commit_interval: Duration::from_millis(decisions.commit_interval_ms),
                 retention: Duration::from_secs(u64::from(decisions.retention_days) * 86_400),
                 prune_every: PRUNE_EVERY,
             },
