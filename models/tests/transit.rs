@@ -173,3 +173,25 @@ fn a_lane_outside_the_network_is_an_error_not_a_panic() {
     lane.region = RegionId(10_000);
     assert!(p.predict(&[lane], released()).is_err());
 }
+
+#[test]
+fn the_prefilled_table_answers_exactly_what_the_model_does() {
+    let (Some(prefilled), Some(fresh)) = (predictor(), predictor()) else {
+        return;
+    };
+    prefilled.prefill(released()).unwrap();
+    let lanes = some_lanes(&prefilled);
+    let runs = prefilled.stats().runs;
+    assert_eq!(
+        prefilled.predict(&lanes, released()).unwrap(),
+        fresh.predict(&lanes, released()).unwrap()
+    );
+    assert_eq!(prefilled.stats().runs, runs, "answered from the table");
+    // A bucket that was not prefilled still goes to the model.
+    let later = released() + Duration::from_secs(6 * 3600);
+    assert_eq!(
+        prefilled.predict(&lanes, later).unwrap(),
+        fresh.predict(&lanes, later).unwrap()
+    );
+    assert_eq!(prefilled.stats().runs, runs + 1);
+}

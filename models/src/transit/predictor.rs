@@ -2,8 +2,8 @@
 //! with its quantile cache and calibration.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use allot_engine::network::{Network, RegionId};
@@ -53,6 +53,9 @@ pub struct EtaPredictor {
     /// Per service id: its window adjustment, if any.
     window: Vec<Option<WindowAdjust>>,
     cache: Cache<EtaKey, TransitQuantiles>,
+    /// Dense tables of the buckets the refresher prefilled, newest last (at
+    /// most [`TABLES_KEPT`]): a lookup there is an index, not a hash.
+    tables: RwLock<Vec<Arc<BucketTable>>>,
     hits: AtomicU64,
     misses: AtomicU64,
     runs: AtomicU64,
@@ -89,6 +92,16 @@ pub const RUNS_METRIC: &str = "allot_eta_model_runs_total";
 /// Lanes scored per model run when prefilling.
 const PREFILL_CHUNK: usize = 2_048;
 
+/// Prefilled bucket tables kept (the previous, current and next bucket).
+const TABLES_KEPT: usize = 3;
+
+/// The quantiles of every lane of one bucket, indexed by
+/// [`EtaPredictor::lane_index`].
+struct BucketTable {
+    bucket: i64,
+    lanes: Vec<Option<TransitQuantiles>>,
+}
+
 impl EtaPredictor {
     /// Wraps a loaded model with `calibration` (see [`Calibration::identity`]
     /// for none).
@@ -116,6 +129,7 @@ impl EtaPredictor {
                 .max_capacity(options.cache_entries)
                 .time_to_live(options.cache_ttl)
                 .build(),
+            tables: RwLock::new(Vec::new()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             runs: AtomicU64::new(0),
@@ -173,6 +187,20 @@ impl EtaPredictor {
             Some(Some(w)) => w.apply(&q),
             _ => q,
         }
+    }
+
+    /// Position of a (checked) lane in a bucket table.
+    fn lane_index(&self, lane: &Lane) -> usize {
+        let services = self.network.services().len();
+        let regions = self.network.regions().len();
+        (lane.node.0 as usize * services + lane.service.0 as usize) * regions
+            + lane.region.0 as usize
+    }
+
+    /// The prefilled table of `bucket`, if any.
+    fn table(&self, bucket: i64) -> Option<Arc<BucketTable>> {
+        let tables = self.tables.read().ok()?;
+        tables.iter().rev().find(|t| t.bucket == bucket).cloned()
     }
 
     fn check_lane(&self, lane: &Lane) -> Result<(), TransitError> {
@@ -260,11 +288,37 @@ impl EtaPredictor {
         let mut scored = 0;
         for chunk in keys.chunks(PREFILL_CHUNK) {
             if !keep_going() {
-                break;
+                return Ok(scored);
             }
             scored += self.score(chunk, PREFILL_CHUNK)?.len();
         }
+        self.publish_table(bucket);
         Ok(scored)
+    }
+
+    /// Copies every lane of `bucket` from the cache into a dense table that
+    /// [`TransitPredictor::predict`] reads first.
+    fn publish_table(&self, bucket: i64) {
+        let size = self.network.node_count()
+            * self.network.services().len()
+            * self.network.regions().len();
+        let mut lanes = vec![None; size];
+        for lane in self.lanes() {
+            let key = EtaKey {
+                node: lane.node,
+                service: lane.service,
+                region: lane.region,
+                bucket,
+            };
+            lanes[self.lane_index(&lane)] = self.cache.get(&key);
+        }
+        if let Ok(mut tables) = self.tables.write() {
+            tables.retain(|t| t.bucket != bucket);
+            tables.push(Arc::new(BucketTable { bucket, lanes }));
+            tables.sort_by_key(|t| t.bucket);
+            let excess = tables.len().saturating_sub(TABLES_KEPT);
+            tables.drain(..excess);
+        }
     }
 }
 
@@ -297,10 +351,15 @@ impl TransitPredictor for EtaPredictor {
             region: l.region,
             bucket,
         };
+        let table = self.table(bucket);
         let mut out: Vec<Option<TransitQuantiles>> = Vec::with_capacity(lanes.len());
         let mut missing: Vec<EtaKey> = Vec::new();
         for lane in lanes {
             self.check_lane(lane)?;
+            if let Some(q) = table.as_ref().and_then(|t| t.lanes[self.lane_index(lane)]) {
+                out.push(Some(q));
+                continue;
+            }
             let k = key(lane);
             let q = self.cache.get(&k);
             if q.is_none() && !missing.contains(&k) {
