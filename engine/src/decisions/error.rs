@@ -37,6 +37,14 @@ pub enum DecisionLogError {
         /// What is wrong.
         problem: String,
     },
+    /// A stored record could not be decompressed (a bug or a damaged file).
+    #[error("decision record {key:032x} is unreadable: {problem}")]
+    CorruptRecord {
+        /// The record's key (the decision's ULID as a number).
+        key: u128,
+        /// What is wrong.
+        problem: String,
+    },
 }
 
 impl Classify for DecisionLogError {
@@ -47,7 +55,8 @@ impl Classify for DecisionLogError {
             DecisionLogError::Dir { .. }
             | DecisionLogError::Writer(_)
             | DecisionLogError::Storage(_)
-            | DecisionLogError::Corrupt { .. } => ErrorCode::Internal,
+            | DecisionLogError::Corrupt { .. }
+            | DecisionLogError::CorruptRecord { .. } => ErrorCode::Internal,
         }
     }
 }
