@@ -189,6 +189,11 @@ fn a_repeated_cart_comes_from_cache_and_a_stock_change_invalidates_it() {
     let f = fixture(true);
     let skus = dry(&f.network, f.book.stock());
     let mut request = cart(&f.network, &skus, RegionId(1));
+    assert!(
+        f.promiser.promise_if_cached(&request).unwrap().is_none(),
+        "a miss plans nothing without a deadline"
+    );
+    assert_eq!(f.promiser.stats().misses, 0);
     let first = f.promiser.promise(&request, soon()).unwrap();
     assert!(!first.from_cache);
     let calls = f.transit.calls.load(std::sync::atomic::Ordering::Relaxed);
@@ -219,6 +224,8 @@ fn a_repeated_cart_comes_from_cache_and_a_stock_change_invalidates_it() {
     assert!(second.from_cache);
     assert!(second.options.iter().all(|o| o.from_cache));
     assert_eq!(f.promiser.stats().hits, 1);
+    let inline = f.promiser.promise_if_cached(&request).unwrap().unwrap();
+    assert_eq!(inline.options, second.options);
     for (a, b) in first.options.iter().zip(&second.options) {
         assert_eq!(a.ship_from, b.ship_from);
         assert_eq!(a.cost_minor, b.cost_minor);
@@ -245,6 +252,7 @@ fn a_repeated_cart_comes_from_cache_and_a_stock_change_invalidates_it() {
             request.order_time,
         )
         .unwrap();
+    assert!(f.promiser.promise_if_cached(&request).unwrap().is_none());
     let third = f.promiser.promise(&request, soon()).unwrap();
     assert!(!third.from_cache, "a hold on the cart's stock invalidates");
     assert_ne!(third.read.stock_digest, first.read.stock_digest);

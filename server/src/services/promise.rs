@@ -58,15 +58,23 @@ impl PromiseService for PromiseApi {
         let message = request.into_inner();
         let now = SystemTime::now();
         let promise = conv::promise_request(&engine.network, message.clone(), now)?;
-        let worker = engine.clone();
-        let (promise, outcome) = self
-            .pool
-            .run(deadline, move || {
-                let outcome = worker.promiser.promise(&promise, deadline);
-                (promise, outcome)
-            })
-            .await?;
-        let outcome = outcome.map_err(status)?;
+        // A cached quote costs tens of microseconds: answered here; a miss
+        // plans on the bounded solver pool.
+        let (promise, outcome) = match engine.promiser.promise_if_cached(&promise) {
+            Ok(Some(outcome)) => (promise, outcome),
+            Err(error) => return Err(status(error)),
+            Ok(None) => {
+                let worker = engine.clone();
+                let (promise, outcome) = self
+                    .pool
+                    .run(deadline, move || {
+                        let outcome = worker.promiser.promise(&promise, deadline);
+                        (promise, outcome)
+                    })
+                    .await?;
+                (promise, outcome.map_err(status)?)
+            }
+        };
         let decision_id = DecisionRecorder::new_id();
         let response =
             conv::promise_response(&engine.network, &promise, &outcome, decision_id, now);
