@@ -8,7 +8,6 @@ use std::time::Duration;
 use allot_engine::allocation::lateness::LatenessSource;
 use allot_models::features::FRAUD_FEATURES;
 use allot_proto::v1 as pb;
-use prost::Message;
 
 use super::{Decided, Hold};
 use crate::convert::time::timestamp;
@@ -55,7 +54,17 @@ fn all_reasons(response: &pb::AllocateResponse) -> Vec<pb::Reason> {
         )
         .chain(response.excluded.iter().flat_map(|e| e.reasons.iter()))
         .chain(response.risk.iter().flat_map(|r| r.reasons.iter()))
-        .filter(|r| seen.insert(r.encode_to_vec()))
+        .filter(|r| {
+            seen.insert((
+                r.code,
+                r.message.as_str(),
+                r.feature.as_str(),
+                r.value.as_str(),
+                r.contribution.to_bits(),
+                r.cost_delta_minor,
+                r.node.as_str(),
+            ))
+        })
         .cloned()
         .collect()
 }
