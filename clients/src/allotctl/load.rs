@@ -30,7 +30,8 @@ latency from the intended send time (coordinated omission corrected); at most
 
 allocate and allocate-commit send the one call an OMS makes: each order
 carries its buyer (fraud-scored, like score) and a delivery date promised 5
-days after the run starts (lateness priced by the ETA model).
+days after the run starts (lateness priced by the ETA model); --plain
+sends neither.
 allocate-commit reserves stock under a fresh idempotency key per request;
 one request in 20 replays an earlier key and is reported as
 allocate-commit-retry. Requests come from a pool of random orders of the
@@ -92,6 +93,11 @@ pub struct LoadArgs {
     /// Distinct random orders generated before the run.
     #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub pool: u32,
+    /// Allocate without a buyer or a promised date (no fraud scoring, no
+    /// lateness term): the allocation alone, for comparison with the one
+    /// call.
+    #[arg(long)]
+    pub plain: bool,
     /// Print the results as one JSON object on the last stdout line, after
     /// the table.
     #[arg(long)]
@@ -120,6 +126,7 @@ impl LoadArgs {
         config.lines = usize::from(self.lines);
         config.seed = self.seed;
         config.pool_size = self.pool as usize;
+        config.plain_allocate = self.plain;
         config.pacing = match (self.rate, self.concurrency) {
             (Some(rate), _) => Pacing::Open {
                 rate,

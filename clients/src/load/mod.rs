@@ -86,6 +86,9 @@ pub struct LoadConfig {
     pub seed: u64,
     /// Distinct random orders generated before the run.
     pub pool_size: usize,
+    /// Allocate without a buyer or a promised date (no fraud scoring, no
+    /// lateness term) instead of the one call.
+    pub plain_allocate: bool,
     /// Closed or open loop.
     pub pacing: Pacing,
     /// How long to run.
@@ -109,6 +112,7 @@ impl LoadConfig {
             lines: 5,
             seed: 1,
             pool_size: DEFAULT_POOL_SIZE,
+            plain_allocate: false,
             pacing: Pacing::Closed { concurrency: 16 },
             stop: Stop::Duration(Duration::from_secs(10)),
             warmup: Duration::from_secs(1),
@@ -173,14 +177,19 @@ async fn request_plan(
     } else {
         Default::default()
     };
-    Ok(RequestPlan::new(
+    let plan = RequestPlan::new(
         config.mix.clone(),
         &network,
         config.seed,
         config.lines,
         config.pool_size,
         run_id(),
-    ))
+    );
+    Ok(if config.plain_allocate {
+        plan.plain_allocations()
+    } else {
+        plan
+    })
 }
 
 /// The first request `config` would send, as a gRPC body (see

@@ -39,6 +39,9 @@ impl LoadReport {
         if config.is_mix {
             object.insert("mix".into(), json!(config.mix.to_string()));
         }
+        if config.plain_allocate {
+            object.insert("plain".into(), json!(true));
+        }
         match config.pacing {
             Pacing::Closed { concurrency } => {
                 object.insert("mode".into(), json!("closed"));

@@ -95,6 +95,17 @@ impl RequestPlan {
         }
     }
 
+    /// The plan with plain allocations: no buyer and no promised date, so
+    /// Allocate neither scores fraud nor prices lateness (the allocation
+    /// alone, for comparison with the one call).
+    pub fn plain_allocations(mut self) -> RequestPlan {
+        for order in &mut self.allocate {
+            order.context = None;
+            order.promised_by = None;
+        }
+        self
+    }
+
     /// The mix of the run.
     pub fn mix(&self) -> &Mix {
         &self.mix
@@ -213,6 +224,12 @@ mod tests {
             }
         }
         assert!(seen > 0);
+        let plain = plan.plain_allocations();
+        for index in 0..8 {
+            if let (_, Call::Allocate(order)) = plain.call(index) {
+                assert!(order.context.is_none() && order.promised_by.is_none());
+            }
+        }
     }
 
     #[test]
