@@ -93,6 +93,24 @@ pub fn random_score_request(
     score_request(seed as usize, &random_order(network, seed, lines))
 }
 
+/// Gives `order` buyer `k` of [`score_request`]'s population, so Allocate
+/// scores it for fraud in the same call.
+pub fn attach_buyer(k: usize, order: &mut pb::AllocateRequest) {
+    order.context = score_request(k, order).context;
+}
+
+/// The instant `days` after `now`, as a promised delivery date.
+pub fn promised_after(now: std::time::SystemTime, days: u32) -> prost_types::Timestamp {
+    let at = now + std::time::Duration::from_secs(u64::from(days) * 86_400);
+    let seconds = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    prost_types::Timestamp {
+        seconds: i64::try_from(seconds).unwrap_or(i64::MAX),
+        nanos: 0,
+    }
+}
+
 /// The risk request of order `k`: its lines and destination with a
 /// synthetic, reproducible buyer (one of 500 customers, accounts created in
 /// the last three years, billing at the destination).

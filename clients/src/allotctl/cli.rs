@@ -189,6 +189,15 @@ pub struct AllocateArgs {
     /// Reserve the plan's stock under this idempotency key.
     #[arg(long, value_name = "KEY")]
     pub commit: Option<String>,
+    /// Attach a synthetic buyer (the one `score --random-order` uses for the
+    /// same seed; buyer 0 with --order), so the order is scored for fraud in
+    /// the same call.
+    #[arg(long)]
+    pub context: bool,
+    /// Promise delivery this many days from now (`promised_by`), so the ETA
+    /// model prices the risk of being late.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(0..=365))]
+    pub promise_days: Option<u32>,
     /// Print the request that is sent (proto3 JSON) to stderr.
     #[arg(long)]
     pub show_request: bool,
@@ -281,6 +290,36 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn allocate_takes_a_buyer_and_a_promise() {
+        let cli = Cli::try_parse_from([
+            "allotctl",
+            "allocate",
+            "--random-order",
+            "4",
+            "--context",
+            "--promise-days",
+            "3",
+        ])
+        .unwrap();
+        let Command::Allocate(args) = cli.command else {
+            panic!("not allocate");
+        };
+        assert!(args.context);
+        assert_eq!(args.promise_days, Some(3));
+        assert!(
+            Cli::try_parse_from([
+                "allotctl",
+                "allocate",
+                "--random-order",
+                "4",
+                "--promise-days",
+                "-1"
+            ])
+            .is_err()
+        );
     }
 
     #[test]

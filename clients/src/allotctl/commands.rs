@@ -220,6 +220,16 @@ async fn allocate(endpoint: &str, args: AllocateArgs) -> anyhow::Result<()> {
             ),
             (None, None) => bail!("give --order FILE.json or --random-order SEED"),
         };
+    if args.context {
+        let buyer = args.source.random_order.unwrap_or(0) as usize;
+        allot_client::random::attach_buyer(buyer, &mut request);
+    }
+    if let Some(days) = args.promise_days {
+        request.promised_by = Some(allot_client::random::promised_after(
+            std::time::SystemTime::now(),
+            days,
+        ));
+    }
     if let Some(key) = args.commit {
         let options = request.options.get_or_insert_with(Default::default);
         options.commit = true;

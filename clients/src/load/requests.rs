@@ -6,7 +6,7 @@ use tonic_health::pb::HealthCheckRequest;
 
 use super::mix::{Mix, RpcKind};
 use crate::proto as pb;
-use crate::random::{random_order, score_request};
+use crate::random::{attach_buyer, promised_after, random_order, score_request};
 
 /// Default number of distinct random orders in a pool.
 pub const DEFAULT_POOL_SIZE: usize = 1024;
@@ -160,18 +160,11 @@ pub fn retry_of(index: u64, period: u64) -> Option<u64> {
 /// Days between the plan's creation and the delivery date promised on its
 /// allocations: a ground parcel usually makes it, a slow lane sometimes not,
 /// so the lateness term matters.
-const PROMISE_DAYS: u64 = 5;
+const PROMISE_DAYS: u32 = 5;
 
 /// The promised delivery instant of a plan made at `now`.
 fn promise_horizon(now: std::time::SystemTime) -> prost_types::Timestamp {
-    let at = now + std::time::Duration::from_secs(PROMISE_DAYS * 86_400);
-    let seconds = at
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    prost_types::Timestamp {
-        seconds: i64::try_from(seconds).unwrap_or(i64::MAX),
-        nanos: 0,
-    }
+    promised_after(now, PROMISE_DAYS)
 }
 
 /// Allocate as an OMS calls it in one call: order `k` with its buyer (the
@@ -183,7 +176,7 @@ fn one_call_order(
     promised_by: prost_types::Timestamp,
 ) -> pb::AllocateRequest {
     let mut order = order.clone();
-    order.context = score_request(k, &order).context;
+    attach_buyer(k, &mut order);
     order.promised_by = Some(promised_by);
     order
 }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The end-to-end benchmark of benches/RESULTS.md, in one run with the same
+# client settings for every RPC: a release server on loopback with its
+# default configuration (decision log on, durability immediate), then
+#   1. allotctl load, closed loop, 2 connections x 4 in flight, 10 s each:
+#      health (the empty-RPC baseline), promise (3-line carts), score,
+#      allocate (5 lines, the one call: fraud + ETA lateness) and
+#      allocate --plain (no buyer, no promise);
+#   2. the same requests from h2load (benches/e2e/h2load.sh), an
+#      independent HTTP/2 client, to show the generator is not the limit;
+#   3. overload: allocate open loop at 3x the rate measured in 1, for 5 s,
+#      then closed loop again with no warmup to see the recovery.
+# Needs a release build (cargo build --release -p allot-server -p allot-client)
+# and h2load (apt-get install -y nghttp2-client). Results go to stdout, one
+# JSON line per run prefixed with its name.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+port=${ALLOT_BENCH_PORT:-50091}
+endpoint="http://127.0.0.1:$port"
+allotctl="target/release/allotctl --endpoint $endpoint"
+data=$(mktemp -d)
+target/release/allot serve --listen "127.0.0.1:$port" --metrics-listen 127.0.0.1:0 \
+  --decisions-dir "$data" >"$data/serve.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
+for _ in $(seq 1 100); do
+  $allotctl health >/dev/null 2>&1 && break
+  sleep 0.2
+done
+run() { # name, allotctl load args...
+  local name=$1
+  shift
+  echo "$name $($allotctl load "$@" --connections 2 --quiet --json | tail -1)"
+}
+run health --rpc health --concurrency 4 --duration 10s
+run promise --rpc promise --lines 3 --concurrency 4 --duration 10s
+run score --rpc score --concurrency 4 --duration 10s
+run allocate --rpc allocate --lines 5 --concurrency 4 --duration 10s
+run allocate-plain --rpc allocate --plain --lines 5 --concurrency 4 --duration 10s
+for rpc in health promise score allocate; do
+  echo "h2load-$rpc $(ALLOT_ENDPOINT=$endpoint benches/e2e/h2load.sh "$rpc" 2 2 10 |
+    grep -E '^(finished in|requests:|status codes:|time for request:)' | tr '\n' ' ')"
+done
+rate=$($allotctl load --rpc allocate --lines 5 --concurrency 4 --duration 5s --quiet --json |
+  tail -1 | python3 -c 'import json,sys; print(round(3 * json.load(sys.stdin)["rps"]))')
+run "overload-at-$rate" --rpc allocate --lines 5 --rate "$rate" --duration 5s --warmup 0s
+run recovery --rpc allocate --lines 5 --concurrency 4 --duration 3s --warmup 0s
