@@ -21,7 +21,7 @@ use allot_models::scoring::ScoringError;
 use allot_proto::v1 as pb;
 use tonic::Status;
 
-pub use record::{allocation_record, recorded_features};
+pub use record::allocation_record;
 
 use crate::config::ReviewPolicy;
 use crate::convert::allocation as conv;

@@ -2,16 +2,15 @@
 //! what the engine read (stock, capacity, time, predictions), the models,
 //! the features, the reasons and the answer.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use allot_engine::allocation::lateness::LatenessSource;
-use allot_models::features::FRAUD_FEATURES;
 use allot_proto::v1 as pb;
 
 use super::{Decided, Hold};
 use crate::convert::time::timestamp;
-use crate::decisions::{input_hash, redact_allocate, server_version};
+use crate::decisions::{self, input_hash, redact_allocate, server_version};
 use crate::state::Engine;
 
 /// Feature-map key prefix of a candidate's P(late) (`p_late.<NODE>`).
@@ -24,19 +23,6 @@ pub const ETA_FALLBACK: &str = "eta_fallback";
 /// Feature-map key set to 1 when a promise was priced with the nominal
 /// curve (no ETA model loaded, or it failed).
 pub const LATENESS_NOMINAL: &str = "lateness_nominal";
-
-/// The fraud features of an assessment by name, as the record holds them
-/// (a missing, NaN, feature is absent).
-pub fn recorded_features(
-    features: &allot_models::features::FraudFeatures,
-) -> BTreeMap<String, f64> {
-    FRAUD_FEATURES
-        .iter()
-        .zip(features.to_row())
-        .filter(|(_, value)| !value.is_nan())
-        .map(|(name, value)| (name.to_string(), f64::from(value)))
-        .collect()
-}
 
 /// Every reason of a response (lines, runners-up, exclusions, risk), in
 /// that order, without repeats.
@@ -151,7 +137,7 @@ pub fn allocation_record(
     let mut features = decided
         .risk
         .as_ref()
-        .map(|r| recorded_features(&r.features))
+        .map(|r| decisions::fraud_features(&r.features))
         .unwrap_or_default();
     if read.transit.source != LatenessSource::NoPromise {
         for (node, p) in read.candidates.iter().zip(&read.transit.p_late) {
@@ -168,26 +154,8 @@ pub fn allocation_record(
         features.insert(LATENESS_NOMINAL.to_string(), 1.0);
     }
 
-    let mut stock_read: Vec<pb::StockRead> = read
-        .stock_read
-        .iter()
-        .map(|r| pb::StockRead {
-            node: network.node(r.node).code.clone(),
-            sku: network.sku(r.sku).code.clone(),
-            on_hand: r.level.on_hand,
-            reserved: r.level.reserved,
-            protected: r.level.protected,
-        })
-        .collect();
-    stock_read.sort_by(|a, b| (&a.node, &a.sku).cmp(&(&b.node, &b.sku)));
-    let mut capacity: Vec<pb::NodeCapacity> = network
-        .node_ids()
-        .map(|n| pb::NodeCapacity {
-            node: network.node(n).code.clone(),
-            remaining_units: read.capacity.get(n.0 as usize).copied().unwrap_or(0),
-        })
-        .collect();
-    capacity.sort_by(|a, b| a.node.cmp(&b.node));
+    let stock_read = decisions::stock_read(network, &read.stock_read);
+    let capacity = decisions::capacity(network, &read.capacity);
 
     let record = pb::DecisionRecord {
         decision_id: response.decision_id.clone(),

@@ -3,11 +3,44 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
+use allot_engine::allocation::candidates::StockRow;
+use allot_engine::network::Network;
 use allot_models::features::{FRAUD_FEATURES, FraudFeatures};
 use allot_proto::v1 as pb;
 
 use super::{DecisionRecorder, redact_allocate, redact_score, server_version};
 use crate::convert::time::timestamp;
+
+/// The stock rows a decision read, as recorded: ordered by node code, then
+/// SKU code.
+pub fn stock_read(network: &Network, rows: &[StockRow]) -> Vec<pb::StockRead> {
+    let mut read: Vec<pb::StockRead> = rows
+        .iter()
+        .map(|r| pb::StockRead {
+            node: network.node(r.node).code.clone(),
+            sku: network.sku(r.sku).code.clone(),
+            on_hand: r.level.on_hand,
+            reserved: r.level.reserved,
+            protected: r.level.protected,
+        })
+        .collect();
+    read.sort_by(|a, b| (&a.node, &a.sku).cmp(&(&b.node, &b.sku)));
+    read
+}
+
+/// Every node's remaining capacity (indexed by node id; a node beyond the
+/// slice has none), as recorded: ordered by node code.
+pub fn capacity(network: &Network, remaining: &[u32]) -> Vec<pb::NodeCapacity> {
+    let mut capacity: Vec<pb::NodeCapacity> = network
+        .node_ids()
+        .map(|n| pb::NodeCapacity {
+            node: network.node(n).code.clone(),
+            remaining_units: remaining.get(n.0 as usize).copied().unwrap_or(0),
+        })
+        .collect();
+    capacity.sort_by(|a, b| a.node.cmp(&b.node));
+    capacity
+}
 
 /// Model input features by name, without the missing (NaN) ones.
 pub fn fraud_features(features: &FraudFeatures) -> HashMap<String, f64> {

@@ -68,6 +68,34 @@ pub(super) fn rebuild_stock(
     Ok(store)
 }
 
+/// What a record read, rebuilt over the served network: the instant it
+/// decided at, its stock rows and the remaining capacity per node.
+pub(super) struct RecordedState {
+    /// The recorded `decided_at`.
+    pub decided_at: std::time::SystemTime,
+    /// A store holding exactly the recorded stock rows.
+    pub stock: StockStore,
+    /// Remaining capacity per node id.
+    pub capacity: Vec<u32>,
+}
+
+/// Rebuilds what `record` read (see [`RecordedState`]).
+pub(super) fn recorded_state(
+    record: &pb::DecisionRecord,
+    network: &Arc<Network>,
+) -> Result<RecordedState, Status> {
+    let decided_at = record
+        .decided_at
+        .as_ref()
+        .ok_or_else(|| precondition(record, "no recorded decision time"))
+        .and_then(|t| system_time(t, "decided_at"))?;
+    Ok(RecordedState {
+        decided_at,
+        stock: rebuild_stock(record, network, decided_at)?,
+        capacity: capacities(record, network)?,
+    })
+}
+
 /// The recorded remaining capacity per node id (0 for a node not listed).
 pub(super) fn capacities(
     record: &pb::DecisionRecord,
@@ -100,14 +128,12 @@ pub(super) async fn replay(
     else {
         return Err(precondition(&record, "no recorded Allocate response"));
     };
-    let decided_at = record
-        .decided_at
-        .as_ref()
-        .ok_or_else(|| precondition(&record, "no recorded decision time"))
-        .and_then(|t| system_time(t, "decided_at"))?;
     let network = engine.network.clone();
-    let store = rebuild_stock(&record, &network, decided_at)?;
-    let capacity = capacities(&record, &network)?;
+    let RecordedState {
+        decided_at,
+        stock: store,
+        capacity,
+    } = recorded_state(&record, &network)?;
     let (order, _commit) = order_request(&network, request.clone(), "allocate_request.")?;
     let fraud = match (&request.context, &recorded.risk) {
         (Some(_), Some(risk)) => FraudInput::Recorded(Box::new(RiskAssessmentInput {

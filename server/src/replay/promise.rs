@@ -12,7 +12,7 @@ use allot_engine::reservation::ReservationBook;
 use allot_proto::v1 as pb;
 use tonic::Status;
 
-use super::allocation::{REPLAY_BUDGET, capacities, precondition, rebuild_stock};
+use super::allocation::{REPLAY_BUDGET, RecordedState, precondition, recorded_state};
 use super::check_versions;
 use crate::convert::allocation::system_time;
 use crate::convert::promise::{promise_request, promise_response};
@@ -161,14 +161,12 @@ pub(super) async fn replay(
     else {
         return Err(precondition(&record, "no recorded promise response"));
     };
-    let decided_at = record
-        .decided_at
-        .as_ref()
-        .ok_or_else(|| precondition(&record, "no recorded decision time"))
-        .and_then(|t| system_time(t, "decided_at"))?;
     let network = engine.network.clone();
-    let store = rebuild_stock(&record, &network, decided_at)?;
-    let capacity = capacities(&record, &network)?;
+    let RecordedState {
+        decided_at,
+        stock: store,
+        capacity,
+    } = recorded_state(&record, &network)?;
     let mut request = request;
     // The recorded order time: explicit in the request, else the time the
     // quote was made (recorded as `decided_at`).

@@ -13,7 +13,7 @@ use crate::config::AllocationConfig;
 use crate::convert::promise as conv;
 use crate::convert::time::timestamp;
 use crate::deadline::budget;
-use crate::decisions::{DecisionRecorder, input_hash, redact_promise, server_version};
+use crate::decisions::{self, DecisionRecorder, input_hash, redact_promise, server_version};
 use crate::error::status;
 use crate::pool::SolverPool;
 use crate::state::{Engine, Ready};
@@ -146,26 +146,8 @@ fn promise_record(
         })
         .collect();
     stock_versions.sort_by(|a, b| a.node.cmp(&b.node));
-    let mut stock_read: Vec<pb::StockRead> = read
-        .stock_read
-        .iter()
-        .map(|r| pb::StockRead {
-            node: network.node(r.node).code.clone(),
-            sku: network.sku(r.sku).code.clone(),
-            on_hand: r.level.on_hand,
-            reserved: r.level.reserved,
-            protected: r.level.protected,
-        })
-        .collect();
-    stock_read.sort_by(|a, b| (&a.node, &a.sku).cmp(&(&b.node, &b.sku)));
-    let mut capacity: Vec<pb::NodeCapacity> = network
-        .node_ids()
-        .map(|n| pb::NodeCapacity {
-            node: network.node(n).code.clone(),
-            remaining_units: read.capacity.get(n.0 as usize).copied().unwrap_or(0),
-        })
-        .collect();
-    capacity.sort_by(|a, b| a.node.cmp(&b.node));
+    let stock_read = decisions::stock_read(network, &read.stock_read);
+    let capacity = decisions::capacity(network, &read.capacity);
     let model_versions = outcome
         .model
         .iter()
