@@ -416,39 +416,7 @@ pub(crate) fn round_div(num: i64, den: i64) -> i64 {
 }
 
 fn validate(network: &Network, request: &OrderRequest) -> Result<(), AllocationError> {
-    if request.lines.is_empty() {
-        return Err(AllocationError::invalid(
-            "lines",
-            "an order needs at least one line",
-        ));
-    }
-    let mut ids = HashSet::new();
-    for (i, line) in request.lines.iter().enumerate() {
-        if line.line_id.is_empty() {
-            return Err(AllocationError::invalid(
-                format!("lines[{i}].line_id"),
-                "must not be empty",
-            ));
-        }
-        if !ids.insert(line.line_id.as_str()) {
-            return Err(AllocationError::invalid(
-                format!("lines[{i}].line_id"),
-                format!("duplicate line id {:?}", line.line_id),
-            ));
-        }
-        if line.quantity == 0 {
-            return Err(AllocationError::invalid(
-                format!("lines[{i}].quantity"),
-                "must be at least 1",
-            ));
-        }
-        if line.sku.0 as usize >= network.sku_count() {
-            return Err(AllocationError::NotFound {
-                field: format!("lines[{i}].sku"),
-                what: format!("SKU #{}", line.sku.0),
-            });
-        }
-    }
+    super::request::validate_lines(network, &request.lines, "an order")?;
     for (i, node) in request.options.excluded_nodes.iter().enumerate() {
         if node.0 as usize >= network.node_count() {
             return Err(AllocationError::NotFound {

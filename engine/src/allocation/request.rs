@@ -60,3 +60,48 @@ pub struct AllocationOptions {
     /// ignored (false) under ship-complete.
     pub allow_backorder: bool,
 }
+
+/// Checks an order's or a cart's lines against `network`: at least one line
+/// (`what` names the request in the message), non-empty unique line ids,
+/// quantities of at least 1, known SKUs. Errors name the field.
+pub(crate) fn validate_lines(
+    network: &crate::network::Network,
+    lines: &[OrderLine],
+    what: &str,
+) -> Result<(), super::error::AllocationError> {
+    use super::error::AllocationError;
+    if lines.is_empty() {
+        return Err(AllocationError::invalid(
+            "lines",
+            format!("{what} needs at least one line"),
+        ));
+    }
+    let mut ids = std::collections::HashSet::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.line_id.is_empty() {
+            return Err(AllocationError::invalid(
+                format!("lines[{i}].line_id"),
+                "must not be empty",
+            ));
+        }
+        if !ids.insert(line.line_id.as_str()) {
+            return Err(AllocationError::invalid(
+                format!("lines[{i}].line_id"),
+                format!("duplicate line id {:?}", line.line_id),
+            ));
+        }
+        if line.quantity == 0 {
+            return Err(AllocationError::invalid(
+                format!("lines[{i}].quantity"),
+                "must be at least 1",
+            ));
+        }
+        if line.sku.0 as usize >= network.sku_count() {
+            return Err(AllocationError::NotFound {
+                field: format!("lines[{i}].sku"),
+                what: format!("SKU #{}", line.sku.0),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,11 +1,10 @@
 //! The domain promise request, after the server has converted the wire
 //! message.
 
-use std::collections::HashSet;
 use std::time::SystemTime;
 
 use crate::allocation::error::AllocationError;
-use crate::allocation::request::{Destination, OrderLine};
+use crate::allocation::request::{Destination, OrderLine, validate_lines};
 use crate::network::{Network, ServiceLevel};
 
 /// Most lines a cart may have.
@@ -50,45 +49,13 @@ impl PromiseRequest {
 
     /// Checks the cart against `network`; errors name the field.
     pub fn validate(&self, network: &Network) -> Result<(), AllocationError> {
-        if self.lines.is_empty() {
-            return Err(AllocationError::invalid(
-                "lines",
-                "a cart needs at least one line",
-            ));
-        }
         if self.lines.len() > MAX_LINES {
             return Err(AllocationError::invalid(
                 "lines",
                 format!("at most {MAX_LINES} lines, got {}", self.lines.len()),
             ));
         }
-        let mut ids = HashSet::new();
-        for (i, line) in self.lines.iter().enumerate() {
-            if line.line_id.is_empty() {
-                return Err(AllocationError::invalid(
-                    format!("lines[{i}].line_id"),
-                    "must not be empty",
-                ));
-            }
-            if !ids.insert(line.line_id.as_str()) {
-                return Err(AllocationError::invalid(
-                    format!("lines[{i}].line_id"),
-                    format!("duplicate line id {:?}", line.line_id),
-                ));
-            }
-            if line.quantity == 0 {
-                return Err(AllocationError::invalid(
-                    format!("lines[{i}].quantity"),
-                    "must be at least 1",
-                ));
-            }
-            if line.sku.0 as usize >= network.sku_count() {
-                return Err(AllocationError::NotFound {
-                    field: format!("lines[{i}].sku"),
-                    what: format!("SKU #{}", line.sku.0),
-                });
-            }
-        }
+        validate_lines(network, &self.lines, "a cart")?;
         if let Some(r) = self.destination.region
             && r.0 as usize >= network.regions().len()
         {
