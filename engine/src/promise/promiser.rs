@@ -228,7 +228,7 @@ impl Promiser {
         let network = stock.network();
         let now = request.order_time;
         let skus: Vec<SkuId> = request.lines.iter().map(|l| l.sku).collect();
-        let (digest, stock_read) = stock_digest(stock, &skus, &capacity);
+        let (digest, stock_read, stock_versions) = stock_digest(stock, &skus, &capacity);
         let key = PromiseKey {
             lines: request
                 .lines
@@ -275,6 +275,7 @@ impl Promiser {
             from_cache,
             PromiseRead {
                 stock_read,
+                stock_versions,
                 capacity,
                 decided_at: now,
                 stock_digest: digest,
@@ -441,15 +442,21 @@ fn unix_secs(t: SystemTime) -> u64 {
 /// holds, which do not bump them). Also returns the non-zero levels read,
 /// by node then SKU (what the plans are built on, for the decision record),
 /// so a cached entry does not have to keep them.
-fn stock_digest(stock: &StockStore, skus: &[SkuId], capacity: &[u32]) -> (u64, Vec<StockRow>) {
+fn stock_digest(
+    stock: &StockStore,
+    skus: &[SkuId],
+    capacity: &[u32],
+) -> (u64, Vec<StockRow>, Vec<(NodeId, u64)>) {
     let view = stock.order_view(skus);
     let mut distinct: Vec<(SkuId, usize)> = skus.iter().enumerate().map(|(k, &s)| (s, k)).collect();
     distinct.sort();
     distinct.dedup_by_key(|d| d.0);
     let mut h = DefaultHasher::new();
     let mut rows = Vec::new();
+    let mut versions = Vec::new();
     for node in 0..view.node_count() {
         let node = NodeId(node as u32);
+        let before = rows.len();
         for &(sku, k) in &distinct {
             let level = view.level(node, k);
             (level.on_hand, level.reserved, level.protected).hash(&mut h);
@@ -457,9 +464,12 @@ fn stock_digest(stock: &StockStore, skus: &[SkuId], capacity: &[u32]) -> (u64, V
                 rows.push(StockRow { node, sku, level });
             }
         }
+        if rows.len() > before {
+            versions.push((node, view.version(node)));
+        }
     }
     capacity.hash(&mut h);
-    (h.finish(), rows)
+    (h.finish(), rows, versions)
 }
 
 /// Why a level cannot ship the whole cart: the exclusions of the nodes that

@@ -97,6 +97,9 @@ pub enum TransitSource {
 pub struct PromiseRead {
     /// Every (node, SKU) level of the cart's SKUs the plans were built on.
     pub stock_read: Vec<StockRow>,
+    /// Snapshot version of every node with a row in `stock_read`, as read
+    /// (in the same read as the rows).
+    pub stock_versions: Vec<(NodeId, u64)>,
     /// Remaining capacity per node (indexed by node id).
     pub capacity: Vec<u32>,
     /// The order time the promise was computed for.

@@ -217,6 +217,14 @@ fn a_repeated_cart_comes_from_cache_and_a_stock_change_invalidates_it() {
     .unwrap();
     assert!(!first.read.stock_read.is_empty());
     assert_eq!(first.read.stock_read, built.stock_read);
+    // A version for every node read, taken in the same read.
+    let mut read_nodes: Vec<_> = first.read.stock_read.iter().map(|r| r.node).collect();
+    read_nodes.dedup();
+    let versioned: Vec<_> = first.read.stock_versions.iter().map(|v| v.0).collect();
+    assert_eq!(versioned, read_nodes);
+    for &(node, version) in &first.read.stock_versions {
+        assert_eq!(version, f.book.stock().freshness(node).version);
+    }
     // Other line ids, a minute later: the same plans, from cache.
     request.lines[0].line_id = "other".into();
     request.order_time += Duration::from_secs(60);

@@ -107,17 +107,7 @@ pub fn allocation_record(
     let input_hash = input_hash(&request);
     redact_allocate(&mut request);
 
-    let mut stock_versions: Vec<pb::NodeSnapshotVersion> = decided
-        .outcome
-        .stock_versions
-        .iter()
-        .map(|&(node, version)| pb::NodeSnapshotVersion {
-            node: network.node(node).code.clone(),
-            version,
-            sequence: 0,
-        })
-        .collect();
-    stock_versions.sort_by(|a, b| a.node.cmp(&b.node));
+    let stock_versions = decisions::stock_versions(network, &decided.outcome.stock_versions);
 
     let mut model_versions = Vec::new();
     if let Some(risk) = &decided.risk {

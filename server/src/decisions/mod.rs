@@ -26,7 +26,9 @@ use crate::config::{Config, DecisionsConfig};
 
 pub use event::{event_message, reservation_event};
 pub use hash::{config_hash, input_hash, network_hash, sha256_hex};
-pub use record::{PlanEvaluation, RiskDecision, capacity, fraud_features, stock_read};
+pub use record::{
+    PlanEvaluation, RiskDecision, capacity, fraud_features, stock_read, stock_versions,
+};
 pub use redact::{redact_allocate, redact_promise, redact_score};
 pub use watch::{EventStream, watch};
 

@@ -136,16 +136,7 @@ fn promise_record(
     let input_hash = input_hash(&request);
     redact_promise(&mut request);
     let read = &outcome.read;
-    let mut stock_versions: Vec<pb::NodeSnapshotVersion> = network
-        .node_ids()
-        .filter(|n| read.stock_read.iter().any(|r| r.node == *n))
-        .map(|n| pb::NodeSnapshotVersion {
-            node: network.node(n).code.clone(),
-            version: engine.stock.freshness(n).version,
-            sequence: 0,
-        })
-        .collect();
-    stock_versions.sort_by(|a, b| a.node.cmp(&b.node));
+    let stock_versions = decisions::stock_versions(network, &read.stock_versions);
     let stock_read = decisions::stock_read(network, &read.stock_read);
     let capacity = decisions::capacity(network, &read.capacity);
     let model_versions = outcome
