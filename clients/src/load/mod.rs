@@ -194,12 +194,18 @@ async fn request_plan(
 
 /// The first request `config` would send, as a gRPC body (see
 /// [`grpc_frame`]), and the path to POST it to: for sending the same
-/// request from an independent HTTP/2 load tool. Committing allocations are
-/// refused (each needs its own idempotency key).
+/// request from an independent HTTP/2 load tool. Mixes and committing
+/// allocations are refused (a body is one RPC; each commit needs its own
+/// idempotency key).
 pub async fn first_request_body(
     endpoint: &str,
     config: &LoadConfig,
 ) -> Result<(&'static str, Vec<u8>), ClientError> {
+    if config.is_mix || config.mix.weights().len() != 1 {
+        return Err(ClientError::Status(tonic::Status::invalid_argument(
+            "a fixed body sends one RPC: choose --rpc health, allocate, promise or score, not mix",
+        )));
+    }
     let client = AllotClient::connect(endpoint).await?;
     let plan = request_plan(&client, config).await?;
     let (kind, call) = plan.call(0);
