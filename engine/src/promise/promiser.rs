@@ -2,8 +2,8 @@
 //! logic and solver, predicts the windows, and caches what repeats.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::NaiveDate;
@@ -103,6 +103,8 @@ struct Planned {
     levels: Vec<LevelPlan>,
     transit: TransitSource,
     model: Option<(String, String)>,
+    /// The decision that recorded the read this entry was planned on.
+    recorded_by: Arc<OnceLock<String>>,
 }
 
 /// Quotes delivery promises against the live stock and reservation book.
@@ -228,7 +230,8 @@ impl Promiser {
         let network = stock.network();
         let now = request.order_time;
         let skus: Vec<SkuId> = request.lines.iter().map(|l| l.sku).collect();
-        let (digest, stock_read, stock_versions) = stock_digest(stock, &skus, &capacity);
+        // Before any level is read (see `StockStore::sku_generation`).
+        let digest = state_digest(stock, &skus, &capacity);
         let key = PromiseKey {
             lines: request
                 .lines
@@ -267,6 +270,13 @@ impl Promiser {
                 planned
             }
         };
+        // A quote from an entry whose first quote is recorded does not need
+        // the rows: its record refers to that one.
+        let (stock_read, stock_versions) = if planned.recorded_by.get().is_some() {
+            Default::default()
+        } else {
+            read_rows(stock, &skus)
+        };
         Ok(Some(finish(
             network,
             request,
@@ -279,6 +289,7 @@ impl Promiser {
                 capacity,
                 decided_at: now,
                 stock_digest: digest,
+                recorded_by: planned.recorded_by.clone(),
             },
         )))
     }
@@ -367,6 +378,7 @@ impl Promiser {
                 levels: plans,
                 transit,
                 model,
+                recorded_by: Arc::default(),
             },
             cacheable,
         ))
@@ -437,21 +449,27 @@ fn unix_secs(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// Digest of the levels of `skus` at every node and of the capacities: any
-/// change to what a plan could read changes it (versions alone would miss
-/// holds, which do not bump them). Also returns the non-zero levels read,
-/// by node then SKU (what the plans are built on, for the decision record),
-/// so a cached entry does not have to keep them.
-fn stock_digest(
-    stock: &StockStore,
-    skus: &[SkuId],
-    capacity: &[u32],
-) -> (u64, Vec<StockRow>, Vec<(NodeId, u64)>) {
+/// Digest of what a plan for `skus` depends on: the change counter of each
+/// SKU (any change to its level at any node, holds included, moves it) and
+/// every node's remaining capacity. Three atomic loads for a 3-line cart
+/// instead of a read of every node.
+fn state_digest(stock: &StockStore, skus: &[SkuId], capacity: &[u32]) -> u64 {
+    let mut h = DefaultHasher::new();
+    for &sku in skus {
+        (sku, stock.sku_generation(sku)).hash(&mut h);
+    }
+    capacity.hash(&mut h);
+    h.finish()
+}
+
+/// The non-zero levels of `skus` at every node, by node then SKU (what the
+/// plans are built on, for the decision record), and the snapshot version
+/// of every node with a row, from the same read.
+fn read_rows(stock: &StockStore, skus: &[SkuId]) -> (Vec<StockRow>, Vec<(NodeId, u64)>) {
     let view = stock.order_view(skus);
     let mut distinct: Vec<(SkuId, usize)> = skus.iter().enumerate().map(|(k, &s)| (s, k)).collect();
     distinct.sort();
     distinct.dedup_by_key(|d| d.0);
-    let mut h = DefaultHasher::new();
     let mut rows = Vec::new();
     let mut versions = Vec::new();
     for node in 0..view.node_count() {
@@ -459,7 +477,6 @@ fn stock_digest(
         let before = rows.len();
         for &(sku, k) in &distinct {
             let level = view.level(node, k);
-            (level.on_hand, level.reserved, level.protected).hash(&mut h);
             if !level.is_zero() {
                 rows.push(StockRow { node, sku, level });
             }
@@ -468,8 +485,7 @@ fn stock_digest(
             versions.push((node, view.version(node)));
         }
     }
-    capacity.hash(&mut h);
-    (h.finish(), rows, versions)
+    (rows, versions)
 }
 
 /// Why a level cannot ship the whole cart: the exclusions of the nodes that

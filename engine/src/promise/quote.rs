@@ -1,5 +1,6 @@
 //! What a promise answers, in domain terms.
 
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use chrono::NaiveDate;
@@ -96,16 +97,25 @@ pub enum TransitSource {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PromiseRead {
     /// Every (node, SKU) level of the cart's SKUs the plans were built on.
+    /// Empty when the quote came from a cache entry whose first quote was
+    /// already recorded (`recorded_by` set): that record holds them.
     pub stock_read: Vec<StockRow>,
     /// Snapshot version of every node with a row in `stock_read`, as read
-    /// (in the same read as the rows).
+    /// (in the same read as the rows); empty with `stock_read`.
     pub stock_versions: Vec<(NodeId, u64)>,
     /// Remaining capacity per node (indexed by node id).
     pub capacity: Vec<u32>,
     /// The order time the promise was computed for.
     pub decided_at: SystemTime,
-    /// Digest of the stock and capacity read (the cache key's generation).
+    /// Digest of the cart SKUs' change counters and the capacities read
+    /// (the cache key's generation).
     pub stock_digest: u64,
+    /// The decision whose record holds this read in full. Shared by every
+    /// quote answered from the same cache entry (same cart, destination,
+    /// levels, time bucket and digest, so the same rows and capacities):
+    /// the caller that records the first of them sets it, and the others
+    /// can refer to that record instead of repeating the read.
+    pub recorded_by: Arc<OnceLock<String>>,
 }
 
 /// The answer to a promise request.

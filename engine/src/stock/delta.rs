@@ -144,6 +144,9 @@ impl StockStore {
                 };
                 match result {
                     Ok(()) => {
+                        if let Some(sku) = sku {
+                            self.changed(sku);
+                        }
                         outcome.applied += 1;
                         guard.version += 1;
                         guard.updated_at = at;

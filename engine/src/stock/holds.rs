@@ -87,6 +87,7 @@ impl StockStore {
             let guard = guards.get_mut(&node).expect("locked above");
             guard.levels.entry(sku).reserved += quantity;
             *guard.held.entry(sku).or_insert(0) += quantity;
+            self.changed(sku);
         }
         Ok(())
     }
@@ -137,6 +138,7 @@ impl StockStore {
                 guard.version += 1;
                 guard.updated_at = at;
             }
+            self.changed(sku);
         }
     }
 

@@ -83,6 +83,11 @@ impl SortedLevels {
         &mut self.levels[i]
     }
 
+    /// The SKUs with a row, sorted.
+    pub(crate) fn skus(&self) -> &[SkuId] {
+        &self.skus
+    }
+
     /// A copy of every row, sorted by SKU.
     pub(crate) fn to_vec(&self) -> Vec<(SkuId, StockLevel)> {
         self.skus

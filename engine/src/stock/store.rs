@@ -1,6 +1,7 @@
 //! [`StockStore`]: every node's snapshot behind its own lock.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use parking_lot::{Mutex, RwLock};
@@ -29,6 +30,8 @@ pub struct StockStore {
     network: Arc<Network>,
     pub(crate) nodes: Box<[Padded<RwLock<NodeSnapshot>>]>,
     pub(crate) quarantine: Mutex<QuarantineLog>,
+    /// Per SKU: bumped after every change to that SKU's level at any node.
+    generations: Box<[AtomicU64]>,
 }
 
 impl StockStore {
@@ -39,9 +42,12 @@ impl StockStore {
             .map(|_| Padded(RwLock::new(NodeSnapshot::empty())))
             .collect();
         StockStore {
-            network,
+            generations: (0..network.sku_count())
+                .map(|_| AtomicU64::new(0))
+                .collect(),
             nodes,
             quarantine: Mutex::new(QuarantineLog::default()),
+            network,
         }
     }
 
@@ -52,6 +58,27 @@ impl StockStore {
 
     pub(crate) fn slot(&self, node: NodeId) -> &RwLock<NodeSnapshot> {
         &self.nodes[node.0 as usize].0
+    }
+
+    /// The change counter of `sku`: it moves after every change to the
+    /// SKU's level at any node (a replacement of a node that has or had a
+    /// row for it, an applied delta row, a hold, a release, a shipment), so
+    /// two equal reads of it bracket no change. Read it *before* reading the
+    /// levels it guards: a change between the two then shows as a newer
+    /// counter on the next read, never as an old counter over new levels.
+    /// 0 for a SKU outside the network.
+    pub fn sku_generation(&self, sku: SkuId) -> u64 {
+        self.generations
+            .get(sku.0 as usize)
+            .map_or(0, |g| g.load(Ordering::Acquire))
+    }
+
+    /// Records a change of `sku`'s level; called by writers under the node's
+    /// write lock, after the change.
+    pub(crate) fn changed(&self, sku: SkuId) {
+        if let Some(g) = self.generations.get(sku.0 as usize) {
+            g.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
     fn check_node(&self, node: NodeId) -> Result<(), StockError> {
@@ -135,6 +162,9 @@ impl StockStore {
             levels.entry(sku).reserved += held;
         }
         let old = std::mem::replace(&mut guard.levels, levels);
+        for &sku in old.skus().iter().chain(guard.levels.skus()) {
+            self.changed(sku);
+        }
         guard.version += 1;
         if let Some(s) = sequence {
             guard.sequence = s;

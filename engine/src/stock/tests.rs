@@ -433,3 +433,40 @@ fn delta_csv_reads_rows_and_leaves_bad_kinds_to_quarantine() {
         "{e}"
     );
 }
+
+#[test]
+fn every_change_of_a_sku_moves_its_generation_and_only_its() {
+    let s = store();
+    let (a, b) = (SkuId(1), SkuId(2));
+    let gens = |s: &StockStore| (s.sku_generation(a), s.sku_generation(b));
+    let mut last = gens(&s);
+    let mut step = |s: &StockStore, what: &str, a_moves: bool, b_moves: bool| {
+        let now = gens(s);
+        assert_eq!(now.0 != last.0, a_moves, "{what}: SKU a");
+        assert_eq!(now.1 != last.1, b_moves, "{what}: SKU b");
+        last = now;
+    };
+    s.apply_deltas(0, &[delta("N0", "S1", 1, SET, 10)], t(1));
+    step(&s, "delta", true, false);
+    s.reserve(NodeId(0), a, 2).unwrap();
+    step(&s, "hold", true, false);
+    assert!(s.reserve(NodeId(0), a, 100).is_err());
+    step(&s, "refused hold", false, false);
+    s.release(NodeId(0), a, 1);
+    step(&s, "release", true, false);
+    s.ship_many(&[(NodeId(0), a, 1)], t(2));
+    step(&s, "shipment", true, false);
+    let _ = (s.level(NodeId(0), a), s.order_view(&[a, b]));
+    step(&s, "reads", false, false);
+    // A replacement moves every SKU the node had and has.
+    s.replace_node(NodeId(0), vec![(b, lvl(5, 0, 0))], 2, t(3))
+        .unwrap();
+    step(&s, "replacement", true, true);
+    s.apply_deltas(0, &[delta("N1", "S2", 1, ADJ, 1)], t(4));
+    step(&s, "delta at another node", false, true);
+    // Duplicates and quarantined rows change nothing.
+    s.apply_deltas(0, &[delta("N1", "S2", 1, ADJ, 1)], t(5));
+    s.apply_deltas(0, &[delta("N1", "S1", 2, ADJ, -50)], t(5));
+    step(&s, "duplicate and quarantined rows", false, false);
+    assert_eq!(s.sku_generation(SkuId(9_999)), 0);
+}
