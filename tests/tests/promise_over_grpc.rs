@@ -169,8 +169,24 @@ async fn options_agree_with_allocate_and_repeat_from_cache() {
             .iter()
             .any(|m| m.version == quote.model_version)
     );
+    assert!(record.state_recorded_by.is_empty());
     match record.response {
         Some(pb::decision_record::Response::PromiseResponse(r)) => assert_eq!(r, quote),
+        other => panic!("not a promise response: {other:?}"),
+    }
+    // The quote from the cache refers to the first for the state they share.
+    let cached = DecisionServiceClient::new(server.channel().await)
+        .explain_decision(pb::ExplainDecisionRequest {
+            decision_id: again.decision_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(cached.state_recorded_by, quote.decision_id);
+    assert!(cached.stock_read.is_empty() && cached.capacity.is_empty());
+    assert!(cached.stock_versions.is_empty() && cached.features.is_empty());
+    match cached.response {
+        Some(pb::decision_record::Response::PromiseResponse(r)) => assert_eq!(r, again),
         other => panic!("not a promise response: {other:?}"),
     }
 

@@ -168,6 +168,7 @@ pub fn allocation_record(
         stock_read,
         capacity,
         decided_at: Some(timestamp(read.decided_at)),
+        state_recorded_by: String::new(),
     };
     let kind = match decided.hold {
         Hold::None => pb::DecisionEventKind::OrderAllocated,

@@ -148,6 +148,35 @@ pub fn differences(a: &pb::PromiseResponse, b: &pb::PromiseResponse) -> Vec<Stri
     out
 }
 
+/// `record` with the stock rows and capacities of the promise record
+/// `basis` it refers to (a quote answered from the cache). FAILED_PRECONDITION
+/// when that record is gone (pruned, or lost with a failed batch) or is not
+/// a promise.
+async fn with_state_of(
+    engine: &Engine,
+    record: &pb::DecisionRecord,
+    basis: &str,
+) -> Result<pb::DecisionRecord, Status> {
+    let recorder = engine.decisions.clone();
+    let id = basis.to_string();
+    let found = tokio::task::spawn_blocking(move || recorder.read(&id))
+        .await
+        .map_err(|e| Status::internal(format!("reading the decision log: {e}")))??;
+    let state = found
+        .filter(|b| b.kind == pb::DecisionKind::Promise as i32)
+        .ok_or_else(|| {
+            precondition(
+                record,
+                format!("its state is recorded by promise decision {basis}, which is not retained"),
+            )
+        })?;
+    Ok(pb::DecisionRecord {
+        stock_read: state.stock_read,
+        capacity: state.capacity,
+        ..record.clone()
+    })
+}
+
 /// Re-runs a PROMISE record and compares the answers.
 pub(super) async fn replay(
     engine: &Engine,
@@ -166,7 +195,10 @@ pub(super) async fn replay(
         decided_at,
         stock: store,
         capacity,
-    } = recorded_state(&record, &network)?;
+    } = match record.state_recorded_by.as_str() {
+        "" => recorded_state(&record, &network)?,
+        basis => recorded_state(&with_state_of(engine, &record, basis).await?, &network)?,
+    };
     let mut request = request;
     // The recorded order time: explicit in the request, else the time the
     // quote was made (recorded as `decided_at`).

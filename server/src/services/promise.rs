@@ -86,7 +86,12 @@ impl PromiseService for PromiseApi {
             &outcome,
             started.elapsed(),
         );
+        let holds_state = record.state_recorded_by.is_empty();
         engine.decisions.record(record, Some(event))?;
+        if holds_state {
+            // Later quotes from the same cache entry refer to this record.
+            let _ = outcome.read.recorded_by.set(response.decision_id.clone());
+        }
         metrics::counter!(
             "allot_promise_quotes_total",
             "cache" => if outcome.from_cache { "hit" } else { "miss" }
@@ -123,30 +128,13 @@ fn summary(response: &pb::PromiseResponse) -> String {
     format!("promise quoted: {}", options.join("; "))
 }
 
-/// The decision record and event of one promise.
-fn promise_record(
-    engine: &Engine,
-    mut request: pb::PromiseRequest,
-    response: &pb::PromiseResponse,
-    promise: &PromiseRequest,
+/// The ETA quantiles behind each option's shipments, and whether the
+/// windows fell back to nominal transit.
+fn eta_features(
+    network: &Network,
     outcome: &PromiseOutcome,
-    decision_time: Duration,
-) -> (pb::DecisionRecord, pb::DecisionEvent) {
-    let network: &Network = &engine.network;
-    let input_hash = input_hash(&request);
-    redact_promise(&mut request);
-    let read = &outcome.read;
-    let stock_versions = decisions::stock_versions(network, &read.stock_versions);
-    let stock_read = decisions::stock_read(network, &read.stock_read);
-    let capacity = decisions::capacity(network, &read.capacity);
-    let model_versions = outcome
-        .model
-        .iter()
-        .map(|(name, version)| pb::ModelVersion {
-            name: name.clone(),
-            version: version.clone(),
-        })
-        .collect();
+    response: &pb::PromiseResponse,
+) -> std::collections::HashMap<String, f64> {
     let mut features = std::collections::HashMap::new();
     if matches!(outcome.transit, TransitSource::NominalAfterModelError(_)) {
         features.insert(ETA_FALLBACK.to_string(), 1.0);
@@ -162,6 +150,43 @@ fn promise_record(
             }
         }
     }
+    features
+}
+
+/// The decision record and event of one promise.
+fn promise_record(
+    engine: &Engine,
+    mut request: pb::PromiseRequest,
+    response: &pb::PromiseResponse,
+    promise: &PromiseRequest,
+    outcome: &PromiseOutcome,
+    decision_time: Duration,
+) -> (pb::DecisionRecord, pb::DecisionEvent) {
+    let network: &Network = &engine.network;
+    let input_hash = input_hash(&request);
+    redact_promise(&mut request);
+    let read = &outcome.read;
+    let model_versions = outcome
+        .model
+        .iter()
+        .map(|(name, version)| pb::ModelVersion {
+            name: name.clone(),
+            version: version.clone(),
+        })
+        .collect();
+    // A quote from a cache entry whose first quote is recorded refers to
+    // that record for the rows, versions, capacities and ETA features it
+    // shares.
+    let state_recorded_by = read.recorded_by.get().cloned();
+    let (stock_versions, stock_read, capacity, features) = match &state_recorded_by {
+        Some(_) => Default::default(),
+        None => (
+            decisions::stock_versions(network, &read.stock_versions),
+            decisions::stock_read(network, &read.stock_read),
+            decisions::capacity(network, &read.capacity),
+            eta_features(network, outcome, response),
+        ),
+    };
     let mut reasons = Vec::new();
     for r in response.unavailable.iter().flat_map(|u| u.reasons.iter()) {
         if !reasons.contains(r) {
@@ -189,6 +214,7 @@ fn promise_record(
         stock_read,
         capacity,
         decided_at: Some(timestamp(promise.order_time)),
+        state_recorded_by: state_recorded_by.unwrap_or_default(),
     };
     let event = pb::DecisionEvent {
         position: 0,
