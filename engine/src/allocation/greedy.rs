@@ -135,31 +135,51 @@ fn best_single_node(problem: &Problem) -> Option<Plan> {
     if problem.max_nodes == Some(0) {
         return None;
     }
-    let mut best: Option<(i64, Plan)> = None;
+    // One scratch plan, filled for each node that can ship everything and
+    // emptied again (allocating a plan per candidate was most of this).
+    let mut scratch = Plan::all_backordered(problem);
+    let mut best: Option<(i64, usize)> = None;
     'nodes: for c in 0..problem.n() {
-        let mut plan = Plan::all_backordered(problem);
         let mut load = 0u32;
         for (l, line) in problem.lines.iter().enumerate() {
             let i = problem.at(l, c);
-            let free = line.quantity.min(problem.free_stock[i]);
-            let protected = (line.quantity - free).min(problem.protected_stock[i]);
-            if free + protected < line.quantity {
+            let held = u64::from(problem.free_stock[i]) + u64::from(problem.protected_stock[i]);
+            if u64::from(line.quantity) > held {
                 continue 'nodes;
             }
-            plan.free[i] = free;
-            plan.protected[i] = protected;
-            plan.backordered[l] = 0;
             load += line.quantity;
         }
         if load > problem.candidates[c].capacity {
             continue;
         }
-        let total = objective(problem, &plan).total();
-        if best.as_ref().is_none_or(|(t, _)| total < *t) {
-            best = Some((total, plan));
+        fill_single_node(problem, &mut scratch, c);
+        let total = objective(problem, &scratch).total();
+        if best.is_none_or(|(t, _)| total < t) {
+            best = Some((total, c));
+        }
+        for (l, line) in problem.lines.iter().enumerate() {
+            let i = problem.at(l, c);
+            scratch.free[i] = 0;
+            scratch.protected[i] = 0;
+            scratch.backordered[l] = line.quantity;
         }
     }
-    best.map(|(_, plan)| plan)
+    best.map(|(_, c)| {
+        fill_single_node(problem, &mut scratch, c);
+        scratch
+    })
+}
+
+/// Puts every line on candidate `c` (free stock first) in a plan that ships
+/// nothing from `c` yet; `c` must hold enough for every line.
+fn fill_single_node(problem: &Problem, plan: &mut Plan, c: usize) {
+    for (l, line) in problem.lines.iter().enumerate() {
+        let i = problem.at(l, c);
+        let free = line.quantity.min(problem.free_stock[i]);
+        plan.free[i] = free;
+        plan.protected[i] = line.quantity - free;
+        plan.backordered[l] = 0;
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use parking_lot::Mutex;
 
 use crate::ErrorCode;
@@ -148,15 +149,29 @@ impl ReservationBook {
     /// reserved for its local day), indexed by [`NodeId`].
     pub fn remaining_capacity(&self, now: SystemTime) -> Vec<u32> {
         let network = self.stock.network();
+        // The local day once per time zone (a network has a handful), and
+        // outside the lock every reservation takes.
+        let mut zones: Vec<(Tz, NaiveDate)> = Vec::new();
+        let days: Vec<NaiveDate> = network
+            .nodes()
+            .iter()
+            .map(|n| match zones.iter().find(|z| z.0 == n.time_zone) {
+                Some(&(_, day)) => day,
+                None => {
+                    let day = DateTime::<Utc>::from(now)
+                        .with_timezone(&n.time_zone)
+                        .date_naive();
+                    zones.push((n.time_zone, day));
+                    day
+                }
+            })
+            .collect();
         let inner = self.inner.lock();
         network
             .node_ids()
-            .map(|node| {
-                let used = inner
-                    .capacity_used
-                    .get(&(node, self.node_day(node, now)))
-                    .copied()
-                    .unwrap_or(0);
+            .zip(days)
+            .map(|(node, day)| {
+                let used = inner.capacity_used.get(&(node, day)).copied().unwrap_or(0);
                 network.node(node).daily_capacity_units.saturating_sub(used)
             })
             .collect()
