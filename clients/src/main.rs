@@ -13,6 +13,13 @@ use clap::Parser;
 use allotctl::cli::Cli;
 use allotctl::commands::run;
 
+/// mimalloc instead of the system allocator: a gRPC call allocates and
+/// frees many small buffers (HTTP/2 frames, headers, protobuf messages) on
+/// two threads, where glibc malloc spent a tenth of the time
+/// (benches/RESULTS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     // Usage errors exit with 2 (clap); --help and --version with 0.

@@ -11,6 +11,13 @@ use clap::{Args, Parser, Subcommand};
 use figment::Figment;
 use figment::providers::Serialized;
 
+/// mimalloc instead of the system allocator: a gRPC call allocates and
+/// frees many small buffers (HTTP/2 frames, headers, protobuf messages) on
+/// two threads, where glibc malloc spent a tenth of the time
+/// (benches/RESULTS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// allot: a gRPC decision engine for order management.
 #[derive(Parser)]
 #[command(name = "allot", version, about)]
