@@ -199,20 +199,25 @@ pub fn alternatives(problem: &Problem, plan: &Plan, deadline: Instant) -> Vec<No
         .collect()
 }
 
-/// `problem` with only candidate `n` able to ship, backorders allowed and no
-/// split limit: "what if this node shipped the order alone".
+/// `problem` reduced to candidate `n` alone, backorders allowed and no
+/// split limit: "what if this node shipped the order alone". Candidate `n`
+/// is candidate 0 of the result; the other candidates would ship nothing,
+/// so leaving them out changes no objective and spares the solver them.
 fn alone(problem: &Problem, n: usize) -> Problem {
-    let mut p = problem.clone();
-    for m in (0..p.n()).filter(|&m| m != n) {
-        for l in 0..p.lines.len() {
-            let i = p.at(l, m);
-            p.free_stock[i] = 0;
-            p.protected_stock[i] = 0;
-        }
+    let lines = problem.lines.len();
+    let pick = |v: &[u32]| (0..lines).map(|l| v[problem.at(l, n)]).collect();
+    Problem {
+        lines: problem.lines.clone(),
+        candidates: vec![problem.candidates[n].clone()],
+        transport_per_unit: (0..lines)
+            .map(|l| problem.transport_per_unit[problem.at(l, n)])
+            .collect(),
+        free_stock: pick(&problem.free_stock),
+        protected_stock: pick(&problem.protected_stock),
+        allow_backorder: true,
+        max_nodes: None,
+        ..*problem
     }
-    p.allow_backorder = true;
-    p.max_nodes = None;
-    p
 }
 
 /// A lower bound on the cost of shipping the order from candidate `n` alone
@@ -268,7 +273,7 @@ pub fn runners_up(
         let restricted = alone(problem, n);
         let solution = solve(&restricted, deadline);
         if let (SolveStatus::Optimal, Some(p)) = (solution.status, solution.plan)
-            && p.node_units(&restricted, n) > 0
+            && p.node_units(&restricted, 0) > 0
         {
             ranked.push((solution.objective.total(), n, p));
         }
@@ -283,7 +288,8 @@ pub fn runners_up(
             let difference = cost - chosen;
             let backordered: u32 = alone_plan.backordered.iter().sum();
             let total: u32 = problem.lines.iter().map(|l| l.quantity).sum();
-            let (code_, message) = if backordered > 0 && alone_plan.node_units(problem, n) >= c.capacity {
+            let shipped: u32 = total - backordered;
+            let (code_, message) = if backordered > 0 && shipped >= c.capacity {
                 (
                     ReasonCode::CapacityLimited,
                     format!("{code} has only {} units of capacity left today for the {total} ordered", c.capacity),
