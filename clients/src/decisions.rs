@@ -432,6 +432,13 @@ pub fn explain_text(record: &pb::DecisionRecord) -> String {
             listed(&versions, LISTED)
         );
     }
+    if !record.state_recorded_by.is_empty() {
+        let _ = writeln!(
+            out,
+            "  the same stock and capacities as {} (answered from the promise cache; that record holds them)",
+            record.state_recorded_by
+        );
+    }
     if !record.model_versions.is_empty() {
         let models: Vec<String> = record
             .model_versions
@@ -564,6 +571,18 @@ mod tests {
         ] {
             assert!(text.contains(expected), "{expected:?} missing from\n{text}");
         }
+    }
+
+    #[test]
+    fn a_quote_from_the_cache_names_the_record_that_holds_its_state() {
+        let mut record = allocation_record();
+        assert!(!explain_text(&record).contains("the same stock and capacities as"));
+        record.state_recorded_by = "dec_01J0000000000000000000000A".into();
+        let text = explain_text(&record);
+        assert!(
+            text.contains("the same stock and capacities as dec_01J0000000000000000000000A"),
+            "{text}"
+        );
     }
 
     #[test]
