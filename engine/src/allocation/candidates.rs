@@ -14,7 +14,7 @@ use super::params::CostParams;
 use super::problem::{Candidate, Problem, ProblemLine};
 use super::request::OrderRequest;
 use crate::network::{Network, Node, NodeId, ServiceId, SkuId, distance_km};
-use crate::stock::{StockLevel, StockStore};
+use crate::stock::{NodeVersion, StockLevel, StockStore};
 
 /// The problem for one order, with what was left out and why.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,9 +27,9 @@ pub struct BuiltProblem {
     /// Nodes considered (every node of the network):
     /// `problem.candidates.len() + excluded.len()`.
     pub candidates_before: usize,
-    /// Snapshot version of each candidate's stock when it was read, for
-    /// detecting a change before reserving.
-    pub stock_versions: Vec<(NodeId, u64)>,
+    /// Snapshot version and delta sequence of each candidate's stock when it
+    /// was read.
+    pub stock_versions: Vec<NodeVersion>,
     /// Candidates that hold stock of a line they may not ship (cold chain or
     /// hazmat), so that line's x is fixed to 0 there.
     pub restricted_lines: Vec<LineRestriction>,
@@ -230,7 +230,7 @@ pub fn build_problem(
             lateness_per_unit: round_div(params.late_penalty * p_late, 1000),
             capacity,
         });
-        built.stock_versions.push((node_id, view.version(node_id)));
+        built.stock_versions.push(view.node_version(node_id));
         for (l, t) in tiers.iter().enumerate() {
             if let Some(reason) = t.restricted {
                 built.restricted_lines.push(LineRestriction {
@@ -256,7 +256,7 @@ pub fn build_problem(
 struct Built {
     candidates: Vec<Candidate>,
     excluded: Vec<Exclusion>,
-    stock_versions: Vec<(NodeId, u64)>,
+    stock_versions: Vec<NodeVersion>,
     restricted_lines: Vec<LineRestriction>,
     /// Per candidate, per line.
     tiers: Vec<Vec<Tier>>,

@@ -199,7 +199,7 @@ pub struct AllocationOutcome {
     /// Nodes removed by rules, with reasons.
     pub excluded: Vec<Exclusion>,
     /// Stock snapshot versions the decision read, per node.
-    pub stock_versions: Vec<(NodeId, u64)>,
+    pub stock_versions: Vec<crate::stock::NodeVersion>,
     /// The reservation, when the request committed.
     pub reservation: Option<Reservation>,
     /// True when no plan exists under the rules (for example ship-complete

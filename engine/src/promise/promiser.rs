@@ -29,7 +29,7 @@ use crate::allocation::solution::SolveStatus;
 use crate::calendar;
 use crate::network::{Network, NodeId, ServiceId, ServiceLevel, SkuId};
 use crate::reservation::ReservationBook;
-use crate::stock::StockStore;
+use crate::stock::{NodeVersion, StockStore};
 use crate::transit::{Lane, TransitPredictor, TransitQuantiles};
 
 /// Cached plans are per 15-minute bucket of the order time (the transit
@@ -465,7 +465,7 @@ fn state_digest(stock: &StockStore, skus: &[SkuId], capacity: &[u32]) -> u64 {
 /// The non-zero levels of `skus` at every node, by node then SKU (what the
 /// plans are built on, for the decision record), and the snapshot version
 /// of every node with a row, from the same read.
-fn read_rows(stock: &StockStore, skus: &[SkuId]) -> (Vec<StockRow>, Vec<(NodeId, u64)>) {
+fn read_rows(stock: &StockStore, skus: &[SkuId]) -> (Vec<StockRow>, Vec<NodeVersion>) {
     let view = stock.order_view(skus);
     let mut distinct: Vec<(SkuId, usize)> = skus.iter().enumerate().map(|(k, &s)| (s, k)).collect();
     distinct.sort();
@@ -482,7 +482,7 @@ fn read_rows(stock: &StockStore, skus: &[SkuId]) -> (Vec<StockRow>, Vec<(NodeId,
             }
         }
         if rows.len() > before {
-            versions.push((node, view.version(node)));
+            versions.push(view.node_version(node));
         }
     }
     (rows, versions)

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use crate::allocation::candidates::StockRow;
 use crate::allocation::outcome::Reason;
 use crate::network::{NodeId, ServiceId, ServiceLevel, SkuId};
+use crate::stock::NodeVersion;
 use crate::transit::TransitQuantiles;
 
 /// Units of one cart line shipped from one node.
@@ -100,9 +101,10 @@ pub struct PromiseRead {
     /// Empty when the quote came from a cache entry whose first quote was
     /// already recorded (`recorded_by` set): that record holds them.
     pub stock_read: Vec<StockRow>,
-    /// Snapshot version of every node with a row in `stock_read`, as read
-    /// (in the same read as the rows); empty with `stock_read`.
-    pub stock_versions: Vec<(NodeId, u64)>,
+    /// Snapshot version and delta sequence of every node with a row in
+    /// `stock_read`, as read (in the same read as the rows); empty with
+    /// `stock_read`.
+    pub stock_versions: Vec<NodeVersion>,
     /// Remaining capacity per node (indexed by node id).
     pub capacity: Vec<u32>,
     /// The order time the promise was computed for.

@@ -220,10 +220,11 @@ fn a_repeated_cart_comes_from_cache_and_a_stock_change_invalidates_it() {
     // A version for every node read, taken in the same read.
     let mut read_nodes: Vec<_> = first.read.stock_read.iter().map(|r| r.node).collect();
     read_nodes.dedup();
-    let versioned: Vec<_> = first.read.stock_versions.iter().map(|v| v.0).collect();
+    let versioned: Vec<_> = first.read.stock_versions.iter().map(|v| v.node).collect();
     assert_eq!(versioned, read_nodes);
-    for &(node, version) in &first.read.stock_versions {
-        assert_eq!(version, f.book.stock().freshness(node).version);
+    for v in &first.read.stock_versions {
+        let fresh = f.book.stock().freshness(v.node);
+        assert_eq!((v.version, v.sequence), (fresh.version, fresh.sequence));
     }
     // Other line ids, a minute later: the same plans, from cache.
     request.lines[0].line_id = "other".into();

@@ -83,5 +83,6 @@ pub use delta::{DeltaKind, DeltaOutcome, DeltaRow, SequenceGap};
 pub use delta_csv::read_delta_csv;
 pub use error::StockError;
 pub use level::{NodeFreshness, StockLevel};
+pub use order_view::NodeVersion;
 pub use quarantine::{QuarantineReason, QuarantinedRow, RECENT_QUARANTINE_CAPACITY};
 pub use store::StockStore;

@@ -5,6 +5,19 @@ use super::level::StockLevel;
 use super::store::StockStore;
 use crate::network::{NodeId, SkuId};
 
+/// A node's snapshot version and last delta sequence, as read with its
+/// levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeVersion {
+    /// The node.
+    pub node: NodeId,
+    /// Its snapshot version (bumped by every replacement, applied delta row
+    /// and shipment).
+    pub version: u64,
+    /// The last delta sequence it accepted; 0 before the first.
+    pub sequence: u64,
+}
+
 /// The levels of a few SKUs (an order's lines) at every node, with each
 /// node's snapshot version at the time it was read.
 ///
@@ -16,7 +29,8 @@ pub struct OrderStockView {
     skus: Vec<SkuId>,
     /// Node-major: `levels[node * skus.len() + k]`.
     levels: Vec<StockLevel>,
-    versions: Vec<u64>,
+    /// (version, sequence) per node.
+    versions: Vec<(u64, u64)>,
 }
 
 impl OrderStockView {
@@ -33,7 +47,17 @@ impl OrderStockView {
 
     /// The snapshot version of `node` when it was read.
     pub fn version(&self, node: NodeId) -> u64 {
-        self.versions[node.0 as usize]
+        self.versions[node.0 as usize].0
+    }
+
+    /// The snapshot version and delta sequence of `node` when it was read.
+    pub fn node_version(&self, node: NodeId) -> NodeVersion {
+        let (version, sequence) = self.versions[node.0 as usize];
+        NodeVersion {
+            node,
+            version,
+            sequence,
+        }
     }
 
     /// Number of nodes in the view (every node of the network).
@@ -54,7 +78,7 @@ impl StockStore {
                 skus.iter()
                     .map(|&s| guard.levels.get(s).unwrap_or_default()),
             );
-            versions.push(guard.version);
+            versions.push((guard.version, guard.sequence));
         }
         OrderStockView {
             skus: skus.to_vec(),
@@ -90,6 +114,27 @@ mod tests {
         assert_eq!(view.level(NodeId(0), 0), StockLevel::default());
         assert_eq!(view.version(NodeId(1)), 1);
         assert_eq!(view.version(NodeId(0)), 0);
+        store.apply_deltas(
+            0,
+            &[crate::stock::DeltaRow {
+                node: network.node(NodeId(1)).code.clone(),
+                sku: network.sku(SkuId(3)).code.clone(),
+                sequence: 7,
+                kind: Some(crate::stock::DeltaKind::Adjust),
+                quantity: 1,
+                protected: None,
+            }],
+            SystemTime::now(),
+        );
+        let view = store.order_view(&[SkuId(3)]);
+        assert_eq!(
+            view.node_version(NodeId(1)),
+            NodeVersion {
+                node: NodeId(1),
+                version: 2,
+                sequence: 7
+            }
+        );
         assert_eq!(view.node_count(), network.node_count());
     }
 }

@@ -4,22 +4,23 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use allot_engine::allocation::candidates::StockRow;
-use allot_engine::network::{Network, NodeId};
+use allot_engine::network::Network;
+use allot_engine::stock::NodeVersion;
 use allot_models::features::{FRAUD_FEATURES, FraudFeatures};
 use allot_proto::v1 as pb;
 
 use super::{DecisionRecorder, redact_allocate, redact_score, server_version};
 use crate::convert::time::timestamp;
 
-/// The snapshot versions a decision read, as recorded: ordered by node code.
-/// The delta sequence is not tracked per read and is recorded as 0.
-pub fn stock_versions(network: &Network, read: &[(NodeId, u64)]) -> Vec<pb::NodeSnapshotVersion> {
+/// The snapshot versions and delta sequences a decision read, as recorded:
+/// ordered by node code.
+pub fn stock_versions(network: &Network, read: &[NodeVersion]) -> Vec<pb::NodeSnapshotVersion> {
     let mut versions: Vec<pb::NodeSnapshotVersion> = read
         .iter()
-        .map(|&(node, version)| pb::NodeSnapshotVersion {
-            node: network.node(node).code.clone(),
-            version,
-            sequence: 0,
+        .map(|v| pb::NodeSnapshotVersion {
+            node: network.node(v.node).code.clone(),
+            version: v.version,
+            sequence: v.sequence,
         })
         .collect();
     versions.sort_by(|a, b| a.node.cmp(&b.node));
