@@ -14,6 +14,7 @@ use super::params::CostParams;
 use super::problem::{Candidate, Problem, ProblemLine};
 use super::request::OrderRequest;
 use crate::network::{Network, Node, NodeId, ServiceId, SkuId, distance_km};
+use crate::stock::order_view::OrderStockView;
 use crate::stock::{NodeVersion, StockLevel, StockStore};
 
 /// The problem for one order, with what was left out and why.
@@ -136,7 +137,35 @@ pub fn build_problem(
 ) -> Result<BuiltProblem, AllocationError> {
     validate(network, request)?;
     let skus: Vec<_> = request.lines.iter().map(|l| l.sku).collect();
-    let view = stock.order_view(&skus);
+    build_problem_on(
+        network,
+        &stock.order_view(&skus),
+        remaining_capacity,
+        request,
+        params,
+        now,
+    )
+}
+
+/// As [`build_problem`], over levels already read: `view` must hold the
+/// request's line SKUs in line order (`stock.order_view` of them). Several
+/// problems built from one view (a promise's service levels) rest on one
+/// read of the stock.
+pub fn build_problem_on(
+    network: &Network,
+    view: &OrderStockView,
+    remaining_capacity: &[u32],
+    request: &OrderRequest,
+    params: &CostParams,
+    now: SystemTime,
+) -> Result<BuiltProblem, AllocationError> {
+    validate(network, request)?;
+    let skus: Vec<_> = request.lines.iter().map(|l| l.sku).collect();
+    debug_assert_eq!(
+        view.skus(),
+        skus.as_slice(),
+        "a view of the request's lines"
+    );
     let lines: Vec<ProblemLine> = request
         .lines
         .iter()

@@ -16,7 +16,7 @@ use super::quote::{
 };
 use super::request::PromiseRequest;
 use crate::allocation::candidates::{
-    BuiltProblem, P_LATE_EARLY_PERMILLE, P_LATE_ON_DAY_PERMILLE, StockRow, build_problem,
+    BuiltProblem, P_LATE_EARLY_PERMILLE, P_LATE_ON_DAY_PERMILLE, StockRow, build_problem_on,
 };
 use crate::allocation::error::AllocationError;
 use crate::allocation::explain::exclusion_reasons;
@@ -29,6 +29,7 @@ use crate::allocation::solution::SolveStatus;
 use crate::calendar;
 use crate::network::{Network, NodeId, ServiceId, ServiceLevel, SkuId};
 use crate::reservation::ReservationBook;
+use crate::stock::order_view::OrderStockView;
 use crate::stock::{NodeVersion, StockStore};
 use crate::transit::{Lane, TransitPredictor, TransitQuantiles};
 
@@ -76,8 +77,8 @@ struct PromiseKey {
     region: Option<u32>,
     levels: Vec<ServiceLevel>,
     bucket: u64,
-    /// Digest of the stock levels of the cart's SKUs at every node and of
-    /// every node's remaining capacity.
+    /// Digest of the change counters of the cart's SKUs and of every
+    /// node's remaining capacity ([`state_digest`]).
     stock: u64,
 }
 
@@ -247,6 +248,7 @@ impl Promiser {
             bucket: unix_secs(now) / PROMISE_BUCKET_SECS,
             stock: digest,
         };
+        let mut fresh_rows = None;
         let cached = self.cache.as_ref().and_then(|c| c.get(&key));
         let from_cache = cached.is_some();
         let planned = match cached {
@@ -259,8 +261,12 @@ impl Promiser {
                     return Ok(None);
                 };
                 self.misses.fetch_add(1, Ordering::Relaxed);
+                // One read of the stock for every level's plan and the rows
+                // recorded.
+                let view = stock.order_view(&skus);
                 let (planned, cacheable) =
-                    self.plan(stock, request, &key.levels, &capacity, deadline)?;
+                    self.plan(network, &view, request, &key.levels, &capacity, deadline)?;
+                fresh_rows = Some(rows_of(&view));
                 let planned = Arc::new(planned);
                 if let Some(cache) = &self.cache
                     && cacheable
@@ -272,10 +278,10 @@ impl Promiser {
         };
         // A quote from an entry whose first quote is recorded does not need
         // the rows: its record refers to that one.
-        let (stock_read, stock_versions) = if planned.recorded_by.get().is_some() {
-            Default::default()
-        } else {
-            read_rows(stock, &skus)
+        let (stock_read, stock_versions) = match fresh_rows {
+            Some(rows) => rows,
+            None if planned.recorded_by.get().is_some() => Default::default(),
+            None => rows_of(&stock.order_view(&skus)),
         };
         Ok(Some(finish(
             network,
@@ -299,13 +305,13 @@ impl Promiser {
     /// time, or the transit model failed).
     fn plan(
         &self,
-        stock: &StockStore,
+        network: &Network,
+        view: &OrderStockView,
         request: &PromiseRequest,
         levels: &[ServiceLevel],
         capacity: &[u32],
         deadline: Instant,
     ) -> Result<(Planned, bool), AllocationError> {
-        let network = stock.network();
         let now = request.order_time;
         let mut cacheable = true;
         let mut plans = Vec::with_capacity(levels.len());
@@ -321,7 +327,7 @@ impl Promiser {
                     ..AllocationOptions::default()
                 },
             };
-            let built = build_problem(network, stock, capacity, &order, &self.params, now)?;
+            let built = build_problem_on(network, view, capacity, &order, &self.params, now)?;
             let share =
                 deadline.saturating_duration_since(Instant::now()) / (levels.len() - i) as u32;
             if built.problem.candidates.is_empty() {
@@ -462,11 +468,11 @@ fn state_digest(stock: &StockStore, skus: &[SkuId], capacity: &[u32]) -> u64 {
     h.finish()
 }
 
-/// The non-zero levels of `skus` at every node, by node then SKU (what the
-/// plans are built on, for the decision record), and the snapshot version
-/// of every node with a row, from the same read.
-fn read_rows(stock: &StockStore, skus: &[SkuId]) -> (Vec<StockRow>, Vec<NodeVersion>) {
-    let view = stock.order_view(skus);
+/// The non-zero levels of the view's SKUs at every node, by node then SKU
+/// (what the plans are built on, for the decision record), and the snapshot
+/// version of every node with a row, from the same read.
+fn rows_of(view: &OrderStockView) -> (Vec<StockRow>, Vec<NodeVersion>) {
+    let skus = view.skus();
     let mut distinct: Vec<(SkuId, usize)> = skus.iter().enumerate().map(|(k, &s)| (s, k)).collect();
     distinct.sort();
     distinct.dedup_by_key(|d| d.0);
