@@ -64,9 +64,9 @@ impl StockStore {
     /// SKU's level at any node (a replacement of a node that has or had a
     /// row for it, an applied delta row, a hold, a release, a shipment), so
     /// two equal reads of it bracket no change. Read it *before* reading the
-    /// levels it guards: a change between the two then shows as a newer
-    /// counter on the next read, never as an old counter over new levels.
-    /// 0 for a SKU outside the network.
+    /// levels it guards: the levels read are then at least as new as the
+    /// counter, never older (a change between the two reads only moves the
+    /// counter the next reader sees). 0 for a SKU outside the network.
     pub fn sku_generation(&self, sku: SkuId) -> u64 {
         self.generations
             .get(sku.0 as usize)
