@@ -255,3 +255,63 @@ async fn bad_carts_name_the_field_and_unknown_skus_are_not_found() {
     }
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_cached_quote_whose_state_record_was_pruned_replays_as_failed_precondition() {
+    // A decision directory this test owns, so it outlives the first server.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::test_config();
+    let _ = std::fs::remove_dir_all(&config.decisions.dir);
+    config.decisions.dir = dir.path().to_path_buf();
+    let server = TestServer::start(config.clone()).await;
+    server.wait_serving().await;
+    let mut promises = PromiseServiceClient::new(server.channel().await);
+    let first = promises
+        .get_delivery_promise(promise(cart()))
+        .await
+        .unwrap()
+        .into_inner();
+    // The ULIDs' milliseconds must differ for a cutoff to fall between them.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let cached = promises
+        .get_delivery_promise(promise(cart()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(cached.options.iter().all(|o| o.from_cache));
+    server.stop().await.unwrap();
+
+    // Retention removes the older (full) record and keeps the reference.
+    let key = |id: &str| allot_engine::decisions::decision_key(id).unwrap();
+    let cutoff_ms = (key(&first.decision_id) >> 80) as u64 + 1;
+    assert!(cutoff_ms <= (key(&cached.decision_id) >> 80) as u64);
+    let store = allot_engine::decisions::DecisionStore::open(dir.path()).unwrap();
+    let cutoff = std::time::UNIX_EPOCH + std::time::Duration::from_millis(cutoff_ms);
+    assert_eq!(store.prune(cutoff).unwrap().0, 1, "only the full record");
+    drop(store);
+
+    let server = TestServer::start(config).await;
+    server.wait_serving().await;
+    let mut decisions = DecisionServiceClient::new(server.channel().await);
+    let reference = decisions
+        .explain_decision(pb::ExplainDecisionRequest {
+            decision_id: cached.decision_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(reference.state_recorded_by, first.decision_id);
+    let err = decisions
+        .replay_decision(pb::ReplayDecisionRequest {
+            decision_id: cached.decision_id.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition, "{err:?}");
+    assert!(
+        err.message().contains(&first.decision_id),
+        "{}",
+        err.message()
+    );
+    server.stop().await.unwrap();
+}
