@@ -147,6 +147,27 @@ pub fn build_problem(
     )
 }
 
+/// The non-zero levels of a view, each distinct SKU once, ascending by node
+/// then SKU: what a decision built on the view read (see
+/// [`BuiltProblem::stock_read`]).
+pub fn stock_rows(view: &OrderStockView) -> Vec<StockRow> {
+    let skus = view.skus();
+    let mut distinct: Vec<(SkuId, usize)> = skus.iter().enumerate().map(|(k, &s)| (s, k)).collect();
+    distinct.sort();
+    distinct.dedup_by_key(|d| d.0);
+    let mut rows = Vec::new();
+    for node in 0..view.node_count() {
+        let node = NodeId(node as u32);
+        for &(sku, k) in &distinct {
+            let level = view.level(node, k);
+            if !level.is_zero() {
+                rows.push(StockRow { node, sku, level });
+            }
+        }
+    }
+    rows
+}
+
 /// As [`build_problem`], over levels already read: `view` must hold the
 /// request's line SKUs in line order (`stock.order_view` of them). Several
 /// problems built from one view (a promise's service levels) rest on one
@@ -185,22 +206,11 @@ pub fn build_problem_on(
         .promised_by
         .map(|p| promise_date(network, request, p));
 
-    let mut distinct: Vec<SkuId> = skus.clone();
-    distinct.sort();
-    distinct.dedup();
-    let column = |sku: SkuId| skus.iter().position(|&s| s == sku).unwrap_or(0);
-    let mut built = Built::default();
+    let mut built = Built {
+        stock_read: stock_rows(view),
+        ..Built::default()
+    };
     for node_id in network.node_ids() {
-        for &sku in &distinct {
-            let level = view.level(node_id, column(sku));
-            if !level.is_zero() {
-                built.stock_read.push(StockRow {
-                    node: node_id,
-                    sku,
-                    level,
-                });
-            }
-        }
         let node = network.node(node_id);
         let mut reasons = Vec::new();
         if excluded_by_request.contains(&node_id) {

@@ -17,6 +17,7 @@ use super::quote::{
 use super::request::PromiseRequest;
 use crate::allocation::candidates::{
     BuiltProblem, P_LATE_EARLY_PERMILLE, P_LATE_ON_DAY_PERMILLE, StockRow, build_problem_on,
+    stock_rows,
 };
 use crate::allocation::error::AllocationError;
 use crate::allocation::explain::exclusion_reasons;
@@ -468,29 +469,13 @@ fn state_digest(stock: &StockStore, skus: &[SkuId], capacity: &[u32]) -> u64 {
     h.finish()
 }
 
-/// The non-zero levels of the view's SKUs at every node, by node then SKU
-/// (what the plans are built on, for the decision record), and the snapshot
-/// version of every node with a row, from the same read.
+/// The non-zero levels of the view's SKUs at every node (what the plans
+/// are built on, for the decision record), and the snapshot version of
+/// every node with a row, from the same read.
 fn rows_of(view: &OrderStockView) -> (Vec<StockRow>, Vec<NodeVersion>) {
-    let skus = view.skus();
-    let mut distinct: Vec<(SkuId, usize)> = skus.iter().enumerate().map(|(k, &s)| (s, k)).collect();
-    distinct.sort();
-    distinct.dedup_by_key(|d| d.0);
-    let mut rows = Vec::new();
-    let mut versions = Vec::new();
-    for node in 0..view.node_count() {
-        let node = NodeId(node as u32);
-        let before = rows.len();
-        for &(sku, k) in &distinct {
-            let level = view.level(node, k);
-            if !level.is_zero() {
-                rows.push(StockRow { node, sku, level });
-            }
-        }
-        if rows.len() > before {
-            versions.push(view.node_version(node));
-        }
-    }
+    let rows = stock_rows(view);
+    let mut versions: Vec<NodeVersion> = rows.iter().map(|r| view.node_version(r.node)).collect();
+    versions.dedup();
     (rows, versions)
 }
 
