@@ -244,8 +244,8 @@ impl Writer {
             // it is over), then take what queued meanwhile. Sleeping rather
             // than waiting on the queue entry by entry spares every
             // submitter a wake-up of this thread: under load that was an
-            // eighth of the server's time.
-            // A full batch already waiting is written at once.
+            // eighth of the server's time. A full batch already waiting is
+            // written at once.
             if let Some(end) = self.last_commit.map(|t| t + self.commit_interval) {
                 let wait = end.saturating_duration_since(Instant::now());
                 if !wait.is_zero() && self.depth.load(Ordering::Relaxed) < self.max_batch {
