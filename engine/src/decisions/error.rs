@@ -37,6 +37,15 @@ pub enum DecisionLogError {
         /// What is wrong.
         problem: String,
     },
+    /// A stored batch of records could not be decoded (a bug or a damaged
+    /// file).
+    #[error("decision record batch {batch} is unreadable: {problem}")]
+    CorruptBatch {
+        /// The batch's number.
+        batch: u64,
+        /// What is wrong.
+        problem: String,
+    },
     /// A stored record could not be decompressed (a bug or a damaged file).
     #[error("decision record {key:032x} is unreadable: {problem}")]
     CorruptRecord {
@@ -56,6 +65,7 @@ impl Classify for DecisionLogError {
             | DecisionLogError::Writer(_)
             | DecisionLogError::Storage(_)
             | DecisionLogError::Corrupt { .. }
+            | DecisionLogError::CorruptBatch { .. }
             | DecisionLogError::CorruptRecord { .. } => ErrorCode::Internal,
         }
     }

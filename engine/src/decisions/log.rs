@@ -239,7 +239,9 @@ impl Writer {
                 // Every sender is gone and the queue is empty: flushed.
                 Err(RecvTimeoutError::Disconnected) => break,
             };
-            let mut batch = vec![first];
+            let mut batch =
+                Vec::with_capacity(self.depth.load(Ordering::Relaxed).clamp(1, self.max_batch));
+            batch.push(first);
             // Let the window since the last commit pass (after a quiet spell
             // it is over), then take what queued meanwhile. Sleeping rather
             // than waiting on the queue entry by entry spares every
@@ -259,20 +261,22 @@ impl Writer {
                 }
             }
             self.last_commit = Some(Instant::now());
+            let entries = batch.len();
             let remaining = self.depth.fetch_sub(batch.len(), Ordering::Relaxed) - batch.len();
             metrics::gauge!("allot_decisions_queue_depth").set(remaining as f64);
-            self.write(&batch);
+            self.write(batch);
             let (lock, ready) = &*self.processed;
             if let Ok(mut done) = lock.lock() {
-                *done += batch.len() as u64;
+                *done += entries as u64;
             }
             ready.notify_all();
         }
         tracing::debug!("decision log writer flushed and stopped");
     }
 
-    fn write(&self, batch: &[Entry]) {
+    fn write(&self, batch: Vec<Entry>) {
         let started = Instant::now();
+        let entries = batch.len();
         match self
             .store
             .write_batch(batch, self.durability, SystemTime::now())
@@ -280,15 +284,14 @@ impl Writer {
             Ok(events) => {
                 metrics::histogram!("allot_decisions_write_seconds")
                     .record(started.elapsed().as_secs_f64());
-                metrics::histogram!("allot_decisions_batch_size").record(batch.len() as f64);
+                metrics::histogram!("allot_decisions_batch_size").record(entries as f64);
                 if !events.is_empty() {
                     (self.publish)(&events);
                 }
             }
             Err(error) => {
-                metrics::counter!("allot_decisions_write_errors_total")
-                    .increment(batch.len() as u64);
-                tracing::error!(%error, entries = batch.len(), "decision log batch lost");
+                metrics::counter!("allot_decisions_write_errors_total").increment(entries as u64);
+                tracing::error!(%error, entries, "decision log batch lost");
             }
         }
     }

@@ -10,7 +10,9 @@
 //! assigned by the writer in commit order, strictly increasing from 1, and
 //! continue after a restart.
 
+mod batch;
 mod error;
+mod legacy;
 mod log;
 mod store;
 

@@ -1,25 +1,35 @@
-//! The redb file behind the decision log: records by decision key, events by
-//! position, and the last assigned position.
+//! The redb file behind the decision log. A commit writes one value for all
+//! its records and one for all its events, plus an index row per
+//! millisecond its records were decided in: a B-tree insert per record and
+//! per event cost the server more than deciding a cached promise did.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 
-use super::DecisionLogError;
+use super::{DecisionLogError, batch, legacy};
 
-/// Encoded decision records by decision key (the ULID as a number), LZ4
-/// block-compressed with the uncompressed size prepended (records repeat
-/// node and SKU codes and compress about 4x; the writer thread compresses,
-/// so the request path does not pay for it).
-const RECORDS: TableDefinition<'_, u128, &[u8]> = TableDefinition::new("records_lz4");
-/// JSON-encoded [`StoredEvent`]s by position.
-const EVENTS: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("events");
+/// The records of each commit by batch number, in [`batch`]'s format (LZ4
+/// over the batch; the writer thread compresses, so the request path does
+/// not pay for it).
+const RECORD_BATCHES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("record_batches");
+/// Where a record is: one row (ULID millisecond, batch number) for every
+/// millisecond a batch holds records of. A lookup reads the batches of its
+/// key's millisecond.
+const RECORD_INDEX: TableDefinition<'_, (u64, u64), ()> = TableDefinition::new("record_index");
+/// The events of each commit, a JSON array of [`StoredEvent`] in position
+/// order, by the first one's position. A commit's positions are contiguous
+/// and follow the previous commit's.
+const EVENT_BATCHES: TableDefinition<'_, u64, &[u8]> = TableDefinition::new("event_batches");
 /// Counters that outlive pruning.
-const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
+pub(super) const META: TableDefinition<'_, &str, u64> = TableDefinition::new("meta");
 /// The last position assigned (0 before the first event).
 const LAST_POSITION: &str = "last_position";
+/// The last record batch number assigned (0 before the first).
+const LAST_BATCH: &str = "last_batch";
 
 /// When a committed batch is on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -119,8 +129,56 @@ fn micros(t: SystemTime) -> u64 {
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
+/// Stores `records` as the next record batch of `txn`, with its index rows.
+pub(super) fn put_records(
+    txn: &WriteTransaction,
+    records: &[&NewRecord],
+) -> Result<(), DecisionLogError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut meta = txn.open_table(META)?;
+    let number = meta.get(LAST_BATCH)?.map_or(0, |v| v.value()) + 1;
+    txn.open_table(RECORD_BATCHES)?
+        .insert(number, batch::encode(records.iter().copied()).as_slice())?;
+    let milliseconds: BTreeSet<u64> = records.iter().map(|r| batch::millisecond(r.key)).collect();
+    let mut index = txn.open_table(RECORD_INDEX)?;
+    for ms in milliseconds {
+        index.insert((ms, number), ())?;
+    }
+    meta.insert(LAST_BATCH, number)?;
+    Ok(())
+}
+
+/// Stores `events` (contiguous positions, in order) as one event batch.
+pub(super) fn put_events(
+    txn: &WriteTransaction,
+    events: &[StoredEvent],
+) -> Result<(), DecisionLogError> {
+    let Some(first) = events.first() else {
+        return Ok(());
+    };
+    let bytes = serde_json::to_vec(events).map_err(|e| DecisionLogError::Corrupt {
+        position: first.position,
+        problem: e.to_string(),
+    })?;
+    txn.open_table(EVENT_BATCHES)?
+        .insert(first.position, bytes.as_slice())?;
+    Ok(())
+}
+
+fn decode_events(first: u64, bytes: &[u8]) -> Result<Vec<StoredEvent>, DecisionLogError> {
+    serde_json::from_slice(bytes).map_err(|e| DecisionLogError::Corrupt {
+        position: first,
+        problem: e.to_string(),
+    })
+}
+
 impl DecisionStore {
     /// Opens (or creates) `<dir>/decisions.redb`, creating `dir` if needed.
+    /// A file written by an earlier allot, with a row per record and per
+    /// event, is converted to batches once, keeping every record, event
+    /// and position.
     pub fn open(dir: &Path) -> Result<DecisionStore, DecisionLogError> {
         std::fs::create_dir_all(dir).map_err(|source| DecisionLogError::Dir {
             dir: dir.display().to_string(),
@@ -128,9 +186,11 @@ impl DecisionStore {
         })?;
         let db = Database::create(dir.join("decisions.redb"))?;
         let txn = db.begin_write()?;
-        txn.open_table(RECORDS)?;
-        txn.open_table(EVENTS)?;
+        txn.open_table(RECORD_BATCHES)?;
+        txn.open_table(RECORD_INDEX)?;
+        txn.open_table(EVENT_BATCHES)?;
         txn.open_table(META)?;
+        legacy::convert(&txn)?;
         txn.commit()?;
         Ok(DecisionStore { db })
     }
@@ -139,63 +199,64 @@ impl DecisionStore {
     /// positions and time assigned.
     pub(super) fn write_batch(
         &self,
-        batch: &[Entry],
+        batch: Vec<Entry>,
         durability: Durability,
         now: SystemTime,
     ) -> Result<Vec<StoredEvent>, DecisionLogError> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(durability.redb());
-        let mut events = Vec::new();
-        {
-            let mut records = txn.open_table(RECORDS)?;
-            let mut stored = txn.open_table(EVENTS)?;
-            let mut meta = txn.open_table(META)?;
-            let mut position = meta.get(LAST_POSITION)?.map_or(0, |v| v.value());
-            let at_us = micros(now);
-            for entry in batch {
-                if let Some(record) = &entry.record {
-                    let compressed = lz4_flex::compress_prepend_size(&record.bytes);
-                    records.insert(record.key, compressed.as_slice())?;
+        let records: Vec<&NewRecord> = batch.iter().filter_map(|e| e.record.as_ref()).collect();
+        put_records(&txn, &records)?;
+        drop(records);
+        let mut position = txn
+            .open_table(META)?
+            .get(LAST_POSITION)?
+            .map_or(0, |v| v.value());
+        let at_us = micros(now);
+        let events: Vec<StoredEvent> = batch
+            .into_iter()
+            .filter_map(|entry| entry.event)
+            .map(|event| {
+                position += 1;
+                StoredEvent {
+                    position,
+                    at_us,
+                    kind: event.kind,
+                    decision_id: event.decision_id,
+                    order_id: event.order_id,
+                    reservation_id: event.reservation_id,
+                    summary: event.summary,
                 }
-                if let Some(event) = &entry.event {
-                    position += 1;
-                    let event = StoredEvent {
-                        position,
-                        at_us,
-                        kind: event.kind,
-                        decision_id: event.decision_id.clone(),
-                        order_id: event.order_id.clone(),
-                        reservation_id: event.reservation_id.clone(),
-                        summary: event.summary.clone(),
-                    };
-                    let bytes =
-                        serde_json::to_vec(&event).map_err(|e| DecisionLogError::Corrupt {
-                            position,
-                            problem: e.to_string(),
-                        })?;
-                    stored.insert(position, bytes.as_slice())?;
-                    events.push(event);
-                }
-            }
-            meta.insert(LAST_POSITION, position)?;
-        }
+            })
+            .collect();
+        put_events(&txn, &events)?;
+        txn.open_table(META)?.insert(LAST_POSITION, position)?;
         txn.commit()?;
         Ok(events)
     }
 
-    /// The encoded record with this key, if retained.
+    /// The encoded record with this key, if retained (the last written,
+    /// should a key be recorded twice).
     pub fn record(&self, key: u128) -> Result<Option<Vec<u8>>, DecisionLogError> {
         let txn = self.db.begin_read()?;
-        let records = txn.open_table(RECORDS)?;
-        let Some(stored) = records.get(key)? else {
-            return Ok(None);
-        };
-        lz4_flex::decompress_size_prepended(stored.value())
-            .map(Some)
-            .map_err(|e| DecisionLogError::CorruptRecord {
-                key,
-                problem: e.to_string(),
-            })
+        let index = txn.open_table(RECORD_INDEX)?;
+        let batches = txn.open_table(RECORD_BATCHES)?;
+        let ms = batch::millisecond(key);
+        let mut numbers = Vec::new();
+        for row in index.range((ms, 0)..=(ms, u64::MAX))? {
+            numbers.push(row?.0.value().1);
+        }
+        for number in numbers.into_iter().rev() {
+            let Some(stored) = batches.get(number)? else {
+                continue;
+            };
+            let records = batch::decode(stored.value())
+                .map_err(|problem| DecisionLogError::CorruptRecord { key, problem })?;
+            if let Some(record) = records.into_iter().rev().find(|r| r.key == key) {
+                return Ok(Some(record.bytes));
+            }
+        }
+        Ok(None)
     }
 
     /// Up to `limit` retained events with a position greater than `after`,
@@ -206,20 +267,25 @@ impl DecisionStore {
         limit: usize,
     ) -> Result<Vec<StoredEvent>, DecisionLogError> {
         let txn = self.db.begin_read()?;
-        let events = txn.open_table(EVENTS)?;
+        let batches = txn.open_table(EVENT_BATCHES)?;
+        let wanted = after.saturating_add(1);
+        // The batch holding `wanted` starts at or before it.
+        let from = match batches.range(..=wanted)?.next_back() {
+            Some(row) => row?.0.value(),
+            None => 0,
+        };
         let mut out = Vec::new();
-        for item in events.range(after.saturating_add(1)..)? {
-            if out.len() >= limit {
-                break;
+        for row in batches.range(from..)? {
+            let (first, bytes) = row?;
+            for event in decode_events(first.value(), bytes.value())? {
+                if event.position <= after {
+                    continue;
+                }
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+                out.push(event);
             }
-            let (position, bytes) = item?;
-            let position = position.value();
-            let event: StoredEvent =
-                serde_json::from_slice(bytes.value()).map_err(|e| DecisionLogError::Corrupt {
-                    position,
-                    problem: e.to_string(),
-                })?;
-            out.push(event);
         }
         Ok(out)
     }
@@ -227,10 +293,10 @@ impl DecisionStore {
     /// The oldest retained and the latest assigned positions.
     pub fn bounds(&self) -> Result<Bounds, DecisionLogError> {
         let txn = self.db.begin_read()?;
-        let events = txn.open_table(EVENTS)?;
+        let batches = txn.open_table(EVENT_BATCHES)?;
         let meta = txn.open_table(META)?;
         let latest = meta.get(LAST_POSITION)?.map_or(0, |v| v.value());
-        let oldest = events.first()?.map(|(k, _)| k.value());
+        let oldest = batches.first()?.map(|(k, _)| k.value());
         Ok(Bounds { oldest, latest })
     }
 
@@ -242,36 +308,83 @@ impl DecisionStore {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let first_kept = u128::from(ulid::Ulid::from_parts(cutoff_ms, 0));
-        let cutoff_us = micros(cutoff);
         let txn = self.db.begin_write()?;
-        let (mut records_removed, mut events_removed) = (0, 0);
-        {
-            let mut records = txn.open_table(RECORDS)?;
-            records.retain_in(..first_kept, |_, _| {
-                records_removed += 1;
-                false
-            })?;
-            let mut events = txn.open_table(EVENTS)?;
-            // Events are appended with the commit time, so the old ones are a
-            // prefix (up to clock steps backwards, which only delay pruning).
-            let mut last_old = None;
-            for item in events.iter()? {
-                let (position, bytes) = item?;
-                let old = serde_json::from_slice::<StoredEvent>(bytes.value())
-                    .map_or(true, |e| e.at_us < cutoff_us);
-                if !old {
-                    break;
-                }
-                last_old = Some(position.value());
-            }
-            if let Some(last) = last_old {
-                events.retain_in(..=last, |_, _| {
-                    events_removed += 1;
-                    false
-                })?;
-            }
-        }
+        let records = prune_records(&txn, cutoff_ms, first_kept)?;
+        let events = prune_events(&txn, micros(cutoff))?;
         txn.commit()?;
-        Ok((records_removed, events_removed))
+        Ok((records, events))
     }
+
+    /// Rows in the record index and record batches (for tests of the
+    /// layout).
+    #[cfg(test)]
+    pub(super) fn record_rows(&self) -> Result<(u64, u64), DecisionLogError> {
+        use redb::ReadableTableMetadata as _;
+        let txn = self.db.begin_read()?;
+        Ok((
+            txn.open_table(RECORD_INDEX)?.len()?,
+            txn.open_table(RECORD_BATCHES)?.len()?,
+        ))
+    }
+}
+
+/// Drops the records keyed before `first_kept` (the first key of
+/// millisecond `cutoff_ms`): a batch left empty goes, one with newer
+/// records too is rewritten without the old ones. Returns how many went.
+fn prune_records(
+    txn: &WriteTransaction,
+    cutoff_ms: u64,
+    first_kept: u128,
+) -> Result<u64, DecisionLogError> {
+    let mut touched = BTreeSet::new();
+    txn.open_table(RECORD_INDEX)?
+        .retain_in(..(cutoff_ms, 0), |(_, number), ()| {
+            touched.insert(number);
+            false
+        })?;
+    let mut batches = txn.open_table(RECORD_BATCHES)?;
+    let mut removed = 0;
+    for number in touched {
+        let Some(records) = batches
+            .get(number)?
+            .map(|stored| batch::decode(stored.value()))
+        else {
+            continue;
+        };
+        let records = records.map_err(|problem| DecisionLogError::CorruptBatch {
+            batch: number,
+            problem,
+        })?;
+        let total = records.len();
+        let kept: Vec<&NewRecord> = records.iter().filter(|r| r.key >= first_kept).collect();
+        removed += (total - kept.len()) as u64;
+        if kept.is_empty() {
+            batches.remove(number)?;
+        } else if kept.len() < total {
+            batches.insert(number, batch::encode(kept).as_slice())?;
+        }
+    }
+    Ok(removed)
+}
+
+/// Drops the event batches, oldest first, whose every event was committed
+/// before `cutoff_us`. Returns how many events went.
+fn prune_events(txn: &WriteTransaction, cutoff_us: u64) -> Result<u64, DecisionLogError> {
+    let mut batches = txn.open_table(EVENT_BATCHES)?;
+    // Events are appended with the commit time, so the old ones are a
+    // prefix (up to clock steps backwards, which only delay pruning).
+    let (mut last_old, mut removed) = (None, 0);
+    for row in batches.iter()? {
+        let (first, bytes) = row?;
+        let events = decode_events(first.value(), bytes.value())?;
+        if events.iter().any(|e| e.at_us >= cutoff_us) {
+            break;
+        }
+        removed += events.len() as u64;
+        last_old = Some(first.value());
+    }
+    if let Some(last) = last_old {
+        batches.retain_in(..=last, |_, _| false)?;
+    }
+    Ok(removed)
 }

@@ -261,3 +261,141 @@ fn group_commit_gathers_what_arrives_within_the_interval_into_one_batch() {
     log.close();
     assert_eq!(*batches.lock().unwrap(), vec![1, 10]);
 }
+
+/// A record keyed at millisecond `ms` with a random part `n`.
+fn key_at(ms: u64, n: u128) -> u128 {
+    u128::from(ulid::Ulid::from_parts(ms, n))
+}
+
+#[test]
+fn a_commit_stores_its_records_together_and_a_partly_old_batch_keeps_the_new_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = DecisionStore::open(dir.path()).unwrap();
+    let now_ms = u64::try_from(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let old_ms = now_ms - 40 * 86_400_000;
+    // One commit: three records of an old millisecond, two of a new one,
+    // and the same key twice (the later write wins, as an overwrite would).
+    let keys = [key_at(old_ms, 1), key_at(old_ms, 2), key_at(old_ms, 3)];
+    let new_keys = [key_at(now_ms, 1), key_at(now_ms, 2)];
+    let mut entries: Vec<store::Entry> = keys
+        .iter()
+        .chain(&new_keys)
+        .map(|&key| store::Entry {
+            record: Some(NewRecord {
+                key,
+                bytes: key.to_le_bytes().to_vec(),
+            }),
+            event: None,
+        })
+        .collect();
+    entries.push(store::Entry {
+        record: Some(NewRecord {
+            key: new_keys[1],
+            bytes: b"rewritten".to_vec(),
+        }),
+        event: Some(event(1, "o")),
+    });
+    let events = store
+        .write_batch(entries, Durability::Immediate, SystemTime::now())
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    // One batch, indexed once per millisecond, not once per record.
+    assert_eq!(store.record_rows().unwrap(), (2, 1));
+    assert_eq!(
+        store.record(keys[1]).unwrap(),
+        Some(keys[1].to_le_bytes().to_vec())
+    );
+    assert_eq!(
+        store.record(new_keys[1]).unwrap(),
+        Some(b"rewritten".to_vec())
+    );
+    assert_eq!(store.record(key_at(old_ms, 4)).unwrap(), None);
+    assert_eq!(store.record(key_at(old_ms + 1, 1)).unwrap(), None);
+
+    let (records, events) = store
+        .prune(SystemTime::now() - Duration::from_secs(30 * 86_400))
+        .unwrap();
+    assert_eq!((records, events), (3, 0));
+    assert_eq!(store.record_rows().unwrap(), (1, 1));
+    for key in keys {
+        assert_eq!(store.record(key).unwrap(), None);
+    }
+    assert_eq!(
+        store.record(new_keys[0]).unwrap(),
+        Some(new_keys[0].to_le_bytes().to_vec())
+    );
+    assert_eq!(
+        store.record(new_keys[1]).unwrap(),
+        Some(b"rewritten".to_vec())
+    );
+}
+
+#[test]
+fn a_file_of_the_row_per_record_layout_is_converted_keeping_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys: Vec<u128> = (0..600)
+        .map(|n| key_at(1_700_000_000_000 + n / 7, n.into()))
+        .collect();
+    {
+        let db = redb::Database::create(dir.path().join("decisions.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut records = txn.open_table(legacy::RECORDS).unwrap();
+            for key in &keys {
+                let stored = lz4_flex::compress_prepend_size(&key.to_be_bytes());
+                records.insert(*key, stored.as_slice()).unwrap();
+            }
+            let mut events = txn.open_table(legacy::EVENTS).unwrap();
+            // Positions 1 and 2 were pruned; 3..=700 are retained.
+            for position in 3..=700u64 {
+                let event = StoredEvent {
+                    position,
+                    at_us: position,
+                    kind: 1,
+                    decision_id: format!("d{position}"),
+                    order_id: String::new(),
+                    reservation_id: String::new(),
+                    summary: String::new(),
+                };
+                let bytes = serde_json::to_vec(&event).unwrap();
+                events.insert(position, bytes.as_slice()).unwrap();
+            }
+            txn.open_table(store::META)
+                .unwrap()
+                .insert("last_position", 700)
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = DecisionStore::open(dir.path()).unwrap();
+    for key in &keys {
+        assert_eq!(
+            store.record(*key).unwrap(),
+            Some(key.to_be_bytes().to_vec())
+        );
+    }
+    let events = store.events_after(0, 10_000).unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.position).collect::<Vec<_>>(),
+        (3..=700).collect::<Vec<_>>()
+    );
+    assert_eq!(store.events_after(511, 2).unwrap()[0].position, 512);
+    assert_eq!(
+        store.bounds().unwrap(),
+        Bounds {
+            oldest: Some(3),
+            latest: 700
+        }
+    );
+    drop(store);
+    let (log, published) = collecting(&config(dir.path()));
+    log.submit(None, Some(event(1, "after"))).unwrap();
+    log.close();
+    assert_eq!(published.lock().unwrap()[0].position, 701);
+}
