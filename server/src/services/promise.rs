@@ -103,29 +103,32 @@ impl PromiseService for PromiseApi {
 
 /// One line for the event feed: the options' levels, dates and costs.
 fn summary(response: &pb::PromiseResponse) -> String {
+    use std::fmt::Write as _;
     if response.options.is_empty() {
         return "promise quoted: no option".to_string();
     }
-    let options: Vec<String> = response
-        .options
-        .iter()
-        .map(|o| {
-            let level = pb::ServiceLevel::try_from(o.service_level)
-                .map(|l| {
-                    l.as_str_name()
-                        .trim_start_matches("SERVICE_LEVEL_")
-                        .to_lowercase()
-                })
-                .unwrap_or_default();
-            format!(
-                "{level} by {} ({:.0}%, {} minor)",
-                o.latest_delivery_date,
-                100.0 * o.on_time_probability,
-                o.cost_minor
-            )
-        })
-        .collect();
-    format!("promise quoted: {}", options.join("; "))
+    let mut line = String::with_capacity(32 + 48 * response.options.len());
+    line.push_str("promise quoted: ");
+    for (i, o) in response.options.iter().enumerate() {
+        if i > 0 {
+            line.push_str("; ");
+        }
+        let level = match pb::ServiceLevel::try_from(o.service_level) {
+            Ok(pb::ServiceLevel::SameDay) => "same_day",
+            Ok(pb::ServiceLevel::Overnight) => "overnight",
+            Ok(pb::ServiceLevel::TwoDay) => "two_day",
+            Ok(pb::ServiceLevel::Ground) => "ground",
+            Ok(pb::ServiceLevel::Unspecified) | Err(_) => "",
+        };
+        let _ = write!(
+            line,
+            "{level} by {} ({:.0}%, {} minor)",
+            o.latest_delivery_date,
+            100.0 * o.on_time_probability,
+            o.cost_minor
+        );
+    }
+    line
 }
 
 /// The ETA quantiles behind each option's shipments, and whether the
@@ -226,4 +229,34 @@ fn promise_record(
         summary: summary(response),
     };
     (record, event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_names_each_option_level_date_chance_and_cost() {
+        let option = |level: pb::ServiceLevel, date: &str, p: f64, cost: i64| pb::DeliveryOption {
+            service_level: level as i32,
+            latest_delivery_date: date.into(),
+            on_time_probability: p,
+            cost_minor: cost,
+            ..Default::default()
+        };
+        let mut response = pb::PromiseResponse {
+            options: vec![
+                option(pb::ServiceLevel::TwoDay, "2026-12-02", 0.946, 2516),
+                option(pb::ServiceLevel::Ground, "2026-12-04", 0.9, 899),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            summary(&response),
+            "promise quoted: two_day by 2026-12-02 (95%, 2516 minor); \
+             ground by 2026-12-04 (90%, 899 minor)"
+        );
+        response.options.clear();
+        assert_eq!(summary(&response), "promise quoted: no option");
+    }
 }
