@@ -309,7 +309,7 @@ impl Default for DecisionsConfig {
             queue_capacity: 16_384,
             max_batch: 1_024,
             durability: allot_engine::decisions::Durability::Immediate,
-            commit_interval_ms: 5,
+            commit_interval_ms: 20,
             retention_days: 30,
             watch_buffer: 4_096,
         }
