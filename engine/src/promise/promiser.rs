@@ -540,10 +540,13 @@ fn finish(
                     reasons: vec![reason],
                 }),
             },
-            LevelPlan::Unavailable(level, reasons) => unavailable.push(UnavailableOption {
-                service_level: *level,
-                reasons: reasons.clone(),
-            }),
+            // The reasons are copied only for a caller who asked for them.
+            LevelPlan::Unavailable(level, reasons) if request.explain_unavailable => unavailable
+                .push(UnavailableOption {
+                    service_level: *level,
+                    reasons: reasons.clone(),
+                }),
+            LevelPlan::Unavailable(..) => {}
         }
     }
     if !request.explain_unavailable {
