@@ -303,7 +303,8 @@ impl DecisionStore {
 
     /// Removes records whose decision was made before `cutoff` (by the
     /// ULID's time) and events committed before it. Returns (records,
-    /// events) removed. The last assigned position is kept.
+    /// events) removed, as stored (a key recorded twice counts twice). The
+    /// last assigned position is kept.
     pub fn prune(&self, cutoff: SystemTime) -> Result<(u64, u64), DecisionLogError> {
         let cutoff_ms = cutoff
             .duration_since(UNIX_EPOCH)

@@ -399,3 +399,106 @@ fn a_file_of_the_row_per_record_layout_is_converted_keeping_everything() {
     log.close();
     assert_eq!(published.lock().unwrap()[0].position, 701);
 }
+
+mod model {
+    //! The store against a model of its writes: every record readable by key
+    //! (the last write of a key wins), every event page and bound as the
+    //! positions say, and pruning by decision time exact to the record.
+
+    use std::collections::BTreeMap;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    use super::super::store::Entry;
+    use super::super::*;
+    use super::key_at;
+
+    /// One entry: (millisecond offset, random part, has a record, has an
+    /// event). Few milliseconds, so batches share them.
+    type Spec = (u64, u16, bool, bool);
+
+    fn entries(batch: usize, specs: &[Spec], base_ms: u64) -> Vec<Entry> {
+        specs
+            .iter()
+            .enumerate()
+            .map(|(i, &(ms, n, record, event))| Entry {
+                record: record.then(|| NewRecord {
+                    key: key_at(base_ms + ms, n.into()),
+                    bytes: format!("{batch}-{i}").into_bytes(),
+                }),
+                event: event.then(|| NewEvent {
+                    kind: 1,
+                    decision_id: format!("d-{batch}-{i}"),
+                    ..NewEvent::default()
+                }),
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        #[test]
+        fn the_store_answers_as_a_model_of_its_writes(
+            batches in vec(vec((0u64..6, 0u16..8, any::<bool>(), any::<bool>()), 0..10), 1..7),
+            after in 0u64..70,
+            limit in 1usize..30,
+            cutoff_offset in 0u64..7,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = DecisionStore::open(dir.path()).unwrap();
+            let base_ms = 1_700_000_000_000;
+            let mut records: BTreeMap<u128, Vec<u8>> = BTreeMap::new();
+            let mut positions = Vec::new();
+            for (b, specs) in batches.iter().enumerate() {
+                let batch = entries(b, specs, base_ms);
+                for entry in &batch {
+                    if let Some(r) = &entry.record {
+                        records.insert(r.key, r.bytes.clone());
+                    }
+                }
+                let events = store
+                    .write_batch(batch, Durability::Eventual, SystemTime::now())
+                    .unwrap();
+                positions.extend(events.iter().map(|e| e.position));
+            }
+            prop_assert_eq!(&positions, &(1..=positions.len() as u64).collect::<Vec<_>>());
+            for (key, bytes) in &records {
+                let stored = store.record(*key).unwrap();
+                prop_assert_eq!(stored.as_ref(), Some(bytes));
+            }
+            prop_assert_eq!(store.record(key_at(base_ms + 2, 99)).unwrap(), None);
+            let page: Vec<u64> = store
+                .events_after(after, limit)
+                .unwrap()
+                .iter()
+                .map(|e| e.position)
+                .collect();
+            let expected: Vec<u64> =
+                positions.iter().copied().filter(|&p| p > after).take(limit).collect();
+            prop_assert_eq!(page, expected);
+            prop_assert_eq!(
+                store.bounds().unwrap(),
+                Bounds { oldest: positions.first().copied(), latest: positions.len() as u64 }
+            );
+
+            // Decisions before the cutoff go, to the record; events were
+            // committed now and stay.
+            let cutoff_ms = base_ms + cutoff_offset;
+            let cutoff = UNIX_EPOCH + Duration::from_millis(cutoff_ms);
+            // Counted as stored: a key written twice counts twice.
+            let old = batches
+                .iter()
+                .flatten()
+                .filter(|&&(ms, _, record, _)| record && base_ms + ms < cutoff_ms)
+                .count();
+            prop_assert_eq!(store.prune(cutoff).unwrap(), (old as u64, 0));
+            for (key, bytes) in &records {
+                let kept = ((key >> 80) as u64) >= cutoff_ms;
+                let stored = store.record(*key).unwrap();
+                prop_assert_eq!(stored.as_ref(), kept.then_some(bytes));
+            }
+        }
+    }
+}
