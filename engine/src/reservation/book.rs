@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use parking_lot::Mutex;
 
@@ -262,7 +262,8 @@ impl ReservationBook {
     }
 
     /// Expires every held reservation whose time ran out by `now`, and
-    /// forgets finished ones older than a day. Returns the expired ones.
+    /// forgets finished ones older than a day and the capacity used on days
+    /// that are over in every time zone. Returns the expired ones.
     pub fn expire_due(&self, now: SystemTime) -> Vec<Reservation> {
         let due: Vec<String> = {
             let inner = self.inner.lock();
@@ -292,7 +293,22 @@ impl ReservationBook {
             inner.finished.remove(&key);
             inner.by_id.remove(&key.1);
         }
+        // Two UTC days back is yesterday or earlier in every time zone.
+        if let Some(oldest_kept) = DateTime::<Utc>::from(now)
+            .date_naive()
+            .checked_sub_days(Days::new(2))
+        {
+            inner
+                .capacity_used
+                .retain(|&(_, day), _| day >= oldest_kept);
+        }
         expired
+    }
+
+    /// Node-days with capacity used on record (for tests of forgetting).
+    #[cfg(test)]
+    fn capacity_days_on_record(&self) -> usize {
+        self.inner.lock().capacity_used.len()
     }
 
     /// Number of reservations currently holding stock.
@@ -387,6 +403,42 @@ mod tests {
             sku,
             quantity,
         }]
+    }
+
+    #[test]
+    fn capacity_used_on_days_over_everywhere_is_forgotten() {
+        let (book, node, sku) = book();
+        let now = SystemTime::now();
+        let capacity = book.remaining_capacity(now)[node.0 as usize];
+        book.hold(
+            "o1",
+            "d1",
+            units(node, sku, 3),
+            Duration::from_secs(60),
+            now,
+        )
+        .unwrap();
+        book.confirm(
+            &book
+                .hold(
+                    "o2",
+                    "d2",
+                    units(node, sku, 2),
+                    Duration::from_secs(60),
+                    now,
+                )
+                .unwrap()
+                .id,
+            now,
+        )
+        .unwrap();
+        // The next day the hold has expired (its units gave back) and the
+        // day is still on record: it may be today somewhere.
+        book.expire_due(now + Duration::from_secs(86_400));
+        assert_eq!(book.capacity_days_on_record(), 1);
+        assert_eq!(book.remaining_capacity(now)[node.0 as usize], capacity - 2);
+        book.expire_due(now + Duration::from_secs(3 * 86_400));
+        assert_eq!(book.capacity_days_on_record(), 0);
     }
 
     #[test]
