@@ -306,7 +306,7 @@ impl AllocateCall {
             &decided,
             self.started.elapsed(),
         );
-        if let Err(shed) = recorder.record(record, Some(event)) {
+        if let Err(shed) = recorder.record(&record, Some(event)) {
             // The record could not be queued: undo the reservation so the
             // failed call holds nothing.
             if let Some(r) = &decided.outcome.reservation {

@@ -108,7 +108,7 @@ impl DecisionRecorder {
     /// event `decision_id` is the record's.
     pub fn record(
         &self,
-        record: pb::DecisionRecord,
+        record: &pb::DecisionRecord,
         event: Option<pb::DecisionEvent>,
     ) -> Result<(), Status> {
         let key = decision_key(&record.decision_id).ok_or_else(|| {

@@ -131,7 +131,7 @@ impl DecisionRecorder {
             decided_at: Some(timestamp(decided_at)),
             ..Default::default()
         };
-        self.record(record, Some(event))
+        self.record(&record, Some(event))
     }
 }
 
@@ -190,6 +190,6 @@ impl DecisionRecorder {
             decided_at: Some(timestamp(decided_at)),
             ..Default::default()
         };
-        self.record(record, None)
+        self.record(&record, None)
     }
 }

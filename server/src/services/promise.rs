@@ -78,17 +78,23 @@ impl PromiseService for PromiseApi {
         let decision_id = DecisionRecorder::new_id();
         let response =
             conv::promise_response(&engine.network, &promise, &outcome, decision_id, now);
-        let (record, event) = promise_record(
+        let (mut record, event) = promise_record(
             &engine,
             message,
-            &response,
+            response,
             &promise,
             &outcome,
             started.elapsed(),
         );
-        let holds_state = record.state_recorded_by.is_empty();
-        engine.decisions.record(record, Some(event))?;
-        if holds_state {
+        engine.decisions.record(&record, Some(event))?;
+        // The response goes back out of the record it was encoded in.
+        let Some(pb::decision_record::Response::PromiseResponse(response)) = record.response.take()
+        else {
+            return Err(Status::internal(
+                "a promise record without its response (a bug)",
+            ));
+        };
+        if record.state_recorded_by.is_empty() {
             // Later quotes from the same cache entry refer to this record.
             let _ = outcome.read.recorded_by.set(response.decision_id.clone());
         }
@@ -156,11 +162,12 @@ fn eta_features(
     features
 }
 
-/// The decision record and event of one promise.
+/// The decision record and event of one promise; the record holds the
+/// response (the caller takes it back out after encoding the record).
 fn promise_record(
     engine: &Engine,
     mut request: pb::PromiseRequest,
-    response: &pb::PromiseResponse,
+    response: pb::PromiseResponse,
     promise: &PromiseRequest,
     outcome: &PromiseOutcome,
     decision_time: Duration,
@@ -187,7 +194,7 @@ fn promise_record(
             decisions::stock_versions(network, &read.stock_versions),
             decisions::stock_read(network, &read.stock_read),
             decisions::capacity(network, &read.capacity),
-            eta_features(network, outcome, response),
+            eta_features(network, outcome, &response),
         ),
     };
     let mut reasons = Vec::new();
@@ -196,6 +203,15 @@ fn promise_record(
             reasons.push(r.clone());
         }
     }
+    let event = pb::DecisionEvent {
+        position: 0,
+        at: None,
+        kind: pb::DecisionEventKind::PromiseQuoted as i32,
+        decision_id: response.decision_id.clone(),
+        order_id: String::new(),
+        reservation_id: String::new(),
+        summary: summary(&response),
+    };
     let record = pb::DecisionRecord {
         decision_id: response.decision_id.clone(),
         kind: pb::DecisionKind::Promise as i32,
@@ -206,9 +222,7 @@ fn promise_record(
         config_hash: engine.decisions.config_hash().to_string(),
         network_hash: engine.decisions.network_hash().to_string(),
         request: Some(pb::decision_record::Request::PromiseRequest(request)),
-        response: Some(pb::decision_record::Response::PromiseResponse(
-            response.clone(),
-        )),
+        response: Some(pb::decision_record::Response::PromiseResponse(response)),
         features,
         reasons,
         solver: None,
@@ -218,15 +232,6 @@ fn promise_record(
         capacity,
         decided_at: Some(timestamp(promise.order_time)),
         state_recorded_by: state_recorded_by.unwrap_or_default(),
-    };
-    let event = pb::DecisionEvent {
-        position: 0,
-        at: None,
-        kind: pb::DecisionEventKind::PromiseQuoted as i32,
-        decision_id: response.decision_id.clone(),
-        order_id: String::new(),
-        reservation_id: String::new(),
-        summary: summary(response),
     };
     (record, event)
 }
