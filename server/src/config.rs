@@ -216,6 +216,11 @@ pub struct ModelsConfig {
     /// ETA quantiles cached per (node, service, region, 15-minute bucket);
     /// the demo network has 46,943 lanes a bucket.
     pub eta_cache_entries: u64,
+    /// Whether the ETA refresher runs: a thread that scores every lane of
+    /// the network before each 15-minute bucket, so predictions are cache
+    /// hits. Off: each miss is scored when a request needs it (tens of
+    /// microseconds more for the first request of a lane and bucket).
+    pub eta_refresh: bool,
     /// How long before each 15-minute bucket the ETA refresher scores every
     /// lane of the network for it, seconds (at most 450).
     pub eta_refresh_lead_s: u64,
@@ -230,6 +235,7 @@ impl Default for ModelsConfig {
             onnxruntime_lib: None,
             feature_store_entities: allot_models::features::StoreConfig::default().max_entities,
             eta_cache_entries: allot_models::transit::PredictorOptions::default().cache_entries,
+            eta_refresh: true,
             eta_refresh_lead_s: 90,
             risk: Default::default(),
         }

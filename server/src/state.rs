@@ -39,7 +39,8 @@ pub struct Engine {
     /// models directory has no `eta.onnx`.
     pub transit: Option<Arc<dyn TransitPredictor>>,
     /// Keeps the ETA cache warm for the current and the next bucket; stops
-    /// when the engine is dropped.
+    /// when the engine is dropped. `None` without `eta.onnx` or with
+    /// `models.eta_refresh = false`.
     pub transit_refresher: Option<Refresher>,
     /// Delivery promises over the same stock, book, costs and transit model
     /// as allocation, with their cache.
@@ -162,7 +163,7 @@ impl Engine {
         let (name, version) = risk.model_version();
         tracing::info!(model = name, version, dir = %dir.display(), "fraud model loaded");
         let (transit, transit_refresher) = match load_transit(&dir, &network, &config.models)? {
-            Some((eta, refresher)) => (Some(eta as Arc<dyn TransitPredictor>), Some(refresher)),
+            Some((eta, refresher)) => (Some(eta as Arc<dyn TransitPredictor>), refresher),
             None => (None, None),
         };
         let book = Arc::new(ReservationBook::new(stock.clone()));
@@ -197,7 +198,7 @@ fn load_transit(
     dir: &std::path::Path,
     network: &Arc<Network>,
     config: &crate::config::ModelsConfig,
-) -> Result<Option<(Arc<EtaPredictor>, Refresher)>, LoadError> {
+) -> Result<Option<(Arc<EtaPredictor>, Option<Refresher>)>, LoadError> {
     if !dir.join("eta.onnx").is_file() {
         tracing::warn!(dir = %dir.display(), "no eta.onnx: promises and allocation use nominal transit times");
         return Ok(None);
@@ -221,6 +222,12 @@ fn load_transit(
         "eta model loaded"
     );
     let eta = Arc::new(eta);
+    if !config.eta_refresh {
+        tracing::info!(
+            "eta refresher off (models.eta_refresh = false): lanes are scored on demand"
+        );
+        return Ok(Some((eta, None)));
+    }
     let refresher = Refresher::spawn(
         eta.clone(),
         Duration::from_secs(config.eta_refresh_lead_s),
@@ -236,7 +243,7 @@ fn load_transit(
         },
     )
     .map_err(LoadError::Refresher)?;
-    Ok(Some((eta, refresher)))
+    Ok(Some((eta, Some(refresher))))
 }
 
 /// Set once the engine has loaded; services answer UNAVAILABLE before that.
@@ -252,5 +259,33 @@ impl Ready {
     /// Publishes the loaded engine (first call wins).
     pub fn set(&self, engine: Arc<Engine>) {
         let _ = self.0.set(engine);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_eta_refresher_runs_unless_switched_off_and_the_model_serves_either_way() {
+        for refresh in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut config = Config::default();
+            config.metrics.enabled = false;
+            config.decisions.dir = dir.path().to_path_buf();
+            config.models.eta_refresh = refresh;
+            let engine = Engine::load(&config).unwrap();
+            assert_eq!(engine.transit_refresher.is_some(), refresh);
+            // Without the refresher a lane is scored when first asked for.
+            let transit = engine.transit.as_ref().expect("the shipped eta.onnx");
+            let lane = allot_engine::transit::Lane {
+                node: allot_engine::network::NodeId(0),
+                service: allot_engine::network::ServiceId(0),
+                region: allot_engine::network::RegionId(0),
+            };
+            let q = transit.predict(&[lane], SystemTime::now()).unwrap()[0];
+            assert!(q.q50 > 0.0 && q.q10 <= q.q50 && q.q50 <= q.q90, "{q:?}");
+            engine.decisions.close();
+        }
     }
 }
