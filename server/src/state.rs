@@ -192,13 +192,16 @@ impl Engine {
     }
 }
 
+/// The ETA predictor and its refresher (`None` when switched off).
+type LoadedTransit = (Arc<EtaPredictor>, Option<Refresher>);
+
 /// The ETA predictor and its refresher, or `None` when `dir` has no
 /// `eta.onnx`.
 fn load_transit(
     dir: &std::path::Path,
     network: &Arc<Network>,
     config: &crate::config::ModelsConfig,
-) -> Result<Option<(Arc<EtaPredictor>, Option<Refresher>)>, LoadError> {
+) -> Result<Option<LoadedTransit>, LoadError> {
     if !dir.join("eta.onnx").is_file() {
         tracing::warn!(dir = %dir.display(), "no eta.onnx: promises and allocation use nominal transit times");
         return Ok(None);
