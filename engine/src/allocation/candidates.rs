@@ -137,14 +137,14 @@ pub fn build_problem(
 ) -> Result<BuiltProblem, AllocationError> {
     validate(network, request)?;
     let skus: Vec<_> = request.lines.iter().map(|l| l.sku).collect();
-    build_problem_on(
+    Ok(build_validated(
         network,
         &stock.order_view(&skus),
         remaining_capacity,
         request,
         params,
         now,
-    )
+    ))
 }
 
 /// The non-zero levels of a view, each distinct SKU once, ascending by node
@@ -181,12 +181,30 @@ pub fn build_problem_on(
     now: SystemTime,
 ) -> Result<BuiltProblem, AllocationError> {
     validate(network, request)?;
-    let skus: Vec<_> = request.lines.iter().map(|l| l.sku).collect();
-    debug_assert_eq!(
-        view.skus(),
-        skus.as_slice(),
+    debug_assert!(
+        view.skus().iter().eq(request.lines.iter().map(|l| &l.sku)),
         "a view of the request's lines"
     );
+    Ok(build_validated(
+        network,
+        view,
+        remaining_capacity,
+        request,
+        params,
+        now,
+    ))
+}
+
+/// The body of [`build_problem`] and [`build_problem_on`], for a request
+/// already validated.
+fn build_validated(
+    network: &Network,
+    view: &OrderStockView,
+    remaining_capacity: &[u32],
+    request: &OrderRequest,
+    params: &CostParams,
+    now: SystemTime,
+) -> BuiltProblem {
     let lines: Vec<ProblemLine> = request
         .lines
         .iter()
@@ -288,7 +306,7 @@ pub fn build_problem_on(
     out.capacity.resize(network.node_count(), 0);
     out.decided_at = now;
     out.transit = transit;
-    Ok(out)
+    out
 }
 
 #[derive(Default)]
