@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use tonic::Status;
+use allot_service::{Code, ServiceError};
 use tonic::metadata::MetadataMap;
 
 /// Parses a `grpc-timeout` value such as `150m` or `2S`.
@@ -27,23 +27,47 @@ fn parse_grpc_timeout(value: &str) -> Option<Duration> {
 /// When the work of this call must be done: `started` + (the caller's
 /// timeout - `margin`), or + `default` without one. DEADLINE_EXCEEDED when
 /// the caller left no time at all.
-pub fn budget(
+pub(crate) fn budget(
     metadata: &MetadataMap,
     started: Instant,
     default: Duration,
     margin: Duration,
-) -> Result<Instant, Status> {
+) -> Result<Instant, ServiceError> {
     let timeout = metadata
         .get("grpc-timeout")
         .and_then(|v| v.to_str().ok())
         .and_then(parse_grpc_timeout);
     match timeout {
         None => Ok(started + default),
-        Some(t) if t <= margin => Err(Status::deadline_exceeded(format!(
-            "the call's deadline ({} us) leaves no time to decide",
-            t.as_micros()
-        ))),
+        Some(t) if t <= margin => Err(ServiceError::new(
+            Code::DeadlineExceeded,
+            format!(
+                "the call's deadline ({} us) leaves no time to decide",
+                t.as_micros()
+            ),
+        )),
         Some(t) => Ok(started + (t - margin)),
+    }
+}
+
+/// A call's time budget as configured: the default without a gRPC deadline,
+/// and the margin kept from one.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    /// Budget of a call without a deadline.
+    pub(crate) default: Duration,
+    /// Kept from the caller's deadline for building and sending the answer.
+    pub(crate) margin: Duration,
+}
+
+impl Budget {
+    /// When the work of a call that started at `started` must be done.
+    pub(crate) fn deadline(
+        &self,
+        metadata: &MetadataMap,
+        started: Instant,
+    ) -> Result<Instant, ServiceError> {
+        budget(metadata, started, self.default, self.margin)
     }
 }
 
@@ -72,7 +96,7 @@ mod tests {
             Duration::from_millis(2),
         )
         .unwrap_err();
-        assert_eq!(err.code(), tonic::Code::DeadlineExceeded);
+        assert_eq!(err.code(), Code::DeadlineExceeded);
         let ok = budget(
             &MetadataMap::new(),
             now,

@@ -1,51 +1,33 @@
-//! The one place where domain errors become gRPC statuses.
+//! The one place where the service layer's errors become gRPC statuses.
 
-use allot_engine::ErrorCode;
-use allot_engine::error::Classify;
-use tonic::{Code, Status};
+use allot_service::{Code, ServiceError};
+use tonic::{Response, Status};
 
-/// The gRPC code for a transport-neutral error code. Exhaustive on purpose: a
-/// new [`ErrorCode`] fails to compile here until it is mapped.
-pub fn grpc_code(code: ErrorCode) -> Code {
+/// The gRPC code of a service code. Exhaustive on purpose: a new [`Code`]
+/// fails to compile here until it is mapped.
+pub(crate) fn grpc_code(code: Code) -> tonic::Code {
     match code {
-        ErrorCode::InvalidArgument => Code::InvalidArgument,
-        ErrorCode::NotFound => Code::NotFound,
-        ErrorCode::FailedPrecondition => Code::FailedPrecondition,
-        ErrorCode::AlreadyExists => Code::AlreadyExists,
-        ErrorCode::ResourceExhausted => Code::ResourceExhausted,
-        ErrorCode::DeadlineExceeded => Code::DeadlineExceeded,
-        ErrorCode::Internal => Code::Internal,
+        Code::InvalidArgument => tonic::Code::InvalidArgument,
+        Code::NotFound => tonic::Code::NotFound,
+        Code::FailedPrecondition => tonic::Code::FailedPrecondition,
+        Code::AlreadyExists => tonic::Code::AlreadyExists,
+        Code::ResourceExhausted => tonic::Code::ResourceExhausted,
+        Code::DeadlineExceeded => tonic::Code::DeadlineExceeded,
+        Code::OutOfRange => tonic::Code::OutOfRange,
+        Code::Unavailable => tonic::Code::Unavailable,
+        Code::Unimplemented => tonic::Code::Unimplemented,
+        Code::Internal => tonic::Code::Internal,
     }
 }
 
-/// A domain error as a gRPC status carrying the error's own message.
-pub fn status<E: Classify + std::fmt::Display>(error: E) -> Status {
+/// A service error as a gRPC status carrying the error's own message.
+pub(crate) fn status(error: ServiceError) -> Status {
     Status::new(grpc_code(error.code()), error.to_string())
 }
 
-/// INVALID_ARGUMENT naming the offending request field.
-pub fn invalid(field: &str, problem: impl std::fmt::Display) -> Status {
-    Status::invalid_argument(format!("{field}: {problem}"))
-}
-
-/// NOT_FOUND for an unknown entity referenced by a request field.
-pub fn not_found(field: &str, what: &str, code: &str) -> Status {
-    Status::not_found(format!("{field}: unknown {what} {code:?}"))
-}
-
-/// UNAVAILABLE while the network and stock are still loading.
-pub fn loading() -> Status {
-    Status::unavailable(
-        "allot is loading its network and stock; retry shortly (health reports NOT_SERVING until ready)",
-    )
-}
-
-/// UNIMPLEMENTED for an RPC of the contract that this release does not serve.
-pub fn not_in_this_release(rpc: &str) -> Status {
-    Status::unimplemented(format!(
-        "{rpc} is part of the allot.v1 contract but not implemented in this release; \
-         InventoryService, AllocationService, PromiseService, RiskService, DecisionService, AdminService.GetNetwork and GetModelInfo, and grpc.health.v1 are"
-    ))
+/// A use case's answer as a gRPC reply.
+pub(crate) fn reply<T>(answer: Result<T, ServiceError>) -> Result<Response<T>, Status> {
+    answer.map(Response::new).map_err(status)
 }
 
 #[cfg(test)]
@@ -55,17 +37,20 @@ mod tests {
     #[test]
     fn every_code_maps_to_a_distinct_status() {
         let all = [
-            ErrorCode::InvalidArgument,
-            ErrorCode::NotFound,
-            ErrorCode::FailedPrecondition,
-            ErrorCode::AlreadyExists,
-            ErrorCode::ResourceExhausted,
-            ErrorCode::DeadlineExceeded,
-            ErrorCode::Internal,
+            Code::InvalidArgument,
+            Code::NotFound,
+            Code::FailedPrecondition,
+            Code::AlreadyExists,
+            Code::ResourceExhausted,
+            Code::DeadlineExceeded,
+            Code::OutOfRange,
+            Code::Unavailable,
+            Code::Unimplemented,
+            Code::Internal,
         ];
         let codes: std::collections::HashSet<_> =
             all.iter().map(|c| grpc_code(*c) as i32).collect();
         assert_eq!(codes.len(), all.len());
-        assert!(!codes.contains(&(Code::Ok as i32)));
+        assert!(!codes.contains(&(tonic::Code::Ok as i32)));
     }
 }

@@ -1,4 +1,9 @@
-//! The allot gRPC server: tonic adapters over the engine.
+//! The allot gRPC server: tonic adapters over the service layer.
+//!
+//! Each RPC handler converts its request ([`convert`]), calls a use case of
+//! `allot_service`, and maps the answer or the error (one exhaustive map in
+//! `error`). Decision records are built in one module (`records`), which
+//! also gives the use cases their wire format.
 //!
 //! [`serve()`] takes a bound listener and a shutdown future, so tests bind
 //! `127.0.0.1:0` and the binary binds the configured address. Health starts
@@ -6,19 +11,15 @@
 //! shutdown it turns NOT_SERVING, in-flight requests drain, and `serve`
 //! returns.
 
-pub mod allocate;
 pub mod config;
-pub mod convert;
-pub mod deadline;
-pub mod decisions;
-pub mod error;
-pub mod gate;
-pub mod idempotency;
-pub mod pool;
-pub mod replay;
-pub mod serve;
-pub mod services;
-pub mod state;
+mod convert;
+mod deadline;
+mod error;
+mod gate;
+mod records;
+mod replay;
+mod serve;
+mod services;
 pub mod telemetry;
 
 pub use config::Config;

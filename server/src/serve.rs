@@ -18,13 +18,20 @@ use tonic::server::NamedService;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
+use allot_service::Services;
+use allot_service::engine::{Engine, LoadError};
+use allot_service::pool::SolverPool;
+
 use crate::config::Config;
+use crate::deadline::Budget;
 use crate::gate::RequestGateLayer;
-use crate::pool::SolverPool;
+use crate::records::ProtoWire;
 use crate::services::{
     AdminApi, AllocationApi, DecisionApi, InventoryApi, PromiseApi, ReturnsApi, RiskApi,
 };
-use crate::state::{Engine, LoadError, Ready};
+
+/// The services the adapters serve from, once loaded.
+pub(crate) type Ready = allot_service::Ready<ProtoWire>;
 
 /// Why the server stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +100,10 @@ pub async fn serve(
         config.allocation.solver_threads,
         config.allocation.solver_queue,
     );
+    let budget = Budget {
+        default: Duration::from_millis(config.allocation.default_budget_ms),
+        margin: Duration::from_millis(config.allocation.deadline_margin_ms),
+    };
     let max = config.grpc.max_message_bytes;
     let router = tonic::transport::Server::builder()
         .timeout(Duration::from_millis(config.grpc.request_timeout_ms))
@@ -111,27 +122,19 @@ pub async fn serve(
             AdminServiceServer::new(AdminApi::new(ready.clone())).max_decoding_message_size(max),
         )
         .add_service(
-            AllocationServiceServer::new(
-                AllocationApi::new(ready.clone(), config.allocation.clone(), pool.clone())
-                    .with_decision_queue(config.decisions.queue_capacity),
-            )
-            .max_decoding_message_size(max),
-        )
-        .add_service(
-            PromiseServiceServer::new(PromiseApi::new(
-                ready.clone(),
-                config.allocation.clone(),
-                pool.clone(),
-            ))
-            .max_decoding_message_size(max),
-        )
-        .add_service(
-            RiskServiceServer::new(RiskApi::new(ready.clone(), pool.clone()))
+            AllocationServiceServer::new(AllocationApi::new(ready.clone(), budget))
                 .max_decoding_message_size(max),
+        )
+        .add_service(
+            PromiseServiceServer::new(PromiseApi::new(ready.clone(), budget))
+                .max_decoding_message_size(max),
+        )
+        .add_service(
+            RiskServiceServer::new(RiskApi::new(ready.clone())).max_decoding_message_size(max),
         )
         .add_service(ReturnsServiceServer::new(ReturnsApi).max_decoding_message_size(max))
         .add_service(
-            DecisionServiceServer::new(DecisionApi::new(ready.clone(), stop_rx.clone()))
+            DecisionServiceServer::new(DecisionApi::new(ready.clone()))
                 .max_decoding_message_size(max),
         );
 
@@ -158,18 +161,23 @@ pub async fn serve(
         tokio::time::sleep(grace).await;
     };
 
-    let load_config = config.clone();
+    let service_config = config.service();
     let load_ready = ready.clone();
     let load_reporter = reporter.clone();
+    let watch_stop = stop_rx.clone();
     let mut load_stop = stop_rx;
     let load = async move {
-        let loaded = tokio::task::spawn_blocking(move || Engine::load(&load_config))
+        let engine_config = service_config.clone();
+        let loaded = tokio::task::spawn_blocking(move || Engine::load(&engine_config))
             .await
             .map_err(|e| ServeError::Loader(e.to_string()))??;
         let engine = Arc::new(loaded);
-        load_ready.set(engine.clone());
+        let wire = Arc::new(ProtoWire::new(&engine));
+        let services = Services::new(engine, wire, pool, &service_config, watch_stop);
+        let sweeper = services.reservations.clone();
+        load_ready.set(Arc::new(services));
         // Aborted when `serve` returns (this future is dropped then).
-        let _sweeper = AbortOnDrop(tokio::spawn(expire_reservations(engine)));
+        let _sweeper = AbortOnDrop(tokio::spawn(sweeper.expire_every_second()));
         if !*load_stop.borrow_and_update() {
             set_health(&load_reporter, ServingStatus::Serving).await;
             tracing::info!("network and stock loaded: serving");
@@ -182,41 +190,16 @@ pub async fn serve(
         result = load => result?,
         () = grace_expired => tracing::warn!(grace_ms = config.grpc.shutdown_grace_ms, "shutdown grace expired with requests still in flight"),
     }
-    if let Ok(engine) = ready.engine() {
+    if let Ok(services) = ready.get() {
         // Every acknowledged record is committed before `serve` returns, so
         // a restart on the same directory sees it.
-        let decisions = engine.decisions.clone();
+        let decisions = services.engine.decisions.clone();
         let queued = decisions.queue_depth();
         let _ = tokio::task::spawn_blocking(move || decisions.close()).await;
         tracing::info!(queued, "decision log flushed");
     }
     tracing::info!("server stopped");
     Ok(())
-}
-
-/// Expires reservations whose time to live ran out, once a second, until the
-/// runtime stops.
-async fn expire_reservations(engine: Arc<Engine>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        let book = engine.allocator.book().clone();
-        let expired =
-            tokio::task::spawn_blocking(move || book.expire_due(std::time::SystemTime::now()))
-                .await
-                .unwrap_or_default();
-        for reservation in expired {
-            tracing::info!(reservation = %reservation.id, order = %reservation.order_id, "reservation expired");
-            let event = crate::decisions::reservation_event(
-                allot_proto::v1::DecisionEventKind::ReservationExpired,
-                &reservation,
-            );
-            if let Err(status) = engine.decisions.event(event) {
-                tracing::warn!(reservation = %reservation.id, error = %status.message(), "reservation expiry not logged");
-            }
-        }
-    }
 }
 
 /// Aborts a background task when dropped.

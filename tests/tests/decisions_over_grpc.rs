@@ -123,7 +123,9 @@ async fn a_risk_decision_is_explained_after_a_restart_with_personal_data_hashed(
     assert_eq!(record.kind, pb::DecisionKind::Risk as i32);
     assert_eq!(
         record.input_hash,
-        allot_server::decisions::input_hash(&score_request("o-explain"))
+        allot_service::hash::sha256_hex(&prost::Message::encode_to_vec(&score_request(
+            "o-explain"
+        )))
     );
     assert_eq!(
         record.response,
@@ -151,7 +153,7 @@ async fn a_risk_decision_is_explained_after_a_restart_with_personal_data_hashed(
     let context = request.context.as_ref().unwrap();
     let expected = format!(
         "sha256:{}",
-        allot_server::decisions::sha256_hex(EMAIL.as_bytes())
+        allot_service::hash::sha256_hex(EMAIL.as_bytes())
     );
     assert_eq!(context.email, expected);
     assert!(context.ip.starts_with("sha256:"));
@@ -540,7 +542,7 @@ async fn a_shadow_mode_evaluation_is_recorded_and_explained() {
     assert_eq!(record.kind, pb::DecisionKind::PlanEvaluation as i32);
     assert_eq!(
         record.input_hash,
-        allot_server::decisions::input_hash(&request)
+        allot_service::hash::sha256_hex(&prost::Message::encode_to_vec(&request))
     );
     assert_eq!(
         record.response,

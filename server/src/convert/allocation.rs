@@ -1,7 +1,7 @@
 //! Allocation messages to and from engine types.
 
 use std::collections::HashSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use allot_engine::allocation::candidates::{Exclusion, ExclusionReason};
 use allot_engine::allocation::evaluate::{Evaluation, PlannedUnits, ViolationKind};
@@ -14,47 +14,26 @@ use allot_engine::allocation::solution::SolveStatus;
 use allot_engine::network::{GeoPoint, Network, ServiceLevel};
 use allot_engine::reservation::{Reservation, ReservationState};
 use allot_proto::v1 as pb;
-use tonic::Status;
+use allot_service::ServiceError;
+use allot_service::allocate::{AllocateCall, CommitRequest, EvaluateCall};
+use prost::Message;
+use sha2::{Digest, Sha256};
 
-use super::network::service_level as level_to_proto;
-use super::time::timestamp;
-use crate::error::{invalid, not_found};
-
-/// What the adapter needs besides the engine request.
-pub struct CommitRequest {
-    /// The idempotency key (required).
-    pub idempotency_key: String,
-    /// The reservation's time to live, when the caller set one.
-    pub ttl: Option<Duration>,
-}
-
-/// A protobuf timestamp as a `SystemTime`; `field` names it in errors.
-pub fn system_time(t: &prost_types::Timestamp, field: &str) -> Result<SystemTime, Status> {
-    if t.seconds < 0 || !(0..1_000_000_000).contains(&t.nanos) {
-        return Err(invalid(field, "must be a valid timestamp after 1970"));
-    }
-    Ok(UNIX_EPOCH + Duration::new(t.seconds as u64, t.nanos as u32))
-}
+use super::level;
+use super::time::{system_time, timestamp};
+use super::{invalid, not_found};
 
 /// A service level from the wire; unspecified means "any" (ground).
-pub fn service_level(level: i32, field: &str) -> Result<ServiceLevel, Status> {
-    match pb::ServiceLevel::try_from(level) {
-        Ok(pb::ServiceLevel::Unspecified) | Ok(pb::ServiceLevel::Ground) => {
-            Ok(ServiceLevel::Ground)
-        }
-        Ok(pb::ServiceLevel::TwoDay) => Ok(ServiceLevel::TwoDay),
-        Ok(pb::ServiceLevel::Overnight) => Ok(ServiceLevel::Overnight),
-        Ok(pb::ServiceLevel::SameDay) => Ok(ServiceLevel::SameDay),
-        Err(_) => Err(invalid(field, format!("unknown service level {level}"))),
-    }
+pub(crate) fn service_level(level: i32, field: &str) -> Result<ServiceLevel, ServiceError> {
+    Ok(level::from_proto(level, field)?.unwrap_or(ServiceLevel::Ground))
 }
 
 /// Resolves a destination to a point and region.
-pub fn destination(
+pub(crate) fn destination(
     network: &Network,
     d: Option<pb::Destination>,
     field: &str,
-) -> Result<Destination, Status> {
+) -> Result<Destination, ServiceError> {
     let Some(pb::Destination {
         location,
         country_code: _,
@@ -96,12 +75,31 @@ pub fn destination(
     }
 }
 
+/// The commit part of an `AllocateRequest`, before its fingerprint.
+pub(crate) struct Commit {
+    /// The idempotency key (required).
+    pub(crate) idempotency_key: String,
+    /// The reservation's time to live, when the caller set one.
+    pub(crate) ttl: Option<Duration>,
+}
+
+impl Commit {
+    /// The service's commit request for a request with `fingerprint`.
+    pub(crate) fn with(self, fingerprint: [u8; 32]) -> CommitRequest {
+        CommitRequest {
+            idempotency_key: self.idempotency_key,
+            ttl: self.ttl,
+            fingerprint,
+        }
+    }
+}
+
 /// The engine request from an `AllocateRequest`, plus the commit part.
-pub fn order_request(
+pub(crate) fn order_request(
     network: &Network,
     request: pb::AllocateRequest,
     prefix: &str,
-) -> Result<(OrderRequest, Option<CommitRequest>), Status> {
+) -> Result<(OrderRequest, Option<Commit>), ServiceError> {
     let pb::AllocateRequest {
         order_id,
         lines,
@@ -207,7 +205,7 @@ pub fn order_request(
             }
             Some(d) => Some(Duration::new(d.seconds as u64, d.nanos as u32)),
         };
-        Some(CommitRequest {
+        Some(Commit {
             idempotency_key,
             ttl,
         })
@@ -231,7 +229,10 @@ pub fn order_request(
 }
 
 /// The caller's plan of an `EvaluatePlanRequest`.
-pub fn planned_units(network: &Network, plan: Vec<pb::PlannedAssignment>) -> Vec<PlannedUnits> {
+pub(crate) fn planned_units(
+    network: &Network,
+    plan: Vec<pb::PlannedAssignment>,
+) -> Vec<PlannedUnits> {
     plan.into_iter()
         .map(|p| {
             let pb::PlannedAssignment {
@@ -273,7 +274,7 @@ fn reason_code(code: ReasonCode) -> pb::ReasonCode {
 }
 
 /// A domain reason on the wire.
-pub fn reason(network: &Network, r: &Reason) -> pb::Reason {
+pub(crate) fn reason(network: &Network, r: &Reason) -> pb::Reason {
     pb::Reason {
         code: reason_code(r.code) as i32,
         message: r.message.clone(),
@@ -336,7 +337,7 @@ fn exclusion(network: &Network, e: &Exclusion) -> pb::ExcludedCandidate {
 }
 
 /// Objective terms as proto.
-pub fn objective(o: &Objective) -> pb::Objective {
+pub(crate) fn objective(o: &Objective) -> pb::Objective {
     pb::Objective {
         total_minor: o.total(),
         package_minor: o.package,
@@ -350,7 +351,7 @@ pub fn objective(o: &Objective) -> pb::Objective {
 }
 
 /// Priced shipments as proto.
-pub fn shipments(network: &Network, shipments: &[Shipment]) -> Vec<pb::Shipment> {
+pub(crate) fn shipments(network: &Network, shipments: &[Shipment]) -> Vec<pb::Shipment> {
     shipments
         .iter()
         .map(|s| {
@@ -358,7 +359,7 @@ pub fn shipments(network: &Network, shipments: &[Shipment]) -> Vec<pb::Shipment>
             pb::Shipment {
                 node: network.node(s.node).code.clone(),
                 service: service.code.clone(),
-                service_level: level_to_proto(service.level) as i32,
+                service_level: level::to_proto(service.level) as i32,
                 units: s.units,
                 weight_grams: s.weight_grams,
                 package_cost_minor: s.package_cost,
@@ -378,7 +379,7 @@ pub fn shipments(network: &Network, shipments: &[Shipment]) -> Vec<pb::Shipment>
 }
 
 /// Solver statistics as proto.
-pub fn solver(s: &SolverStats) -> pb::SolverStats {
+pub(crate) fn solver(s: &SolverStats) -> pb::SolverStats {
     let status = match s.status {
         SolveStatus::Optimal => pb::SolverStatus::Optimal,
         SolveStatus::TimeLimit => pb::SolverStatus::TimeLimit,
@@ -396,7 +397,7 @@ pub fn solver(s: &SolverStats) -> pb::SolverStats {
 }
 
 /// A reservation as proto.
-pub fn reservation(network: &Network, r: &Reservation) -> pb::Reservation {
+pub(crate) fn reservation(network: &Network, r: &Reservation) -> pb::Reservation {
     let state = match r.state {
         ReservationState::Held => pb::ReservationState::Held,
         ReservationState::Confirmed => pb::ReservationState::Confirmed,
@@ -425,7 +426,7 @@ pub fn reservation(network: &Network, r: &Reservation) -> pb::Reservation {
 }
 
 /// The line allocations of an outcome as proto.
-pub fn lines(network: &Network, outcome: &AllocationOutcome) -> Vec<pb::LineAllocation> {
+pub(crate) fn lines(network: &Network, outcome: &AllocationOutcome) -> Vec<pb::LineAllocation> {
     outcome
         .lines
         .iter()
@@ -450,7 +451,7 @@ pub fn lines(network: &Network, outcome: &AllocationOutcome) -> Vec<pb::LineAllo
 }
 
 /// The whole `AllocateResponse`.
-pub fn allocate_response(
+pub(crate) fn allocate_response(
     network: &Network,
     decision_id: String,
     outcome: &AllocationOutcome,
@@ -505,7 +506,7 @@ pub fn allocate_response(
 }
 
 /// The whole `EvaluatePlanResponse`.
-pub fn evaluate_response(
+pub(crate) fn evaluate_response(
     network: &Network,
     decision_id: String,
     e: &Evaluation,
@@ -539,4 +540,44 @@ pub fn evaluate_response(
         difference_minor: (!e.optimal.unfulfillable).then(|| e.objective.total() - optimal_total),
         solver: Some(solver(&e.optimal.solver)),
     }
+}
+
+/// The service's Allocate call: the order, its fraud check, the commit with
+/// the request's fingerprint, and the request as received.
+pub(crate) fn allocate_call(
+    network: &Network,
+    message: pb::AllocateRequest,
+    started: Instant,
+    deadline: Instant,
+) -> Result<AllocateCall<pb::AllocateRequest>, ServiceError> {
+    let fraud = super::risk::allocate_fraud_order(network, &message)?;
+    let (order, commit) = order_request(network, message.clone(), "")?;
+    let commit = commit.map(|c| c.with(Sha256::digest(message.encode_to_vec()).into()));
+    Ok(AllocateCall {
+        order,
+        fraud,
+        commit,
+        request: message,
+        started,
+        deadline,
+    })
+}
+
+/// The service's EvaluatePlan call.
+pub(crate) fn evaluate_call(
+    network: &Network,
+    message: pb::EvaluatePlanRequest,
+    started: Instant,
+    deadline: Instant,
+) -> Result<EvaluateCall<pb::EvaluatePlanRequest>, ServiceError> {
+    let pb::EvaluatePlanRequest { order, plan } = message.clone();
+    let order = order.ok_or_else(|| invalid("order", "required"))?;
+    let (order, _commit) = order_request(network, order, "order.")?;
+    Ok(EvaluateCall {
+        order,
+        planned: planned_units(network, plan),
+        request: message,
+        started,
+        deadline,
+    })
 }

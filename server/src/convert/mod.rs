@@ -1,10 +1,25 @@
-//! Conversions between protobuf messages and engine types. Incoming messages
-//! are destructured exhaustively, so a new proto field fails to compile here
-//! until it is handled.
+//! Conversions between protobuf messages and domain types, one module per
+//! concept. Incoming messages are destructured exhaustively, so a new proto
+//! field fails to compile here until it is handled; what is wrong with one
+//! comes back as a [`ServiceError`] naming the field.
 
-pub mod allocation;
-pub mod network;
-pub mod promise;
-pub mod risk;
-pub mod stock;
-pub mod time;
+pub(crate) mod allocation;
+pub(crate) mod decisions;
+pub(crate) mod level;
+pub(crate) mod network;
+pub(crate) mod promise;
+pub(crate) mod risk;
+pub(crate) mod stock;
+pub(crate) mod time;
+
+use allot_service::ServiceError;
+
+/// INVALID_ARGUMENT naming the offending request field.
+pub(crate) fn invalid(field: &str, problem: impl std::fmt::Display) -> ServiceError {
+    ServiceError::invalid(field, problem)
+}
+
+/// NOT_FOUND for an unknown entity referenced by a request field.
+pub(crate) fn not_found(field: &str, what: &str, code: &str) -> ServiceError {
+    ServiceError::not_found(field, what, code)
+}

@@ -1,24 +1,15 @@
 //! Network entities as protobuf descriptions.
 
-use allot_engine::network::{Network, NodeKind, ServiceLevel};
+use allot_engine::network::{Network, NodeKind};
 use allot_proto::v1 as pb;
+use allot_service::models::FraudModelInfo;
 
 /// Engine node kind to proto.
-pub fn node_kind(kind: NodeKind) -> pb::NodeKind {
+pub(crate) fn node_kind(kind: NodeKind) -> pb::NodeKind {
     match kind {
         NodeKind::DistributionCenter => pb::NodeKind::DistributionCenter,
         NodeKind::Store => pb::NodeKind::Store,
         NodeKind::ThirdPartyLogistics => pb::NodeKind::ThirdPartyLogistics,
-    }
-}
-
-/// Engine service level to proto.
-pub fn service_level(level: ServiceLevel) -> pb::ServiceLevel {
-    match level {
-        ServiceLevel::SameDay => pb::ServiceLevel::SameDay,
-        ServiceLevel::Overnight => pb::ServiceLevel::Overnight,
-        ServiceLevel::TwoDay => pb::ServiceLevel::TwoDay,
-        ServiceLevel::Ground => pb::ServiceLevel::Ground,
     }
 }
 
@@ -30,7 +21,7 @@ fn point(p: allot_engine::network::GeoPoint) -> pb::GeoPoint {
 }
 
 /// The whole network as the `GetNetwork` answer; SKUs only when asked.
-pub fn describe(network: &Network, include_skus: bool) -> pb::NetworkDescription {
+pub(crate) fn describe(network: &Network, include_skus: bool) -> pb::NetworkDescription {
     let nodes = network
         .nodes()
         .iter()
@@ -62,7 +53,7 @@ pub fn describe(network: &Network, include_skus: bool) -> pb::NetworkDescription
             code: s.code.clone(),
             carrier: network.carriers()[s.carrier].code.clone(),
             name: s.name.clone(),
-            level: service_level(s.level) as i32,
+            level: super::level::to_proto(s.level) as i32,
             transit_days: s.transit_days,
             max_distance_km: s.max_distance_km,
         })
@@ -104,5 +95,26 @@ pub fn describe(network: &Network, include_skus: bool) -> pb::NetworkDescription
         regions,
         skus,
         sku_count: network.sku_count() as u32,
+    }
+}
+
+/// The `ModelInfo` answer for the fraud model being served.
+pub(crate) fn model_info(fraud: &FraudModelInfo) -> pb::ModelInfo {
+    let (review, reject) = fraud.thresholds;
+    pb::ModelInfo {
+        models: vec![pb::ModelCard {
+            name: fraud.name.clone(),
+            version: fraud.version.clone(),
+            kind: pb::ModelKind::Fraud as i32,
+            feature_names: fraud.feature_names.clone(),
+            loaded_at: Some(super::time::timestamp(fraud.loaded_at)),
+            thresholds: [
+                ("review".to_string(), review),
+                ("reject".to_string(), reject),
+            ]
+            .into(),
+            sha256: fraud.sha256.clone(),
+            path: fraud.path.display().to_string(),
+        }],
     }
 }

@@ -7,35 +7,31 @@ use allot_engine::allocation::request::OrderLine;
 use allot_engine::network::{Network, ServiceLevel};
 use allot_engine::promise::{DeliveryOption, MAX_LINES, PromiseOutcome, PromiseRequest};
 use allot_proto::v1 as pb;
-use tonic::Status;
+use allot_service::ServiceError;
+use allot_service::promise::PromiseCall;
 
-use super::allocation::{destination, reason, system_time};
-use super::network::service_level as level_to_proto;
-use super::time::timestamp;
-use crate::error::{invalid, not_found};
+use super::allocation::{destination, reason};
+use super::level;
+use super::time::{system_time, timestamp};
+use super::{invalid, not_found};
 
 /// A requested service level; UNSPECIFIED has no meaning in a list.
-fn requested_level(level: i32, field: &str) -> Result<ServiceLevel, Status> {
-    match pb::ServiceLevel::try_from(level) {
-        Ok(pb::ServiceLevel::SameDay) => Ok(ServiceLevel::SameDay),
-        Ok(pb::ServiceLevel::Overnight) => Ok(ServiceLevel::Overnight),
-        Ok(pb::ServiceLevel::TwoDay) => Ok(ServiceLevel::TwoDay),
-        Ok(pb::ServiceLevel::Ground) => Ok(ServiceLevel::Ground),
-        Ok(pb::ServiceLevel::Unspecified) => Err(invalid(
+fn requested_level(level: i32, field: &str) -> Result<ServiceLevel, ServiceError> {
+    level::from_proto(level, field)?.ok_or_else(|| {
+        invalid(
             field,
             "SERVICE_LEVEL_UNSPECIFIED cannot be quoted; leave service_levels empty for all",
-        )),
-        Err(_) => Err(invalid(field, format!("unknown service level {level}"))),
-    }
+        )
+    })
 }
 
 /// The engine request from a `PromiseRequest`; the order time defaults to
 /// `now`.
-pub fn promise_request(
+pub(crate) fn promise_request(
     network: &Network,
     request: pb::PromiseRequest,
     now: SystemTime,
-) -> Result<PromiseRequest, Status> {
+) -> Result<PromiseRequest, ServiceError> {
     let pb::PromiseRequest {
         lines,
         destination: dest,
@@ -119,7 +115,7 @@ pub fn promise_request(
 
 fn option(network: &Network, request: &PromiseRequest, o: &DeliveryOption) -> pb::DeliveryOption {
     pb::DeliveryOption {
-        service_level: level_to_proto(o.service_level) as i32,
+        service_level: level::to_proto(o.service_level) as i32,
         service: network.service(o.service).code.clone(),
         ship_from: o
             .ship_from
@@ -148,7 +144,7 @@ fn option(network: &Network, request: &PromiseRequest, o: &DeliveryOption) -> pb
 }
 
 /// The wire answer of a promise.
-pub fn promise_response(
+pub(crate) fn promise_response(
     network: &Network,
     request: &PromiseRequest,
     outcome: &PromiseOutcome,
@@ -165,7 +161,7 @@ pub fn promise_response(
             .unavailable
             .iter()
             .map(|u| pb::UnavailableOption {
-                service_level: level_to_proto(u.service_level) as i32,
+                service_level: level::to_proto(u.service_level) as i32,
                 reasons: u.reasons.iter().map(|r| reason(network, r)).collect(),
             })
             .collect(),
@@ -177,4 +173,21 @@ pub fn promise_response(
             .unwrap_or_default(),
         quoted_at: Some(timestamp(quoted_at)),
     }
+}
+
+/// The service's promise call; the order time defaults to `now`.
+pub(crate) fn promise_call(
+    network: &Network,
+    message: pb::PromiseRequest,
+    now: SystemTime,
+    started: std::time::Instant,
+    deadline: std::time::Instant,
+) -> Result<PromiseCall<pb::PromiseRequest>, ServiceError> {
+    Ok(PromiseCall {
+        promise: promise_request(network, message.clone(), now)?,
+        request: message,
+        quoted_at: now,
+        started,
+        deadline,
+    })
 }

@@ -1,46 +1,23 @@
 //! Risk messages to and from the models' types.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use allot_engine::network::Network;
-use allot_models::features::{OrderEvent, OrderLine, entity_key};
+use allot_models::features::OrderLine;
 use allot_models::risk::{RiskAssessment, RiskDecision, RiskReason, RuleHit};
 use allot_models::shap::ReasonCode as FeatureCode;
 use allot_proto::v1 as pb;
-use tonic::Status;
+use allot_service::ServiceError;
+use allot_service::fraud::{FraudOrder, Place};
+use allot_service::score::ScoreCall;
 
-use super::allocation::{destination, service_level, system_time};
-use crate::error::{invalid, not_found};
+use super::allocation::{destination, service_level};
+use super::time::system_time;
+use super::{invalid, not_found};
 
-fn unix(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// The shipping address's identity for velocity features: the postal code or
-/// coordinates and the first address line, normalised.
-fn address_key(d: &pb::Destination) -> u64 {
-    let place = match &d.location {
-        Some(pb::destination::Location::PostalCode(p)) => p.trim().to_ascii_uppercase(),
-        Some(pb::destination::Location::Coordinates(g)) => format!("{:.4},{:.4}", g.lat, g.lon),
-        None => String::new(),
-    };
-    let line = d
-        .address_line1
-        .as_deref()
-        .unwrap_or("")
-        .trim()
-        .to_lowercase();
-    entity_key(&format!("{place}|{line}"))
-}
-
-/// The order event the feature store and the model see, from a
-/// `ScoreOrderRequest`.
-pub fn order_event(
+/// The order as the fraud check reads it, from a `ScoreOrderRequest`.
+pub(crate) fn fraud_order(
     network: &Network,
     request: &pb::ScoreOrderRequest,
-    now: SystemTime,
-) -> Result<OrderEvent, Status> {
+) -> Result<FraudOrder, ServiceError> {
     let pb::ScoreOrderRequest {
         order_id,
         lines,
@@ -91,22 +68,45 @@ pub fn order_event(
         Some(billing) => destination(network, Some(billing.clone()), "context.billing")?.point,
         None => ship.point,
     };
-    let placed = match &context.placed_at {
-        Some(t) => system_time(t, "context.placed_at")?,
-        None => now,
+    let placed_at = context
+        .placed_at
+        .as_ref()
+        .map(|t| system_time(t, "context.placed_at"))
+        .transpose()?;
+    let account_created_at = context
+        .account_created_at
+        .as_ref()
+        .map(|t| system_time(t, "context.account_created_at"))
+        .transpose()?;
+    let (ship_place, ship_line1) = match dest {
+        Some(pb::Destination {
+            location,
+            address_line1,
+            ..
+        }) => (
+            match location {
+                Some(pb::destination::Location::PostalCode(p)) => Place::PostalCode(p.clone()),
+                Some(pb::destination::Location::Coordinates(g)) => {
+                    Place::Coordinates(allot_engine::network::GeoPoint {
+                        lat: g.lat,
+                        lon: g.lon,
+                    })
+                }
+                // `destination` above refuses a destination without either.
+                None => Place::PostalCode(String::new()),
+            },
+            address_line1.clone().unwrap_or_default(),
+        ),
+        None => (Place::PostalCode(String::new()), String::new()),
     };
-    let created = match &context.account_created_at {
-        Some(t) => system_time(t, "context.account_created_at")?,
-        None => placed,
-    };
-    let key = |id: &str| (!id.is_empty()).then(|| entity_key(id));
-    Ok(OrderEvent {
-        time: unix(placed),
-        customer: entity_key(&context.customer_id),
-        account_created: unix(created),
-        device: key(&context.device_id),
-        card: key(&context.card_fingerprint),
-        ship_address: dest.as_ref().map_or(0, address_key),
+    Ok(FraudOrder {
+        placed_at,
+        account_created_at,
+        customer_id: context.customer_id.clone(),
+        device_id: context.device_id.clone(),
+        card_fingerprint: context.card_fingerprint.clone(),
+        ship_place,
+        ship_line1,
         ship_to: ship.point,
         bill_to,
         time_zone: ship_region.time_zone,
@@ -115,14 +115,13 @@ pub fn order_event(
     })
 }
 
-/// The order event of an Allocate request with a `context` (the same
+/// The fraud order of an Allocate request with a `context` (the same
 /// features, amount and rules as ScoreOrder: line unit prices, else the SKUs'
 /// list prices); `None` without a context (the order is not scored).
-pub fn allocate_order_event(
+pub(crate) fn allocate_fraud_order(
     network: &Network,
     request: &pb::AllocateRequest,
-    now: SystemTime,
-) -> Result<Option<OrderEvent>, Status> {
+) -> Result<Option<FraudOrder>, ServiceError> {
     if request.context.is_none() {
         return Ok(None);
     }
@@ -135,13 +134,13 @@ pub fn allocate_order_event(
         currency: String::new(),
         service_level: request.service_level,
     };
-    order_event(network, &score, now).map(Some)
+    fraud_order(network, &score).map(Some)
 }
 
 /// The rule hits recorded in an assessment's reasons (BLOCK_LIST with the
 /// matched kind in `feature`, ALLOW_LIST, AMOUNT_LIMIT): the rules' inputs
 /// are personal data and are not recorded in clear, their outcome is.
-pub fn recorded_rule_hits(reasons: &[pb::Reason]) -> Vec<RuleHit> {
+pub(crate) fn recorded_rule_hits(reasons: &[pb::Reason]) -> Vec<RuleHit> {
     reasons
         .iter()
         .filter_map(|r| match pb::ReasonCode::try_from(r.code) {
@@ -214,7 +213,7 @@ fn reason(r: &RiskReason) -> pb::Reason {
 }
 
 /// The `RiskAssessment` message.
-pub fn assessment(decision_id: String, a: &RiskAssessment) -> pb::RiskAssessment {
+pub(crate) fn assessment(decision_id: String, a: &RiskAssessment) -> pb::RiskAssessment {
     let decision = match a.decision {
         RiskDecision::Approve => pb::RiskDecision::Approve,
         RiskDecision::Review => pb::RiskDecision::Review,
@@ -229,4 +228,21 @@ pub fn assessment(decision_id: String, a: &RiskAssessment) -> pb::RiskAssessment
         scoring_time_us: a.elapsed.as_micros() as u64,
         decision_id,
     }
+}
+
+/// The service's ScoreOrder call.
+pub(crate) fn score_call(
+    network: &Network,
+    message: pb::ScoreOrderRequest,
+    started: std::time::Instant,
+    deadline: std::time::Instant,
+) -> Result<ScoreCall<pb::ScoreOrderRequest>, ServiceError> {
+    let order = fraud_order(network, &message)?;
+    Ok(ScoreCall {
+        order_id: message.order_id.clone(),
+        order,
+        request: message,
+        started,
+        deadline,
+    })
 }

@@ -1,17 +1,22 @@
 //! Stock messages to and from engine types.
 
-use allot_engine::network::Network;
+use std::collections::{BTreeMap, HashSet};
+
+use allot_engine::network::{Network, NodeId, SkuId};
 use allot_engine::stock::{
-    DeltaKind, DeltaRow, NodeFreshness, QuarantineReason, QuarantinedRow, SequenceGap, StockLevel,
+    DeltaKind, DeltaOutcome, DeltaRow, NodeFreshness, QuarantineReason, QuarantinedRow,
+    SequenceGap, StockLevel,
 };
 use allot_proto::v1 as pb;
+use allot_service::stock::{Availability, NodePage, StockHealth};
+use allot_service::{Code, ServiceError};
 
 use super::time::timestamp;
 
 /// A streamed delta as an engine row. Validation (unknown node or SKU,
 /// negative quantities, unspecified kind) is the engine's: such rows are
 /// quarantined, not refused.
-pub fn delta_row(delta: pb::StockDelta) -> DeltaRow {
+pub(crate) fn delta_row(delta: pb::StockDelta) -> DeltaRow {
     let pb::StockDelta {
         node,
         sku,
@@ -36,7 +41,7 @@ pub fn delta_row(delta: pb::StockDelta) -> DeltaRow {
 }
 
 /// An engine quarantine reason as proto.
-pub fn quarantine_reason(reason: QuarantineReason) -> pb::QuarantineReason {
+pub(crate) fn quarantine_reason(reason: QuarantineReason) -> pb::QuarantineReason {
     match reason {
         QuarantineReason::UnknownNode => pb::QuarantineReason::UnknownNode,
         QuarantineReason::UnknownSku => pb::QuarantineReason::UnknownSku,
@@ -47,7 +52,7 @@ pub fn quarantine_reason(reason: QuarantineReason) -> pb::QuarantineReason {
 }
 
 /// A quarantined row as proto.
-pub fn quarantined(row: QuarantinedRow) -> pb::QuarantinedDelta {
+pub(crate) fn quarantined(row: QuarantinedRow) -> pb::QuarantinedDelta {
     pb::QuarantinedDelta {
         index: row.index,
         node: row.node,
@@ -59,7 +64,7 @@ pub fn quarantined(row: QuarantinedRow) -> pb::QuarantinedDelta {
 }
 
 /// A sequence gap as proto.
-pub fn gap(network: &Network, gap: &SequenceGap) -> pb::SequenceGap {
+pub(crate) fn gap(network: &Network, gap: &SequenceGap) -> pb::SequenceGap {
     pb::SequenceGap {
         node: network.node(gap.node).code.clone(),
         expected: gap.expected,
@@ -68,7 +73,7 @@ pub fn gap(network: &Network, gap: &SequenceGap) -> pb::SequenceGap {
 }
 
 /// A node's snapshot version and freshness as proto.
-pub fn node_version(network: &Network, f: &NodeFreshness) -> pb::NodeStockVersion {
+pub(crate) fn node_version(network: &Network, f: &NodeFreshness) -> pb::NodeStockVersion {
     pb::NodeStockVersion {
         node: network.node(f.node).code.clone(),
         version: f.version,
@@ -79,7 +84,7 @@ pub fn node_version(network: &Network, f: &NodeFreshness) -> pb::NodeStockVersio
 }
 
 /// One SKU's level at one node as proto.
-pub fn node_availability(
+pub(crate) fn node_availability(
     network: &Network,
     f: &NodeFreshness,
     level: StockLevel,
@@ -98,27 +103,27 @@ pub fn node_availability(
 
 /// A stock record of a replacement, with its SKU code resolved. `at` names
 /// the record in the request stream for error messages.
-pub fn stock_record(
+pub(crate) fn stock_record(
     network: &Network,
     record: pb::StockRecord,
     at: &str,
-) -> Result<(allot_engine::network::SkuId, StockLevel), tonic::Status> {
+) -> Result<(SkuId, StockLevel), ServiceError> {
     let pb::StockRecord {
         sku,
         on_hand,
         reserved,
         protected,
     } = record;
-    let id = network.sku_id(&sku).ok_or_else(|| {
-        crate::error::invalid(&format!("{at}.sku"), format!("unknown SKU {sku:?}"))
-    })?;
+    let id = network
+        .sku_id(&sku)
+        .ok_or_else(|| super::invalid(&format!("{at}.sku"), format!("unknown SKU {sku:?}")))?;
     for (field, value) in [
         ("on_hand", on_hand),
         ("reserved", reserved),
         ("protected", protected),
     ] {
         if value < 0 {
-            return Err(crate::error::invalid(
+            return Err(super::invalid(
                 &format!("{at}.{field}"),
                 format!("must be >= 0, got {value}"),
             ));
@@ -132,4 +137,244 @@ pub fn stock_record(
             protected,
         },
     ))
+}
+
+/// A node's replacement snapshot read from its request stream: the node
+/// named by the first message (every message must name it), the caller's
+/// sequence, and every row, each SKU once.
+pub(crate) struct Replacement {
+    /// The node replaced.
+    pub(crate) node: NodeId,
+    /// The delta sequence the snapshot is as of.
+    pub(crate) as_of_sequence: u64,
+    /// The new rows.
+    pub(crate) rows: Vec<(SkuId, StockLevel)>,
+}
+
+/// Reads and validates a ReplaceNodeStock stream; errors name the message
+/// and row (`messages[i].rows[j].sku`).
+pub(crate) async fn replacement(
+    network: &Network,
+    mut stream: tonic::Streaming<pb::ReplaceNodeStockRequest>,
+) -> Result<Replacement, ServiceError> {
+    let mut node = None;
+    let mut as_of = 0;
+    let mut rows: Vec<(SkuId, StockLevel)> = Vec::new();
+    let mut seen: HashSet<SkuId> = HashSet::new();
+    let mut index = 0usize;
+    while let Some(message) = stream.message().await.map_err(stream_error)? {
+        let pb::ReplaceNodeStockRequest {
+            node: code,
+            as_of_sequence,
+            rows: records,
+        } = message;
+        let at = format!("messages[{index}]");
+        match node {
+            None => {
+                if code.is_empty() {
+                    return Err(super::invalid(&format!("{at}.node"), "required"));
+                }
+                node = Some(
+                    network
+                        .node_id(&code)
+                        .ok_or_else(|| super::not_found(&format!("{at}.node"), "node", &code))?,
+                );
+                as_of = as_of_sequence;
+            }
+            Some(id) if network.node(id).code != code => {
+                return Err(super::invalid(
+                    &format!("{at}.node"),
+                    format!(
+                        "every message must name the same node ({:?}), got {code:?}",
+                        network.node(id).code
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+        for (row, record) in records.into_iter().enumerate() {
+            let at = format!("{at}.rows[{row}]");
+            let (sku, level) = stock_record(network, record, &at)?;
+            if !seen.insert(sku) {
+                return Err(super::invalid(
+                    &format!("{at}.sku"),
+                    format!(
+                        "SKU {:?} appears twice in the replacement",
+                        network.sku(sku).code
+                    ),
+                ));
+            }
+            rows.push((sku, level));
+        }
+        index += 1;
+    }
+    let node = node.ok_or_else(|| {
+        super::invalid(
+            "messages",
+            "the stream held no message; the first must name the node",
+        )
+    })?;
+    Ok(Replacement {
+        node,
+        as_of_sequence: as_of,
+        rows,
+    })
+}
+
+/// A broken request stream (the client went away or sent garbage).
+pub(crate) fn stream_error(status: tonic::Status) -> ServiceError {
+    ServiceError::new(
+        match status.code() {
+            tonic::Code::InvalidArgument => Code::InvalidArgument,
+            tonic::Code::OutOfRange => Code::OutOfRange,
+            tonic::Code::ResourceExhausted => Code::ResourceExhausted,
+            tonic::Code::DeadlineExceeded => Code::DeadlineExceeded,
+            tonic::Code::Cancelled | tonic::Code::Unavailable => Code::Unavailable,
+            _ => Code::Internal,
+        },
+        status.message(),
+    )
+}
+
+/// The answer of a node replacement.
+pub(crate) fn replaced(network: &Network, fresh: &NodeFreshness) -> pb::ReplaceNodeStockResponse {
+    pb::ReplaceNodeStockResponse {
+        node: network.node(fresh.node).code.clone(),
+        version: fresh.version,
+        rows: fresh.rows as u64,
+        updated_at: Some(timestamp(fresh.updated_at)),
+    }
+}
+
+/// Adds one applied batch to a stream's summary, listing at most `room`
+/// more quarantined rows; the nodes it touched go into `nodes`.
+pub(crate) fn add_to_summary(
+    network: &Network,
+    summary: &mut pb::StockDeltaSummary,
+    outcome: DeltaOutcome,
+    room: usize,
+    nodes: &mut BTreeMap<NodeId, NodeFreshness>,
+) {
+    summary.received += outcome.received;
+    summary.applied += outcome.applied;
+    summary.duplicates += outcome.duplicates;
+    summary.quarantined += outcome.quarantined.len() as u64;
+    summary
+        .quarantined_rows
+        .extend(outcome.quarantined.into_iter().take(room).map(quarantined));
+    summary
+        .gaps
+        .extend(outcome.gaps.iter().map(|g| gap(network, g)));
+    for fresh in outcome.touched {
+        nodes.insert(fresh.node, fresh);
+    }
+}
+
+/// The SKU and node filter of an availability query.
+pub(crate) fn availability_query(
+    network: &Network,
+    sku: &str,
+    nodes: &[String],
+) -> Result<(SkuId, HashSet<NodeId>), ServiceError> {
+    if sku.is_empty() {
+        return Err(super::invalid("sku", "required"));
+    }
+    let sku_id = network
+        .sku_id(sku)
+        .ok_or_else(|| super::not_found("sku", "SKU", sku))?;
+    let mut filter = HashSet::new();
+    for (i, code) in nodes.iter().enumerate() {
+        let id = network
+            .node_id(code)
+            .ok_or_else(|| super::not_found(&format!("nodes[{i}]"), "node", code))?;
+        filter.insert(id);
+    }
+    Ok((sku_id, filter))
+}
+
+/// The answer of an availability query.
+pub(crate) fn availability(
+    network: &Network,
+    sku: String,
+    found: &Availability,
+) -> pb::SkuAvailability {
+    pb::SkuAvailability {
+        sku,
+        total_on_hand: found.total_on_hand,
+        total_available: found.total_available,
+        nodes: found
+            .nodes
+            .iter()
+            .map(|(fresh, level)| node_availability(network, fresh, *level))
+            .collect(),
+    }
+}
+
+/// The node and the position after which a page of its rows starts.
+pub(crate) fn node_page_query(
+    network: &Network,
+    node: &str,
+    page_token: &str,
+) -> Result<(NodeId, Option<u32>), ServiceError> {
+    if node.is_empty() {
+        return Err(super::invalid("node", "required"));
+    }
+    let node_id = network
+        .node_id(node)
+        .ok_or_else(|| super::not_found("node", "node", node))?;
+    let after =
+        if page_token.is_empty() {
+            None
+        } else {
+            Some(page_token.parse::<u32>().map_err(|_| {
+                super::invalid("page_token", "not a token returned by GetNodeStock")
+            })?)
+        };
+    Ok((node_id, after))
+}
+
+/// One page of a node's rows.
+pub(crate) fn node_stock(network: &Network, node: String, page: &NodePage) -> pb::NodeStock {
+    let fresh = &page.freshness;
+    pb::NodeStock {
+        node,
+        version: fresh.version,
+        sequence: fresh.sequence,
+        updated_at: Some(timestamp(fresh.updated_at)),
+        rows: page
+            .rows
+            .iter()
+            .map(|(sku, level)| pb::SkuStock {
+                sku: network.sku(*sku).code.clone(),
+                on_hand: level.on_hand,
+                reserved: level.reserved,
+                protected: level.protected,
+                available: level.available(),
+            })
+            .collect(),
+        next_page_token: page.next.map(|t| t.to_string()).unwrap_or_default(),
+        total_rows: page.total_rows as u64,
+    }
+}
+
+/// Every node's freshness and the quarantine.
+pub(crate) fn stock_status(network: &Network, health: &StockHealth) -> pb::StockStatus {
+    let by_reason: Vec<_> = health
+        .by_reason
+        .iter()
+        .map(|(reason, count)| pb::QuarantineCount {
+            reason: quarantine_reason(*reason) as i32,
+            count: *count,
+        })
+        .collect();
+    pb::StockStatus {
+        nodes: health
+            .nodes
+            .iter()
+            .map(|f| node_version(network, f))
+            .collect(),
+        quarantined_total: by_reason.iter().map(|c| c.count).sum(),
+        by_reason,
+        recent: health.recent.iter().cloned().map(quarantined).collect(),
+    }
 }

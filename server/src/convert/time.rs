@@ -1,35 +1,41 @@
-//! Timestamps.
+//! Timestamps both ways, through prost-types.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
+
+use allot_service::ServiceError;
 
 /// A `SystemTime` as a protobuf UTC timestamp.
-pub fn timestamp(at: SystemTime) -> prost_types::Timestamp {
-    let (seconds, nanos) = match at.duration_since(UNIX_EPOCH) {
-        Ok(d) => (d.as_secs() as i64, d.subsec_nanos() as i32),
-        Err(before) => {
-            let d = before.duration();
-            let mut seconds = -(d.as_secs() as i64);
-            let mut nanos = -(d.subsec_nanos() as i32);
-            if nanos < 0 {
-                seconds -= 1;
-                nanos += 1_000_000_000;
-            }
-            (seconds, nanos)
-        }
-    };
-    prost_types::Timestamp { seconds, nanos }
+pub(crate) fn timestamp(at: SystemTime) -> prost_types::Timestamp {
+    prost_types::Timestamp::from(at)
+}
+
+/// A protobuf timestamp as a `SystemTime`; `field` names it in errors.
+/// Instants before 1970 and out-of-range nanos are refused.
+pub(crate) fn system_time(
+    t: &prost_types::Timestamp,
+    field: &str,
+) -> Result<SystemTime, ServiceError> {
+    let invalid = || ServiceError::invalid(field, "must be a valid timestamp after 1970");
+    if t.seconds < 0 || !(0..1_000_000_000).contains(&t.nanos) {
+        return Err(invalid());
+    }
+    SystemTime::try_from(*t).map_err(|_| invalid())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::{Duration, UNIX_EPOCH};
 
     #[test]
-    fn timestamps_keep_seconds_and_nanos() {
-        let t = timestamp(UNIX_EPOCH + Duration::new(1_700_000_000, 5));
+    fn timestamps_keep_seconds_and_nanos_both_ways() {
+        let at = UNIX_EPOCH + Duration::new(1_700_000_000, 5);
+        let t = timestamp(at);
         assert_eq!((t.seconds, t.nanos), (1_700_000_000, 5));
+        assert_eq!(system_time(&t, "at").unwrap(), at);
         let t = timestamp(UNIX_EPOCH - Duration::new(1, 500_000_000));
         assert_eq!((t.seconds, t.nanos), (-2, 500_000_000));
+        let e = system_time(&t, "context.placed_at").unwrap_err();
+        assert!(e.to_string().starts_with("context.placed_at: "), "{e}");
     }
 }

@@ -132,7 +132,7 @@ fn objective(out: &mut Vec<String>, a: Option<pb::Objective>, b: Option<pb::Obje
 
 /// Differences between two risk assessments (probability, decision,
 /// reasons, model), each line prefixed with `at`.
-pub fn risk(
+pub(crate) fn risk(
     at: &str,
     a: Option<&pb::RiskAssessment>,
     b: Option<&pb::RiskAssessment>,
@@ -171,7 +171,7 @@ pub fn risk(
 }
 
 /// Differences between a recorded Allocate answer and its replay.
-pub fn allocation(a: &pb::AllocateResponse, b: &pb::AllocateResponse) -> Vec<String> {
+pub(crate) fn allocation(a: &pb::AllocateResponse, b: &pb::AllocateResponse) -> Vec<String> {
     let mut out = Vec::new();
     if a.order_id != b.order_id {
         out.push(format!("order_id: {} -> {}", a.order_id, b.order_id));

@@ -1,12 +1,11 @@
-//! ReplayDecision: re-runs a recorded decision against the state it recorded
-//! (the stock it read, the capacities, the features, the time) with the
-//! models loaded now, and compares the answers.
+//! ReplayDecision as the wire sees it: a stored `DecisionRecord` read back
+//! into the service layer's replay inputs (the stock it read, the
+//! capacities, the features, the time), re-run there, and the two answers
+//! compared.
 //!
-//! - `allocation`: Allocate decisions, over a stock store rebuilt from the
-//!   recorded rows, without reserving.
+//! - `allocation`: Allocate decisions, without reserving.
 //! - `risk`: ScoreOrder decisions, re-scored from the recorded features.
-//! - `promise`: GetDeliveryPromise quotes, over the same rebuilt stock and
-//!   recorded capacities, at the recorded order time.
+//! - `promise`: GetDeliveryPromise quotes, at the recorded order time.
 //! - `diff`: what differs between two answers, ignoring ids, timings and
 //!   timestamps of the decision itself.
 
@@ -15,80 +14,118 @@ mod diff;
 mod promise;
 mod risk;
 
+use allot_engine::network::Network;
+use allot_engine::stock::StockLevel;
+use allot_models::features::{FRAUD_FEATURE_COUNT, FRAUD_FEATURES, FraudFeatures};
 use allot_proto::v1 as pb;
-use tonic::Status;
+use allot_service::decisions::{RecordedState, RecordedWith};
+use allot_service::{DecisionId, ServiceError};
+use prost::Message;
 
-use crate::state::Engine;
+use crate::convert::time::system_time;
 
-/// Re-runs `record` (as read from the decision log) and reports whether the
-/// answer is identical. FAILED_PRECONDITION when the record was made with
-/// another network or model version than the ones served now (the message
-/// names both), or its kind cannot be replayed.
-pub async fn replay_decision(
-    engine: &Engine,
+type Services = allot_service::Services<crate::records::ProtoWire>;
+
+/// The stored record of `id`, decoded; NOT_FOUND when unknown or pruned.
+pub(crate) async fn read_record(
+    services: &Services,
+    id: &DecisionId,
+) -> Result<pb::DecisionRecord, ServiceError> {
+    let bytes = services.decisions.read(id).await?;
+    pb::DecisionRecord::decode(bytes.as_slice())
+        .map_err(|e| ServiceError::internal(format!("decision {id} is unreadable: {e}")))
+}
+
+/// Re-runs `record` and reports whether the answer is identical.
+/// FAILED_PRECONDITION when the record was made with another network or
+/// model version than the ones served now (the message names both), or its
+/// kind cannot be replayed.
+pub(crate) async fn replay(
+    services: &Services,
     record: pb::DecisionRecord,
-) -> Result<pb::ReplayDecisionResponse, Status> {
+) -> Result<pb::ReplayDecisionResponse, ServiceError> {
     match pb::DecisionKind::try_from(record.kind) {
-        Ok(pb::DecisionKind::Allocation) => allocation::replay(engine, record).await,
-        Ok(pb::DecisionKind::Risk) => risk::replay(engine, record).await,
-        Ok(pb::DecisionKind::Promise) => promise::replay(engine, record).await,
-        Ok(kind) => Err(Status::failed_precondition(format!(
+        Ok(pb::DecisionKind::Allocation) => allocation::replay(services, record).await,
+        Ok(pb::DecisionKind::Risk) => risk::replay(services, record).await,
+        Ok(pb::DecisionKind::Promise) => promise::replay(services, record).await,
+        Ok(kind) => Err(ServiceError::precondition(format!(
             "decision {}: {} decisions cannot be replayed by this server",
             record.decision_id,
             kind.as_str_name()
         ))),
-        Err(_) => Err(Status::failed_precondition(format!(
+        Err(_) => Err(ServiceError::precondition(format!(
             "decision {} has an unknown kind {}",
             record.decision_id, record.kind
         ))),
     }
 }
 
-/// FAILED_PRECONDITION unless the record's network and models are the ones
-/// served now.
-fn check_versions(engine: &Engine, record: &pb::DecisionRecord) -> Result<(), Status> {
-    let id = &record.decision_id;
-    let served = engine.decisions.network_hash();
-    if !record.network_hash.is_empty() && record.network_hash != served {
-        return Err(Status::failed_precondition(format!(
-            "decision {id} was made on network {} but this server serves network {served}",
-            record.network_hash
-        )));
+/// FAILED_PRECONDITION about `record` saying `problem`.
+fn precondition(record: &pb::DecisionRecord, problem: impl std::fmt::Display) -> ServiceError {
+    ServiceError::precondition(format!("decision {}: {problem}", record.decision_id))
+}
+
+/// What `record` says it was made with.
+fn recorded_with(record: &pb::DecisionRecord) -> RecordedWith<'_> {
+    RecordedWith {
+        id: &record.decision_id,
+        network_hash: &record.network_hash,
+        models: record
+            .model_versions
+            .iter()
+            .map(|m| (m.name.as_str(), m.version.as_str()))
+            .collect(),
     }
-    let (fraud_name, fraud_version) = engine.risk.model_version();
-    for m in &record.model_versions {
-        let loaded = if m.name == fraud_name {
-            Some(fraud_version.to_string())
-        } else {
-            engine
-                .transit
-                .as_ref()
-                .filter(|t| t.model_name() == m.name)
-                .map(|t| t.model_version().to_string())
+}
+
+/// What `record` read, over the served network.
+fn recorded_state(
+    record: &pb::DecisionRecord,
+    network: &Network,
+) -> Result<RecordedState, ServiceError> {
+    let absent = |what: &str, code: &str| {
+        precondition(
+            record,
+            format!("{what} {code:?} is not in the served network"),
+        )
+    };
+    let decided_at = record
+        .decided_at
+        .as_ref()
+        .map(|t| system_time(t, "decided_at"))
+        .transpose()?;
+    let mut stock = Vec::with_capacity(record.stock_read.len());
+    for row in &record.stock_read {
+        let node = network
+            .node_id(&row.node)
+            .ok_or_else(|| absent("node", &row.node))?;
+        let sku = network
+            .sku_id(&row.sku)
+            .ok_or_else(|| absent("SKU", &row.sku))?;
+        let level = StockLevel {
+            on_hand: row.on_hand,
+            reserved: row.reserved,
+            protected: row.protected,
         };
-        match loaded {
-            Some(v) if v == m.version => {}
-            Some(v) => {
-                return Err(Status::failed_precondition(format!(
-                    "decision {id} used model {} version {} but version {v} is loaded",
-                    m.name, m.version
-                )));
-            }
-            None => {
-                return Err(Status::failed_precondition(format!(
-                    "decision {id} used model {} version {} which is not loaded",
-                    m.name, m.version
-                )));
-            }
-        }
+        stock.push((node, sku, level));
     }
-    Ok(())
+    let mut capacity = vec![0; network.node_count()];
+    for c in &record.capacity {
+        let node = network
+            .node_id(&c.node)
+            .ok_or_else(|| absent("node", &c.node))?;
+        capacity[node.0 as usize] = c.remaining_units;
+    }
+    Ok(RecordedState {
+        decided_at,
+        stock,
+        capacity,
+    })
 }
 
 /// The fraud features of a record as the model's input row (a feature the
 /// record does not hold was missing: NaN).
-fn recorded_fraud_features(record: &pb::DecisionRecord) -> allot_models::features::FraudFeatures {
-    use allot_models::features::{FRAUD_FEATURE_COUNT, FRAUD_FEATURES, FraudFeatures};
+fn recorded_fraud_features(record: &pb::DecisionRecord) -> FraudFeatures {
     let mut row = [f32::NAN; FRAUD_FEATURE_COUNT];
     for (value, name) in row.iter_mut().zip(FRAUD_FEATURES) {
         if let Some(v) = record.features.get(*name) {
@@ -96,4 +133,16 @@ fn recorded_fraud_features(record: &pb::DecisionRecord) -> allot_models::feature
         }
     }
     FraudFeatures::from_row(&row)
+}
+
+/// When the answers differ and the configuration changed since the
+/// decision, says so.
+fn config_note(services: &Services, record: &pb::DecisionRecord, differences: &mut Vec<String>) {
+    let config = services.replay.config_hash();
+    if !differences.is_empty() && !record.config_hash.is_empty() && record.config_hash != config {
+        differences.push(format!(
+            "config_hash: {} -> {config} (the configuration changed since the decision)",
+            record.config_hash
+        ));
+    }
 }

@@ -4,20 +4,12 @@
 //! everything that was quoted (not the decision id, the quote time or
 //! whether the plan came from the cache).
 
-use std::sync::Arc;
-use std::time::Instant;
-
-use allot_engine::promise::{PromiseCacheConfig, Promiser};
-use allot_engine::reservation::ReservationBook;
 use allot_proto::v1 as pb;
-use tonic::Status;
+use allot_service::{DecisionId, ServiceError};
 
-use super::allocation::{REPLAY_BUDGET, RecordedState, precondition, recorded_state};
-use super::check_versions;
-use crate::convert::allocation::system_time;
+use super::{Services, config_note, precondition, read_record, recorded_state, recorded_with};
 use crate::convert::promise::{promise_request, promise_response};
-use crate::error::status;
-use crate::state::Engine;
+use crate::convert::time::system_time;
 
 fn level(l: i32) -> String {
     pb::ServiceLevel::try_from(l).map_or_else(
@@ -42,7 +34,7 @@ fn instant(t: &Option<prost_types::Timestamp>) -> String {
 }
 
 /// Differences between a recorded promise and its replay, one line each.
-pub fn differences(a: &pb::PromiseResponse, b: &pb::PromiseResponse) -> Vec<String> {
+pub(crate) fn differences(a: &pb::PromiseResponse, b: &pb::PromiseResponse) -> Vec<String> {
     let mut out = Vec::new();
     if a.model_version != b.model_version {
         out.push(format!(
@@ -148,97 +140,74 @@ pub fn differences(a: &pb::PromiseResponse, b: &pb::PromiseResponse) -> Vec<Stri
     out
 }
 
-/// `record` with the stock rows and capacities of the promise record
-/// `basis` it refers to (a quote answered from the cache). FAILED_PRECONDITION
-/// when that record is gone (pruned, or lost with a failed batch) or is not
-/// a promise.
-async fn with_state_of(
-    engine: &Engine,
+/// `record`'s state, or that of the promise record `basis` it refers to (a
+/// quote answered from the cache). FAILED_PRECONDITION when that record is
+/// gone (pruned, or lost with a failed batch) or is not a promise.
+async fn state_of(
+    services: &Services,
     record: &pb::DecisionRecord,
-    basis: &str,
-) -> Result<pb::DecisionRecord, Status> {
-    let recorder = engine.decisions.clone();
-    let id = basis.to_string();
-    let found = tokio::task::spawn_blocking(move || recorder.read(&id))
-        .await
-        .map_err(|e| Status::internal(format!("reading the decision log: {e}")))??;
-    let state = found
-        .filter(|b| b.kind == pb::DecisionKind::Promise as i32)
-        .ok_or_else(|| {
-            precondition(
-                record,
-                format!("its state is recorded by promise decision {basis}, which is not retained"),
-            )
-        })?;
-    Ok(pb::DecisionRecord {
-        stock_read: state.stock_read,
-        capacity: state.capacity,
-        ..record.clone()
-    })
+) -> Result<allot_service::decisions::RecordedState, ServiceError> {
+    let network = services.network();
+    let basis = record.state_recorded_by.as_str();
+    if basis.is_empty() {
+        return recorded_state(record, network);
+    }
+    let gone = || {
+        precondition(
+            record,
+            format!("its state is recorded by promise decision {basis}, which is not retained"),
+        )
+    };
+    let id = DecisionId::parse(basis, "state_recorded_by").map_err(|_| gone())?;
+    let state = match read_record(services, &id).await {
+        Ok(state) if state.kind == pb::DecisionKind::Promise as i32 => state,
+        Ok(_) => return Err(gone()),
+        Err(e) if e.code() == allot_service::Code::NotFound => return Err(gone()),
+        Err(e) => return Err(e),
+    };
+    recorded_state(
+        &pb::DecisionRecord {
+            stock_read: state.stock_read,
+            capacity: state.capacity,
+            ..record.clone()
+        },
+        network,
+    )
 }
 
 /// Re-runs a PROMISE record and compares the answers.
 pub(super) async fn replay(
-    engine: &Engine,
+    services: &Services,
     record: pb::DecisionRecord,
-) -> Result<pb::ReplayDecisionResponse, Status> {
-    check_versions(engine, &record)?;
-    let Some(pb::decision_record::Request::PromiseRequest(request)) = record.request.clone() else {
+) -> Result<pb::ReplayDecisionResponse, ServiceError> {
+    let with = recorded_with(&record);
+    services.replay.check_versions(&with)?;
+    let Some(pb::decision_record::Request::PromiseRequest(mut request)) = record.request.clone()
+    else {
         return Err(precondition(&record, "no recorded promise request"));
     };
     let Some(pb::decision_record::Response::PromiseResponse(recorded)) = record.response.clone()
     else {
         return Err(precondition(&record, "no recorded promise response"));
     };
-    let network = engine.network.clone();
-    let RecordedState {
-        decided_at,
-        stock: store,
-        capacity,
-    } = match record.state_recorded_by.as_str() {
-        "" => recorded_state(&record, &network)?,
-        basis => recorded_state(&with_state_of(engine, &record, basis).await?, &network)?,
-    };
-    let mut request = request;
+    let network = services.network();
+    let state = state_of(services, &record).await?;
+    let decided_at = state
+        .decided_at
+        .ok_or_else(|| precondition(&record, "no recorded decision time"))?;
     // The recorded order time: explicit in the request, else the time the
     // quote was made (recorded as `decided_at`).
     if request.order_time.is_none() {
         request.order_time = record.decided_at;
     }
-    let promise = promise_request(&network, request, decided_at)?;
-    let transit = engine
-        .transit
-        .as_ref()
-        .filter(|t| {
-            record
-                .model_versions
-                .iter()
-                .any(|m| m.name == t.model_name())
-        })
-        .cloned();
-    let promiser = Promiser::new(
-        Arc::new(ReservationBook::new(Arc::new(store))),
-        *engine.allocator.params(),
-        transit,
-        PromiseCacheConfig {
-            entries: 0,
-            ..PromiseCacheConfig::default()
-        },
-    );
-    let (promise, outcome) = tokio::task::spawn_blocking(move || {
-        let outcome =
-            promiser.promise_with_capacity(&promise, capacity, Instant::now() + REPLAY_BUDGET);
-        (promise, outcome)
-    })
-    .await
-    .map_err(|e| Status::internal(format!("replay task failed: {e}")))?;
-    let outcome = outcome.map_err(status)?;
+    let promise = promise_request(network, request, decided_at)?;
+    let (promise, outcome) = services.replay.promise(&with, promise, state).await?;
     let quoted_at = recorded
         .quoted_at
         .as_ref()
         .map_or(Ok(decided_at), |t| system_time(t, "quoted_at"))?;
     let mut replayed = promise_response(
-        &network,
+        network,
         &promise,
         &outcome,
         record.decision_id.clone(),
@@ -249,13 +218,7 @@ pub(super) async fn replay(
         o.from_cache = r.from_cache;
     }
     let mut differences = differences(&recorded, &replayed);
-    let config = engine.decisions.config_hash();
-    if !differences.is_empty() && !record.config_hash.is_empty() && record.config_hash != config {
-        differences.push(format!(
-            "config_hash: {} -> {config} (the configuration changed since the decision)",
-            record.config_hash
-        ));
-    }
+    config_note(services, &record, &mut differences);
     Ok(pb::ReplayDecisionResponse {
         original: Some(record),
         identical: differences.is_empty(),

@@ -2,32 +2,26 @@
 //! scored again by the loaded fraud model.
 
 use allot_proto::v1 as pb;
-use tonic::Status;
+use allot_service::ServiceError;
 
-use super::{check_versions, diff, recorded_fraud_features};
+use super::{Services, diff, precondition, recorded_fraud_features, recorded_with};
 use crate::convert::risk as risk_conv;
-use crate::state::Engine;
 
 /// Re-scores a RISK record and compares it with the recorded assessment.
 pub(super) async fn replay(
-    engine: &Engine,
+    services: &Services,
     record: pb::DecisionRecord,
-) -> Result<pb::ReplayDecisionResponse, Status> {
-    check_versions(engine, &record)?;
+) -> Result<pb::ReplayDecisionResponse, ServiceError> {
     let Some(pb::decision_record::Response::RiskAssessment(recorded)) = record.response.clone()
     else {
-        return Err(Status::failed_precondition(format!(
-            "decision {} has no recorded risk assessment",
-            record.decision_id
-        )));
+        return Err(precondition(&record, "no recorded risk assessment"));
     };
     let features = recorded_fraud_features(&record);
     let hits = risk_conv::recorded_rule_hits(&recorded.reasons);
-    let risk = engine.risk.clone();
-    let assessed = tokio::task::spawn_blocking(move || risk.assess_recorded(features, hits))
-        .await
-        .map_err(|e| Status::internal(format!("replay task failed: {e}")))?
-        .map_err(|e| Status::internal(format!("fraud scoring failed: {e}")))?;
+    let assessed = services
+        .replay
+        .score(&recorded_with(&record), features, hits)
+        .await?;
     let replayed = risk_conv::assessment(record.decision_id.clone(), &assessed);
     let differences = diff::risk("", Some(&recorded), Some(&replayed));
     Ok(pb::ReplayDecisionResponse {

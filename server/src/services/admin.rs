@@ -1,20 +1,22 @@
-//! AdminService: the network description; model info arrives with the models.
+//! AdminService: the network description and the models being served.
 
 use allot_proto::v1 as pb;
 use allot_proto::v1::admin_service_server::AdminService;
+use allot_service::ServiceError;
 use tonic::{Request, Response, Status};
 
-use crate::error::not_in_this_release;
-use crate::state::Ready;
+use crate::convert::network::{describe, model_info};
+use crate::error::reply;
+use crate::serve::Ready;
 
 /// The AdminService adapter.
-pub struct AdminApi {
+pub(crate) struct AdminApi {
     ready: Ready,
 }
 
 impl AdminApi {
-    /// An adapter over the engine published in `ready`.
-    pub fn new(ready: Ready) -> Self {
+    /// An adapter over the services published in `ready`.
+    pub(crate) fn new(ready: Ready) -> Self {
         AdminApi { ready }
     }
 }
@@ -26,11 +28,11 @@ impl AdminService for AdminApi {
         request: Request<pb::GetNetworkRequest>,
     ) -> Result<Response<pb::NetworkDescription>, Status> {
         let pb::GetNetworkRequest { include_skus } = request.into_inner();
-        let engine = self.ready.engine()?;
-        Ok(Response::new(crate::convert::network::describe(
-            &engine.network,
-            include_skus,
-        )))
+        reply(
+            self.ready
+                .get()
+                .map(|services| describe(services.network(), include_skus)),
+        )
     }
 
     async fn get_model_info(
@@ -38,43 +40,19 @@ impl AdminService for AdminApi {
         request: Request<pb::GetModelInfoRequest>,
     ) -> Result<Response<pb::ModelInfo>, Status> {
         let pb::GetModelInfoRequest {} = request.into_inner();
-        let engine = self.ready.engine()?;
-        let card = engine.risk.card();
-        let (review, reject) = engine.risk.thresholds();
-        let (dir, loaded_at) = &engine.models_loaded;
-        let fraud = pb::ModelCard {
-            name: card.name.clone(),
-            version: card.version.clone(),
-            kind: pb::ModelKind::Fraud as i32,
-            feature_names: card
-                .feature_names()
-                .into_iter()
-                .map(str::to_string)
-                .collect(),
-            loaded_at: Some(crate::convert::time::timestamp(*loaded_at)),
-            thresholds: [
-                ("review".to_string(), review),
-                ("reject".to_string(), reject),
-            ]
-            .into(),
-            sha256: card
-                .extra
-                .get("onnx")
-                .and_then(|onnx| onnx.get("sha256"))
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string(),
-            path: dir.join("fraud.onnx").display().to_string(),
-        };
-        Ok(Response::new(pb::ModelInfo {
-            models: vec![fraud],
-        }))
+        reply(
+            self.ready
+                .get()
+                .map(|services| model_info(&services.models.fraud())),
+        )
     }
 
     async fn reload_models(
         &self,
         _request: Request<pb::ReloadModelsRequest>,
     ) -> Result<Response<pb::ReloadModelsResponse>, Status> {
-        Err(not_in_this_release("AdminService.ReloadModels"))
+        reply(Err(ServiceError::not_in_this_release(
+            "AdminService.ReloadModels",
+        )))
     }
 }

@@ -1,56 +1,32 @@
 //! DecisionService: explain, watch and replay recorded decisions.
 
-use allot_engine::decisions::decision_key;
 use allot_proto::v1 as pb;
 use allot_proto::v1::decision_service_server::DecisionService;
-use tokio::sync::watch;
+use allot_service::DecisionId;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::error::invalid;
-use crate::state::{Engine, Ready};
+use crate::convert::decisions::{event, wanted_kinds};
+use crate::error::{reply, status};
+use crate::replay::{read_record, replay};
+use crate::serve::Ready;
 
 /// The DecisionService adapter.
-pub struct DecisionApi {
+pub(crate) struct DecisionApi {
     ready: Ready,
-    stop: watch::Receiver<bool>,
 }
 
 impl DecisionApi {
-    /// An adapter over the engine published in `ready`; open watch streams
-    /// end with UNAVAILABLE when `stop` turns true.
-    pub fn new(ready: Ready, stop: watch::Receiver<bool>) -> Self {
-        DecisionApi { ready, stop }
+    /// An adapter over the services published in `ready`.
+    pub(crate) fn new(ready: Ready) -> Self {
+        DecisionApi { ready }
     }
 }
 
-/// Validates `decision_id` (a ULID, with or without the `dec_` prefix).
-fn checked_id(decision_id: &str) -> Result<(), Status> {
-    if decision_id.is_empty() {
-        return Err(invalid("decision_id", "required"));
-    }
-    if decision_key(decision_id).is_none() {
-        return Err(invalid(
-            "decision_id",
-            format!("{decision_id:?} is not a decision id (dec_ and a ULID)"),
-        ));
-    }
-    Ok(())
-}
-
-/// The stored record of `decision_id`, or NOT_FOUND.
-async fn read_record(engine: &Engine, decision_id: String) -> Result<pb::DecisionRecord, Status> {
-    checked_id(&decision_id)?;
-    let recorder = engine.decisions.clone();
-    let id = decision_id.clone();
-    tokio::task::spawn_blocking(move || recorder.read(&id))
-        .await
-        .map_err(|e| Status::internal(format!("reading the decision log: {e}")))??
-        .ok_or_else(|| {
-            Status::not_found(format!(
-                "decision_id: no decision {decision_id:?} (unknown, or older than decisions.retention_days)"
-            ))
-        })
-}
+/// The event stream of one WatchDecisions call.
+type EventStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::DecisionEvent, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl DecisionService for DecisionApi {
@@ -59,24 +35,40 @@ impl DecisionService for DecisionApi {
         request: Request<pb::ExplainDecisionRequest>,
     ) -> Result<Response<pb::DecisionRecord>, Status> {
         let pb::ExplainDecisionRequest { decision_id } = request.into_inner();
-        let engine = self.ready.engine()?;
-        Ok(Response::new(read_record(engine, decision_id).await?))
+        reply(
+            async {
+                let id = DecisionId::parse(&decision_id, "decision_id")?;
+                read_record(self.ready.get()?, &id).await
+            }
+            .await,
+        )
     }
 
-    type WatchDecisionsStream = crate::decisions::EventStream;
+    type WatchDecisionsStream = EventStream;
 
     async fn watch_decisions(
         &self,
         request: Request<pb::WatchDecisionsRequest>,
-    ) -> Result<Response<Self::WatchDecisionsStream>, Status> {
-        let engine = self.ready.engine()?;
-        let stream = crate::decisions::watch(
-            engine.decisions.clone(),
-            request.into_inner(),
-            self.stop.clone(),
+    ) -> Result<Response<EventStream>, Status> {
+        let pb::WatchDecisionsRequest {
+            from_position,
+            kinds,
+        } = request.into_inner();
+        reply(
+            async {
+                let kinds = wanted_kinds(&kinds)?;
+                let events = self
+                    .ready
+                    .get()?
+                    .decisions
+                    .watch(from_position, kinds)
+                    .await?;
+                let stream =
+                    ReceiverStream::new(events).map(|item| item.map(|e| event(&e)).map_err(status));
+                Ok(Box::pin(stream) as EventStream)
+            }
+            .await,
         )
-        .await?;
-        Ok(Response::new(stream))
     }
 
     async fn replay_decision(
@@ -84,10 +76,13 @@ impl DecisionService for DecisionApi {
         request: Request<pb::ReplayDecisionRequest>,
     ) -> Result<Response<pb::ReplayDecisionResponse>, Status> {
         let pb::ReplayDecisionRequest { decision_id } = request.into_inner();
-        let engine = self.ready.engine()?.clone();
-        let record = read_record(&engine, decision_id).await?;
-        Ok(Response::new(
-            crate::replay::replay_decision(&engine, record).await?,
-        ))
+        reply(
+            async {
+                let id = DecisionId::parse(&decision_id, "decision_id")?;
+                let services = self.ready.get()?;
+                replay(services, read_record(services, &id).await?).await
+            }
+            .await,
+        )
     }
 }

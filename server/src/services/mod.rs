@@ -9,10 +9,10 @@ mod promise;
 mod risk;
 mod unreleased;
 
-pub use admin::AdminApi;
-pub use allocation::AllocationApi;
-pub use decisions::DecisionApi;
-pub use inventory::InventoryApi;
-pub use promise::PromiseApi;
-pub use risk::RiskApi;
-pub use unreleased::ReturnsApi;
+pub(crate) use admin::AdminApi;
+pub(crate) use allocation::AllocationApi;
+pub(crate) use decisions::DecisionApi;
+pub(crate) use inventory::InventoryApi;
+pub(crate) use promise::PromiseApi;
+pub(crate) use risk::RiskApi;
+pub(crate) use unreleased::ReturnsApi;

@@ -1,33 +1,34 @@
 //! RiskService: fraud probability, decision and reasons for one order.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use allot_proto::v1 as pb;
 use allot_proto::v1::risk_service_server::RiskService;
+use allot_service::score::DEFAULT_BUDGET;
 use tonic::{Request, Response, Status};
 
 use crate::convert::risk as conv;
-use crate::deadline::budget;
-use crate::decisions::{DecisionRecorder, RiskDecision};
-use crate::pool::SolverPool;
-use crate::state::Ready;
-
-/// Default time budget of a score without a gRPC deadline.
-const DEFAULT_BUDGET: Duration = Duration::from_millis(50);
+use crate::deadline::Budget;
+use crate::error::reply;
+use crate::serve::Ready;
 
 /// The RiskService adapter.
-pub struct RiskApi {
+pub(crate) struct RiskApi {
     ready: Ready,
-    pool: SolverPool,
 }
 
 impl RiskApi {
-    /// An adapter over the engine published in `ready`; scoring (features,
-    /// ONNX Runtime, TreeSHAP) runs on `pool`.
-    pub fn new(ready: Ready, pool: SolverPool) -> Self {
-        RiskApi { ready, pool }
+    /// An adapter over the services published in `ready`.
+    pub(crate) fn new(ready: Ready) -> Self {
+        RiskApi { ready }
     }
 }
+
+/// A score's budget: the caller's whole deadline, else 50 ms.
+const BUDGET: Budget = Budget {
+    default: DEFAULT_BUDGET,
+    margin: Duration::ZERO,
+};
 
 #[tonic::async_trait]
 impl RiskService for RiskApi {
@@ -36,33 +37,15 @@ impl RiskService for RiskApi {
         request: Request<pb::ScoreOrderRequest>,
     ) -> Result<Response<pb::RiskAssessment>, Status> {
         let started = Instant::now();
-        let deadline = budget(request.metadata(), started, DEFAULT_BUDGET, Duration::ZERO)?;
-        let engine = self.ready.engine()?.clone();
-        let message = request.into_inner();
-        let input_hash = crate::decisions::input_hash(&message);
-        let decided_at = SystemTime::now();
-        let order = conv::order_event(&engine.network, &message, decided_at)?;
-        let risk = engine.risk.clone();
-        let assessed = self
-            .pool
-            .run(deadline, move || risk.assess(&order, true))
-            .await?
-            .map_err(|e| Status::internal(format!("fraud scoring failed: {e}")))?;
-        tracing::debug!(
-            order = %message.order_id,
-            probability = assessed.probability,
-            decision = ?assessed.decision,
-            "order scored"
-        );
-        let assessment = conv::assessment(DecisionRecorder::new_id(), &assessed);
-        engine.decisions.record_risk(RiskDecision {
-            request: message,
-            input_hash,
-            assessment: &assessment,
-            features: &assessed.features,
-            decided_at,
-            elapsed: started.elapsed(),
-        })?;
-        Ok(Response::new(assessment))
+        reply(
+            async {
+                let deadline = BUDGET.deadline(request.metadata(), started)?;
+                let services = self.ready.get()?;
+                let message = request.into_inner();
+                let call = conv::score_call(services.network(), message, started, deadline)?;
+                services.score.score(call).await
+            }
+            .await,
+        )
     }
 }

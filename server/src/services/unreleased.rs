@@ -3,12 +3,13 @@
 //! with a message that says what this release does serve.
 
 use allot_proto::v1 as pb;
+use allot_service::ServiceError;
 use tonic::{Request, Response, Status};
 
-use crate::error::not_in_this_release;
+use crate::error::reply;
 
 /// ReturnsService: answers UNIMPLEMENTED in this release.
-pub struct ReturnsApi;
+pub(crate) struct ReturnsApi;
 
 #[tonic::async_trait]
 impl pb::returns_service_server::ReturnsService for ReturnsApi {
@@ -16,6 +17,8 @@ impl pb::returns_service_server::ReturnsService for ReturnsApi {
         &self,
         _: Request<pb::RouteReturnRequest>,
     ) -> Result<Response<pb::ReturnDecision>, Status> {
-        Err(not_in_this_release("ReturnsService.RouteReturn"))
+        reply(Err(ServiceError::not_in_this_release(
+            "ReturnsService.RouteReturn",
+        )))
     }
 }

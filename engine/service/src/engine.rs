@@ -1,7 +1,9 @@
-//! What the services serve from: the network and the stock, loaded once at
-//! startup, and the readiness cell the services consult before they exist.
+//! What the use cases serve from: the network, the stock and its
+//! reservation book, the models and the decision sink, loaded once at
+//! startup.
 
-use std::sync::{Arc, OnceLock};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use allot_engine::allocation::allocate::Allocator;
@@ -14,16 +16,19 @@ use allot_models::features::StoreConfig;
 use allot_models::risk::RiskScorer;
 use allot_models::scoring::{OrtRuntime, ScoringError};
 use allot_models::transit::{EtaPredictor, PredictorLoadError, PredictorOptions, Refresher};
-use std::path::PathBuf;
-use tonic::Status;
 
-use crate::config::Config;
-use crate::decisions::DecisionRecorder;
+use crate::config::{ModelsConfig, ServiceConfig};
+use crate::hash::{config_hash, network_hash};
+use crate::sink::{DecisionSink, LogSink};
 
 /// The loaded engine: the network and its stock.
 pub struct Engine {
-    /// The decision log: records, events and the live feed.
-    pub decisions: Arc<DecisionRecorder>,
+    /// Where decisions are recorded: records, events and the live feed.
+    pub decisions: Arc<dyn DecisionSink>,
+    /// Hex SHA-256 of the configuration that affects decisions.
+    pub config_hash: String,
+    /// Hex SHA-256 of the network served.
+    pub network_hash: String,
     /// The network being served.
     pub network: Arc<Network>,
     /// Stock snapshots per (SKU, node).
@@ -52,7 +57,10 @@ pub struct Engine {
 pub enum LoadError {
     /// The decision log could not be opened.
     #[error("cannot open the decision log: {0}")]
-    Decisions(#[from] crate::decisions::OpenError),
+    Decisions(#[from] allot_engine::decisions::DecisionLogError),
+    /// The network file could not be read to hash it.
+    #[error("cannot hash the network file: {0}")]
+    NetworkFile(std::io::Error),
     /// The network file is invalid.
     #[error(transparent)]
     Network(#[from] NetworkError),
@@ -90,22 +98,23 @@ pub enum LoadError {
 
 /// The models directory: configured, else `./models` when it holds the
 /// fraud model, else the source tree's `models/`.
-fn models_dir(config: &Config) -> PathBuf {
-    if let Some(dir) = &config.models.dir {
+fn models_dir(config: &ModelsConfig) -> PathBuf {
+    if let Some(dir) = &config.dir {
         return dir.clone();
     }
     let local = PathBuf::from("models");
     if local.join("fraud.onnx").exists() {
         return local;
     }
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models"))
 }
 
 impl Engine {
     /// Loads the configured network (or the demo network) and the configured
     /// stock (or the demo stock). Blocking: call it off the async workers.
-    pub fn load(config: &Config) -> Result<Engine, LoadError> {
-        let decisions = Arc::new(DecisionRecorder::open(config)?);
+    pub fn load(config: &ServiceConfig) -> Result<Engine, LoadError> {
+        let decisions: Arc<dyn DecisionSink> = Arc::new(LogSink::open(&config.decisions)?);
+        let network_hash = network_hash(config).map_err(LoadError::NetworkFile)?;
         let network = Arc::new(match &config.network.file {
             Some(path) => Network::load(path)?,
             None => Network::demo(config.network.demo_seed),
@@ -144,7 +153,7 @@ impl Engine {
             }
             None => tracing::info!("no stock file: every node starts empty"),
         }
-        let dir = models_dir(config);
+        let dir = models_dir(&config.models);
         let models_error = |source| LoadError::Models {
             dir: dir.display().to_string(),
             source,
@@ -180,6 +189,8 @@ impl Engine {
             Arc::new(Allocator::new(book, config.allocation.costs).with_transit(transit.clone()));
         Ok(Engine {
             decisions,
+            config_hash: config_hash(config),
+            network_hash,
             network,
             stock,
             allocator,
@@ -200,7 +211,7 @@ type LoadedTransit = (Arc<EtaPredictor>, Option<Refresher>);
 fn load_transit(
     dir: &std::path::Path,
     network: &Arc<Network>,
-    config: &crate::config::ModelsConfig,
+    config: &ModelsConfig,
 ) -> Result<Option<LoadedTransit>, LoadError> {
     if !dir.join("eta.onnx").is_file() {
         tracing::warn!(dir = %dir.display(), "no eta.onnx: promises and allocation use nominal transit times");
@@ -249,22 +260,6 @@ fn load_transit(
     Ok(Some((eta, Some(refresher))))
 }
 
-/// Set once the engine has loaded; services answer UNAVAILABLE before that.
-#[derive(Clone, Default)]
-pub struct Ready(Arc<OnceLock<Arc<Engine>>>);
-
-impl Ready {
-    /// The engine, or UNAVAILABLE while it is still loading.
-    pub fn engine(&self) -> Result<&Arc<Engine>, Status> {
-        self.0.get().ok_or_else(crate::error::loading)
-    }
-
-    /// Publishes the loaded engine (first call wins).
-    pub fn set(&self, engine: Arc<Engine>) {
-        let _ = self.0.set(engine);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,8 +268,7 @@ mod tests {
     fn the_eta_refresher_runs_unless_switched_off_and_the_model_serves_either_way() {
         for refresh in [true, false] {
             let dir = tempfile::tempdir().unwrap();
-            let mut config = Config::default();
-            config.metrics.enabled = false;
+            let mut config = ServiceConfig::default();
             config.decisions.dir = dir.path().to_path_buf();
             config.models.eta_refresh = refresh;
             let engine = Engine::load(&config).unwrap();

@@ -11,13 +11,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use allot_proto::v1 as pb;
+use allot_engine::decisions::StoredEvent;
 use tokio::sync::{broadcast, mpsc, watch as signal};
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::Status;
 
-use super::DecisionRecorder;
-use crate::error::invalid;
+use crate::error::{Code, ServiceError};
+use crate::sink::{DecisionSink, EventKind};
 
 /// Stored events read per page while catching up.
 const PAGE: usize = 256;
@@ -27,45 +25,25 @@ const STREAM_BUFFER: usize = 64;
 /// still reading history (not the client's fault).
 const CATCH_UP_RETRIES: u32 = 3;
 
-/// The event stream of one WatchDecisions call.
-pub type EventStream = ReceiverStream<Result<pb::DecisionEvent, Status>>;
+/// The events of one watch, in position order; an error ends it.
+pub type EventStream = mpsc::Receiver<Result<StoredEvent, ServiceError>>;
 
-/// Validates `request` and starts streaming. `stop` turns true when the
-/// server shuts down; the stream then ends with UNAVAILABLE.
+/// Starts a watch from `from_position` (`None`: from now on; 0: from the
+/// oldest retained event) of the events whose kind is in `wanted` (every
+/// kind when empty). `stop` turns true when the server shuts down; the
+/// stream then ends with UNAVAILABLE.
 pub async fn watch(
-    recorder: Arc<DecisionRecorder>,
-    request: pb::WatchDecisionsRequest,
+    recorder: Arc<dyn DecisionSink>,
+    from_position: Option<u64>,
+    wanted: HashSet<EventKind>,
     stop: signal::Receiver<bool>,
-) -> Result<EventStream, Status> {
-    let pb::WatchDecisionsRequest {
-        from_position,
-        kinds,
-    } = request;
-    let mut wanted = HashSet::new();
-    for (i, kind) in kinds.iter().enumerate() {
-        match pb::DecisionEventKind::try_from(*kind) {
-            Ok(pb::DecisionEventKind::Unspecified) => {
-                return Err(invalid(
-                    &format!("kinds[{i}]"),
-                    "DECISION_EVENT_KIND_UNSPECIFIED is not a kind of event",
-                ));
-            }
-            Ok(_) => {
-                wanted.insert(*kind);
-            }
-            Err(_) => {
-                return Err(invalid(
-                    &format!("kinds[{i}]"),
-                    format!("unknown event kind {kind}"),
-                ));
-            }
-        }
-    }
+) -> Result<EventStream, ServiceError> {
+    let wanted: HashSet<i32> = wanted.into_iter().map(EventKind::code).collect();
     let live = recorder.subscribe();
     let reader = recorder.clone();
     let bounds = tokio::task::spawn_blocking(move || reader.bounds())
         .await
-        .map_err(|e| Status::internal(format!("reading the decision log: {e}")))??;
+        .map_err(|e| ServiceError::internal(format!("reading the decision log: {e}")))??;
     let start = match from_position {
         None => bounds.latest,
         Some(0) => 0,
@@ -73,15 +51,18 @@ pub async fn watch(
             // Resuming from `first` reads the oldest retained event next.
             let first = bounds.oldest.map_or(bounds.latest, |o| o - 1);
             if n < first || n > bounds.latest {
-                return Err(Status::out_of_range(format!(
-                    "from_position {n} is outside the retained feed: resume from a position in \
+                return Err(ServiceError::new(
+                    Code::OutOfRange,
+                    format!(
+                        "from_position {n} is outside the retained feed: resume from a position in \
                      {first}..={} (oldest retained event {}, latest {}), or from 0 for the oldest",
-                    bounds.latest,
-                    bounds
-                        .oldest
-                        .map_or_else(|| "none".to_string(), |o| o.to_string()),
-                    bounds.latest,
-                )));
+                        bounds.latest,
+                        bounds
+                            .oldest
+                            .map_or_else(|| "none".to_string(), |o| o.to_string()),
+                        bounds.latest,
+                    ),
+                ));
             }
             n
         }
@@ -95,13 +76,13 @@ pub async fn watch(
         last: start,
     };
     tokio::spawn(watcher.run(live));
-    Ok(ReceiverStream::new(rx))
+    Ok(rx)
 }
 
 struct Watcher {
-    recorder: Arc<DecisionRecorder>,
+    recorder: Arc<dyn DecisionSink>,
     wanted: HashSet<i32>,
-    tx: mpsc::Sender<Result<pb::DecisionEvent, Status>>,
+    tx: mpsc::Sender<Result<StoredEvent, ServiceError>>,
     stop: signal::Receiver<bool>,
     /// The last position passed (sent or filtered out).
     last: u64,
@@ -118,12 +99,12 @@ async fn stopped(stop: &mut signal::Receiver<bool>) {
     let _ = stop.wait_for(|stop| *stop).await;
 }
 
-fn shutting_down() -> Status {
-    Status::unavailable("allot is shutting down; reconnect with the last received position")
+fn shutting_down() -> ServiceError {
+    ServiceError::unavailable("allot is shutting down; reconnect with the last received position")
 }
 
 impl Watcher {
-    async fn run(mut self, live: broadcast::Receiver<pb::DecisionEvent>) {
+    async fn run(mut self, live: broadcast::Receiver<StoredEvent>) {
         let mut live = Some(live);
         let mut retries = 0;
         loop {
@@ -162,7 +143,7 @@ impl Watcher {
                         metrics::counter!("allot_decisions_watchers_dropped_total").increment(1);
                         let _ = self
                             .tx
-                            .send(Err(Status::resource_exhausted(format!(
+                            .send(Err(ServiceError::exhausted(format!(
                                 "this watcher fell {missed} events further behind than the server's buffer \
                                  (decisions.watch_buffer); reconnect with from_position = {}",
                                 self.last
@@ -193,7 +174,7 @@ impl Watcher {
                     return Next::End;
                 }
                 Err(e) => {
-                    let status = Status::internal(format!("reading the decision log: {e}"));
+                    let status = ServiceError::internal(format!("reading the decision log: {e}"));
                     let _ = self.tx.send(Err(status)).await;
                     return Next::End;
                 }
@@ -210,7 +191,7 @@ impl Watcher {
     }
 
     /// Moves past `event`, sending it when its kind is wanted.
-    async fn pass(&mut self, event: pb::DecisionEvent) -> Next {
+    async fn pass(&mut self, event: StoredEvent) -> Next {
         self.last = event.position;
         if !self.wanted.is_empty() && !self.wanted.contains(&event.kind) {
             return Next::Go;
@@ -232,30 +213,35 @@ impl Watcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use tokio_stream::StreamExt;
+    use crate::config::DecisionsConfig;
+    use crate::id::DecisionId;
+    use crate::sink::LogSink;
+    use allot_engine::decisions::NewEvent;
 
-    fn recorder(dir: &std::path::Path, watch_buffer: usize) -> Arc<DecisionRecorder> {
-        let mut config = Config::default();
-        config.decisions.dir = dir.to_path_buf();
-        config.decisions.max_batch = 7;
-        config.decisions.watch_buffer = watch_buffer;
-        Arc::new(DecisionRecorder::open(&config).unwrap())
+    fn recorder(dir: &std::path::Path, watch_buffer: usize) -> Arc<dyn DecisionSink> {
+        let config = DecisionsConfig {
+            dir: dir.to_path_buf(),
+            max_batch: 7,
+            watch_buffer,
+            ..DecisionsConfig::default()
+        };
+        Arc::new(LogSink::open(&config).unwrap())
     }
 
-    fn event(i: usize) -> pb::DecisionEvent {
-        pb::DecisionEvent {
-            kind: pb::DecisionEventKind::RiskScored as i32,
-            decision_id: DecisionRecorder::new_id(),
+    fn event(i: usize) -> NewEvent {
+        NewEvent {
+            kind: EventKind::RiskScored.code(),
+            decision_id: DecisionId::mint().into(),
             order_id: format!("o-{i}"),
-            ..Default::default()
+            reservation_id: String::new(),
+            summary: String::new(),
         }
     }
 
     async fn positions(stream: &mut EventStream, n: usize) -> Vec<u64> {
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
-            out.push(stream.next().await.unwrap().unwrap().position);
+            out.push(stream.recv().await.unwrap().unwrap().position);
         }
         out
     }
@@ -279,16 +265,12 @@ mod tests {
             })
         };
         let (_stop, stop) = signal::channel(false);
-        let request = |from| pb::WatchDecisionsRequest {
-            from_position: Some(from),
-            kinds: vec![],
-        };
         // Watchers join at different moments of the writes, each switching
         // from history to live events at a different point.
         let mut watchers = Vec::new();
         for k in 0..8u64 {
             let from = k * 100;
-            let mut stream = watch(recorder.clone(), request(from), stop.clone())
+            let mut stream = watch(recorder.clone(), Some(from), HashSet::new(), stop.clone())
                 .await
                 .unwrap();
             assert_eq!(
@@ -314,16 +296,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let recorder = recorder(dir.path(), 4);
         let (_stop, stop) = signal::channel(false);
-        let mut stream = watch(
-            recorder.clone(),
-            pb::WatchDecisionsRequest {
-                from_position: None,
-                kinds: vec![],
-            },
-            stop,
-        )
-        .await
-        .unwrap();
+        let mut stream = watch(recorder.clone(), None, HashSet::new(), stop)
+            .await
+            .unwrap();
         recorder.event(event(0)).unwrap();
         assert_eq!(positions(&mut stream, 1).await, [1]);
         // Not read while 500 more happen: far more than the buffer of 4 plus
@@ -333,7 +308,7 @@ mod tests {
         }
         let mut last = 1;
         let status = loop {
-            match stream.next().await {
+            match stream.recv().await {
                 Some(Ok(event)) => {
                     assert_eq!(event.position, last + 1, "no gap before the error");
                     last = event.position;
@@ -342,10 +317,10 @@ mod tests {
                 None => panic!("the stream ended without an error"),
             }
         };
-        assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status}");
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status}");
         assert!(
             status
-                .message()
+                .to_string()
                 .contains(&format!("from_position = {last}")),
             "{status}"
         );

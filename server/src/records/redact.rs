@@ -7,10 +7,13 @@
 //! `card_fingerprint`. Kept: postal codes and coordinates (they decide the
 //! region, so replay needs them), country codes, `customer_id` (the OMS's own
 //! pseudonymous id) and everything about the lines.
+//!
+//! Every message that can hold personal data is destructured exhaustively:
+//! a new field fails to compile here until it is declared personal (hashed)
+//! or not (kept).
 
 use allot_proto::v1 as pb;
-
-use super::hash::sha256_hex;
+use allot_service::hash::sha256_hex;
 
 /// The redacted form of one personal value; empty values stay empty.
 fn hashed(value: &mut String) {
@@ -20,43 +23,107 @@ fn hashed(value: &mut String) {
 }
 
 fn redact_destination(destination: &mut Option<pb::Destination>) {
-    if let Some(d) = destination {
-        for field in [&mut d.address_line1, &mut d.address_line2, &mut d.city]
-            .into_iter()
-            .flatten()
-        {
-            hashed(field);
-        }
+    let Some(pb::Destination {
+        location: _,
+        country_code: _,
+        address_line1,
+        address_line2,
+        city,
+    }) = destination
+    else {
+        return;
+    };
+    for field in [address_line1, address_line2, city].into_iter().flatten() {
+        hashed(field);
     }
 }
 
 fn redact_context(context: &mut Option<pb::OrderContext>) {
-    if let Some(c) = context {
-        hashed(&mut c.email);
-        hashed(&mut c.ip);
-        hashed(&mut c.device_id);
-        hashed(&mut c.card_fingerprint);
-        redact_destination(&mut c.billing);
-    }
+    let Some(pb::OrderContext {
+        customer_id: _,
+        account_created_at: _,
+        email,
+        device_id,
+        card_fingerprint,
+        billing,
+        ip,
+        placed_at: _,
+    }) = context
+    else {
+        return;
+    };
+    hashed(email);
+    hashed(ip);
+    hashed(device_id);
+    hashed(card_fingerprint);
+    redact_destination(billing);
+}
+
+/// Order lines hold no personal data; destructured so that a new field is
+/// looked at.
+fn lines_are_not_personal(lines: &[pb::OrderLine]) {
+    for pb::OrderLine {
+        line_id: _,
+        sku: _,
+        quantity: _,
+        unit_price_minor: _,
+        weight_grams: _,
+    } in lines
+    {}
 }
 
 /// Hashes the personal data of an Allocate request in place.
-pub fn redact_allocate(request: &mut pb::AllocateRequest) {
-    redact_destination(&mut request.destination);
-    redact_context(&mut request.context);
+pub(crate) fn redact_allocate(request: &mut pb::AllocateRequest) {
+    let pb::AllocateRequest {
+        order_id: _,
+        lines,
+        destination,
+        service_level: _,
+        promised_by: _,
+        options: _,
+        context,
+    } = request;
+    lines_are_not_personal(lines);
+    redact_destination(destination);
+    redact_context(context);
 }
 
 /// Hashes the personal data of a promise request in place.
-pub fn redact_promise(request: &mut pb::PromiseRequest) {
-    redact_destination(&mut request.destination);
+pub(crate) fn redact_promise(request: &mut pb::PromiseRequest) {
+    let pb::PromiseRequest {
+        lines,
+        destination,
+        order_time: _,
+        explain_unavailable: _,
+        service_levels: _,
+    } = request;
+    lines_are_not_personal(lines);
+    redact_destination(destination);
 }
 
 /// Hashes the personal data of a ScoreOrder request in place.
-pub fn redact_score(request: &mut pb::ScoreOrderRequest) {
-    redact_destination(&mut request.destination);
-    redact_context(&mut request.context);
+pub(crate) fn redact_score(request: &mut pb::ScoreOrderRequest) {
+    let pb::ScoreOrderRequest {
+        order_id: _,
+        lines,
+        destination,
+        context,
+        order_amount_minor: _,
+        currency: _,
+        service_level: _,
+    } = request;
+    lines_are_not_personal(lines);
+    redact_destination(destination);
+    redact_context(context);
 }
 
+/// Hashes the personal data of an EvaluatePlan request's order in place.
+pub(crate) fn redact_evaluate(request: &mut pb::EvaluatePlanRequest) {
+    let pb::EvaluatePlanRequest { order, plan: _ } = request;
+    if let Some(order) = order {
+        redact_allocate(order);
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use crate::error::{Code, ServiceError};
 use tokio::sync::Semaphore;
-use tonic::Status;
 
 /// A bounded pool for blocking decision work with a bounded wait queue.
 #[derive(Clone)]
@@ -53,14 +53,14 @@ impl SolverPool {
         &self,
         deadline: Instant,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, Status> {
+    ) -> Result<T, ServiceError> {
         let permit = match self.permits.clone().try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
                 if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
                     self.waiting.fetch_sub(1, Ordering::AcqRel);
                     metrics::counter!("allot_solver_shed_total").increment(1);
-                    return Err(Status::resource_exhausted(
+                    return Err(ServiceError::exhausted(
                         "every solver is busy and the wait queue is full (allocation.solver_queue); retry with backoff",
                     ));
                 }
@@ -68,11 +68,12 @@ impl SolverPool {
                 tokio::time::timeout_at(deadline.into(), self.permits.clone().acquire_owned())
                     .await
                     .map_err(|_| {
-                        Status::deadline_exceeded(
+                        ServiceError::new(
+                            Code::DeadlineExceeded,
                             "no solver became free before the call's deadline",
                         )
                     })?
-                    .map_err(|_| Status::unavailable("the solver pool is shut down"))?
+                    .map_err(|_| ServiceError::unavailable("the solver pool is shut down"))?
             }
         };
         tokio::task::spawn_blocking(move || {
@@ -81,7 +82,7 @@ impl SolverPool {
             out
         })
         .await
-        .map_err(|e| Status::internal(format!("solver task failed: {e}")))
+        .map_err(|e| ServiceError::internal(format!("solver task failed: {e}")))
     }
 }
 
@@ -111,7 +112,7 @@ mod tests {
             tokio::task::yield_now().await;
         }
         let shed = pool.run(far, || 8).await.unwrap_err();
-        assert_eq!(shed.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(shed.code(), Code::ResourceExhausted);
         release.send(()).unwrap();
         assert_eq!(busy.await.unwrap().unwrap(), Some(()));
         assert_eq!(waiter.await.unwrap().unwrap(), 7);

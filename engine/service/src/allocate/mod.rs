@@ -1,0 +1,376 @@
+//! Allocate in one call: the fraud score, the plan (lateness and windows
+//! from the ETA model), the hold policy, the reservation and the decision
+//! record; and EvaluatePlan, the shadow-mode comparison of a caller's plan
+//! with the optimum.
+//!
+//! Scoring and solving run on the solver pool, never on an async worker.
+//! A decision is recorded before it is answered; nothing stays reserved when
+//! the decision log cannot take the record.
+
+mod events;
+mod policy;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use allot_engine::allocation::allocate::{Allocator, Commit};
+use allot_engine::allocation::evaluate::PlannedUnits;
+use allot_engine::allocation::outcome::AllocationOutcome;
+use allot_engine::allocation::request::OrderRequest;
+use allot_models::features::{FraudFeatures, OrderEvent};
+use allot_models::risk::{RiskAssessment, RiskScorer, RuleHit};
+
+pub use events::allocation_event;
+pub use policy::{Disposition, Hold, hold_for};
+
+use crate::config::{AllocationConfig, ReviewPolicy};
+use crate::engine::Engine;
+use crate::error::ServiceError;
+use crate::fraud::FraudOrder;
+use crate::id::DecisionId;
+use crate::idempotency::{Fingerprint, Idempotency, KeyLedger};
+use crate::pool::SolverPool;
+use crate::sink::Entry;
+use crate::wire::{Recording, Wire};
+
+/// A decided order, before it becomes an answer.
+#[derive(Debug, Clone)]
+pub struct Decided {
+    /// The plan (and the reservation, if one was made).
+    pub outcome: AllocationOutcome,
+    /// The fraud assessment; `None` when the request had no context.
+    pub risk: Option<RiskAssessment>,
+    /// What the assessment holds.
+    pub hold: Hold,
+}
+
+impl Decided {
+    /// The order's disposition after the hold.
+    pub fn disposition(&self) -> Disposition {
+        Disposition::of_plan(&self.outcome).under(self.hold)
+    }
+}
+
+/// What the fraud check of a decision starts from.
+pub enum FraudInput {
+    /// No context: not scored.
+    None,
+    /// A live order: features from the feature store (which then remembers
+    /// the order).
+    Live(Box<OrderEvent>),
+    /// A recorded decision: its recorded features and rule hits.
+    Recorded {
+        /// The features as recorded.
+        features: Box<FraudFeatures>,
+        /// The rules the order hit, as recorded.
+        hits: Vec<RuleHit>,
+    },
+}
+
+/// How a decision runs.
+pub enum Mode<'a> {
+    /// A live call: the live capacities, reserving with `commit` when the
+    /// hold allows it under `review`.
+    Live {
+        /// The reservation to make, if the call commits.
+        commit: Option<Commit>,
+        /// What REVIEW does.
+        review: ReviewPolicy,
+    },
+    /// A recorded decision re-run: the recorded capacities, no reservation.
+    Replay {
+        /// Remaining capacity per node id, as recorded.
+        capacity: &'a [u32],
+    },
+}
+
+/// Scores the order, then plans it with `allocator` (reserving as `mode`
+/// says). Blocking: run it on the solver pool.
+pub fn decide(
+    allocator: &Allocator,
+    risk: &RiskScorer,
+    order: &OrderRequest,
+    fraud: FraudInput,
+    mode: Mode<'_>,
+    deadline: Instant,
+    now: SystemTime,
+) -> Result<Decided, ServiceError> {
+    let scoring = |e| ServiceError::internal(format!("fraud scoring failed: {e}"));
+    let risk = match fraud {
+        FraudInput::None => None,
+        FraudInput::Live(event) => Some(risk.assess(&event, true).map_err(scoring)?),
+        FraudInput::Recorded { features, hits } => {
+            Some(risk.assess_recorded(*features, hits).map_err(scoring)?)
+        }
+    };
+    let decision = risk.as_ref().map(|r| r.decision);
+    let (hold, outcome) = match mode {
+        Mode::Live { commit, review } => {
+            let (hold, may_reserve) = hold_for(decision, review);
+            let commit = commit.filter(|_| may_reserve);
+            let outcome = allocator
+                .allocate(order, commit, deadline, now)
+                .map_err(ServiceError::domain)?;
+            (hold, outcome)
+        }
+        Mode::Replay { capacity } => {
+            // The hold does not depend on the review policy; only the
+            // reservation does, and a replay reserves nothing.
+            let (hold, _) = hold_for(decision, ReviewPolicy::Hold);
+            let outcome = allocator
+                .decide_with_capacity(order, capacity, deadline, now)
+                .map_err(ServiceError::domain)?;
+            (hold, outcome)
+        }
+    };
+    Ok(Decided {
+        outcome,
+        risk,
+        hold,
+    })
+}
+
+/// The commit part of an Allocate call.
+#[derive(Debug, Clone)]
+pub struct CommitRequest {
+    /// The idempotency key (required to commit).
+    pub idempotency_key: String,
+    /// The reservation's time to live, when the caller set one.
+    pub ttl: Option<Duration>,
+    /// The fingerprint of the request as received.
+    pub fingerprint: Fingerprint,
+}
+
+/// One Allocate call, converted and validated by the adapter.
+pub struct AllocateCall<R> {
+    /// The engine's request.
+    pub order: OrderRequest,
+    /// The order as the fraud check reads it, when it has a context.
+    pub fraud: Option<FraudOrder>,
+    /// Reserve the plan, idempotently.
+    pub commit: Option<CommitRequest>,
+    /// The request as received (recorded redacted).
+    pub request: R,
+    /// When the call started.
+    pub started: Instant,
+    /// When the solve must end.
+    pub deadline: Instant,
+}
+
+/// One EvaluatePlan call, converted and validated by the adapter.
+pub struct EvaluateCall<R> {
+    /// The order the plan is for.
+    pub order: OrderRequest,
+    /// The caller's plan.
+    pub planned: Vec<PlannedUnits>,
+    /// The request as received (recorded redacted).
+    pub request: R,
+    /// When the call started.
+    pub started: Instant,
+    /// When the solve must end.
+    pub deadline: Instant,
+}
+
+/// The allocation use cases.
+pub struct Allocation<W: Wire> {
+    engine: Arc<Engine>,
+    wire: Arc<W>,
+    pool: SolverPool,
+    config: AllocationConfig,
+    keys: Idempotency<W::AllocateResponse>,
+    decision_queue: usize,
+}
+
+impl<W: Wire> Allocation<W> {
+    /// Over `engine`, answering through `wire`, solving on `pool`,
+    /// remembering idempotency keys in `keys`.
+    pub fn new(
+        engine: Arc<Engine>,
+        wire: Arc<W>,
+        pool: SolverPool,
+        config: AllocationConfig,
+        keys: Arc<dyn KeyLedger<W::AllocateResponse>>,
+        decision_queue: usize,
+    ) -> Self {
+        Allocation {
+            engine,
+            wire,
+            pool,
+            config,
+            keys: Idempotency::new(keys),
+            decision_queue,
+        }
+    }
+
+    /// The reservation's time to live: the caller's, at most the
+    /// configured maximum, else the default.
+    fn ttl(&self, asked: Option<Duration>) -> Result<Duration, ServiceError> {
+        let max = Duration::from_secs(self.config.max_reservation_ttl_s);
+        match asked {
+            None => Ok(Duration::from_secs(self.config.default_reservation_ttl_s)),
+            Some(t) if t > max => Err(ServiceError::invalid(
+                "options.reservation_ttl",
+                format!(
+                    "at most {} s (allocation.max_reservation_ttl_s)",
+                    max.as_secs()
+                ),
+            )),
+            Some(t) => Ok(t),
+        }
+    }
+
+    /// Decides an order (reserving when it commits, once per idempotency
+    /// key), records the decision and answers.
+    pub async fn allocate(
+        &self,
+        call: AllocateCall<W::AllocateRequest>,
+    ) -> Result<W::AllocateResponse, ServiceError> {
+        match call.commit.clone() {
+            None => self.decide_and_record(call, None).await,
+            Some(commit) => {
+                let ttl = self.ttl(commit.ttl)?;
+                self.keys
+                    .run(&commit.idempotency_key, commit.fingerprint, || {
+                        self.decide_and_record(call, Some(ttl))
+                    })
+                    .await
+            }
+        }
+    }
+
+    /// Decides (reserving for `ttl` when given), records the decision and
+    /// answers. RESOURCE_EXHAUSTED before anything is reserved when the
+    /// decision log's queue is full.
+    async fn decide_and_record(
+        &self,
+        call: AllocateCall<W::AllocateRequest>,
+        ttl: Option<Duration>,
+    ) -> Result<W::AllocateResponse, ServiceError> {
+        let sink = self.engine.decisions.clone();
+        log_has_room(sink.queue_depth(), self.decision_queue)?;
+        let id = DecisionId::mint();
+        let commit = ttl.map(|ttl| Commit {
+            ttl,
+            decision_id: id.as_str().to_string(),
+        });
+        let now = SystemTime::now();
+        let fraud = match &call.fraud {
+            Some(order) => FraudInput::Live(Box::new(order.event(now))),
+            None => FraudInput::None,
+        };
+        let review = self.config.review;
+        let worker = self.engine.clone();
+        let order = call.order;
+        let deadline = call.deadline;
+        let decided = self
+            .pool
+            .run(deadline, move || {
+                decide(
+                    &worker.allocator,
+                    &worker.risk,
+                    &order,
+                    fraud,
+                    Mode::Live { commit, review },
+                    deadline,
+                    now,
+                )
+            })
+            .await??;
+        let disposition = decided.disposition();
+        metrics::counter!("allot_allocations_total", "disposition" => disposition.name())
+            .increment(1);
+        tracing::debug!(
+            order = %decided.outcome.order_id,
+            decision = %id,
+            disposition = disposition.name(),
+            method = decided.outcome.solver.method.as_str(),
+            total = decided.outcome.objective.total(),
+            "order allocated"
+        );
+        let response = self.wire.allocation(&id, &decided);
+        let bytes = self.wire.allocation_record(
+            Recording {
+                id: &id,
+                request: call.request,
+                decided_at: decided.outcome.read.decided_at,
+                elapsed: call.started.elapsed(),
+            },
+            &response,
+            &decided,
+        );
+        let event = allocation_event(&self.engine.network, &decided);
+        if let Err(shed) = sink.record(Entry::new(&id, bytes, Some(event))) {
+            // The record could not be queued: undo the reservation so the
+            // failed call holds nothing.
+            if let Some(r) = &decided.outcome.reservation {
+                let _ = self
+                    .engine
+                    .allocator
+                    .book()
+                    .release(&r.id, SystemTime::now());
+            }
+            return Err(shed);
+        }
+        Ok(response)
+    }
+
+    /// Evaluates the caller's plan against the optimum (shadow mode: nothing
+    /// reserved, no event) and records the evaluation.
+    pub async fn evaluate(
+        &self,
+        call: EvaluateCall<W::EvaluateRequest>,
+    ) -> Result<W::EvaluateResponse, ServiceError> {
+        let decided_at = SystemTime::now();
+        let worker = self.engine.clone();
+        let (order, planned, deadline) = (call.order, call.planned, call.deadline);
+        let evaluation = self
+            .pool
+            .run(deadline, move || {
+                worker
+                    .allocator
+                    .evaluate(&order, &planned, deadline, decided_at)
+            })
+            .await?
+            .map_err(ServiceError::domain)?;
+        let id = DecisionId::mint();
+        let response = self.wire.evaluation(&id, &evaluation);
+        let bytes = self.wire.evaluation_record(
+            Recording {
+                id: &id,
+                request: call.request,
+                decided_at,
+                elapsed: call.started.elapsed(),
+            },
+            &response,
+        );
+        self.engine.decisions.record(Entry::new(&id, bytes, None))?;
+        Ok(response)
+    }
+}
+
+/// RESOURCE_EXHAUSTED when the decision log already holds `capacity`
+/// queued entries (0 = capacity unknown: the record itself will tell).
+fn log_has_room(depth: usize, capacity: usize) -> Result<(), ServiceError> {
+    if capacity > 0 && depth >= capacity {
+        metrics::counter!("allot_decisions_shed_total").increment(1);
+        return Err(ServiceError::exhausted(
+            "the decision log's queue is full (decisions.queue_capacity); retry with backoff",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Code;
+
+    #[test]
+    fn a_full_decision_log_sheds_before_anything_is_decided() {
+        assert!(log_has_room(0, 16).is_ok());
+        assert!(log_has_room(15, 16).is_ok());
+        let shed = log_has_room(16, 16).unwrap_err();
+        assert_eq!(shed.code(), Code::ResourceExhausted);
+        assert!(log_has_room(1_000, 0).is_ok(), "unknown capacity");
+    }
+}

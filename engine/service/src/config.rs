@@ -1,0 +1,224 @@
+//! The settings the use cases decide with: which network and stock to load,
+//! allocation's budgets, reservations and costs, the models and fraud rules,
+//! the promise cache and the decision log. The server's configuration file
+//! holds these sections next to its own (listener, metrics, logging).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Every section the service layer reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ServiceConfig {
+    /// Which network to serve.
+    pub network: NetworkConfig,
+    /// Which stock to load at startup.
+    pub stock: StockConfig,
+    /// Allocation: time budgets, reservations, cost parameters.
+    pub allocation: AllocationConfig,
+    /// The ONNX models and the fraud rules.
+    pub models: ModelsConfig,
+    /// Delivery promises.
+    pub promise: PromiseConfig,
+    /// The decision log.
+    pub decisions: DecisionsConfig,
+}
+
+/// Which network to serve.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkConfig {
+    /// A network file (docs/network.md); absent = the built-in demo network.
+    pub file: Option<PathBuf>,
+    /// Seed of the demo network when no file is given.
+    pub demo_seed: u64,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            file: None,
+            demo_seed: allot_engine::network::DEMO_SEED,
+        }
+    }
+}
+
+/// Which stock to load at startup.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StockConfig {
+    /// A stock CSV (docs/stock.md) loaded at startup. Absent: the demo stock
+    /// when serving the demo network, otherwise every node starts empty.
+    pub file: Option<PathBuf>,
+    /// Load the deterministic demo stock when serving the demo network and
+    /// no stock file is given.
+    pub demo: bool,
+}
+
+impl Default for StockConfig {
+    fn default() -> Self {
+        StockConfig {
+            file: None,
+            demo: true,
+        }
+    }
+}
+
+/// Allocation: time budgets, reservations, cost parameters.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AllocationConfig {
+    /// Time budget of a solve when the call carries no gRPC deadline, ms.
+    pub default_budget_ms: u64,
+    /// Kept from the caller's deadline for building and sending the answer, ms.
+    pub deadline_margin_ms: u64,
+    /// Reservation time to live when the request sets none, seconds.
+    pub default_reservation_ttl_s: u64,
+    /// Longest reservation time to live a request may ask for, seconds.
+    pub max_reservation_ttl_s: u64,
+    /// Idempotency keys remembered (least recently used beyond it are
+    /// forgotten; each is kept at most 24 hours).
+    pub idempotency_keys: u64,
+    /// Solves running at once (the blocking pool); 0 = one per core.
+    pub solver_threads: usize,
+    /// Calls that may wait for a free solver; beyond, RESOURCE_EXHAUSTED at
+    /// once (load shedding instead of an unbounded queue).
+    pub solver_queue: usize,
+    /// What Allocate does with an order the fraud check sends to review.
+    pub review: ReviewPolicy,
+    /// The cost model's penalties (docs/allocation.md).
+    pub costs: allot_engine::allocation::params::CostParams,
+}
+
+/// What Allocate does with an order whose fraud decision is REVIEW.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewPolicy {
+    /// Reserve the plan (with `commit`) so the stock is kept while a person
+    /// reviews the order; disposition HELD_REVIEW.
+    #[default]
+    Reserve,
+    /// Reserve nothing; disposition HELD_REVIEW.
+    Hold,
+}
+
+impl Default for AllocationConfig {
+    fn default() -> Self {
+        AllocationConfig {
+            default_budget_ms: 50,
+            deadline_margin_ms: 1,
+            default_reservation_ttl_s: 900,
+            max_reservation_ttl_s: 7 * 24 * 3600,
+            idempotency_keys: 100_000,
+            solver_threads: 0,
+            solver_queue: 32,
+            review: ReviewPolicy::Reserve,
+            costs: Default::default(),
+        }
+    }
+}
+
+/// The ONNX models and the fraud rules.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelsConfig {
+    /// Directory holding `fraud.onnx`, `cards/`, `fraud.lgb.txt` ...; absent:
+    /// `./models` when it holds them, else the `models/` directory of the
+    /// source tree allot was built from.
+    pub dir: Option<PathBuf>,
+    /// The ONNX Runtime shared library; absent: `ORT_DYLIB_PATH`, else the
+    /// one inside the project's `.venv` (installed by `scripts/bootstrap`).
+    pub onnxruntime_lib: Option<PathBuf>,
+    /// Entities (customers, devices, cards, addresses) the feature store
+    /// keeps per kind; the least recently used beyond it are forgotten, and
+    /// any idle for 8 days.
+    pub feature_store_entities: u64,
+    /// ETA quantiles cached per (node, service, region, 15-minute bucket);
+    /// the demo network has 46,943 lanes a bucket.
+    pub eta_cache_entries: u64,
+    /// Whether the ETA refresher runs: a thread that scores every lane of
+    /// the network before each 15-minute bucket, so predictions are cache
+    /// hits. Off: each miss is scored when a request needs it (tens of
+    /// microseconds more for the first request of a lane and bucket).
+    pub eta_refresh: bool,
+    /// How long before each 15-minute bucket the ETA refresher scores every
+    /// lane of the network for it, seconds (at most 450).
+    pub eta_refresh_lead_s: u64,
+    /// Block lists, allow lists and the amount limit.
+    pub risk: allot_models::risk::RiskPolicy,
+}
+
+impl Default for ModelsConfig {
+    fn default() -> Self {
+        ModelsConfig {
+            dir: None,
+            onnxruntime_lib: None,
+            feature_store_entities: allot_models::features::StoreConfig::default().max_entities,
+            eta_cache_entries: allot_models::transit::PredictorOptions::default().cache_entries,
+            eta_refresh: true,
+            eta_refresh_lead_s: 90,
+            risk: Default::default(),
+        }
+    }
+}
+
+/// Delivery promises.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PromiseConfig {
+    /// Promises cached per (cart, destination, service levels, 15-minute
+    /// bucket, stock read); 0 disables the cache.
+    pub cache_entries: u64,
+    /// Longest a cached promise is kept, seconds.
+    pub cache_ttl_s: u64,
+}
+
+impl Default for PromiseConfig {
+    fn default() -> Self {
+        let d = allot_engine::promise::PromiseCacheConfig::default();
+        PromiseConfig {
+            cache_entries: d.entries,
+            cache_ttl_s: d.ttl.as_secs(),
+        }
+    }
+}
+
+/// The decision log (docs/decisions.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecisionsConfig {
+    /// Directory of `decisions.redb`; relative paths are relative to the
+    /// working directory.
+    pub dir: PathBuf,
+    /// Records and events waiting for the writer; beyond, the deciding RPC
+    /// answers RESOURCE_EXHAUSTED (nothing is dropped silently).
+    pub queue_capacity: usize,
+    /// Most entries committed in one write transaction.
+    pub max_batch: usize,
+    /// `immediate`: every batch is fsynced before the next; `eventual`: no
+    /// fsync wait (a machine crash can lose the last batches).
+    pub durability: allot_engine::decisions::Durability,
+    /// Group commit: least time between two commits, ms. Under load what
+    /// arrives within it shares one transaction and one fsync; after a quiet
+    /// spell an entry is committed at once. 0: no gathering.
+    pub commit_interval_ms: u64,
+    /// Records and events older than this many days are pruned (hourly).
+    pub retention_days: u32,
+    /// Live events a watcher may fall behind before its stream ends with
+    /// RESOURCE_EXHAUSTED.
+    pub watch_buffer: usize,
+}
+
+impl Default for DecisionsConfig {
+    fn default() -> Self {
+        DecisionsConfig {
+            dir: PathBuf::from("var/decisions"),
+            queue_capacity: 16_384,
+            max_batch: 1_024,
+            durability: allot_engine::decisions::Durability::Immediate,
+            commit_interval_ms: 20,
+            retention_days: 30,
+            watch_buffer: 4_096,
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Recorded decisions: read one back (explain), follow the feed (watch),
+//! and re-run one against what it recorded (replay).
+
+mod replay;
+mod watch;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use tokio::sync::watch as signal;
+
+pub use replay::{REPLAY_BUDGET, RecordedState, RecordedWith, Replayer};
+pub use watch::{EventStream, watch};
+
+use crate::error::{Code, ServiceError};
+use crate::id::DecisionId;
+use crate::sink::{DecisionSink, EventKind};
+
+/// The decision-log use cases.
+pub struct Decisions {
+    sink: Arc<dyn DecisionSink>,
+    stop: signal::Receiver<bool>,
+}
+
+impl Decisions {
+    /// Over `sink`; watches end when `stop` turns true.
+    pub fn new(sink: Arc<dyn DecisionSink>, stop: signal::Receiver<bool>) -> Self {
+        Decisions { sink, stop }
+    }
+
+    /// The encoded record of `id`; NOT_FOUND when unknown or pruned.
+    pub async fn read(&self, id: &DecisionId) -> Result<Vec<u8>, ServiceError> {
+        let sink = self.sink.clone();
+        let key = id.clone();
+        tokio::task::spawn_blocking(move || sink.read(&key))
+            .await
+            .map_err(|e| ServiceError::internal(format!("reading the decision log: {e}")))??
+            .ok_or_else(|| {
+                ServiceError::new(
+                    Code::NotFound,
+                    format!(
+                        "decision_id: no decision {:?} (unknown, or older than decisions.retention_days)",
+                        id.as_str()
+                    ),
+                )
+            })
+    }
+
+    /// Follows the feed from `from_position` (see [`watch`]).
+    pub async fn watch(
+        &self,
+        from_position: Option<u64>,
+        kinds: HashSet<EventKind>,
+    ) -> Result<EventStream, ServiceError> {
+        watch(self.sink.clone(), from_position, kinds, self.stop.clone()).await
+    }
+}

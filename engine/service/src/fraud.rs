@@ -1,0 +1,113 @@
+//! What the fraud model sees of an order: the caller's identities, reduced
+//! to the feature store's entity keys, and the shipping address normalised
+//! so that the same address written twice is one address.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use allot_engine::network::{GeoPoint, ServiceLevel};
+use allot_models::features::{OrderEvent, OrderLine, entity_key};
+use chrono_tz::Tz;
+
+/// Where the shipping address is, as the caller wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Place {
+    /// A postal code.
+    PostalCode(String),
+    /// Coordinates.
+    Coordinates(GeoPoint),
+}
+
+/// An order as the fraud check reads it (validated by the adapter).
+#[derive(Debug, Clone)]
+pub struct FraudOrder {
+    /// When the order was placed; `None`: when it is decided.
+    pub placed_at: Option<SystemTime>,
+    /// When the customer's account was created; `None`: when the order was
+    /// placed.
+    pub account_created_at: Option<SystemTime>,
+    /// The OMS's customer id (required).
+    pub customer_id: String,
+    /// The device fingerprint; empty when not sent.
+    pub device_id: String,
+    /// The card fingerprint; empty when not sent.
+    pub card_fingerprint: String,
+    /// Where the shipping address is, as written.
+    pub ship_place: Place,
+    /// The shipping address's first line, as written (empty when not sent).
+    pub ship_line1: String,
+    /// The shipping address's resolved point.
+    pub ship_to: GeoPoint,
+    /// The billing address's resolved point (the shipping point when not
+    /// sent).
+    pub bill_to: GeoPoint,
+    /// Time zone of the shipping address.
+    pub time_zone: Tz,
+    /// The requested service level.
+    pub service: ServiceLevel,
+    /// The order lines with their prices and resale risk.
+    pub lines: Vec<OrderLine>,
+}
+
+fn unix(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The shipping address's identity for velocity features: the postal code
+/// (trimmed, upper case) or the coordinates (4 decimals), and the first
+/// address line (trimmed, lower case).
+pub fn address_key(place: &Place, line1: &str) -> u64 {
+    let place = match place {
+        Place::PostalCode(p) => p.trim().to_ascii_uppercase(),
+        Place::Coordinates(g) => format!("{:.4},{:.4}", g.lat, g.lon),
+    };
+    entity_key(&format!("{place}|{}", line1.trim().to_lowercase()))
+}
+
+impl FraudOrder {
+    /// The event the feature store and the model see, for an order
+    /// decided at `now`.
+    pub fn event(&self, now: SystemTime) -> OrderEvent {
+        let placed = self.placed_at.unwrap_or(now);
+        let key = |id: &str| (!id.is_empty()).then(|| entity_key(id));
+        OrderEvent {
+            time: unix(placed),
+            customer: entity_key(&self.customer_id),
+            account_created: unix(self.account_created_at.unwrap_or(placed)),
+            device: key(&self.device_id),
+            card: key(&self.card_fingerprint),
+            ship_address: address_key(&self.ship_place, &self.ship_line1),
+            ship_to: self.ship_to,
+            bill_to: self.bill_to,
+            time_zone: self.time_zone,
+            service: self.service,
+            lines: self.lines.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_address_written_two_ways_is_one_address() {
+        let a = address_key(&Place::PostalCode(" 10001 ".into()), "1 Main St ");
+        let b = address_key(&Place::PostalCode("10001".into()), "1 MAIN ST");
+        assert_eq!(a, b);
+        let c = address_key(&Place::PostalCode("10002".into()), "1 Main St");
+        assert_ne!(a, c);
+        let g = GeoPoint {
+            lat: 40.712_81,
+            lon: -74.006_02,
+        };
+        let near = GeoPoint {
+            lat: 40.712_84,
+            lon: -74.006_04,
+        };
+        assert_eq!(
+            address_key(&Place::Coordinates(g), ""),
+            address_key(&Place::Coordinates(near), "")
+        );
+    }
+}

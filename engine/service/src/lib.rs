@@ -1,0 +1,40 @@
+//! allot's service layer: the use cases (allocate, promise, score,
+//! reservations, stock, decisions, models) as plain Rust, with their policy
+//! (the fraud hold, reservation lifetimes, idempotency, recording before
+//! answering) and the traits behind which state lives. No transport type
+//! appears here: an adapter converts its requests into these calls, supplies
+//! its answer format through [`wire::Wire`], and maps [`ServiceError`]'s
+//! [`Code`] onto its own statuses.
+//!
+//! State behind narrow traits, with the embedded implementations:
+//! - [`reservations::ReservationLedger`]: holds on stock (the engine's
+//!   in-memory reservation book);
+//! - [`stock::StockJournal`]: stock writes (the in-memory stock store);
+//! - [`idempotency::KeyLedger`]: used idempotency keys (in memory);
+//! - [`sink::DecisionSink`]: decision records and events (the redb decision
+//!   log);
+//! - [`clock::Clock`]: the time decisions are made at.
+
+pub mod allocate;
+pub mod clock;
+pub mod config;
+pub mod decisions;
+pub mod engine;
+pub mod error;
+pub mod fraud;
+pub mod hash;
+pub mod id;
+pub mod idempotency;
+pub mod models;
+pub mod pool;
+pub mod promise;
+pub mod reservations;
+pub mod score;
+pub mod services;
+pub mod sink;
+pub mod stock;
+pub mod wire;
+
+pub use error::{Code, ServiceError};
+pub use id::DecisionId;
+pub use services::{Ready, Services};

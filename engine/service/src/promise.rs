@@ -1,0 +1,153 @@
+//! Delivery promises: a cart's options per service level, quoted from the
+//! cache when it can (tens of microseconds, inline) or planned on the
+//! solver pool, and recorded in the decision log before they are answered.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use allot_engine::network::ServiceLevel;
+use allot_engine::promise::{PromiseOutcome, PromiseRequest};
+
+use crate::engine::Engine;
+use crate::error::ServiceError;
+use crate::id::DecisionId;
+use crate::pool::SolverPool;
+use crate::sink::{Entry, Event, EventKind};
+use crate::wire::{Quote, Recording, Wire};
+
+/// One promise call, converted and validated by the adapter.
+pub struct PromiseCall<R> {
+    /// The engine's request.
+    pub promise: PromiseRequest,
+    /// The request as received (recorded redacted).
+    pub request: R,
+    /// When the quote was asked for (the answer's `quoted_at`).
+    pub quoted_at: SystemTime,
+    /// When the call started.
+    pub started: Instant,
+    /// When planning must end.
+    pub deadline: Instant,
+}
+
+/// The promise use case.
+pub struct Promising<W: Wire> {
+    engine: Arc<Engine>,
+    wire: Arc<W>,
+    pool: SolverPool,
+}
+
+impl<W: Wire> Promising<W> {
+    /// Over `engine`, answering through `wire`, planning on `pool`.
+    pub fn new(engine: Arc<Engine>, wire: Arc<W>, pool: SolverPool) -> Self {
+        Promising { engine, wire, pool }
+    }
+
+    /// Quotes the cart, records the quote and answers.
+    pub async fn quote(
+        &self,
+        call: PromiseCall<W::PromiseRequest>,
+    ) -> Result<W::PromiseResponse, ServiceError> {
+        let PromiseCall {
+            promise,
+            request,
+            quoted_at,
+            started,
+            deadline,
+        } = call;
+        let engine = &self.engine;
+        let (promise, outcome) = match engine
+            .promiser
+            .promise_if_cached(&promise)
+            .map_err(ServiceError::domain)?
+        {
+            Some(outcome) => (promise, outcome),
+            None => {
+                let worker = engine.clone();
+                let (promise, outcome) = self
+                    .pool
+                    .run(deadline, move || {
+                        let outcome = worker.promiser.promise(&promise, deadline);
+                        (promise, outcome)
+                    })
+                    .await?;
+                (promise, outcome.map_err(ServiceError::domain)?)
+            }
+        };
+        let id = DecisionId::mint();
+        let response = self.wire.promise(&id, &promise, &outcome, quoted_at);
+        let event = promise_event(&outcome);
+        // A quote from a cache entry whose first quote is recorded refers to
+        // that record for the state it shares.
+        let recorded_by = outcome.read.recorded_by.get().cloned();
+        let (bytes, response) = self.wire.promise_record(
+            Recording {
+                id: &id,
+                request,
+                decided_at: promise.order_time,
+                elapsed: started.elapsed(),
+            },
+            response,
+            Quote {
+                request: &promise,
+                outcome: &outcome,
+                state_recorded_by: recorded_by.as_deref(),
+            },
+        )?;
+        engine
+            .decisions
+            .record(Entry::new(&id, bytes, Some(event)))?;
+        if recorded_by.is_none() {
+            // Later quotes from the same cache entry refer to this record.
+            let _ = outcome.read.recorded_by.set(id.into());
+        }
+        metrics::counter!(
+            "allot_promise_quotes_total",
+            "cache" => if outcome.from_cache { "hit" } else { "miss" }
+        )
+        .increment(1);
+        Ok(response)
+    }
+}
+
+/// Lower-case name of a service level.
+pub fn level_name(level: ServiceLevel) -> &'static str {
+    match level {
+        ServiceLevel::SameDay => "same_day",
+        ServiceLevel::Overnight => "overnight",
+        ServiceLevel::TwoDay => "two_day",
+        ServiceLevel::Ground => "ground",
+    }
+}
+
+/// The PROMISE_QUOTED event: the options' levels, dates, chances and costs.
+fn promise_event(outcome: &PromiseOutcome) -> Event {
+    Event {
+        kind: EventKind::PromiseQuoted,
+        order_id: String::new(),
+        reservation_id: String::new(),
+        summary: summary(outcome),
+    }
+}
+
+fn summary(outcome: &PromiseOutcome) -> String {
+    if outcome.options.is_empty() {
+        return "promise quoted: no option".to_string();
+    }
+    let mut line = String::with_capacity(32 + 48 * outcome.options.len());
+    line.push_str("promise quoted: ");
+    for (i, o) in outcome.options.iter().enumerate() {
+        if i > 0 {
+            line.push_str("; ");
+        }
+        let _ = write!(
+            line,
+            "{} by {} ({:.0}%, {} minor)",
+            level_name(o.service_level),
+            o.latest_delivery_date,
+            100.0 * o.on_time_probability,
+            o.cost_minor
+        );
+    }
+    line
+}

@@ -1,0 +1,124 @@
+//! Every use case over one loaded engine, and the readiness cell the
+//! adapters consult before the engine has loaded.
+
+use std::sync::{Arc, OnceLock};
+use std::time::SystemTime;
+
+use allot_engine::network::Network;
+use tokio::sync::watch as signal;
+
+use crate::allocate::Allocation;
+use crate::clock::{Clock, SystemClock};
+use crate::config::ServiceConfig;
+use crate::decisions::{Decisions, Replayer};
+use crate::engine::Engine;
+use crate::error::ServiceError;
+use crate::idempotency::MemoryKeys;
+use crate::models::Models;
+use crate::pool::SolverPool;
+use crate::promise::Promising;
+use crate::reservations::{ReservationLedger, Reservations};
+use crate::score::Scoring;
+use crate::stock::{Stock, StockJournal};
+use crate::wire::Wire;
+
+/// The use cases of one served engine.
+pub struct Services<W: Wire> {
+    /// The loaded engine.
+    pub engine: Arc<Engine>,
+    /// Allocate and EvaluatePlan.
+    pub allocation: Allocation<W>,
+    /// Delivery promises.
+    pub promise: Promising<W>,
+    /// Fraud scoring.
+    pub score: Scoring<W>,
+    /// Confirm, release and expire reservations.
+    pub reservations: Arc<Reservations>,
+    /// Stock writes and reads.
+    pub stock: Stock,
+    /// Explain and watch recorded decisions.
+    pub decisions: Decisions,
+    /// Replay recorded decisions.
+    pub replay: Replayer,
+    /// The models served.
+    pub models: Models,
+    clock: Arc<dyn Clock>,
+}
+
+impl<W: Wire> Services<W> {
+    /// Every use case over `engine` with the embedded state (in memory, the
+    /// decision log on disk), answering through `wire`, deciding on `pool`;
+    /// watches end when `stop` turns true.
+    pub fn new(
+        engine: Arc<Engine>,
+        wire: Arc<W>,
+        pool: SolverPool,
+        config: &ServiceConfig,
+        stop: signal::Receiver<bool>,
+    ) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let book = engine.allocator.book().clone();
+        let ledger: Arc<dyn ReservationLedger> = book;
+        let journal: Arc<dyn StockJournal> = engine.stock.clone();
+        Services {
+            allocation: Allocation::new(
+                engine.clone(),
+                wire.clone(),
+                pool.clone(),
+                config.allocation.clone(),
+                Arc::new(MemoryKeys::new(config.allocation.idempotency_keys)),
+                config.decisions.queue_capacity,
+            ),
+            promise: Promising::new(engine.clone(), wire.clone(), pool.clone()),
+            score: Scoring::new(engine.clone(), wire, pool),
+            reservations: Arc::new(Reservations::new(
+                ledger,
+                engine.decisions.clone(),
+                clock.clone(),
+            )),
+            stock: Stock::new(engine.stock.clone(), journal, clock.clone()),
+            decisions: Decisions::new(engine.decisions.clone(), stop),
+            replay: Replayer::new(engine.clone()),
+            models: Models::new(engine.clone()),
+            engine,
+            clock,
+        }
+    }
+
+    /// The network served.
+    pub fn network(&self) -> &Arc<Network> {
+        &self.engine.network
+    }
+
+    /// Now, by the services' clock.
+    pub fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+}
+
+/// Set once the engine has loaded; use cases answer UNAVAILABLE before.
+pub struct Ready<W: Wire>(Arc<OnceLock<Arc<Services<W>>>>);
+
+impl<W: Wire> Clone for Ready<W> {
+    fn clone(&self) -> Self {
+        Ready(self.0.clone())
+    }
+}
+
+impl<W: Wire> Default for Ready<W> {
+    fn default() -> Self {
+        Ready(Arc::new(OnceLock::new()))
+    }
+}
+
+impl<W: Wire> Ready<W> {
+    /// The services, or UNAVAILABLE while the engine is still loading.
+    pub fn get(&self) -> Result<&Arc<Services<W>>, ServiceError> {
+        self.0.get().ok_or_else(ServiceError::loading)
+    }
+
+    /// Publishes the loaded services (first call wins).
+    pub fn set(&self, services: Arc<Services<W>>) {
+        let _ = self.0.set(services);
+    }
+}

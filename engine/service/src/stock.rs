@@ -1,0 +1,223 @@
+//! Stock: node snapshots replaced whole, streamed deltas, and the reads an
+//! OMS and an operator make (availability of a SKU, a node's rows, the
+//! quarantine).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use allot_engine::network::{NodeId, SkuId};
+use allot_engine::stock::{
+    DeltaOutcome, DeltaRow, NodeFreshness, QuarantineReason, QuarantinedRow, StockLevel, StockStore,
+};
+
+use crate::clock::Clock;
+use crate::error::ServiceError;
+
+/// Default and largest page of a node's rows.
+pub const DEFAULT_PAGE: usize = 1000;
+/// Largest page of a node's rows.
+pub const MAX_PAGE: usize = 10_000;
+/// Most recent quarantined rows a status lists.
+const RECENT_QUARANTINED: usize = 100;
+
+/// Where stock writes go.
+pub trait StockJournal: Send + Sync {
+    /// Replaces a node's whole snapshot, as of the caller's sequence.
+    fn replace_node(
+        &self,
+        node: NodeId,
+        rows: Vec<(SkuId, StockLevel)>,
+        as_of_sequence: u64,
+        at: SystemTime,
+    ) -> Result<NodeFreshness, ServiceError>;
+    /// Applies a batch of deltas whose first row is the stream's
+    /// `first_index`-th.
+    fn apply_deltas(&self, first_index: u64, rows: &[DeltaRow], at: SystemTime) -> DeltaOutcome;
+}
+
+impl StockJournal for StockStore {
+    fn replace_node(
+        &self,
+        node: NodeId,
+        rows: Vec<(SkuId, StockLevel)>,
+        as_of_sequence: u64,
+        at: SystemTime,
+    ) -> Result<NodeFreshness, ServiceError> {
+        StockStore::replace_node(self, node, rows, as_of_sequence, at).map_err(ServiceError::domain)
+    }
+
+    fn apply_deltas(&self, first_index: u64, rows: &[DeltaRow], at: SystemTime) -> DeltaOutcome {
+        StockStore::apply_deltas(self, first_index, rows, at)
+    }
+}
+
+/// A SKU's stock per node.
+#[derive(Debug, Clone, Default)]
+pub struct Availability {
+    /// Per node (ascending node id): its freshness and the SKU's level.
+    pub nodes: Vec<(NodeFreshness, StockLevel)>,
+    /// On hand over those nodes.
+    pub total_on_hand: i64,
+    /// Available over those nodes.
+    pub total_available: i64,
+}
+
+/// One page of a node's rows.
+#[derive(Debug, Clone)]
+pub struct NodePage {
+    /// The node's freshness.
+    pub freshness: NodeFreshness,
+    /// The rows of this page, by SKU id.
+    pub rows: Vec<(SkuId, StockLevel)>,
+    /// The token of the next page; `None` on the last.
+    pub next: Option<u32>,
+    /// Rows of the node in all.
+    pub total_rows: usize,
+}
+
+/// What an operator sees of stock health.
+#[derive(Debug, Clone)]
+pub struct StockHealth {
+    /// Every node's freshness.
+    pub nodes: Vec<NodeFreshness>,
+    /// Quarantined rows per reason.
+    pub by_reason: Vec<(QuarantineReason, u64)>,
+    /// The most recent quarantined rows.
+    pub recent: Vec<QuarantinedRow>,
+}
+
+/// The stock use cases.
+pub struct Stock {
+    store: Arc<StockStore>,
+    journal: Arc<dyn StockJournal>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Stock {
+    /// Reads from `store`; writes go through `journal`.
+    pub fn new(
+        store: Arc<StockStore>,
+        journal: Arc<dyn StockJournal>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Stock {
+            store,
+            journal,
+            clock,
+        }
+    }
+
+    /// Replaces a node's snapshot (off the async workers).
+    pub async fn replace_node(
+        &self,
+        node: NodeId,
+        rows: Vec<(SkuId, StockLevel)>,
+        as_of_sequence: u64,
+    ) -> Result<NodeFreshness, ServiceError> {
+        let journal = self.journal.clone();
+        let at = self.clock.now();
+        let fresh =
+            blocking(move || journal.replace_node(node, rows, as_of_sequence, at)).await??;
+        tracing::info!(node = %self.store.network().node(node).code, version = fresh.version, rows = fresh.rows, "node stock replaced");
+        Ok(fresh)
+    }
+
+    /// Applies one batch of a delta stream (off the async workers).
+    pub async fn apply_deltas(
+        &self,
+        first_index: u64,
+        rows: Vec<DeltaRow>,
+    ) -> Result<DeltaOutcome, ServiceError> {
+        let journal = self.journal.clone();
+        let at = self.clock.now();
+        blocking(move || journal.apply_deltas(first_index, &rows, at)).await
+    }
+
+    /// A SKU's stock at the nodes of `filter` (every node when empty), with
+    /// the nodes that hold none when `include_zero`.
+    pub fn availability(
+        &self,
+        sku: SkuId,
+        filter: &HashSet<NodeId>,
+        include_zero: bool,
+    ) -> Availability {
+        let mut levels: BTreeMap<_, _> = self
+            .store
+            .sku_levels(sku)
+            .into_iter()
+            .map(|(fresh, level)| (fresh.node, (fresh, level)))
+            .collect();
+        if include_zero {
+            for node in self.store.network().node_ids() {
+                levels
+                    .entry(node)
+                    .or_insert_with(|| (self.store.freshness(node), StockLevel::default()));
+            }
+        }
+        let mut answer = Availability::default();
+        for (node, (fresh, level)) in levels {
+            if !filter.is_empty() && !filter.contains(&node) {
+                continue;
+            }
+            if !include_zero && level == StockLevel::default() {
+                continue;
+            }
+            answer.total_on_hand += level.on_hand;
+            answer.total_available += level.available();
+            answer.nodes.push((fresh, level));
+        }
+        answer
+    }
+
+    /// A page of `page` rows of a node after SKU id `after` (off the async
+    /// workers). `page` 0 means [`DEFAULT_PAGE`]; more than [`MAX_PAGE`] is
+    /// refused naming `page_size`.
+    pub async fn node_page(
+        &self,
+        node: NodeId,
+        page: usize,
+        after: Option<u32>,
+    ) -> Result<NodePage, ServiceError> {
+        let page = match page {
+            0 => DEFAULT_PAGE,
+            n if n > MAX_PAGE => {
+                return Err(ServiceError::invalid(
+                    "page_size",
+                    format!("at most {MAX_PAGE}, got {n}"),
+                ));
+            }
+            n => n,
+        };
+        let store = self.store.clone();
+        let (freshness, rows) = blocking(move || store.node_levels(node)).await?;
+        let start = after.map_or(0, |a| rows.partition_point(|(sku, _)| sku.0 <= a));
+        let end = (start + page).min(rows.len());
+        let next = (end < rows.len()).then(|| rows[end - 1].0.0);
+        Ok(NodePage {
+            freshness,
+            total_rows: rows.len(),
+            rows: rows[start..end].to_vec(),
+            next,
+        })
+    }
+
+    /// Every node's freshness and the quarantine.
+    pub fn health(&self) -> StockHealth {
+        StockHealth {
+            nodes: self.store.all_freshness(),
+            by_reason: self.store.quarantine_counts(),
+            recent: self.store.recent_quarantined(RECENT_QUARANTINED),
+        }
+    }
+}
+
+/// Runs CPU work that may exceed a few hundred microseconds off the async
+/// workers.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ServiceError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ServiceError::internal(format!("stock worker failed: {e}")))
+}

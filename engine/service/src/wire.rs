@@ -1,0 +1,111 @@
+//! The adapter's side of the use cases: how an answer looks on the wire and
+//! how its decision record is encoded. The use cases own the flow (decide,
+//! hold, reserve, record before answering, remember the key); the adapter
+//! that implements [`Wire`] owns the format, so no transport type reaches
+//! this crate.
+
+use std::time::{Duration, SystemTime};
+
+use allot_engine::allocation::evaluate::Evaluation;
+use allot_engine::promise::{PromiseOutcome, PromiseRequest};
+use allot_models::features::FraudFeatures;
+use allot_models::risk::RiskAssessment;
+
+use crate::allocate::Decided;
+use crate::error::ServiceError;
+use crate::id::DecisionId;
+
+/// Builds answers and encodes decision records in the adapter's format; the
+/// use cases add the events.
+pub trait Wire: Send + Sync + 'static {
+    /// An Allocate request as received.
+    type AllocateRequest: Send + 'static;
+    /// An Allocate answer.
+    type AllocateResponse: Clone + Send + Sync + 'static;
+    /// An EvaluatePlan request as received.
+    type EvaluateRequest: Send + 'static;
+    /// An EvaluatePlan answer.
+    type EvaluateResponse: Send + 'static;
+    /// A promise request as received.
+    type PromiseRequest: Send + 'static;
+    /// A promise answer.
+    type PromiseResponse: Send + 'static;
+    /// A ScoreOrder request as received.
+    type ScoreRequest: Send + 'static;
+    /// A ScoreOrder answer.
+    type Assessment: Send + 'static;
+
+    /// The answer of an allocation decision.
+    fn allocation(&self, id: &DecisionId, decided: &Decided) -> Self::AllocateResponse;
+
+    /// The encoded record of an allocation decision.
+    fn allocation_record(
+        &self,
+        call: Recording<'_, Self::AllocateRequest>,
+        response: &Self::AllocateResponse,
+        decided: &Decided,
+    ) -> Vec<u8>;
+
+    /// The answer of a plan evaluation.
+    fn evaluation(&self, id: &DecisionId, evaluation: &Evaluation) -> Self::EvaluateResponse;
+
+    /// The encoded record of a plan evaluation.
+    fn evaluation_record(
+        &self,
+        call: Recording<'_, Self::EvaluateRequest>,
+        response: &Self::EvaluateResponse,
+    ) -> Vec<u8>;
+
+    /// The answer of a promise quoted at `now`.
+    fn promise(
+        &self,
+        id: &DecisionId,
+        request: &PromiseRequest,
+        outcome: &PromiseOutcome,
+        now: SystemTime,
+    ) -> Self::PromiseResponse;
+
+    /// The encoded record of a promise; the answer moves through the
+    /// encoding and comes back out, so it is not copied. A quote that read
+    /// exactly the state an earlier record holds names it in
+    /// `state_recorded_by` and leaves that state out.
+    fn promise_record(
+        &self,
+        call: Recording<'_, Self::PromiseRequest>,
+        response: Self::PromiseResponse,
+        quote: Quote<'_>,
+    ) -> Result<(Vec<u8>, Self::PromiseResponse), ServiceError>;
+
+    /// The answer of a fraud assessment.
+    fn assessment(&self, id: &DecisionId, assessed: &RiskAssessment) -> Self::Assessment;
+
+    /// The encoded record of a ScoreOrder decision.
+    fn assessment_record(
+        &self,
+        call: Recording<'_, Self::ScoreRequest>,
+        answer: &Self::Assessment,
+        features: &FraudFeatures,
+    ) -> Vec<u8>;
+}
+
+/// What every record holds of its call besides the answer.
+pub struct Recording<'a, R> {
+    /// The decision's id.
+    pub id: &'a DecisionId,
+    /// The request as received (the adapter hashes it, then redacts it).
+    pub request: R,
+    /// The instant the decision was evaluated at.
+    pub decided_at: SystemTime,
+    /// Time to decide at the server.
+    pub elapsed: Duration,
+}
+
+/// What a promise record holds besides its call and answer.
+pub struct Quote<'a> {
+    /// The engine's request.
+    pub request: &'a PromiseRequest,
+    /// The plans, with what they read.
+    pub outcome: &'a PromiseOutcome,
+    /// The decision whose record already holds the state this quote read.
+    pub state_recorded_by: Option<&'a str>,
+}

@@ -1,0 +1,150 @@
+//! The one place decision records are built, for every kind of decision,
+//! from the domain outcome and the request and answer as they crossed the
+//! wire; and the protobuf side of the service layer's [`Wire`]: answers
+//! built from domain types, records encoded as `DecisionRecord` bytes.
+//!
+//! A record holds the request as received with personal data hashed
+//! ([`redact`]), the answer as sent, what the engine read (stock rows and
+//! versions, capacities, the decision time), the models and features, the
+//! reasons, and the hashes of the configuration and network it was made
+//! with. docs/decisions.md describes the format.
+
+mod allocation;
+mod common;
+mod evaluation;
+mod promise;
+pub(crate) mod redact;
+mod risk;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use allot_engine::allocation::evaluate::Evaluation;
+use allot_engine::network::Network;
+use allot_engine::promise::{PromiseOutcome, PromiseRequest};
+use allot_models::features::FraudFeatures;
+use allot_models::risk::RiskAssessment;
+use allot_proto::v1 as pb;
+use allot_service::allocate::Decided;
+use allot_service::engine::Engine;
+use allot_service::wire::{Quote, Recording, Wire};
+use allot_service::{DecisionId, ServiceError};
+
+pub(crate) use allocation::allocation_response;
+
+/// Version of this server, recorded in every decision.
+pub(crate) fn server_version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+/// The protobuf wire: answers as `allot.v1` messages, records as encoded
+/// `DecisionRecord`s.
+pub(crate) struct ProtoWire {
+    network: Arc<Network>,
+    config_hash: String,
+    network_hash: String,
+}
+
+impl ProtoWire {
+    /// For the network and hashes of `engine`.
+    pub(crate) fn new(engine: &Engine) -> ProtoWire {
+        ProtoWire {
+            network: engine.network.clone(),
+            config_hash: engine.config_hash.clone(),
+            network_hash: engine.network_hash.clone(),
+        }
+    }
+
+    /// The fields every record shares.
+    fn header<R>(&self, call: &Recording<'_, R>, kind: pb::DecisionKind) -> pb::DecisionRecord {
+        pb::DecisionRecord {
+            decision_id: call.id.as_str().to_string(),
+            kind: kind as i32,
+            recorded_at: Some(crate::convert::time::timestamp(SystemTime::now())),
+            config_hash: self.config_hash.clone(),
+            network_hash: self.network_hash.clone(),
+            decision_time_us: u64::try_from(call.elapsed.as_micros()).unwrap_or(u64::MAX),
+            server_version: server_version().to_string(),
+            decided_at: Some(crate::convert::time::timestamp(call.decided_at)),
+            ..Default::default()
+        }
+    }
+}
+
+impl Wire for ProtoWire {
+    type AllocateRequest = pb::AllocateRequest;
+    type AllocateResponse = pb::AllocateResponse;
+    type EvaluateRequest = pb::EvaluatePlanRequest;
+    type EvaluateResponse = pb::EvaluatePlanResponse;
+    type PromiseRequest = pb::PromiseRequest;
+    type PromiseResponse = pb::PromiseResponse;
+    type ScoreRequest = pb::ScoreOrderRequest;
+    type Assessment = pb::RiskAssessment;
+
+    fn allocation(&self, id: &DecisionId, decided: &Decided) -> pb::AllocateResponse {
+        allocation_response(&self.network, id.as_str().to_string(), decided)
+    }
+
+    fn allocation_record(
+        &self,
+        call: Recording<'_, pb::AllocateRequest>,
+        response: &pb::AllocateResponse,
+        decided: &Decided,
+    ) -> Vec<u8> {
+        allocation::record(self, call, response, decided)
+    }
+
+    fn evaluation(&self, id: &DecisionId, evaluation: &Evaluation) -> pb::EvaluatePlanResponse {
+        crate::convert::allocation::evaluate_response(
+            &self.network,
+            id.as_str().to_string(),
+            evaluation,
+        )
+    }
+
+    fn evaluation_record(
+        &self,
+        call: Recording<'_, pb::EvaluatePlanRequest>,
+        response: &pb::EvaluatePlanResponse,
+    ) -> Vec<u8> {
+        evaluation::record(self, call, response)
+    }
+
+    fn promise(
+        &self,
+        id: &DecisionId,
+        request: &PromiseRequest,
+        outcome: &PromiseOutcome,
+        now: SystemTime,
+    ) -> pb::PromiseResponse {
+        crate::convert::promise::promise_response(
+            &self.network,
+            request,
+            outcome,
+            id.as_str().to_string(),
+            now,
+        )
+    }
+
+    fn promise_record(
+        &self,
+        call: Recording<'_, pb::PromiseRequest>,
+        response: pb::PromiseResponse,
+        quote: Quote<'_>,
+    ) -> Result<(Vec<u8>, pb::PromiseResponse), ServiceError> {
+        promise::record(self, call, response, quote)
+    }
+
+    fn assessment(&self, id: &DecisionId, assessed: &RiskAssessment) -> pb::RiskAssessment {
+        crate::convert::risk::assessment(id.as_str().to_string(), assessed)
+    }
+
+    fn assessment_record(
+        &self,
+        call: Recording<'_, pb::ScoreOrderRequest>,
+        answer: &pb::RiskAssessment,
+        features: &FraudFeatures,
+    ) -> Vec<u8> {
+        risk::record(self, call, answer, features)
+    }
+}

@@ -1,0 +1,35 @@
+//! The record of a ScoreOrder decision: the redacted request, the model and
+//! the features it saw, the assessment.
+
+use allot_models::features::FraudFeatures;
+use allot_proto::v1 as pb;
+use allot_service::wire::Recording;
+use prost::Message;
+
+use super::ProtoWire;
+use super::common::{fraud_features, input_hash};
+use super::redact::redact_score;
+
+/// The encoded record of one assessment.
+pub(super) fn record(
+    wire: &ProtoWire,
+    call: Recording<'_, pb::ScoreOrderRequest>,
+    assessment: &pb::RiskAssessment,
+    features: &FraudFeatures,
+) -> Vec<u8> {
+    let mut record = wire.header(&call, pb::DecisionKind::Risk);
+    let mut request = call.request;
+    record.input_hash = input_hash(&request);
+    redact_score(&mut request);
+    record.model_versions = vec![pb::ModelVersion {
+        name: assessment.model_name.clone(),
+        version: assessment.model_version.clone(),
+    }];
+    record.request = Some(pb::decision_record::Request::ScoreOrderRequest(request));
+    record.response = Some(pb::decision_record::Response::RiskAssessment(
+        assessment.clone(),
+    ));
+    record.features = fraud_features(features);
+    record.reasons = assessment.reasons.clone();
+    record.encode_to_vec()
+}
