@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use allot_engine::network::ServiceLevel;
-use allot_engine::promise::{PromiseOutcome, PromiseRequest};
+use allot_engine::promise::{DeliveryOption, PromiseOutcome, PromiseRequest};
 
 use crate::engine::Engine;
 use crate::error::ServiceError;
@@ -126,17 +126,17 @@ fn promise_event(outcome: &PromiseOutcome) -> Event {
         kind: EventKind::PromiseQuoted,
         order_id: String::new(),
         reservation_id: String::new(),
-        summary: summary(outcome),
+        summary: summary(&outcome.options),
     }
 }
 
-fn summary(outcome: &PromiseOutcome) -> String {
-    if outcome.options.is_empty() {
+fn summary(options: &[DeliveryOption]) -> String {
+    if options.is_empty() {
         return "promise quoted: no option".to_string();
     }
-    let mut line = String::with_capacity(32 + 48 * outcome.options.len());
+    let mut line = String::with_capacity(32 + 48 * options.len());
     line.push_str("promise quoted: ");
-    for (i, o) in outcome.options.iter().enumerate() {
+    for (i, o) in options.iter().enumerate() {
         if i > 0 {
             line.push_str("; ");
         }
@@ -150,4 +150,44 @@ fn summary(outcome: &PromiseOutcome) -> String {
         );
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use allot_engine::network::ServiceId;
+    use chrono::NaiveDate;
+
+    fn option(level: ServiceLevel, date: &str, p: f64, cost: i64) -> DeliveryOption {
+        let day: NaiveDate = date.parse().unwrap();
+        DeliveryOption {
+            service_level: level,
+            service: ServiceId(0),
+            ship_from: vec![],
+            ship_by: SystemTime::UNIX_EPOCH,
+            ship_date_local: day,
+            earliest_delivery_date: day,
+            latest_delivery_date: day,
+            earliest_delivery: SystemTime::UNIX_EPOCH,
+            latest_delivery: SystemTime::UNIX_EPOCH,
+            on_time_probability: p,
+            cost_minor: cost,
+            from_cache: false,
+            shipments: vec![],
+        }
+    }
+
+    #[test]
+    fn the_summary_names_each_option_level_date_chance_and_cost() {
+        let options = [
+            option(ServiceLevel::TwoDay, "2026-12-02", 0.946, 2516),
+            option(ServiceLevel::Ground, "2026-12-04", 0.9, 899),
+        ];
+        assert_eq!(
+            summary(&options),
+            "promise quoted: two_day by 2026-12-02 (95%, 2516 minor); \
+             ground by 2026-12-04 (90%, 899 minor)"
+        );
+        assert_eq!(summary(&[]), "promise quoted: no option");
+    }
 }

@@ -3,12 +3,15 @@
 //! quarantine).
 
 use std::collections::{BTreeMap, HashSet};
+
+use futures::{Stream, StreamExt};
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use allot_engine::network::{NodeId, SkuId};
 use allot_engine::stock::{
-    DeltaOutcome, DeltaRow, NodeFreshness, QuarantineReason, QuarantinedRow, StockLevel, StockStore,
+    DeltaOutcome, DeltaRow, NodeFreshness, QuarantineReason, QuarantinedRow, SequenceGap,
+    StockLevel, StockStore,
 };
 
 use crate::clock::Clock;
@@ -20,6 +23,8 @@ pub const DEFAULT_PAGE: usize = 1000;
 pub const MAX_PAGE: usize = 10_000;
 /// Most recent quarantined rows a status lists.
 const RECENT_QUARANTINED: usize = 100;
+/// Most quarantined rows listed in one delta stream's summary.
+pub const MAX_LISTED_QUARANTINED: usize = 1000;
 
 /// Where stock writes go.
 pub trait StockJournal: Send + Sync {
@@ -50,6 +55,25 @@ impl StockJournal for StockStore {
     fn apply_deltas(&self, first_index: u64, rows: &[DeltaRow], at: SystemTime) -> DeltaOutcome {
         StockStore::apply_deltas(self, first_index, rows, at)
     }
+}
+
+/// What a whole delta stream did.
+#[derive(Debug, Clone, Default)]
+pub struct DeltaSummary {
+    /// Rows received.
+    pub received: u64,
+    /// Rows applied.
+    pub applied: u64,
+    /// Rows skipped as already applied.
+    pub duplicates: u64,
+    /// Rows refused.
+    pub quarantined: u64,
+    /// The first [`MAX_LISTED_QUARANTINED`] refused rows.
+    pub quarantined_rows: Vec<QuarantinedRow>,
+    /// Sequence gaps, in arrival order.
+    pub gaps: Vec<SequenceGap>,
+    /// Freshness of every node the stream changed, by node.
+    pub nodes: Vec<NodeFreshness>,
 }
 
 /// A SKU's stock per node.
@@ -132,6 +156,46 @@ impl Stock {
         let journal = self.journal.clone();
         let at = self.clock.now();
         blocking(move || journal.apply_deltas(first_index, &rows, at)).await
+    }
+
+    /// Applies a stream of delta batches in order, each off the async
+    /// workers; a broken stream ends the call with its error (the batches
+    /// before it stay applied, as acknowledged per row by their sequence).
+    pub async fn apply_stream(
+        &self,
+        mut batches: impl Stream<Item = Result<Vec<DeltaRow>, ServiceError>> + Unpin,
+    ) -> Result<DeltaSummary, ServiceError> {
+        let mut summary = DeltaSummary::default();
+        let mut nodes = BTreeMap::new();
+        let mut next_index = 0u64;
+        while let Some(rows) = batches.next().await {
+            let rows = rows?;
+            let first = next_index;
+            next_index += rows.len() as u64;
+            let outcome = self.apply_deltas(first, rows).await?;
+            summary.received += outcome.received;
+            summary.applied += outcome.applied;
+            summary.duplicates += outcome.duplicates;
+            summary.quarantined += outcome.quarantined.len() as u64;
+            let room = MAX_LISTED_QUARANTINED.saturating_sub(summary.quarantined_rows.len());
+            summary
+                .quarantined_rows
+                .extend(outcome.quarantined.into_iter().take(room));
+            summary.gaps.extend(outcome.gaps);
+            for fresh in outcome.touched {
+                nodes.insert(fresh.node, fresh);
+            }
+        }
+        summary.nodes = nodes.into_values().collect();
+        tracing::info!(
+            received = summary.received,
+            applied = summary.applied,
+            duplicates = summary.duplicates,
+            quarantined = summary.quarantined,
+            gaps = summary.gaps.len(),
+            "stock delta stream applied"
+        );
+        Ok(summary)
     }
 
     /// A SKU's stock at the nodes of `filter` (every node when empty), with

@@ -7,8 +7,13 @@ use allot_proto::v1 as pb;
 use allot_service::ServiceError;
 use allot_service::sink::EventKind;
 
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+
 use super::invalid;
 use super::time::timestamp;
+use crate::error::status;
 
 /// An event kind as proto (exhaustive both ways).
 pub(crate) fn kind_to_proto(kind: EventKind) -> pb::DecisionEventKind {
@@ -73,6 +78,16 @@ pub(crate) fn event(event: &StoredEvent) -> pb::DecisionEvent {
         reservation_id: event.reservation_id.clone(),
         summary: event.summary.clone(),
     }
+}
+
+/// The gRPC stream of one WatchDecisions call.
+pub(crate) type EventStream =
+    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::DecisionEvent, Status>> + Send>>;
+
+/// A watch's events as the gRPC stream; an error ends it with its status.
+pub(crate) fn event_stream(events: allot_service::decisions::EventStream) -> EventStream {
+    let stream = ReceiverStream::new(events).map(|item| item.map(|e| event(&e)).map_err(status));
+    Box::pin(stream)
 }
 
 #[cfg(test)]

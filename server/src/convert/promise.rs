@@ -10,8 +10,9 @@ use allot_proto::v1 as pb;
 use allot_service::ServiceError;
 use allot_service::promise::PromiseCall;
 
-use super::allocation::{destination, reason};
+use super::allocation::reason;
 use super::level;
+use super::order::destination;
 use super::time::{system_time, timestamp};
 use super::{invalid, not_found};
 

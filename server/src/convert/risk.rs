@@ -9,7 +9,7 @@ use allot_service::ServiceError;
 use allot_service::fraud::{FraudOrder, Place};
 use allot_service::score::ScoreCall;
 
-use super::allocation::{destination, service_level};
+use super::order::{destination, service_level};
 use super::time::system_time;
 use super::{invalid, not_found};
 

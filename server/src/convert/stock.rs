@@ -1,14 +1,13 @@
 //! Stock messages to and from engine types.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use allot_engine::network::{Network, NodeId, SkuId};
 use allot_engine::stock::{
-    DeltaKind, DeltaOutcome, DeltaRow, NodeFreshness, QuarantineReason, QuarantinedRow,
-    SequenceGap, StockLevel,
+    DeltaKind, DeltaRow, NodeFreshness, QuarantineReason, QuarantinedRow, SequenceGap, StockLevel,
 };
 use allot_proto::v1 as pb;
-use allot_service::stock::{Availability, NodePage, StockHealth};
+use allot_service::stock::{Availability, DeltaSummary, NodePage, StockHealth};
 use allot_service::{Code, ServiceError};
 
 use super::time::timestamp;
@@ -246,28 +245,33 @@ pub(crate) fn replaced(network: &Network, fresh: &NodeFreshness) -> pb::ReplaceN
     }
 }
 
-/// Adds one applied batch to a stream's summary, listing at most `room`
-/// more quarantined rows; the nodes it touched go into `nodes`.
-pub(crate) fn add_to_summary(
-    network: &Network,
-    summary: &mut pb::StockDeltaSummary,
-    outcome: DeltaOutcome,
-    room: usize,
-    nodes: &mut BTreeMap<NodeId, NodeFreshness>,
-) {
-    summary.received += outcome.received;
-    summary.applied += outcome.applied;
-    summary.duplicates += outcome.duplicates;
-    summary.quarantined += outcome.quarantined.len() as u64;
-    summary
-        .quarantined_rows
-        .extend(outcome.quarantined.into_iter().take(room).map(quarantined));
-    summary
-        .gaps
-        .extend(outcome.gaps.iter().map(|g| gap(network, g)));
-    for fresh in outcome.touched {
-        nodes.insert(fresh.node, fresh);
+/// The summary of a whole delta stream.
+pub(crate) fn delta_summary(network: &Network, done: DeltaSummary) -> pb::StockDeltaSummary {
+    pb::StockDeltaSummary {
+        received: done.received,
+        applied: done.applied,
+        duplicates: done.duplicates,
+        quarantined: done.quarantined,
+        quarantined_rows: done.quarantined_rows.into_iter().map(quarantined).collect(),
+        gaps: done.gaps.iter().map(|g| gap(network, g)).collect(),
+        nodes: done
+            .nodes
+            .iter()
+            .map(|f| node_version(network, f))
+            .collect(),
     }
+}
+
+/// A delta stream's batches as engine rows.
+pub(crate) fn delta_batches(
+    stream: tonic::Streaming<pb::StockDeltaBatch>,
+) -> impl futures::Stream<Item = Result<Vec<DeltaRow>, ServiceError>> + Unpin {
+    use futures::StreamExt;
+    stream.map(|batch| {
+        batch
+            .map(|pb::StockDeltaBatch { deltas }| deltas.into_iter().map(delta_row).collect())
+            .map_err(stream_error)
+    })
 }
 
 /// The SKU and node filter of an availability query.

@@ -9,7 +9,7 @@ use super::{
     Services, config_note, diff, precondition, recorded_fraud_features, recorded_state,
     recorded_with,
 };
-use crate::convert::allocation::order_request;
+use crate::convert::order::order_request;
 use crate::convert::risk as risk_conv;
 use crate::records::allocation_response;
 

@@ -7,6 +7,7 @@ use allot_proto::v1::allocation_service_server::AllocationService;
 use tonic::{Request, Response, Status};
 
 use crate::convert::allocation as conv;
+use crate::convert::order::{allocate_call, evaluate_call};
 use crate::deadline::Budget;
 use crate::error::reply;
 use crate::serve::Ready;
@@ -36,7 +37,7 @@ impl AllocationService for AllocationApi {
                 let deadline = self.budget.deadline(request.metadata(), started)?;
                 let services = self.ready.get()?;
                 let message = request.into_inner();
-                let call = conv::allocate_call(services.network(), message, started, deadline)?;
+                let call = allocate_call(services.network(), message, started, deadline)?;
                 services.allocation.allocate(call).await
             }
             .await,
@@ -63,8 +64,7 @@ impl AllocationService for AllocationApi {
             reason,
             note,
         } = request.into_inner();
-        let reason = pb::ReleaseReason::try_from(reason)
-            .map_or_else(|_| reason.to_string(), |r| r.as_str_name().to_string());
+        let reason = conv::release_reason(reason);
         reply(self.ready.get().and_then(|services| {
             let reservation = services
                 .reservations
@@ -83,7 +83,7 @@ impl AllocationService for AllocationApi {
                 let deadline = self.budget.deadline(request.metadata(), started)?;
                 let services = self.ready.get()?;
                 let message = request.into_inner();
-                let call = conv::evaluate_call(services.network(), message, started, deadline)?;
+                let call = evaluate_call(services.network(), message, started, deadline)?;
                 services.allocation.evaluate(call).await
             }
             .await,

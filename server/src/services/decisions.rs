@@ -3,12 +3,10 @@
 use allot_proto::v1 as pb;
 use allot_proto::v1::decision_service_server::DecisionService;
 use allot_service::DecisionId;
-use tokio_stream::StreamExt;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use crate::convert::decisions::{event, wanted_kinds};
-use crate::error::{reply, status};
+use crate::convert::decisions::{EventStream, event_stream, wanted_kinds};
+use crate::error::reply;
 use crate::replay::{read_record, replay};
 use crate::serve::Ready;
 
@@ -23,10 +21,6 @@ impl DecisionApi {
         DecisionApi { ready }
     }
 }
-
-/// The event stream of one WatchDecisions call.
-type EventStream =
-    std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::DecisionEvent, Status>> + Send>>;
 
 #[tonic::async_trait]
 impl DecisionService for DecisionApi {
@@ -57,15 +51,8 @@ impl DecisionService for DecisionApi {
         reply(
             async {
                 let kinds = wanted_kinds(&kinds)?;
-                let events = self
-                    .ready
-                    .get()?
-                    .decisions
-                    .watch(from_position, kinds)
-                    .await?;
-                let stream =
-                    ReceiverStream::new(events).map(|item| item.map(|e| event(&e)).map_err(status));
-                Ok(Box::pin(stream) as EventStream)
+                let decisions = &self.ready.get()?.decisions;
+                Ok(event_stream(decisions.watch(from_position, kinds).await?))
             }
             .await,
         )

@@ -1,7 +1,5 @@
 //! InventoryService: stock snapshots, deltas and availability.
 
-use std::collections::BTreeMap;
-
 use allot_proto::v1 as pb;
 use allot_proto::v1::inventory_service_server::InventoryService;
 use tonic::{Request, Response, Status, Streaming};
@@ -9,9 +7,6 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::convert::stock as conv;
 use crate::error::reply;
 use crate::serve::Ready;
-
-/// Most quarantined rows listed in one `StockDeltaSummary`.
-const MAX_LISTED_QUARANTINED: usize = 1000;
 
 /// The InventoryService adapter.
 pub(crate) struct InventoryApi {
@@ -52,35 +47,9 @@ impl InventoryService for InventoryApi {
         reply(
             async {
                 let services = self.ready.get()?;
-                let network = services.network();
-                let mut stream = request.into_inner();
-                let mut summary = pb::StockDeltaSummary::default();
-                let mut nodes = BTreeMap::new();
-                let mut next_index = 0u64;
-                while let Some(pb::StockDeltaBatch { deltas }) =
-                    stream.message().await.map_err(conv::stream_error)?
-                {
-                    let rows: Vec<_> = deltas.into_iter().map(conv::delta_row).collect();
-                    let first = next_index;
-                    next_index += rows.len() as u64;
-                    let outcome = services.stock.apply_deltas(first, rows).await?;
-                    let room =
-                        MAX_LISTED_QUARANTINED.saturating_sub(summary.quarantined_rows.len());
-                    conv::add_to_summary(network, &mut summary, outcome, room, &mut nodes);
-                }
-                summary.nodes = nodes
-                    .values()
-                    .map(|f| conv::node_version(network, f))
-                    .collect();
-                tracing::info!(
-                    received = summary.received,
-                    applied = summary.applied,
-                    duplicates = summary.duplicates,
-                    quarantined = summary.quarantined,
-                    gaps = summary.gaps.len(),
-                    "stock delta stream applied"
-                );
-                Ok(summary)
+                let batches = conv::delta_batches(request.into_inner());
+                let done = services.stock.apply_stream(batches).await?;
+                Ok(conv::delta_summary(services.network(), done))
             }
             .await,
         )

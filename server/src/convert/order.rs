@@ -1,0 +1,287 @@
+//! Allocate and EvaluatePlan requests into the service's calls: the order
+//! (lines, destination, service level, options), the commit, the caller's
+//! plan.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use allot_engine::allocation::evaluate::PlannedUnits;
+use allot_engine::allocation::request::{AllocationOptions, Destination, OrderLine, OrderRequest};
+use allot_engine::network::{GeoPoint, Network, ServiceLevel};
+use allot_proto::v1 as pb;
+use allot_service::ServiceError;
+use allot_service::allocate::{AllocateCall, CommitRequest, EvaluateCall};
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+use super::level;
+use super::time::system_time;
+use super::{invalid, not_found};
+
+/// A service level from the wire; unspecified means "any" (ground).
+pub(crate) fn service_level(level: i32, field: &str) -> Result<ServiceLevel, ServiceError> {
+    Ok(level::from_proto(level, field)?.unwrap_or(ServiceLevel::Ground))
+}
+
+/// Resolves a destination to a point and region.
+pub(crate) fn destination(
+    network: &Network,
+    d: Option<pb::Destination>,
+    field: &str,
+) -> Result<Destination, ServiceError> {
+    let Some(pb::Destination {
+        location,
+        country_code: _,
+        address_line1: _,
+        address_line2: _,
+        city: _,
+    }) = d
+    else {
+        return Err(invalid(field, "required: a postal_code or coordinates"));
+    };
+    match location {
+        Some(pb::destination::Location::PostalCode(code)) => {
+            let region = network.resolve_postal_code(&code).ok_or_else(|| {
+                not_found(
+                    &format!("{field}.postal_code"),
+                    "postal code region for",
+                    &code,
+                )
+            })?;
+            Ok(Destination {
+                point: network.region(region).centroid,
+                region: Some(region),
+            })
+        }
+        Some(pb::destination::Location::Coordinates(pb::GeoPoint { lat, lon })) => {
+            if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+                return Err(invalid(
+                    &format!("{field}.coordinates"),
+                    "lat must be in -90..=90 and lon in -180..=180",
+                ));
+            }
+            let point = GeoPoint { lat, lon };
+            Ok(Destination {
+                point,
+                region: Some(network.nearest_region(point)),
+            })
+        }
+        None => Err(invalid(field, "required: a postal_code or coordinates")),
+    }
+}
+
+/// The commit part of an `AllocateRequest`, before its fingerprint.
+pub(crate) struct Commit {
+    /// The idempotency key (required).
+    pub(crate) idempotency_key: String,
+    /// The reservation's time to live, when the caller set one.
+    pub(crate) ttl: Option<Duration>,
+}
+
+impl Commit {
+    /// The service's commit request for a request with `fingerprint`.
+    pub(crate) fn with(self, fingerprint: [u8; 32]) -> CommitRequest {
+        CommitRequest {
+            idempotency_key: self.idempotency_key,
+            ttl: self.ttl,
+            fingerprint,
+        }
+    }
+}
+
+/// The engine request from an `AllocateRequest`, plus the commit part.
+pub(crate) fn order_request(
+    network: &Network,
+    request: pb::AllocateRequest,
+    prefix: &str,
+) -> Result<(OrderRequest, Option<Commit>), ServiceError> {
+    let pb::AllocateRequest {
+        order_id,
+        lines,
+        destination: dest,
+        service_level: level,
+        promised_by,
+        options,
+        context: _context,
+    } = request;
+    let field = |f: &str| format!("{prefix}{f}");
+    if order_id.is_empty() {
+        return Err(invalid(&field("order_id"), "required"));
+    }
+    if lines.is_empty() {
+        return Err(invalid(&field("lines"), "at least one line is required"));
+    }
+    let mut seen = HashSet::new();
+    let mut order_lines = Vec::with_capacity(lines.len());
+    for (i, line) in lines.into_iter().enumerate() {
+        let pb::OrderLine {
+            line_id,
+            sku,
+            quantity,
+            unit_price_minor: _,
+            weight_grams,
+        } = line;
+        let at = field(&format!("lines[{i}]"));
+        let line_id = if line_id.is_empty() {
+            (i + 1).to_string()
+        } else {
+            line_id
+        };
+        if !seen.insert(line_id.clone()) {
+            return Err(invalid(
+                &format!("{at}.line_id"),
+                format!("duplicate line id {line_id:?}"),
+            ));
+        }
+        let sku_id = network
+            .sku_id(&sku)
+            .ok_or_else(|| not_found(&format!("{at}.sku"), "SKU", &sku))?;
+        if quantity == 0 {
+            return Err(invalid(&format!("{at}.quantity"), "must be >= 1"));
+        }
+        if weight_grams == Some(0) {
+            return Err(invalid(
+                &format!("{at}.weight_grams"),
+                "must be >= 1 when set",
+            ));
+        }
+        order_lines.push(OrderLine {
+            line_id,
+            sku: sku_id,
+            quantity,
+            weight_grams,
+        });
+    }
+    let destination = destination(network, dest, &field("destination"))?;
+    let service_level = service_level(level, &field("service_level"))?;
+    let promised_by = promised_by
+        .as_ref()
+        .map(|t| system_time(t, &field("promised_by")))
+        .transpose()?;
+    let pb::AllocationOptions {
+        ship_complete,
+        max_splits,
+        excluded_nodes,
+        allow_backorder,
+        commit,
+        idempotency_key,
+        reservation_ttl,
+    } = options.unwrap_or_default();
+    if max_splits == Some(0) {
+        return Err(invalid(
+            &field("options.max_splits"),
+            "must be >= 1 when set",
+        ));
+    }
+    let mut excluded = Vec::with_capacity(excluded_nodes.len());
+    for (i, code) in excluded_nodes.iter().enumerate() {
+        excluded.push(network.node_id(code).ok_or_else(|| {
+            not_found(
+                &field(&format!("options.excluded_nodes[{i}]")),
+                "node",
+                code,
+            )
+        })?);
+    }
+    let commit = if commit {
+        if idempotency_key.is_empty() {
+            return Err(invalid(
+                &field("options.idempotency_key"),
+                "required when commit is true",
+            ));
+        }
+        let ttl = match reservation_ttl {
+            None => None,
+            Some(d) if d.seconds < 0 || d.nanos < 0 || (d.seconds == 0 && d.nanos == 0) => {
+                return Err(invalid(
+                    &field("options.reservation_ttl"),
+                    "must be positive",
+                ));
+            }
+            Some(d) => Some(Duration::new(d.seconds as u64, d.nanos as u32)),
+        };
+        Some(Commit {
+            idempotency_key,
+            ttl,
+        })
+    } else {
+        None
+    };
+    let request = OrderRequest {
+        order_id,
+        lines: order_lines,
+        destination,
+        service_level,
+        promised_by,
+        options: AllocationOptions {
+            ship_complete,
+            max_splits,
+            excluded_nodes: excluded,
+            allow_backorder,
+        },
+    };
+    Ok((request, commit))
+}
+
+/// The caller's plan of an `EvaluatePlanRequest`.
+pub(crate) fn planned_units(
+    network: &Network,
+    plan: Vec<pb::PlannedAssignment>,
+) -> Vec<PlannedUnits> {
+    plan.into_iter()
+        .map(|p| {
+            let pb::PlannedAssignment {
+                line_id,
+                node,
+                quantity,
+                service: _,
+            } = p;
+            PlannedUnits {
+                line_id,
+                node: network.node_id(&node),
+                node_code: node,
+                quantity,
+            }
+        })
+        .collect()
+}
+
+/// The service's Allocate call: the order, its fraud check, the commit with
+/// the request's fingerprint, and the request as received.
+pub(crate) fn allocate_call(
+    network: &Network,
+    message: pb::AllocateRequest,
+    started: Instant,
+    deadline: Instant,
+) -> Result<AllocateCall<pb::AllocateRequest>, ServiceError> {
+    let fraud = super::risk::allocate_fraud_order(network, &message)?;
+    let (order, commit) = order_request(network, message.clone(), "")?;
+    let commit = commit.map(|c| c.with(Sha256::digest(message.encode_to_vec()).into()));
+    Ok(AllocateCall {
+        order,
+        fraud,
+        commit,
+        request: message,
+        started,
+        deadline,
+    })
+}
+
+/// The service's EvaluatePlan call.
+pub(crate) fn evaluate_call(
+    network: &Network,
+    message: pb::EvaluatePlanRequest,
+    started: Instant,
+    deadline: Instant,
+) -> Result<EvaluateCall<pb::EvaluatePlanRequest>, ServiceError> {
+    let pb::EvaluatePlanRequest { order, plan } = message.clone();
+    let order = order.ok_or_else(|| invalid("order", "required"))?;
+    let (order, _commit) = order_request(network, order, "order.")?;
+    Ok(EvaluateCall {
+        order,
+        planned: planned_units(network, plan),
+        request: message,
+        started,
+        deadline,
+    })
+}
