@@ -7,7 +7,9 @@
 //! [`fraud_reasons`] turns the positive ones into [`ReasonCode`]s.
 
 mod ensemble;
+mod explainer;
 mod parity;
+mod path;
 mod reasons;
 mod treeshap;
 
@@ -17,9 +19,10 @@ mod tests;
 use std::path::PathBuf;
 
 pub use ensemble::{Ensemble, MissingType, Split, Tree};
+pub use explainer::Explainer;
 pub use parity::CONTRIBUTION_TOLERANCE;
 pub use reasons::{FeatureReason, ReasonCode, fraud_reasons};
-pub use treeshap::{Contributions, Explainer};
+pub use treeshap::Contributions;
 
 /// Why a LightGBM model text could not be used for explanations.
 #[derive(Debug, thiserror::Error)]
