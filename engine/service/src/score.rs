@@ -2,10 +2,11 @@
 //! scored on the solver pool and recorded before it is answered.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use allot_models::risk::RiskDecision;
 
+use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::ServiceError;
 use crate::fraud::FraudOrder;
@@ -34,6 +35,7 @@ pub struct ScoreCall<R> {
 /// The fraud scoring use case.
 pub struct Scoring<W: Wire> {
     engine: Arc<Engine>,
+    clock: Arc<dyn Clock>,
     wire: Arc<W>,
     pool: SolverPool,
 }
@@ -48,9 +50,15 @@ pub fn verdict(decision: RiskDecision) -> &'static str {
 }
 
 impl<W: Wire> Scoring<W> {
-    /// Over `engine`, answering through `wire`, scoring on `pool`.
-    pub fn new(engine: Arc<Engine>, wire: Arc<W>, pool: SolverPool) -> Self {
-        Scoring { engine, wire, pool }
+    /// Over `engine` at `clock`'s time, answering through `wire`, scoring
+    /// on `pool`.
+    pub fn new(engine: Arc<Engine>, clock: Arc<dyn Clock>, wire: Arc<W>, pool: SolverPool) -> Self {
+        Scoring {
+            engine,
+            clock,
+            wire,
+            pool,
+        }
     }
 
     /// Scores the order (the feature store remembers it), records the
@@ -59,7 +67,7 @@ impl<W: Wire> Scoring<W> {
         &self,
         call: ScoreCall<W::ScoreRequest>,
     ) -> Result<W::Assessment, ServiceError> {
-        let decided_at = SystemTime::now();
+        let decided_at = self.clock.now();
         let event = call.order.event(decided_at);
         let risk = self.engine.risk.clone();
         let assessed = self

@@ -63,6 +63,7 @@ impl<W: Wire> Services<W> {
         Services {
             allocation: Allocation::new(
                 engine.clone(),
+                clock.clone(),
                 wire.clone(),
                 pool.clone(),
                 config.allocation.clone(),
@@ -70,7 +71,7 @@ impl<W: Wire> Services<W> {
                 config.decisions.queue_capacity,
             ),
             promise: Promising::new(engine.clone(), wire.clone(), pool.clone()),
-            score: Scoring::new(engine.clone(), wire, pool),
+            score: Scoring::new(engine.clone(), clock.clone(), wire, pool),
             reservations: Arc::new(Reservations::new(
                 ledger,
                 engine.decisions.clone(),

@@ -23,6 +23,7 @@ use allot_models::risk::{RiskAssessment, RiskScorer, RuleHit};
 pub use events::allocation_event;
 pub use policy::{Disposition, Hold, hold_for};
 
+use crate::clock::Clock;
 use crate::config::{AllocationConfig, ReviewPolicy};
 use crate::engine::Engine;
 use crate::error::ServiceError;
@@ -174,6 +175,7 @@ pub struct EvaluateCall<R> {
 /// The allocation use cases.
 pub struct Allocation<W: Wire> {
     engine: Arc<Engine>,
+    clock: Arc<dyn Clock>,
     wire: Arc<W>,
     pool: SolverPool,
     config: AllocationConfig,
@@ -182,10 +184,11 @@ pub struct Allocation<W: Wire> {
 }
 
 impl<W: Wire> Allocation<W> {
-    /// Over `engine`, answering through `wire`, solving on `pool`,
-    /// remembering idempotency keys in `keys`.
+    /// Over `engine` at `clock`'s time, answering through `wire`, solving
+    /// on `pool`, remembering idempotency keys in `keys`.
     pub fn new(
         engine: Arc<Engine>,
+        clock: Arc<dyn Clock>,
         wire: Arc<W>,
         pool: SolverPool,
         config: AllocationConfig,
@@ -194,6 +197,7 @@ impl<W: Wire> Allocation<W> {
     ) -> Self {
         Allocation {
             engine,
+            clock,
             wire,
             pool,
             config,
@@ -253,7 +257,7 @@ impl<W: Wire> Allocation<W> {
             ttl,
             decision_id: id.as_str().to_string(),
         });
-        let now = SystemTime::now();
+        let now = self.clock.now();
         let fraud = match &call.fraud {
             Some(order) => FraudInput::Live(Box::new(order.event(now))),
             None => FraudInput::None,
@@ -307,7 +311,7 @@ impl<W: Wire> Allocation<W> {
                     .engine
                     .allocator
                     .book()
-                    .release(&r.id, SystemTime::now());
+                    .release(&r.id, self.clock.now());
             }
             return Err(shed);
         }
@@ -320,7 +324,7 @@ impl<W: Wire> Allocation<W> {
         &self,
         call: EvaluateCall<W::EvaluateRequest>,
     ) -> Result<W::EvaluateResponse, ServiceError> {
-        let decided_at = SystemTime::now();
+        let decided_at = self.clock.now();
         let worker = self.engine.clone();
         let (order, planned, deadline) = (call.order, call.planned, call.deadline);
         let evaluation = self
