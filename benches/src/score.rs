@@ -13,7 +13,7 @@ use allot_models::features::{
     FeatureStore, OrderEvent,
 };
 use allot_models::scoring::{EtaModel, FraudModel, ScoringError};
-use allot_models::world::{World, WorldConfig};
+use allot_training::world::{World, WorldConfig};
 
 /// One shipment the engine predicts a transit time for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,20 +1,21 @@
-//! allot's models crate: what the engine knows at decision time, and the
-//! synthetic retail world that produces training data with known ground truth.
+//! allot's models crate: what the engine knows and predicts at decision
+//! time. Training-only code (the synthetic world, the export of its
+//! training tables, the ETA calibration fit) is in `allot-training`
+//! (`models/world/`), which the server does not link.
 //!
 //! - [`features`]: the feature definitions shared by training-data export and
 //!   serving ([`features::FraudFeatures`], [`features::EtaFeatures`],
 //!   [`features::DemandFeatures`]) and the rolling [`features::FeatureStore`].
-//! - [`world`]: the deterministic synthetic world over the demo network
-//!   (customers, orders, fraud campaigns, carrier transit, returns, demand).
-//! - [`export`]: writes the world's training tables (`fraud.csv`, `eta.csv`,
-//!   `demand.csv`, `returns.csv`, `world.json`).
+//! - [`scoring`]: the ONNX Runtime scorer and the model cards.
+//! - [`shap`]: TreeSHAP over the fraud model and its reason codes.
+//! - [`risk`]: the fraud decision (score, thresholds, rules, reasons).
+//! - [`transit`]: the ETA predictor behind the engine's transit predictions,
+//!   its calibration and the background refresher.
 //!
 //! No tonic, no prost: this crate is transport-neutral like the engine.
 
-pub mod export;
 pub mod features;
 pub mod risk;
 pub mod scoring;
 pub mod shap;
 pub mod transit;
-pub mod world;

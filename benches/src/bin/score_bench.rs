@@ -47,7 +47,7 @@ use allot_models::risk::{RiskPolicy, RiskScorer};
 use allot_models::scoring::{EtaModel, FraudModel, OrtRuntime};
 use allot_models::shap::{Ensemble, fraud_reasons};
 use allot_models::transit::{EtaPredictor, PredictorOptions};
-use allot_models::world::WorldConfig;
+use allot_training::world::WorldConfig;
 use clap::Parser;
 use serde_json::json;
 

@@ -249,59 +249,6 @@ pub fn quantile_cdf(q: &TransitQuantiles, days: f64) -> f64 {
     p.clamp(0.0, 1.0)
 }
 
-/// Isotonic regression (pool adjacent violators) of outcomes on raw
-/// probabilities: `pairs` are (raw, outcome 0 or 1). Returns knots
-/// `[raw, calibrated]` with raw strictly increasing and calibrated
-/// non-decreasing, adjacent blocks closer than `min_step` in raw merged
-/// (merging keeps the map monotone). Deterministic.
-pub fn isotonic_fit(pairs: &mut [(f64, f64)], min_step: f64) -> Vec<[f64; 2]> {
-    pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
-    // Blocks: (sum x, sum y, weight).
-    let mut blocks: Vec<(f64, f64, f64)> = Vec::new();
-    for &(x, y) in pairs.iter() {
-        if !x.is_finite() || !y.is_finite() {
-            continue;
-        }
-        blocks.push((x, y, 1.0));
-        while blocks.len() >= 2 {
-            let b = blocks[blocks.len() - 1];
-            let a = blocks[blocks.len() - 2];
-            if a.1 / a.2 >= b.1 / b.2 {
-                let n = blocks.len();
-                blocks[n - 2] = (a.0 + b.0, a.1 + b.1, a.2 + b.2);
-                blocks.pop();
-            } else {
-                break;
-            }
-        }
-    }
-    let mut knots: Vec<(f64, f64, f64)> = Vec::new();
-    for b in blocks {
-        match knots.last_mut() {
-            Some(k) if b.0 / b.2 - k.0 / k.2 < min_step => {
-                k.0 += b.0;
-                k.1 += b.1;
-                k.2 += b.2;
-            }
-            _ => knots.push(b),
-        }
-    }
-    let round = |v: f64| (v * 1e6).round() / 1e6;
-    let mut out: Vec<[f64; 2]> = Vec::with_capacity(knots.len());
-    for k in knots {
-        let p = [
-            round(k.0 / k.2).clamp(0.0, 1.0),
-            round(k.1 / k.2).clamp(0.0, 1.0),
-        ];
-        match out.last() {
-            Some(last) if p[0] <= last[0] => {}
-            Some(last) => out.push([p[0], p[1].max(last[1])]),
-            None => out.push(p),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,38 +281,6 @@ mod tests {
         assert!((quantile_cdf(&a, 4.0) - 0.9).abs() < 1e-9);
         assert_eq!(quantile_cdf(&a, -1.0), 0.0);
         assert_eq!(quantile_cdf(&a, f64::NAN), 0.0);
-    }
-
-    #[test]
-    fn isotonic_map_is_monotone_and_in_range() {
-        // Outcomes that are truly 0.8 * raw + noise in the order.
-        let mut pairs: Vec<(f64, f64)> = (0..5_000)
-            .map(|i| {
-                let x = f64::from(i) / 5_000.0;
-                let y = if (i * 7_919) % 100 < (80.0 * x) as i32 {
-                    1.0
-                } else {
-                    0.0
-                };
-                (x, y)
-            })
-            .collect();
-        let map = isotonic_fit(&mut pairs, 0.01);
-        assert!(map.len() > 5);
-        let cal = Calibration {
-            map,
-            ..Calibration::identity("v")
-        };
-        cal.check().unwrap();
-        let mut prev = 0.0;
-        for i in 0..=1_000 {
-            let p = cal.apply(f64::from(i) / 1_000.0);
-            assert!((0.0..=1.0).contains(&p));
-            assert!(p >= prev, "{p} < {prev}");
-            prev = p;
-        }
-        assert!((cal.apply(0.5) - 0.4).abs() < 0.08, "{}", cal.apply(0.5));
-        assert_eq!(cal.apply(f64::NAN), cal.apply(0.0));
     }
 
     #[test]

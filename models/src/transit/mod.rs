@@ -7,19 +7,17 @@
 //!   to score every lane of the network for a bucket ahead of time.
 //! - [`Calibration`]: the per-service window adjustment and the monotone map
 //!   from the three-quantile CDF to a calibrated on-time probability, fitted
-//!   on held-out synthetic shipments (`allot-world calibrate`) and shipped
-//!   as `models/eta.calibration.json`.
+//!   on held-out synthetic shipments (`allot-world calibrate`, in the
+//!   `allot-training` crate) and shipped as `models/eta.calibration.json`.
 //! - [`Refresher`]: a background thread that prefills the current and the
 //!   next bucket a little before each bucket starts.
 
 mod calibration;
-pub mod fit;
 mod predictor;
 mod refresher;
 
 pub use calibration::{
-    CALIBRATION_FILE, CDF_NAME, Calibration, CalibrationError, WindowAdjust, isotonic_fit,
-    quantile_cdf,
+    CALIBRATION_FILE, CDF_NAME, Calibration, CalibrationError, WindowAdjust, quantile_cdf,
 };
 pub use predictor::{
     EtaPredictor, LOOKUPS_METRIC, PredictorLoadError, PredictorOptions, PredictorStats, RUNS_METRIC,

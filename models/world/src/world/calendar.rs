@@ -1,11 +1,10 @@
 //! The world's calendar: days, splits, seasonality, peak events and the
 //! promotion calendar shared by the order stream and demand.
 
+use allot_models::features::CATEGORIES;
 use chrono::{Datelike, NaiveDate, Weekday};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-
-use crate::features::CATEGORIES;
 
 /// Which part of the data a row belongs to, by time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,11 +3,11 @@
 //! parcels turned into ETA rows.
 
 use allot_engine::network::Network;
-
-use super::{Order, Split, World};
-use crate::features::{
+use allot_models::features::{
     EtaFeatures, FeatureStore, FraudFeatures, OrderEvent, OrderLine, StoreConfig,
 };
+
+use super::{Order, Split, World};
 
 /// One exported fraud row.
 #[derive(Debug, Clone, Copy)]

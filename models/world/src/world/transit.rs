@@ -5,6 +5,7 @@
 use allot_engine::network::{
     GeoPoint, Network, NodeId, NodeKind, RegionId, ServiceId, ServiceLevel, WeekdaySet, distance_km,
 };
+use allot_models::features::is_peak;
 use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -13,7 +14,6 @@ use super::calendar::Calendar;
 use super::orders::local_time;
 use super::population::Address;
 use super::sample::{Weighted, lognormal};
-use crate::features::is_peak;
 
 /// One parcel: from a node with a service to an address.
 #[derive(Debug, Clone, Copy)]

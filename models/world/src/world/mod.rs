@@ -4,9 +4,10 @@
 //! carrier transit; returns; and demand by SKU x region x day.
 //!
 //! Ground truth (fraud labels, actual delivery) is known; the exported
-//! feature columns come only from [`crate::features`], computed by replaying
-//! the order stream in time order through a [`crate::features::FeatureStore`].
-//! See `models/README.md` for the dynamics.
+//! feature columns come only from [`allot_models::features`], computed by
+//! replaying the order stream in time order through a
+//! [`allot_models::features::FeatureStore`]. See `models/world/README.md`
+//! for the dynamics.
 //!
 //! Every random choice comes from a [`ChaCha8Rng`] seeded from the world
 //! seed (one stream per component), and nothing iterates a hash map, so the

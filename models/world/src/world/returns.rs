@@ -1,11 +1,11 @@
 //! Returns: which delivered orders come back, when, why and in what state.
 
+use allot_models::features::CATEGORIES;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::orders::Line;
 use super::sample::{choose, lognormal};
-use crate::features::CATEGORIES;
 
 /// Why a customer sent something back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

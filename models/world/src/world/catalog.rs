@@ -2,12 +2,12 @@
 //! popularity within a category, and the day's selling price.
 
 use allot_engine::network::{Network, SkuId};
+use allot_models::features::{CATEGORIES, category_index, is_peak};
 use chrono::{Datelike, NaiveDate};
 use rand_chacha::ChaCha8Rng;
 
 use super::calendar::Calendar;
 use super::sample::{Weighted, lognormal};
-use crate::features::{CATEGORIES, category_index, is_peak};
 
 /// Categories bought as gifts, lifted in the peak season.
 const GIFTY: [&str; 5] = ["toys", "electronics", "jewelry", "gift_cards", "beauty"];

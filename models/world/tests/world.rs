@@ -3,11 +3,11 @@
 
 use std::sync::OnceLock;
 
-use allot_models::export::{write_demand, write_eta, write_fraud};
 use allot_models::features::{
     DEMAND_FEATURES, DemandFeatures, ETA_FEATURES, EtaFeatures, FRAUD_FEATURES, FraudFeatures,
 };
-use allot_models::world::{World, WorldConfig};
+use allot_training::export::{write_demand, write_eta, write_fraud};
+use allot_training::world::{World, WorldConfig};
 use sha2::{Digest, Sha256};
 
 fn world() -> &'static World {

@@ -2,8 +2,8 @@
 //! training tables.
 //!
 //! ```text
-//! cargo run --release -p allot-models --bin allot-world -- --seed 7 --out models/data
-//! cargo run --release -p allot-models --bin allot-world -- calibrate --seed 7 --models models
+//! cargo run --release -p allot-training --bin allot-world -- --seed 7 --out models/data
+//! cargo run --release -p allot-training --bin allot-world -- calibrate --seed 7 --models models
 //! ```
 //!
 //! `calibrate` fits the ETA calibration (`models/eta.calibration.json`) on
@@ -13,10 +13,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use allot_models::export::write_world;
 use allot_models::scoring::{EtaModel, OrtRuntime};
-use allot_models::transit::{CALIBRATION_FILE, fit};
-use allot_models::world::{World, WorldConfig};
+use allot_models::transit::CALIBRATION_FILE;
+use allot_training::export::write_world;
+use allot_training::fit;
+use allot_training::world::{World, WorldConfig};
 use clap::{Parser, Subcommand};
 
 /// Generate the synthetic world and write fraud.csv, eta.csv, demand.csv,

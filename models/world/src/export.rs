@@ -7,10 +7,10 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
+use allot_models::features::{CATEGORIES, DEMAND_FEATURES, ETA_FEATURES, FRAUD_FEATURES};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::features::{CATEGORIES, DEMAND_FEATURES, ETA_FEATURES, FRAUD_FEATURES};
 use crate::world::{DemandRow, EtaRow, FraudRow, World};
 
 /// Why an export failed.

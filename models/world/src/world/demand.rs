@@ -3,6 +3,7 @@
 //! a persistent latent level with over-dispersed (gamma-Poisson) noise.
 
 use allot_engine::network::{Network, SkuId};
+use allot_models::features::DemandFeatures;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -10,7 +11,6 @@ use super::calendar::{Calendar, Split};
 use super::catalog::{Catalog, promo_lift};
 use super::population::Population;
 use super::sample::{gamma_mean1, lognormal, poisson};
-use crate::features::DemandFeatures;
 
 /// One exported demand row.
 #[derive(Debug, Clone, Copy)]
