@@ -6,13 +6,16 @@ use allot_benches::alloc::{DemoWorld, random_problem};
 use allot_engine::allocation::exact::solve_exact;
 use allot_engine::allocation::greedy::greedy;
 
+/// The `i`-th argument as a number; the usage when it is missing or bad.
+fn arg<T: std::str::FromStr>(args: &[String], i: usize) -> T {
+    args.get(i)
+        .and_then(|v| v.parse().ok())
+        .expect("usage: alloc_probe LINES NODES INSTANCES [demo]")
+}
+
 fn main() {
     let a: Vec<String> = std::env::args().collect();
-    let (l, n, k): (usize, usize, u64) = (
-        a[1].parse().unwrap(),
-        a[2].parse().unwrap(),
-        a[3].parse().unwrap(),
-    );
+    let (l, n, k): (usize, usize, u64) = (arg(&a, 1), arg(&a, 2), arg(&a, 3));
     let demo = a.get(4).is_some_and(|s| s == "demo");
     let world = DemoWorld::new();
     let mut rows = Vec::new();
@@ -43,6 +46,6 @@ fn main() {
         q(0.5),
         q(0.9),
         q(0.99),
-        rows.last().unwrap().0
+        rows.last().map_or(0, |r| r.0)
     );
 }

@@ -1,5 +1,6 @@
 //! The risk scorer over the shipped fraud model: thresholds, rule overlays,
 //! reasons, and the feature store remembering what it scored.
+#![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure
 
 use std::path::PathBuf;
 

@@ -1,6 +1,7 @@
 //! The ETA predictor over the shipped model: one model run per call for the
 //! lanes the cache misses, the same quantiles batched or one by one, cache
 //! hits identical to the first answer, and probabilities that behave.
+#![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure
 
 use std::path::PathBuf;
 use std::sync::Arc;

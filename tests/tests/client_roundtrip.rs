@@ -1,5 +1,6 @@
 //! The typed client round-trips stock through a real server: bulk CSV load,
 //! delta CSV stream, availability query.
+#![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The decision log through a real server: records survive a restart with
 //! personal data hashed, the event feed resumes with no gap and no repeat,
 //! and the documented errors.
+#![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure
 
 mod common;
 

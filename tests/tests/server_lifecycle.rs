@@ -1,4 +1,5 @@
 //! Health, reflection, startup failures and graceful shutdown of a real server.
+#![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Stock over gRPC against a real server: replacement, availability, deltas
 //! with duplicates, gaps and bad rows, and the limits that protect state.
+#![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The synthetic world: determinism, sane fraud rates, transit that behaves
 //! like carriers, the exported schema, and no label in any feature type.
+#![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure
 
 use std::sync::OnceLock;
 
