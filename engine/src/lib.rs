@@ -20,11 +20,15 @@
 pub mod allocation;
 pub mod calendar;
 pub mod decisions;
-pub mod error;
-pub mod network;
 pub mod promise;
 pub mod reservation;
 pub mod stock;
 pub mod transit;
+
+/// The error vocabulary ([`ErrorCode`], [`Classify`](error::Classify)),
+/// from `allot-error`.
+pub use allot_error as error;
+/// The network model, from `allot-network`.
+pub use allot_network as network;
 
 pub use error::ErrorCode;

@@ -5,7 +5,7 @@
 
 use chrono::Weekday;
 
-use crate::network::{Carrier, CarrierService, ServiceLevel, WeekdaySet, ZoneBand, ZoneRate};
+use crate::{Carrier, CarrierService, ServiceLevel, WeekdaySet, ZoneBand, ZoneRate};
 
 /// (upper bound km, zone): 150, 300, 600, 1000, 1400, 1800 miles, then anywhere.
 const BANDS: [(f64, u8); 7] = [

@@ -40,11 +40,11 @@ impl NetworkError {
     }
 }
 
-impl crate::error::Classify for NetworkError {
-    fn code(&self) -> crate::ErrorCode {
+impl allot_error::Classify for NetworkError {
+    fn code(&self) -> allot_error::ErrorCode {
         match self {
-            NetworkError::Invalid { .. } => crate::ErrorCode::InvalidArgument,
-            NetworkError::Io { .. } => crate::ErrorCode::FailedPrecondition,
+            NetworkError::Invalid { .. } => allot_error::ErrorCode::InvalidArgument,
+            NetworkError::Io { .. } => allot_error::ErrorCode::FailedPrecondition,
         }
     }
 }

@@ -5,7 +5,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::network::{Network, Node, NodeId, NodeKind, Sku, SkuId};
+use crate::{Network, Node, NodeId, NodeKind, Sku, SkuId};
 
 /// One stock position of the demo stock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +142,7 @@ pub fn demo_stock(network: &Network, seed: u64) -> Vec<DemoStockRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::DEMO_SEED;
+    use crate::DEMO_SEED;
 
     #[test]
     fn demo_stock_respects_eligibility_and_is_sane() {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::network::{DEMO_SEED, RegionId};
+use crate::{DEMO_SEED, RegionId};
 
 const EXAMPLE: &str = include_str!("example.toml");
 
@@ -289,11 +289,11 @@ fn demo_round_trips_through_toml() {
 
 #[test]
 fn a_network_with_services_needs_zones_and_regions() {
-    let mut parts = crate::network::demo::demo_parts(DEMO_SEED);
+    let mut parts = crate::demo::demo_parts(DEMO_SEED);
     parts.zones.clear();
     let e = Network::from_parts(parts, "t").unwrap_err().to_string();
     assert!(e.starts_with("t: zones"), "{e}");
-    let mut parts = crate::network::demo::demo_parts(DEMO_SEED);
+    let mut parts = crate::demo::demo_parts(DEMO_SEED);
     parts.regions.clear();
     for n in &mut parts.nodes {
         n.blocked_destinations.clear();

@@ -4,7 +4,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::network::Sku;
+use crate::Sku;
 
 /// One merchandise category of the demo catalogue.
 pub(super) struct Category {

@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 
 use super::*;
-use crate::network::{NodeKind, ServiceLevel, distance_km};
+use crate::{NodeKind, ServiceLevel, distance_km};
 
 #[test]
 fn demo_is_deterministic() {
@@ -58,7 +58,7 @@ fn every_region_resolves_by_its_prefix_and_regions_are_consistent() {
         let zip = format!("{}42", r.postal_prefix);
         assert_eq!(
             net.resolve_postal_code(&zip),
-            Some(crate::network::RegionId(i as u32)),
+            Some(crate::RegionId(i as u32)),
             "{}",
             r.code
         );
