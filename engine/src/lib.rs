@@ -19,7 +19,6 @@
 
 pub mod allocation;
 pub mod calendar;
-pub mod decisions;
 pub mod promise;
 pub mod reservation;
 pub mod stock;
@@ -28,6 +27,8 @@ pub mod transit;
 /// The error vocabulary ([`ErrorCode`], [`Classify`](error::Classify)),
 /// from `allot-error`.
 pub use allot_error as error;
+/// The decision log, from `allot-decision-log`.
+pub use allot_decision_log as decisions;
 /// The network model, from `allot-network`.
 pub use allot_network as network;
 

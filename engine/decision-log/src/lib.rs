@@ -1,7 +1,7 @@
 //! The decision log: every decision allot made and a feed of decision events,
 //! kept durably in an embedded [redb](https://docs.rs/redb) file.
 //!
-//! The engine stores opaque encoded records (the server encodes them; the
+//! The log stores opaque encoded records (the server encodes them; the
 //! engine never sees a protobuf type) keyed by decision id, and events with
 //! their metadata (kind code, decision, order, reservation, summary) keyed by
 //! position. Writes never happen on the request path: callers

@@ -127,8 +127,8 @@ fn a_full_queue_is_a_typed_error_and_nothing_queued_is_lost() {
         "{full:?}"
     );
     assert_eq!(
-        crate::error::Classify::code(&full),
-        crate::ErrorCode::ResourceExhausted
+        allot_error::Classify::code(&full),
+        allot_error::ErrorCode::ResourceExhausted
     );
     assert_eq!(log.queue_depth(), 2);
     for _ in 0..3 {

@@ -1,6 +1,6 @@
 //! Why a decision log operation failed.
 
-use crate::error::{Classify, ErrorCode};
+use allot_error::{Classify, ErrorCode};
 
 /// Why a decision log operation failed.
 #[derive(Debug, thiserror::Error)]
