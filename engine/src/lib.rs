@@ -24,11 +24,11 @@ pub mod reservation;
 pub mod stock;
 pub mod transit;
 
+/// The decision log, from `allot-decision-log`.
+pub use allot_decision_log as decisions;
 /// The error vocabulary ([`ErrorCode`], [`Classify`](error::Classify)),
 /// from `allot-error`.
 pub use allot_error as error;
-/// The decision log, from `allot-decision-log`.
-pub use allot_decision_log as decisions;
 /// The network model, from `allot-network`.
 pub use allot_network as network;
 

@@ -1,19 +1,20 @@
-//! Seeded random allocation problems for tests and benchmarks.
+//! Seeded random allocation problems: the instance generator of the
+//! solver's and the engine's tests and of the benchmarks (not used when
+//! serving).
 //!
 //! Adversarial on purpose: stock levels are mixed (many zero, some short of
 //! the quantity), protected stock is common, capacities are sometimes tight,
 //! unit costs vary enough that splitting sometimes beats one package, and
 //! some problems forbid backorders or limit the number of nodes.
 
+use allot_network::{NodeId, ServiceId, SkuId};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::problem::{Candidate, Problem, ProblemLine};
-use crate::network::{NodeId, ServiceId, SkuId};
 
 /// A random problem with `lines` lines and `nodes` candidates, the same for
 /// the same arguments.
-#[doc(hidden)]
 pub fn random_problem(seed: u64, lines: usize, nodes: usize) -> Problem {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xa110_c8ed);
     let lines: Vec<ProblemLine> = (0..lines)

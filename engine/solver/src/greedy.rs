@@ -187,7 +187,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::allocation::testgen::random_problem;
+    use crate::testgen::random_problem;
 
     proptest! {
         #[test]

@@ -8,11 +8,11 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 
 use super::solve_exact;
-use crate::allocation::greedy::greedy;
-use crate::allocation::milp::solve_highs;
-use crate::allocation::problem::{Problem, check, objective};
-use crate::allocation::solution::SolveStatus;
-use crate::allocation::testgen::random_problem;
+use crate::greedy::greedy;
+use crate::milp::solve_highs;
+use crate::problem::{Problem, check, objective};
+use crate::solution::SolveStatus;
+use crate::testgen::random_problem;
 
 fn far() -> Instant {
     Instant::now() + Duration::from_secs(60)

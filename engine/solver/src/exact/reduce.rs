@@ -12,7 +12,7 @@
 //!   (moving all of `b`'s units to `a` never costs more and never adds a
 //!   node). Equal nodes keep the lower index.
 
-use crate::allocation::problem::Problem;
+use crate::problem::Problem;
 
 /// The allocation problem as the exact solver sees it.
 #[derive(Debug, Clone)]

@@ -4,15 +4,15 @@
 
 use std::time::{Duration, Instant};
 
+use allot_network::{NodeId, ServiceId, SkuId};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::assign::Assigner;
 use super::reduce::Model;
 use super::solve_exact;
-use crate::allocation::problem::{Candidate, Plan, Problem, ProblemLine, check, objective};
-use crate::allocation::solution::SolveStatus;
-use crate::network::{NodeId, ServiceId, SkuId};
+use crate::problem::{Candidate, Plan, Problem, ProblemLine, check, objective};
+use crate::solution::SolveStatus;
 
 /// Knobs of the local instance generator.
 #[derive(Debug, Clone, Copy, Default)]
@@ -244,7 +244,7 @@ fn exact_time_limit_keeps_start() {
 
 #[test]
 fn exact_matches_brute_force_on_generator_instances() {
-    use crate::allocation::testgen::random_problem;
+    use crate::testgen::random_problem;
     for (lines, nodes) in [(1, 5), (3, 10), (4, 12)] {
         for seed in 0..40 {
             let p = random_problem(seed, lines, nodes);

@@ -4,7 +4,7 @@
 //! (successive shortest paths) solves it exactly.
 
 use super::reduce::Model;
-use crate::allocation::problem::{Plan, Problem};
+use crate::problem::{Plan, Problem};
 
 /// One stock arc of a line: unit cost, set position, tier, units.
 #[derive(Debug, Clone, Copy)]

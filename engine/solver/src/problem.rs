@@ -6,7 +6,7 @@
 //! Every amount is a whole number of minor currency units (cents), so
 //! objectives compare exactly and a solver may prune on `bound >= incumbent`.
 
-use crate::network::{NodeId, ServiceId, SkuId};
+use allot_network::{NodeId, ServiceId, SkuId};
 
 /// One order line as the solver sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use highs::{Col, HighsModelStatus, HighsSolutionStatus, RowProblem, Sense};
 
-use super::error::AllocationError;
+use super::error::SolverError;
 use super::problem::{Plan, Problem, check, objective};
 use super::solution::{Method, Solution, SolveStatus};
 
@@ -53,7 +53,7 @@ pub fn solve_highs(
     problem: &Problem,
     deadline: Instant,
     start: Option<&Plan>,
-) -> Result<Solution, AllocationError> {
+) -> Result<Solution, SolverError> {
     let started = Instant::now();
     let continuous = Formulation::Strong { integer_x: false };
     let mut first = run(problem, deadline, start, true, continuous)?;
@@ -71,7 +71,7 @@ pub fn solve_highs(
         )? {
             Outcome::Rounded(solution) => solution,
             Outcome::RoundingFailed | Outcome::StaleStart => {
-                return Err(AllocationError::Solver(
+                return Err(SolverError(
                     "integer HiGHS plan fails the constraint check".into(),
                 ));
             }
@@ -87,17 +87,14 @@ pub fn solve_highs(
 /// integer `xf`, `xp`, one aggregated big-M link per node
 /// (`sum_l (xf + xp) <= min(capacity, sum_l min(stock, qty)) y`), no starting
 /// solution and HiGHS's default feasibility jump.
-pub fn solve_highs_naive(
-    problem: &Problem,
-    deadline: Instant,
-) -> Result<Solution, AllocationError> {
+pub fn solve_highs_naive(problem: &Problem, deadline: Instant) -> Result<Solution, SolverError> {
     let started = Instant::now();
     match run(problem, deadline, None, false, Formulation::Naive)? {
         Outcome::Rounded(solution) => Ok(Solution {
             elapsed: started.elapsed(),
             ..solution
         }),
-        Outcome::RoundingFailed | Outcome::StaleStart => Err(AllocationError::Solver(
+        Outcome::RoundingFailed | Outcome::StaleStart => Err(SolverError(
             "integer HiGHS plan fails the constraint check".into(),
         )),
     }
@@ -269,10 +266,10 @@ fn set(
     model: &mut highs::Model,
     name: &str,
     value: impl highs::HighsOptionValue,
-) -> Result<(), AllocationError> {
+) -> Result<(), SolverError> {
     model
         .try_set_option(name, value)
-        .map_err(|e| AllocationError::Solver(format!("setting HiGHS option {name}: {e:?}")))
+        .map_err(|e| SolverError(format!("setting HiGHS option {name}: {e:?}")))
 }
 
 fn double_info(solved: &highs::SolvedModel, name: &CStr) -> Option<f64> {
@@ -290,13 +287,13 @@ fn run(
     start: Option<&Plan>,
     give_start: bool,
     formulation: Formulation,
-) -> Result<Outcome, AllocationError> {
+) -> Result<Outcome, SolverError> {
     let started = Instant::now();
     let (row_problem, cols) = build(problem, formulation);
     let num_cols = row_problem.num_cols();
     let mut model = row_problem
         .try_optimise(Sense::Minimise)
-        .map_err(|e| AllocationError::Solver(format!("building the HiGHS model: {e:?}")))?;
+        .map_err(|e| SolverError(format!("building the HiGHS model: {e:?}")))?;
     let time_limit = deadline
         .saturating_duration_since(started)
         .as_secs_f64()
@@ -315,11 +312,11 @@ fn run(
         let values = start_vector(problem, &cols, plan, num_cols);
         model
             .try_set_solution(Some(&values), None, None, None)
-            .map_err(|e| AllocationError::Solver(format!("setting the HiGHS start: {e:?}")))?;
+            .map_err(|e| SolverError(format!("setting the HiGHS start: {e:?}")))?;
     }
     let solved = model
         .try_solve()
-        .map_err(|e| AllocationError::Solver(format!("HiGHS run failed: {e:?}")))?;
+        .map_err(|e| SolverError(format!("HiGHS run failed: {e:?}")))?;
     let status = solved.status();
     let has_solution = solved.primal_solution_status() == HighsSolutionStatus::Feasible;
     let status = match status {
@@ -341,9 +338,7 @@ fn run(
         | HighsModelStatus::ReachedInterrupt
         | HighsModelStatus::ReachedMemoryLimit => SolveStatus::TimeLimit,
         other => {
-            return Err(AllocationError::Solver(format!(
-                "HiGHS ended with status {other:?}"
-            )));
+            return Err(SolverError(format!("HiGHS ended with status {other:?}")));
         }
     };
     let mut plan = if has_solution {
@@ -385,7 +380,7 @@ fn run(
             .unwrap_or(0),
     };
     if status == SolveStatus::Optimal && plan.is_none() {
-        return Err(AllocationError::Solver(
+        return Err(SolverError(
             "HiGHS reported optimal without a solution".into(),
         ));
     }
@@ -410,8 +405,8 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
-    use crate::allocation::greedy::greedy;
-    use crate::allocation::testgen::random_problem;
+    use crate::greedy::greedy;
+    use crate::testgen::random_problem;
 
     fn far() -> Instant {
         Instant::now() + Duration::from_secs(20)
