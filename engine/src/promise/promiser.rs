@@ -15,12 +15,10 @@ use super::quote::{
     UnavailableOption,
 };
 use super::request::PromiseRequest;
-use crate::allocation::candidates::{
-    BuiltProblem, P_LATE_EARLY_PERMILLE, P_LATE_ON_DAY_PERMILLE, StockRow, build_problem_on,
-    stock_rows,
-};
+use crate::allocation::candidates::{BuiltProblem, StockRow, build_problem_on, stock_rows};
 use crate::allocation::error::AllocationError;
 use crate::allocation::explain::exclusion_reasons;
+use crate::allocation::lateness::{P_LATE_EARLY_PERMILLE, P_LATE_ON_DAY_PERMILLE, destination_tz};
 use crate::allocation::outcome::{Reason, ReasonCode};
 use crate::allocation::params::CostParams;
 use crate::allocation::pipeline::solve;
@@ -506,15 +504,6 @@ fn unavailable_reasons(network: &Network, built: &BuiltProblem) -> Vec<Reason> {
     out
 }
 
-/// The destination's time zone: its region's, else the nearest region's,
-/// else UTC.
-fn destination_tz(network: &Network, request: &PromiseRequest) -> Tz {
-    let region = request.destination.region.or_else(|| {
-        (!network.regions().is_empty()).then(|| network.nearest_region(request.destination.point))
-    });
-    region.map_or(Tz::UTC, |r| network.region(r).time_zone)
-}
-
 /// Turns the plans into options for this request's order time: ship dates,
 /// cutoffs, windows and probabilities are computed per request (cheap), so
 /// a cached plan answers exactly as a fresh one would.
@@ -527,7 +516,7 @@ fn finish(
     read: PromiseRead,
 ) -> PromiseOutcome {
     let now = request.order_time;
-    let tz = destination_tz(network, request);
+    let tz = destination_tz(network, &request.destination);
     let predictor = predictor.filter(|_| planned.transit == TransitSource::Model);
     let mut options = Vec::new();
     let mut unavailable = Vec::new();
