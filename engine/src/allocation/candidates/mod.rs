@@ -10,6 +10,13 @@
 //! The nominal lateness curve lives in [`super::lateness`]; its constants
 //! are re-exported here under their old paths.
 
+mod eligibility;
+mod service;
+mod tiers;
+
+#[cfg(test)]
+pub(crate) mod tests;
+
 use std::time::SystemTime;
 
 use super::error::AllocationError;
@@ -20,13 +27,6 @@ use super::request::OrderRequest;
 use crate::network::{Network, NodeId, SkuId};
 use crate::stock::order_view::OrderStockView;
 use crate::stock::{NodeVersion, StockLevel, StockStore};
-
-mod eligibility;
-mod service;
-mod tiers;
-
-#[cfg(test)]
-pub(crate) mod tests;
 
 pub use super::lateness::{P_LATE_AFTER_PERMILLE, P_LATE_EARLY_PERMILLE, P_LATE_ON_DAY_PERMILLE};
 pub use eligibility::{Exclusion, ExclusionReason, LineRestriction};
