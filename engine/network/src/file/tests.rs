@@ -1,5 +1,5 @@
 use super::*;
-use crate::{DEMO_SEED, RegionId};
+use crate::{DEMO_SEED, GeoPoint, RegionId, WeekdaySet};
 
 const EXAMPLE: &str = include_str!("example.toml");
 
