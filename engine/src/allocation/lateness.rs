@@ -17,12 +17,12 @@
 
 use std::time::{Duration, SystemTime};
 
-use chrono::{DateTime, Duration as Days, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::problem::Problem;
 use super::request::{Destination, OrderRequest};
-use crate::calendar::nominal_arrival;
+use crate::calendar::{days_between, end_of_day, nominal_arrival};
 use crate::network::{Network, Node, ServiceId};
 use crate::transit::{Lane, TransitPredictor, TransitQuantiles};
 
@@ -105,20 +105,6 @@ fn days(days: f64) -> Duration {
         0.0
     };
     Duration::from_secs((d * 86_400.0).round() as u64)
-}
-
-/// The first instant after `date` in `tz` (the end of that day), UTC.
-fn end_of_day(tz: Tz, date: NaiveDate) -> Option<SystemTime> {
-    let next = (date + Days::days(1)).and_hms_opt(0, 0, 0)?;
-    let local = tz.from_local_datetime(&next);
-    let at = local.earliest().or_else(|| local.latest())?;
-    Some(SystemTime::from(at.with_timezone(&Utc)))
-}
-
-/// Days from `from` to `to` (negative when `to` is earlier).
-fn days_between(from: SystemTime, to: SystemTime) -> f64 {
-    let (a, b) = (DateTime::<Utc>::from(from), DateTime::<Utc>::from(to));
-    (b - a).num_milliseconds() as f64 / 86_400_000.0
 }
 
 /// Prices the lateness term of `problem` with `predictor` (one batched
