@@ -16,6 +16,16 @@
 //!   batches by one thread behind a bounded queue.
 //! - [`transit`]: the transit-time predictor interface (lanes, quantiles,
 //!   on-time probabilities) that allocation and promises decide with.
+//! - [`allocation`]: from an order to the cheapest feasible plan, explained
+//!   and optionally reserved; [`promise`]: delivery options for a cart;
+//!   [`reservation`]: holds on stock and capacity.
+//!
+//! The domain core is several crates along its seams: `allot-error` (the
+//! error vocabulary), `allot-network` (the network model), `allot-solver`
+//! (the allocation MILP and its solvers, which know only the network's
+//! ids) and `allot-decision-log` (the redb log). This crate builds on them
+//! and re-exports them under their old paths: [`error`], [`network`],
+//! [`decisions`], and the solver's modules inside [`allocation`].
 
 pub mod allocation;
 pub mod calendar;

@@ -13,7 +13,7 @@
 //! Without a transit model the term follows the nominal curve
 //! ([`P_LATE_EARLY_PERMILLE`] ...): P(late) from the nominal arrival date
 //! against the promised date, both in the destination's time zone
-//! ([`destination_tz`]).
+//! (`destination_tz`).
 
 use std::time::{Duration, SystemTime};
 
