@@ -16,15 +16,30 @@
 //!   batches by one thread behind a bounded queue.
 //! - [`transit`]: the transit-time predictor interface (lanes, quantiles,
 //!   on-time probabilities) that allocation and promises decide with.
+//! - [`allocation`]: from an order to the cheapest feasible plan, explained
+//!   and optionally reserved; [`promise`]: delivery options for a cart;
+//!   [`reservation`]: holds on stock and capacity.
+//!
+//! The domain core is several crates along its seams: `allot-error` (the
+//! error vocabulary), `allot-network` (the network model), `allot-solver`
+//! (the allocation MILP and its solvers, which know only the network's
+//! ids) and `allot-decision-log` (the redb log). This crate builds on them
+//! and re-exports them under their old paths: [`error`], [`network`],
+//! [`decisions`], and the solver's modules inside [`allocation`].
 
 pub mod allocation;
 pub mod calendar;
-pub mod decisions;
-pub mod error;
-pub mod network;
 pub mod promise;
 pub mod reservation;
 pub mod stock;
 pub mod transit;
+
+/// The decision log, from `allot-decision-log`.
+pub use allot_decision_log as decisions;
+/// The error vocabulary ([`ErrorCode`], [`Classify`](error::Classify)),
+/// from `allot-error`.
+pub use allot_error as error;
+/// The network model, from `allot-network`.
+pub use allot_network as network;
 
 pub use error::ErrorCode;

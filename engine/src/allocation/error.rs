@@ -42,6 +42,12 @@ impl AllocationError {
     }
 }
 
+impl From<allot_solver::SolverError> for AllocationError {
+    fn from(error: allot_solver::SolverError) -> Self {
+        AllocationError::Solver(error.0)
+    }
+}
+
 impl Classify for AllocationError {
     fn code(&self) -> ErrorCode {
         match self {

@@ -9,16 +9,21 @@
 //! Each candidate also gets its delivery window: [release + q10, release +
 //! q90] and the probability of arriving by the promise (by the nominal
 //! arrival date without one).
+//!
+//! Without a transit model the term follows the nominal curve
+//! ([`P_LATE_EARLY_PERMILLE`] ...): P(late) from the nominal arrival date
+//! against the promised date, both in the destination's time zone
+//! (`destination_tz`).
 
 use std::time::{Duration, SystemTime};
 
-use chrono::{DateTime, Duration as Days, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-use super::candidates::{destination_tz, nominal_arrival, promise_date};
 use super::problem::Problem;
-use super::request::OrderRequest;
-use crate::network::Network;
+use super::request::{Destination, OrderRequest};
+use crate::calendar::{days_between, end_of_day, nominal_arrival};
+use crate::network::{Network, Node, ServiceId};
 use crate::transit::{Lane, TransitPredictor, TransitQuantiles};
 
 /// P(late) from which a shipping node gets the LATE_RISK reason.
@@ -102,20 +107,6 @@ fn days(days: f64) -> Duration {
     Duration::from_secs((d * 86_400.0).round() as u64)
 }
 
-/// The first instant after `date` in `tz` (the end of that day), UTC.
-fn end_of_day(tz: Tz, date: NaiveDate) -> Option<SystemTime> {
-    let next = (date + Days::days(1)).and_hms_opt(0, 0, 0)?;
-    let local = tz.from_local_datetime(&next);
-    let at = local.earliest().or_else(|| local.latest())?;
-    Some(SystemTime::from(at.with_timezone(&Utc)))
-}
-
-/// Days from `from` to `to` (negative when `to` is earlier).
-fn days_between(from: SystemTime, to: SystemTime) -> f64 {
-    let (a, b) = (DateTime::<Utc>::from(from), DateTime::<Utc>::from(to));
-    (b - a).num_milliseconds() as f64 / 86_400_000.0
-}
-
 /// Prices the lateness term of `problem` with `predictor` (one batched
 /// call) and draws each candidate's delivery window. On a model failure the
 /// nominal term already in `problem` is kept and `read` says why.
@@ -154,7 +145,7 @@ pub(crate) fn predict(
         }
         Err(error) => return fall_back(read, error.to_string()),
     };
-    let tz = destination_tz(network, request);
+    let tz = destination_tz(network, &request.destination);
     let promise_end = request
         .promised_by
         .map(|p| end_of_day(tz, promise_date(network, request, p)).unwrap_or(p));
@@ -209,6 +200,59 @@ fn fall_back(read: &mut TransitRead, error: String) {
     metrics::counter!("allot_transit_fallback_total").increment(1);
     if read.source == LatenessSource::Nominal {
         read.source = LatenessSource::NominalAfterModelError(error);
+    }
+}
+
+// ---- the nominal lateness curve -------------------------------------------
+
+/// Nominal probability of late delivery when the nominal arrival is at
+/// least one day before the promised date, per mille.
+pub const P_LATE_EARLY_PERMILLE: i64 = 20;
+/// ... when it arrives on the promised date, per mille.
+pub const P_LATE_ON_DAY_PERMILLE: i64 = 350;
+/// ... when it arrives after the promised date (or the node never ships),
+/// per mille.
+pub const P_LATE_AFTER_PERMILLE: i64 = 950;
+
+/// The promised date in the destination's time zone (the region's, else the
+/// nearest region's, else UTC).
+pub(crate) fn promise_date(
+    network: &Network,
+    request: &OrderRequest,
+    promised_by: SystemTime,
+) -> NaiveDate {
+    DateTime::<Utc>::from(promised_by)
+        .with_timezone(&destination_tz(network, &request.destination))
+        .date_naive()
+}
+
+/// The destination's time zone: its region's, else the nearest region's,
+/// else UTC. Orders and promises both date their deliveries in it.
+pub(crate) fn destination_tz(network: &Network, destination: &Destination) -> Tz {
+    let region = destination.region.or_else(|| {
+        (!network.regions().is_empty()).then(|| network.nearest_region(destination.point))
+    });
+    region.map_or(Tz::UTC, |r| network.region(r).time_zone)
+}
+
+/// P(late) per mille from nominal transit days (docs/allocation.md).
+pub(crate) fn p_late_permille(
+    network: &Network,
+    node: &Node,
+    service: ServiceId,
+    now: SystemTime,
+    promise: NaiveDate,
+) -> i64 {
+    let s = network.service(service);
+    let Some(arrival) = nominal_arrival(node, s.pickup_days, s.transit_days, now) else {
+        return P_LATE_AFTER_PERMILLE;
+    };
+    if arrival < promise {
+        P_LATE_EARLY_PERMILLE
+    } else if arrival == promise {
+        P_LATE_ON_DAY_PERMILLE
+    } else {
+        P_LATE_AFTER_PERMILLE
     }
 }
 

@@ -1,22 +1,26 @@
 //! Allocation: which nodes ship which order lines, proven optimal under the
 //! cost model of docs/allocation.md.
 //!
+//! - [`candidates`]: from an order, the network and the stock to the MILP's
+//!   data (eligibility, s*, costs, stock tiers).
+//! - [`lateness`]: the expected lateness term and the delivery windows.
+//! - [`allocate`]: the [`Allocator`](allocate::Allocator) that builds,
+//!   solves, explains and reserves.
 //! - [`problem`]: the MILP's data, plans, constraint check and objective.
 //! - [`solution`]: what solvers return.
+//!
+//! The solver modules ([`problem`], [`solution`], [`exact`], [`milp`],
+//! [`greedy`], [`pipeline`], [`testgen`]) live in the `allot-solver` crate
+//! and are re-exported here under their old paths.
 
 pub mod allocate;
 pub mod candidates;
 pub mod error;
 pub mod evaluate;
-pub mod exact;
 pub mod explain;
-pub mod greedy;
 pub mod lateness;
-pub mod milp;
 pub mod outcome;
 pub mod params;
-pub mod pipeline;
-pub mod problem;
 pub mod request;
-pub mod solution;
-pub mod testgen;
+
+pub use allot_solver::{exact, greedy, milp, pipeline, problem, solution, testgen};

@@ -1,42 +1,33 @@
 //! [`Promiser`]: plans each service level through allocation's candidate
 //! logic and solver, predicts the windows, and caches what repeats.
+//!
+//! - `key`: the cache key and the digest of the state a plan rests on.
+//! - `plan`: planning every level and predicting its shipments.
+//! - `options`: turning a plan into the options of one request.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+mod key;
+mod options;
+mod plan;
+
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
-use chrono_tz::Tz;
 use moka::sync::Cache;
 
-use super::quote::{
-    DeliveryOption, PromiseOutcome, PromiseRead, ShipFrom, ShipmentQuote, TransitSource,
-    UnavailableOption,
-};
+use super::quote::{PromiseOutcome, PromiseRead};
 use super::request::PromiseRequest;
-use crate::allocation::candidates::{
-    BuiltProblem, P_LATE_EARLY_PERMILLE, P_LATE_ON_DAY_PERMILLE, StockRow, build_problem_on,
-    stock_rows,
-};
 use crate::allocation::error::AllocationError;
-use crate::allocation::explain::exclusion_reasons;
-use crate::allocation::outcome::{Reason, ReasonCode};
 use crate::allocation::params::CostParams;
-use crate::allocation::pipeline::solve;
-use crate::allocation::problem::objective;
-use crate::allocation::request::{AllocationOptions, OrderRequest};
-use crate::allocation::solution::SolveStatus;
-use crate::calendar;
-use crate::network::{Network, NodeId, ServiceId, ServiceLevel, SkuId};
+use crate::network::SkuId;
 use crate::reservation::ReservationBook;
-use crate::stock::order_view::OrderStockView;
-use crate::stock::{NodeVersion, StockStore};
-use crate::transit::{Lane, TransitPredictor, TransitQuantiles};
+use crate::transit::TransitPredictor;
 
-/// Cached plans are per 15-minute bucket of the order time (the transit
-/// model's features are).
-pub const PROMISE_BUCKET_SECS: u64 = 900;
+pub use key::PROMISE_BUCKET_SECS;
+
+use key::{PromiseKey, state_digest};
+use options::finish;
+use plan::{Planned, rows_of};
 
 /// Size and lifetime of the promise cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,48 +56,6 @@ pub struct PromiseStats {
     pub hits: u64,
     /// Promises planned afresh.
     pub misses: u64,
-}
-
-/// What a cached promise depends on. Line ids are not part of it: plans
-/// are kept by line index and the ids come from each request.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct PromiseKey {
-    /// (SKU, quantity, unit weight override) per line.
-    lines: Vec<(SkuId, u32, Option<u32>)>,
-    /// Destination point, exact bits.
-    point: (u64, u64),
-    region: Option<u32>,
-    levels: Vec<ServiceLevel>,
-    bucket: u64,
-    /// Digest of the change counters of the cart's SKUs and of every
-    /// node's remaining capacity ([`state_digest`]).
-    stock: u64,
-}
-
-/// One planned level.
-#[derive(Debug, Clone)]
-struct PlannedLevel {
-    level: ServiceLevel,
-    /// (node, service, quantiles) per used node, in node order.
-    shipments: Vec<(NodeId, ServiceId, Option<TransitQuantiles>)>,
-    ship_from: Vec<ShipFrom>,
-    cost: i64,
-}
-
-#[derive(Debug, Clone)]
-enum LevelPlan {
-    Planned(PlannedLevel),
-    Unavailable(ServiceLevel, Vec<Reason>),
-}
-
-/// What is cached per key.
-#[derive(Debug)]
-struct Planned {
-    levels: Vec<LevelPlan>,
-    transit: TransitSource,
-    model: Option<(String, String)>,
-    /// The decision that recorded the read this entry was planned on.
-    recorded_by: Arc<OnceLock<String>>,
 }
 
 /// Quotes delivery promises against the live stock and reservation book.
@@ -234,21 +183,7 @@ impl Promiser {
         let skus: Vec<SkuId> = request.lines.iter().map(|l| l.sku).collect();
         // Before any level is read (see `StockStore::sku_generation`).
         let digest = state_digest(stock, &skus, &capacity);
-        let key = PromiseKey {
-            lines: request
-                .lines
-                .iter()
-                .map(|l| (l.sku, l.quantity, l.weight_grams))
-                .collect(),
-            point: (
-                request.destination.point.lat.to_bits(),
-                request.destination.point.lon.to_bits(),
-            ),
-            region: request.destination.region.map(|r| r.0),
-            levels: request.levels(),
-            bucket: unix_secs(now) / PROMISE_BUCKET_SECS,
-            stock: digest,
-        };
+        let key = PromiseKey::new(request, digest);
         let mut fresh_rows = None;
         let cached = self.cache.as_ref().and_then(|c| c.get(&key));
         let from_cache = cached.is_some();
@@ -300,368 +235,4 @@ impl Promiser {
             },
         )))
     }
-
-    /// Plans every level and predicts its shipments' transit. The second
-    /// value is false when the result must not be cached (a solve ran out of
-    /// time, or the transit model failed).
-    fn plan(
-        &self,
-        network: &Network,
-        view: &OrderStockView,
-        request: &PromiseRequest,
-        levels: &[ServiceLevel],
-        capacity: &[u32],
-        deadline: Instant,
-    ) -> Result<(Planned, bool), AllocationError> {
-        let now = request.order_time;
-        let mut cacheable = true;
-        let mut plans = Vec::with_capacity(levels.len());
-        for (i, &level) in levels.iter().enumerate() {
-            let order = OrderRequest {
-                order_id: String::new(),
-                lines: request.lines.clone(),
-                destination: request.destination,
-                service_level: level,
-                promised_by: None,
-                options: AllocationOptions {
-                    allow_backorder: false,
-                    ..AllocationOptions::default()
-                },
-            };
-            let built = build_problem_on(network, view, capacity, &order, &self.params, now)?;
-            let share =
-                deadline.saturating_duration_since(Instant::now()) / (levels.len() - i) as u32;
-            if built.problem.candidates.is_empty() {
-                plans.push(LevelPlan::Unavailable(
-                    level,
-                    unavailable_reasons(network, &built),
-                ));
-                continue;
-            }
-            let solution = solve(&built.problem, Instant::now() + share);
-            cacheable &= solution.status != SolveStatus::TimeLimit;
-            let problem = &built.problem;
-            match solution.plan {
-                Some(plan) if plan.backordered.iter().all(|&b| b == 0) => {
-                    let o = objective(problem, &plan);
-                    let used = plan.used(problem);
-                    let ship_from = (0..problem.lines.len())
-                        .flat_map(|l| {
-                            let plan = &plan;
-                            used.iter().map(move |&n| (l, n)).filter_map(move |(l, n)| {
-                                let quantity = plan.shipped(problem, l, n);
-                                (quantity > 0).then(|| ShipFrom {
-                                    node: problem.candidates[n].node,
-                                    line: l,
-                                    sku: problem.lines[l].sku,
-                                    quantity,
-                                })
-                            })
-                        })
-                        .collect();
-                    plans.push(LevelPlan::Planned(PlannedLevel {
-                        level,
-                        shipments: used
-                            .iter()
-                            .map(|&n| {
-                                let c = &problem.candidates[n];
-                                (c.node, c.service, None)
-                            })
-                            .collect(),
-                        ship_from,
-                        cost: o.package + o.transport + o.handling,
-                    }));
-                }
-                _ => plans.push(LevelPlan::Unavailable(
-                    level,
-                    unavailable_reasons(network, &built),
-                )),
-            }
-        }
-        let (transit, model) = self.predict(network, request, &mut plans);
-        cacheable &= !matches!(transit, TransitSource::NominalAfterModelError(_));
-        Ok((
-            Planned {
-                levels: plans,
-                transit,
-                model,
-                recorded_by: Arc::default(),
-            },
-            cacheable,
-        ))
-    }
-
-    /// Fills every planned shipment's quantiles in one predictor call.
-    fn predict(
-        &self,
-        network: &Network,
-        request: &PromiseRequest,
-        plans: &mut [LevelPlan],
-    ) -> (TransitSource, Option<(String, String)>) {
-        let Some(predictor) = &self.transit else {
-            return (TransitSource::Nominal, None);
-        };
-        let model = Some((
-            predictor.model_name().to_string(),
-            predictor.model_version().to_string(),
-        ));
-        let region = request
-            .destination
-            .region
-            .unwrap_or_else(|| network.nearest_region(request.destination.point));
-        let lanes: Vec<Lane> = plans
-            .iter()
-            .filter_map(|p| match p {
-                LevelPlan::Planned(p) => Some(p),
-                LevelPlan::Unavailable(..) => None,
-            })
-            .flat_map(|p| p.shipments.iter())
-            .map(|&(node, service, _)| Lane {
-                node,
-                service,
-                region,
-            })
-            .collect();
-        if lanes.is_empty() {
-            return (TransitSource::Model, model);
-        }
-        let quantiles = match predictor.predict(&lanes, request.order_time) {
-            Ok(q) if q.len() == lanes.len() => q,
-            Ok(q) => {
-                return (
-                    TransitSource::NominalAfterModelError(format!(
-                        "{} predictions for {} lanes",
-                        q.len(),
-                        lanes.len()
-                    )),
-                    None,
-                );
-            }
-            Err(e) => return (TransitSource::NominalAfterModelError(e.to_string()), None),
-        };
-        let mut next = quantiles.into_iter();
-        for p in plans.iter_mut() {
-            if let LevelPlan::Planned(p) = p {
-                for s in &mut p.shipments {
-                    s.2 = next.next();
-                }
-            }
-        }
-        (TransitSource::Model, model)
-    }
-}
-
-/// Unix seconds of `t` (0 before 1970).
-fn unix_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
-/// Digest of what a plan for `skus` depends on: the change counter of each
-/// SKU (any change to its level at any node, holds included, moves it) and
-/// every node's remaining capacity. Three atomic loads for a 3-line cart
-/// instead of a read of every node.
-fn state_digest(stock: &StockStore, skus: &[SkuId], capacity: &[u32]) -> u64 {
-    let mut h = DefaultHasher::new();
-    for &sku in skus {
-        (sku, stock.sku_generation(sku)).hash(&mut h);
-    }
-    capacity.hash(&mut h);
-    h.finish()
-}
-
-/// The non-zero levels of the view's SKUs at every node (what the plans
-/// are built on, for the decision record), and the snapshot version of
-/// every node with a row, from the same read.
-fn rows_of(view: &OrderStockView) -> (Vec<StockRow>, Vec<NodeVersion>) {
-    let rows = stock_rows(view);
-    let mut versions: Vec<NodeVersion> = rows.iter().map(|r| view.node_version(r.node)).collect();
-    versions.dedup();
-    (rows, versions)
-}
-
-/// Why a level cannot ship the whole cart: the exclusions of the nodes that
-/// hold the cart's SKUs, each reason once.
-fn unavailable_reasons(network: &Network, built: &BuiltProblem) -> Vec<Reason> {
-    let mut out: Vec<Reason> = Vec::new();
-    for l in 0..built.problem.lines.len() {
-        for r in exclusion_reasons(network, built, l) {
-            if !out
-                .iter()
-                .any(|o| o.code == r.code && o.message == r.message)
-            {
-                out.push(r);
-            }
-        }
-    }
-    if out.is_empty() {
-        out.push(Reason {
-            code: ReasonCode::ExcludedNoStock,
-            message:
-                "the eligible nodes together cannot ship the whole cart today (stock or capacity)"
-                    .into(),
-            node: None,
-            cost_delta: 0,
-        });
-    }
-    out
-}
-
-/// The destination's time zone: its region's, else the nearest region's,
-/// else UTC.
-fn destination_tz(network: &Network, request: &PromiseRequest) -> Tz {
-    let region = request.destination.region.or_else(|| {
-        (!network.regions().is_empty()).then(|| network.nearest_region(request.destination.point))
-    });
-    region.map_or(Tz::UTC, |r| network.region(r).time_zone)
-}
-
-/// Turns the plans into options for this request's order time: ship dates,
-/// cutoffs, windows and probabilities are computed per request (cheap), so
-/// a cached plan answers exactly as a fresh one would.
-fn finish(
-    network: &Network,
-    request: &PromiseRequest,
-    planned: &Planned,
-    predictor: Option<&dyn TransitPredictor>,
-    from_cache: bool,
-    read: PromiseRead,
-) -> PromiseOutcome {
-    let now = request.order_time;
-    let tz = destination_tz(network, request);
-    let predictor = predictor.filter(|_| planned.transit == TransitSource::Model);
-    let mut options = Vec::new();
-    let mut unavailable = Vec::new();
-    for plan in &planned.levels {
-        match plan {
-            LevelPlan::Planned(p) => match option(network, tz, now, p, predictor, from_cache) {
-                Ok(o) => options.push(o),
-                Err(reason) => unavailable.push(UnavailableOption {
-                    service_level: p.level,
-                    reasons: vec![reason],
-                }),
-            },
-            // The reasons are copied only for a caller who asked for them.
-            LevelPlan::Unavailable(level, reasons) if request.explain_unavailable => unavailable
-                .push(UnavailableOption {
-                    service_level: *level,
-                    reasons: reasons.clone(),
-                }),
-            LevelPlan::Unavailable(..) => {}
-        }
-    }
-    if !request.explain_unavailable {
-        unavailable.clear();
-    }
-    PromiseOutcome {
-        options,
-        unavailable,
-        model: planned.model.clone(),
-        transit: planned.transit.clone(),
-        from_cache,
-        read,
-    }
-}
-
-/// One option, or why its shipments cannot leave (a node that never ships).
-fn option(
-    network: &Network,
-    tz: Tz,
-    now: SystemTime,
-    plan: &PlannedLevel,
-    predictor: Option<&dyn TransitPredictor>,
-    from_cache: bool,
-) -> Result<DeliveryOption, Reason> {
-    let mut shipments = Vec::with_capacity(plan.shipments.len());
-    let mut arrivals: Vec<Option<NaiveDate>> = Vec::with_capacity(plan.shipments.len());
-    for &(node_id, service_id, q) in &plan.shipments {
-        let node = network.node(node_id);
-        let service = network.service(service_id);
-        let closed = || Reason {
-            code: ReasonCode::ExcludedClosed,
-            message: format!(
-                "node {} does not ship with {} within {} days",
-                node.code,
-                service.code,
-                calendar::MAX_SCAN_DAYS
-            ),
-            node: Some(node_id),
-            cost_delta: 0,
-        };
-        let ship_date = calendar::ship_date(node, service.pickup_days, now).ok_or_else(closed)?;
-        let ship_by = calendar::cutoff_instant(node, now).unwrap_or(now);
-        let (earliest, latest, arrival) = match q.filter(|_| predictor.is_some()) {
-            Some(q) => (
-                calendar::after_days(now, q.q10),
-                calendar::after_days(now, q.q90),
-                None,
-            ),
-            None => {
-                let day =
-                    calendar::nominal_arrival(node, service.pickup_days, service.transit_days, now)
-                        .ok_or_else(closed)?;
-                let start = calendar::start_of_day(tz, day).unwrap_or(now);
-                let end = calendar::end_of_day(tz, day).unwrap_or(now);
-                (start, end - Duration::from_secs(1), Some(day))
-            }
-        };
-        arrivals.push(arrival);
-        shipments.push(ShipmentQuote {
-            node: node_id,
-            service: service_id,
-            ship_date,
-            ship_by,
-            quantiles: q.filter(|_| predictor.is_some()),
-            earliest,
-            latest,
-        });
-    }
-    let slowest = shipments
-        .iter()
-        .max_by_key(|s| (s.latest, std::cmp::Reverse(s.node)))
-        .ok_or_else(|| Reason {
-            code: ReasonCode::ExcludedNoStock,
-            message: "the plan ships nothing".into(),
-            node: None,
-            cost_delta: 0,
-        })?;
-    let earliest = shipments.iter().map(|s| s.earliest).max().unwrap_or(now);
-    let latest = slowest.latest;
-    let latest_date = calendar::local_date(tz, latest);
-    let by = calendar::end_of_day(tz, latest_date).unwrap_or(latest);
-    let days = calendar::days_between(now, by).max(0.0);
-    let on_time: f64 = shipments
-        .iter()
-        .zip(&arrivals)
-        .map(|(s, arrival)| match (predictor, s.quantiles, arrival) {
-            (Some(p), Some(q), _) => {
-                let v = p.p_delivered_within(&q, days);
-                if v.is_finite() {
-                    v.clamp(0.0, 1.0)
-                } else {
-                    0.0
-                }
-            }
-            (_, _, Some(day)) if *day < latest_date => 1.0 - P_LATE_EARLY_PERMILLE as f64 / 1000.0,
-            _ => 1.0 - P_LATE_ON_DAY_PERMILLE as f64 / 1000.0,
-        })
-        .product();
-    Ok(DeliveryOption {
-        service_level: plan.level,
-        service: slowest.service,
-        ship_from: plan.ship_from.clone(),
-        ship_by: shipments.iter().map(|s| s.ship_by).min().unwrap_or(now),
-        ship_date_local: shipments
-            .iter()
-            .map(|s| s.ship_date)
-            .max()
-            .unwrap_or_else(|| calendar::local_date(tz, now)),
-        earliest_delivery_date: calendar::local_date(tz, earliest),
-        latest_delivery_date: latest_date,
-        earliest_delivery: earliest,
-        latest_delivery: latest,
-        on_time_probability: on_time,
-        cost_minor: plan.cost,
-        from_cache,
-        shipments,
-    })
 }

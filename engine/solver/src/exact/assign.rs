@@ -1,0 +1,296 @@
+//! The optimal assignment of units for a fixed node set: a transportation
+//! problem. Per line, the cheapest stock in the set is filled first (optimal
+//! when no node's capacity binds); when capacity binds, a min-cost flow
+//! (successive shortest paths) solves it exactly.
+
+use super::reduce::Model;
+use crate::problem::{Plan, Problem};
+
+/// One stock arc of a line: unit cost, set position, tier, units.
+#[derive(Debug, Clone, Copy)]
+struct Arc {
+    cost: i64,
+    pos: u32,
+    tier: u8,
+    units: u32,
+}
+
+/// A residual-graph edge of the min-cost flow.
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    to: usize,
+    cap: i64,
+    cost: i64,
+    next: usize,
+}
+
+/// Reusable buffers for assignments; holds the last assignment's units.
+#[derive(Debug, Default)]
+pub(crate) struct Assigner {
+    arcs: Vec<Arc>,
+    /// Units per (set position, line) from the cheap tier.
+    pub ship1: Vec<u32>,
+    /// Units per (set position, line) from the dear tier.
+    pub ship2: Vec<u32>,
+    /// Backordered units per line.
+    pub back: Vec<u32>,
+    load: Vec<u32>,
+    edges: Vec<Edge>,
+    head: Vec<usize>,
+    dist: Vec<i64>,
+    prev: Vec<usize>,
+    queued: Vec<bool>,
+    queue: std::collections::VecDeque<usize>,
+    /// Assignments computed (for statistics).
+    pub evaluations: u64,
+}
+
+const NIL: usize = usize::MAX;
+
+impl Assigner {
+    /// The least total cost (objective of the plan, with fixed costs of the
+    /// nodes that actually ship) of shipping from exactly the nodes of `set`
+    /// (model indices) or a subset of it; `None` when the set cannot cover
+    /// the order and backorders are not allowed. The units stay in `self`.
+    pub fn solve(&mut self, m: &Model, set: &[usize]) -> Option<i64> {
+        self.evaluations += 1;
+        let l = m.l;
+        let s = set.len();
+        self.ship1.clear();
+        self.ship1.resize(s * l, 0);
+        self.ship2.clear();
+        self.ship2.resize(s * l, 0);
+        self.back.clear();
+        self.back.resize(l, 0);
+        self.load.clear();
+        self.load.resize(s, 0);
+        for line in 0..l {
+            self.arcs.clear();
+            for (pos, &n) in set.iter().enumerate() {
+                let i = m.at(n, line);
+                if m.cap1[i] > 0 {
+                    self.arcs.push(Arc {
+                        cost: m.cost1[i],
+                        pos: pos as u32,
+                        tier: 0,
+                        units: m.cap1[i],
+                    });
+                }
+                if m.cap2[i] > 0 {
+                    self.arcs.push(Arc {
+                        cost: m.cost2[i],
+                        pos: pos as u32,
+                        tier: 1,
+                        units: m.cap2[i],
+                    });
+                }
+            }
+            insertion_sort(&mut self.arcs);
+            let mut rest = m.qty[line];
+            for a in &self.arcs {
+                if rest == 0 || m.backorder.is_some_and(|bp| a.cost >= bp) {
+                    break;
+                }
+                let take = rest.min(a.units);
+                let j = a.pos as usize * l + line;
+                if a.tier == 0 {
+                    self.ship1[j] += take;
+                } else {
+                    self.ship2[j] += take;
+                }
+                self.load[a.pos as usize] += take;
+                rest -= take;
+            }
+            if rest > 0 {
+                m.backorder?;
+                self.back[line] = rest;
+            }
+        }
+        let binds = set
+            .iter()
+            .enumerate()
+            .any(|(pos, &n)| self.load[pos] > m.cap[n]);
+        if binds && !self.flow(m, set) {
+            return None;
+        }
+        Some(self.cost(m, set))
+    }
+
+    /// The objective of the units held in `self` for `set`.
+    fn cost(&self, m: &Model, set: &[usize]) -> i64 {
+        let l = m.l;
+        let mut total = 0i64;
+        let mut used = false;
+        for (pos, &n) in set.iter().enumerate() {
+            let mut units = 0u32;
+            for line in 0..l {
+                let (j, i) = (pos * l + line, m.at(n, line));
+                units += self.ship1[j] + self.ship2[j];
+                total +=
+                    m.cost1[i] * i64::from(self.ship1[j]) + m.cost2[i] * i64::from(self.ship2[j]);
+            }
+            if units > 0 {
+                used = true;
+                total += m.fixed[n];
+            }
+        }
+        if used {
+            total -= m.split;
+        }
+        if let Some(bp) = m.backorder {
+            total += bp * self.back.iter().map(|&b| i64::from(b)).sum::<i64>();
+        }
+        total
+    }
+
+    fn add_edge(&mut self, from: usize, to: usize, cap: i64, cost: i64) {
+        let e = self.edges.len();
+        self.edges.push(Edge {
+            to,
+            cap,
+            cost,
+            next: self.head[from],
+        });
+        self.head[from] = e;
+        self.edges.push(Edge {
+            to: from,
+            cap: 0,
+            cost: -cost,
+            next: self.head[to],
+        });
+        self.head[to] = e + 1;
+    }
+
+    /// Min-cost flow over lines -> (node, tier) -> node capacity -> sink,
+    /// with backorder edges line -> sink. False when demand cannot be met.
+    fn flow(&mut self, m: &Model, set: &[usize]) -> bool {
+        let l = m.l;
+        let s = set.len();
+        let (src, sink) = (0, l + s + 1);
+        let nodes = l + s + 2;
+        self.edges.clear();
+        self.head.clear();
+        self.head.resize(nodes, NIL);
+        let mut first_stock_edge = vec![NIL; 0];
+        for line in 0..l {
+            self.add_edge(src, 1 + line, i64::from(m.qty[line]), 0);
+        }
+        for line in 0..l {
+            for (pos, &n) in set.iter().enumerate() {
+                let i = m.at(n, line);
+                first_stock_edge.push(self.edges.len());
+                self.add_edge(1 + line, 1 + l + pos, i64::from(m.cap1[i]), m.cost1[i]);
+                self.add_edge(1 + line, 1 + l + pos, i64::from(m.cap2[i]), m.cost2[i]);
+            }
+            if let Some(bp) = m.backorder {
+                self.add_edge(1 + line, sink, i64::from(m.qty[line]), bp);
+            }
+        }
+        for (pos, &n) in set.iter().enumerate() {
+            self.add_edge(1 + l + pos, sink, i64::from(m.cap[n]), 0);
+        }
+        let need: i64 = m.qty.iter().map(|&q| i64::from(q)).sum();
+        let mut sent = 0i64;
+        while sent < need {
+            if !self.shortest_path(src, sink, nodes) {
+                return false;
+            }
+            let mut push = need - sent;
+            let mut v = sink;
+            while v != src {
+                let e = self.prev[v];
+                push = push.min(self.edges[e].cap);
+                v = self.edges[e ^ 1].to;
+            }
+            let mut v = sink;
+            while v != src {
+                let e = self.prev[v];
+                self.edges[e].cap -= push;
+                self.edges[e ^ 1].cap += push;
+                v = self.edges[e ^ 1].to;
+            }
+            sent += push;
+        }
+        for line in 0..l {
+            for pos in 0..s {
+                let e = first_stock_edge[line * s + pos];
+                let j = pos * l + line;
+                self.ship1[j] = self.edges[e ^ 1].cap as u32;
+                self.ship2[j] = self.edges[(e + 2) ^ 1].cap as u32;
+            }
+            self.back[line] = 0;
+        }
+        if m.backorder.is_some() {
+            for line in 0..l {
+                let shipped: u32 = (0..s)
+                    .map(|pos| self.ship1[pos * l + line] + self.ship2[pos * l + line])
+                    .sum();
+                self.back[line] = m.qty[line] - shipped;
+            }
+        }
+        true
+    }
+
+    /// Bellman-Ford with a queue (SPFA) on the residual graph.
+    fn shortest_path(&mut self, src: usize, sink: usize, nodes: usize) -> bool {
+        self.dist.clear();
+        self.dist.resize(nodes, i64::MAX);
+        self.prev.clear();
+        self.prev.resize(nodes, NIL);
+        self.queued.clear();
+        self.queued.resize(nodes, false);
+        self.queue.clear();
+        self.dist[src] = 0;
+        self.queue.push_back(src);
+        self.queued[src] = true;
+        while let Some(u) = self.queue.pop_front() {
+            self.queued[u] = false;
+            let mut e = self.head[u];
+            while e != NIL {
+                let edge = self.edges[e];
+                if edge.cap > 0 && self.dist[u] + edge.cost < self.dist[edge.to] {
+                    self.dist[edge.to] = self.dist[u] + edge.cost;
+                    self.prev[edge.to] = e;
+                    if !self.queued[edge.to] {
+                        self.queued[edge.to] = true;
+                        self.queue.push_back(edge.to);
+                    }
+                }
+                e = edge.next;
+            }
+        }
+        self.dist[sink] != i64::MAX
+    }
+
+    /// The plan of the last assignment (which must be for `set`).
+    pub fn plan(&self, m: &Model, problem: &Problem, set: &[usize]) -> Plan {
+        let mut plan = Plan::all_backordered(problem);
+        for (pos, &n) in set.iter().enumerate() {
+            for line in 0..m.l {
+                let j = pos * m.l + line;
+                let i = problem.at(line, m.orig[n]);
+                let (free, protected) = if m.free_first {
+                    (self.ship1[j], self.ship2[j])
+                } else {
+                    (self.ship2[j], self.ship1[j])
+                };
+                plan.free[i] = free;
+                plan.protected[i] = protected;
+            }
+        }
+        plan.backordered.clone_from(&self.back);
+        plan
+    }
+}
+
+/// Sorts arcs by (cost, position, tier); the lists are tiny.
+fn insertion_sort(arcs: &mut [Arc]) {
+    let key = |a: &Arc| (a.cost, a.pos, a.tier);
+    for i in 1..arcs.len() {
+        let mut j = i;
+        while j > 0 && key(&arcs[j - 1]) > key(&arcs[j]) {
+            arcs.swap(j - 1, j);
+            j -= 1;
+        }
+    }
+}
