@@ -23,7 +23,7 @@ pub enum SolveStatus {
 pub enum Method {
     /// The specialised exact branch and bound (docs/allocation.md).
     ExactBranchAndBound,
-    /// HiGHS on the full MILP through good_lp.
+    /// HiGHS on the full MILP.
     Highs,
     /// The greedy heuristic (only as a deadline fallback: never proven).
     Greedy,
