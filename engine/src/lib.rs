@@ -1,8 +1,9 @@
 //! The allot domain core.
 //!
-//! Everything here is transport-neutral: no tonic, no prost. The server crate
-//! converts protobuf messages into these types, calls the engine, and maps
-//! [`ErrorCode`] onto gRPC status codes in one place.
+//! Everything here is transport-neutral: no tonic, no prost. The service
+//! layer (`allot-service`) calls it from its use cases and turns
+//! [`ErrorCode`]s into its own error codes; the server maps those onto gRPC
+//! statuses in one place.
 //!
 //! - [`network`]: nodes, carriers and their services, SKUs and destination
 //!   regions, loaded from the documented network file or generated as the
