@@ -1,6 +1,6 @@
 //! The allot gRPC server: tonic adapters over the service layer.
 //!
-//! Each RPC handler converts its request ([`convert`]), calls a use case of
+//! Each RPC handler converts its request (`convert`), calls a use case of
 //! `allot_service`, and maps the answer or the error (one exhaustive map in
 //! `error`). Decision records are built in one module (`records`), which
 //! also gives the use cases their wire format.
