@@ -89,6 +89,43 @@ impl Commit {
     }
 }
 
+/// One line of an order or a cart: its id unique among `seen`, its SKU
+/// resolved, its quantity and weight positive; `at` names it in errors.
+pub(crate) fn order_line(
+    network: &Network,
+    line_id: String,
+    sku: &str,
+    quantity: u32,
+    weight_grams: Option<u32>,
+    at: &str,
+    seen: &mut HashSet<String>,
+) -> Result<OrderLine, ServiceError> {
+    if !seen.insert(line_id.clone()) {
+        return Err(invalid(
+            &format!("{at}.line_id"),
+            format!("duplicate line id {line_id:?}"),
+        ));
+    }
+    let sku = network
+        .sku_id(sku)
+        .ok_or_else(|| not_found(&format!("{at}.sku"), "SKU", sku))?;
+    if quantity == 0 {
+        return Err(invalid(&format!("{at}.quantity"), "must be >= 1"));
+    }
+    if weight_grams == Some(0) {
+        return Err(invalid(
+            &format!("{at}.weight_grams"),
+            "must be >= 1 when set",
+        ));
+    }
+    Ok(OrderLine {
+        line_id,
+        sku,
+        quantity,
+        weight_grams,
+    })
+}
+
 /// The engine request from an `AllocateRequest`, plus the commit part.
 pub(crate) fn order_request(
     network: &Network,
@@ -127,30 +164,16 @@ pub(crate) fn order_request(
         } else {
             line_id
         };
-        if !seen.insert(line_id.clone()) {
-            return Err(invalid(
-                &format!("{at}.line_id"),
-                format!("duplicate line id {line_id:?}"),
-            ));
-        }
-        let sku_id = network
-            .sku_id(&sku)
-            .ok_or_else(|| not_found(&format!("{at}.sku"), "SKU", &sku))?;
-        if quantity == 0 {
-            return Err(invalid(&format!("{at}.quantity"), "must be >= 1"));
-        }
-        if weight_grams == Some(0) {
-            return Err(invalid(
-                &format!("{at}.weight_grams"),
-                "must be >= 1 when set",
-            ));
-        }
-        order_lines.push(OrderLine {
+        let line = order_line(
+            network,
             line_id,
-            sku: sku_id,
+            &sku,
             quantity,
             weight_grams,
-        });
+            &at,
+            &mut seen,
+        )?;
+        order_lines.push(line);
     }
     let destination = destination(network, dest, &field("destination"))?;
     let service_level = service_level(level, &field("service_level"))?;

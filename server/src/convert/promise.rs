@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 use std::time::SystemTime;
 
-use allot_engine::allocation::request::OrderLine;
 use allot_engine::network::{Network, ServiceLevel};
 use allot_engine::promise::{DeliveryOption, MAX_LINES, PromiseOutcome, PromiseRequest};
 use allot_proto::v1 as pb;
@@ -11,10 +10,10 @@ use allot_service::ServiceError;
 use allot_service::promise::PromiseCall;
 
 use super::allocation::reason;
+use super::invalid;
 use super::level;
-use super::order::destination;
+use super::order::{destination, order_line};
 use super::time::{system_time, timestamp};
-use super::{invalid, not_found};
 
 /// A requested service level; UNSPECIFIED has no meaning in a list.
 fn requested_level(level: i32, field: &str) -> Result<ServiceLevel, ServiceError> {
@@ -66,33 +65,18 @@ pub(crate) fn promise_request(
         if line_id.len() > 64 {
             return Err(invalid(&format!("{at}.line_id"), "at most 64 bytes"));
         }
-        if !seen.insert(line_id.clone()) {
-            return Err(invalid(
-                &format!("{at}.line_id"),
-                format!("duplicate line id {line_id:?}"),
-            ));
-        }
-        let sku_id = network
-            .sku_id(&sku)
-            .ok_or_else(|| not_found(&format!("{at}.sku"), "SKU", &sku))?;
-        if quantity == 0 {
-            return Err(invalid(&format!("{at}.quantity"), "must be >= 1"));
-        }
         if quantity > 1_000_000 {
             return Err(invalid(&format!("{at}.quantity"), "must be <= 1000000"));
         }
-        if weight_grams == Some(0) {
-            return Err(invalid(
-                &format!("{at}.weight_grams"),
-                "must be >= 1 when set",
-            ));
-        }
-        cart.push(OrderLine {
+        cart.push(order_line(
+            network,
             line_id,
-            sku: sku_id,
+            &sku,
             quantity,
             weight_grams,
-        });
+            &at,
+            &mut seen,
+        )?);
     }
     let destination = destination(network, dest, "destination")?;
     let order_time = order_time
