@@ -252,6 +252,17 @@ async fn commits_are_idempotent_and_reservations_confirm_or_release() {
         Code::AlreadyExists
     );
 
+    // Reading a reservation answers it as the commit made it.
+    let read = |id: &str| pb::GetReservationRequest {
+        reservation_id: id.into(),
+    };
+    let got = client
+        .get_reservation(read(&reservation.reservation_id))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got, reservation);
+
     let released = client
         .release_reservation(pb::ReleaseReservationRequest {
             reservation_id: reservation.reservation_id.clone(),
@@ -262,6 +273,17 @@ async fn commits_are_idempotent_and_reservations_confirm_or_release() {
         .unwrap()
         .into_inner();
     assert_eq!(released.state, pb::ReservationState::Released as i32);
+    let got = client
+        .get_reservation(read(&reservation.reservation_id))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got, released);
+    let unknown = client.get_reservation(read("rsv_nope")).await.unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    let empty = client.get_reservation(read("")).await.unwrap_err();
+    assert_eq!(empty.code(), Code::InvalidArgument);
+    assert!(empty.message().starts_with("reservation_id: "), "{empty:?}");
     assert_eq!(
         level(&mut inventory, "SKU-000001", &node).await.available,
         10

@@ -448,19 +448,27 @@ async fn reservation_confirmations_releases_and_expiries_are_events_of_their_dec
         let reservation = answer.reservation.expect("a committed order holds stock");
         reservations.push((answer.decision_id, reservation.reservation_id));
     }
-    allocation
-        .confirm_reservation(pb::ConfirmReservationRequest {
-            reservation_id: reservations[0].1.clone(),
-        })
-        .await
-        .unwrap();
-    allocation
-        .release_reservation(pb::ReleaseReservationRequest {
-            reservation_id: reservations[1].1.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    // Each change twice: a repeat answers the same reservation and is no
+    // second event.
+    for _ in 0..2 {
+        let confirmed = allocation
+            .confirm_reservation(pb::ConfirmReservationRequest {
+                reservation_id: reservations[0].1.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(confirmed.state, pb::ReservationState::Confirmed as i32);
+        let released = allocation
+            .release_reservation(pb::ReleaseReservationRequest {
+                reservation_id: reservations[1].1.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(released.state, pb::ReservationState::Released as i32);
+    }
 
     // The third expires on its own (the sweep runs every second); the
     // stream waits for it.

@@ -62,7 +62,7 @@ pub enum Command {
     /// date, delivery window, on-time probability and cost (prints the
     /// PromiseResponse).
     Promise(PromiseArgs),
-    /// Confirm or release a reservation made by a committed allocation.
+    /// Read, confirm or release a reservation made by a committed allocation.
     #[command(subcommand)]
     Reservation(ReservationCommand),
     /// Price your own plan for an order (shadow mode) beside the optimal one.
@@ -260,6 +260,12 @@ pub struct PromiseArgs {
 pub enum ReservationCommand {
     /// The units shipped: end the hold and take them off on-hand.
     Confirm {
+        /// The reservation id (`rsv_...`).
+        id: String,
+    },
+    /// Read a reservation in its current state (held, confirmed, released,
+    /// expired).
+    Get {
         /// The reservation id (`rsv_...`).
         id: String,
     },

@@ -249,7 +249,7 @@ async fn allocate(endpoint: &str, args: AllocateArgs) -> anyhow::Result<()> {
     print_one(&answer, "AllocateResponse")
 }
 
-/// `reservation confirm|release`.
+/// `reservation get|confirm|release`.
 async fn reservation(endpoint: &str, cmd: ReservationCommand) -> anyhow::Result<()> {
     let client = AllotClient::connect(endpoint).await?;
     let mut allocation = client.allocation();
@@ -259,6 +259,11 @@ async fn reservation(endpoint: &str, cmd: ReservationCommand) -> anyhow::Result<
                 .confirm_reservation(allot_client::proto::ConfirmReservationRequest {
                     reservation_id: id,
                 })
+                .await?
+        }
+        ReservationCommand::Get { id } => {
+            allocation
+                .get_reservation(allot_client::proto::GetReservationRequest { reservation_id: id })
                 .await?
         }
         ReservationCommand::Release { id, note } => {

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use allot_engine::reservation::{Reservation, ReservationBook, ReservationError};
+use allot_engine::reservation::{
+    Finished, Reservation, ReservationBook, ReservationError, ReservationState,
+};
 
 use crate::clock::Clock;
 use crate::error::ServiceError;
@@ -15,10 +17,11 @@ use crate::sink::{DecisionSink, EventKind, reservation_event};
 pub trait ReservationLedger: Send + Sync {
     /// The reservation with this id.
     fn get(&self, id: &str) -> Result<Reservation, ReservationError>;
-    /// Confirms a held reservation (idempotent).
-    fn confirm(&self, id: &str, now: SystemTime) -> Result<Reservation, ReservationError>;
-    /// Releases a held reservation (idempotent).
-    fn release(&self, id: &str, now: SystemTime) -> Result<Reservation, ReservationError>;
+    /// Confirms a held reservation (idempotent: a repeat is not a change).
+    fn confirm(&self, id: &str, now: SystemTime) -> Result<Finished, ReservationError>;
+    /// Releases a held reservation (idempotent: a repeat, or the release of
+    /// an expired hold, is not a change).
+    fn release(&self, id: &str, now: SystemTime) -> Result<Finished, ReservationError>;
     /// Expires every hold whose time ran out by `now`; returns them.
     fn expire_due(&self, now: SystemTime) -> Vec<Reservation>;
 }
@@ -28,12 +31,12 @@ impl ReservationLedger for ReservationBook {
         ReservationBook::get(self, id)
     }
 
-    fn confirm(&self, id: &str, now: SystemTime) -> Result<Reservation, ReservationError> {
-        ReservationBook::confirm(self, id, now)
+    fn confirm(&self, id: &str, now: SystemTime) -> Result<Finished, ReservationError> {
+        self.finish_as(id, ReservationState::Confirmed, now)
     }
 
-    fn release(&self, id: &str, now: SystemTime) -> Result<Reservation, ReservationError> {
-        ReservationBook::release(self, id, now)
+    fn release(&self, id: &str, now: SystemTime) -> Result<Finished, ReservationError> {
+        self.finish_as(id, ReservationState::Released, now)
     }
 
     fn expire_due(&self, now: SystemTime) -> Vec<Reservation> {
@@ -69,18 +72,23 @@ impl Reservations {
         }
     }
 
-    /// Confirms a held reservation: its units shipped.
+    /// Confirms a held reservation: its units shipped. A repeat answers the
+    /// reservation unchanged and logs no second event.
     pub fn confirm(&self, reservation_id: &str) -> Result<Reservation, ServiceError> {
         required(reservation_id)?;
-        let reservation = self
+        let done = self
             .ledger
             .confirm(reservation_id, self.clock.now())
             .map_err(ServiceError::domain)?;
-        self.log(EventKind::ReservationConfirmed, &reservation);
-        Ok(reservation)
+        if done.changed {
+            self.log(EventKind::ReservationConfirmed, &done.reservation);
+        }
+        Ok(done.reservation)
     }
 
-    /// Releases a held reservation; `reason` and `note` are logged.
+    /// Releases a held reservation; `reason` and `note` are logged. A
+    /// repeat (or the release of an expired hold) answers the reservation
+    /// unchanged and logs no event.
     pub fn release(
         &self,
         reservation_id: &str,
@@ -88,13 +96,15 @@ impl Reservations {
         note: &str,
     ) -> Result<Reservation, ServiceError> {
         required(reservation_id)?;
-        let reservation = self
+        let done = self
             .ledger
             .release(reservation_id, self.clock.now())
             .map_err(ServiceError::domain)?;
-        self.log(EventKind::ReservationReleased, &reservation);
-        tracing::info!(reservation = %reservation_id, reason, note, "reservation released");
-        Ok(reservation)
+        if done.changed {
+            self.log(EventKind::ReservationReleased, &done.reservation);
+            tracing::info!(reservation = %reservation_id, reason, note, "reservation released");
+        }
+        Ok(done.reservation)
     }
 
     /// The reservation with this id.

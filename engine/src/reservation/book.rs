@@ -43,6 +43,16 @@ pub struct ReservedUnits {
     pub quantity: u32,
 }
 
+/// A reservation after a confirm, release or expiry, and whether that call
+/// changed it (false for an idempotent repeat).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    /// The reservation as it is now.
+    pub reservation: Reservation,
+    /// This call moved it out of HELD.
+    pub changed: bool,
+}
+
 /// One reservation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reservation {
@@ -253,12 +263,27 @@ impl ReservationBook {
     /// confirmed reservation answers it unchanged (idempotent).
     pub fn confirm(&self, id: &str, now: SystemTime) -> Result<Reservation, ReservationError> {
         self.finish(id, ReservationState::Confirmed, now)
+            .map(|f| f.reservation)
     }
 
     /// Releases a held reservation. Releasing a released or expired
     /// reservation answers it unchanged (idempotent).
     pub fn release(&self, id: &str, now: SystemTime) -> Result<Reservation, ReservationError> {
         self.finish(id, ReservationState::Released, now)
+            .map(|f| f.reservation)
+    }
+
+    /// Ends a held reservation in `to` (confirmed or released), saying
+    /// whether this call changed it: a repeat of a confirm or a release (or a
+    /// release of an expired hold) answers the reservation as it is and
+    /// `changed` false.
+    pub fn finish_as(
+        &self,
+        id: &str,
+        to: ReservationState,
+        now: SystemTime,
+    ) -> Result<Finished, ReservationError> {
+        self.finish(id, to, now)
     }
 
     /// Expires every held reservation whose time ran out by `now`, and
@@ -277,7 +302,8 @@ impl ReservationBook {
         let expired = due
             .iter()
             .filter_map(|id| self.finish(id, ReservationState::Expired, now).ok())
-            .filter(|r| r.state == ReservationState::Expired)
+            .filter(|f| f.changed)
+            .map(|f| f.reservation)
             .collect();
         let mut inner = self.inner.lock();
         let cutoff = now
@@ -321,19 +347,25 @@ impl ReservationBook {
         id: &str,
         to: ReservationState,
         now: SystemTime,
-    ) -> Result<Reservation, ReservationError> {
+    ) -> Result<Finished, ReservationError> {
         let mut inner = self.inner.lock();
         let reservation = inner
             .by_id
             .get(id)
             .cloned()
             .ok_or_else(|| ReservationError::NotFound(id.to_string()))?;
+        let unchanged = |reservation| {
+            Ok(Finished {
+                reservation,
+                changed: false,
+            })
+        };
         match reservation.state {
             ReservationState::Held => {}
-            state if state == to => return Ok(reservation),
+            state if state == to => return unchanged(reservation),
             // Releasing what already expired is a no-op, as the contract says.
             ReservationState::Expired if to == ReservationState::Released => {
-                return Ok(reservation);
+                return unchanged(reservation);
             }
             state => {
                 return Err(ReservationError::WrongState {
@@ -370,7 +402,10 @@ impl ReservationBook {
         let updated = inner.by_id.get_mut(id).expect("present above");
         updated.state = to;
         updated.updated_at = now;
-        Ok(updated.clone())
+        Ok(Finished {
+            reservation: updated.clone(),
+            changed: true,
+        })
     }
 }
 
@@ -439,6 +474,37 @@ mod tests {
         assert_eq!(book.remaining_capacity(now)[node.0 as usize], capacity - 2);
         book.expire_due(now + Duration::from_secs(3 * 86_400));
         assert_eq!(book.capacity_days_on_record(), 0);
+    }
+
+    #[test]
+    fn only_the_first_confirm_or_release_is_a_change() {
+        let (book, node, sku) = book();
+        let now = SystemTime::now();
+        let hold = |order: &str| {
+            book.hold(order, "d", units(node, sku, 1), Duration::from_secs(1), now)
+                .unwrap()
+                .id
+        };
+        let (a, b, c) = (hold("o1"), hold("o2"), hold("o3"));
+        let confirm = |id: &str| {
+            book.finish_as(id, ReservationState::Confirmed, now)
+                .unwrap()
+        };
+        let release = |id: &str| book.finish_as(id, ReservationState::Released, now).unwrap();
+        assert!(confirm(&a).changed);
+        let repeat = confirm(&a);
+        assert!(!repeat.changed);
+        assert_eq!(repeat.reservation.state, ReservationState::Confirmed);
+        assert!(release(&b).changed);
+        assert!(!release(&b).changed);
+        book.expire_due(now + Duration::from_secs(2));
+        let expired = release(&c);
+        assert!(
+            !expired.changed,
+            "releasing an expired hold changes nothing"
+        );
+        assert_eq!(expired.reservation.state, ReservationState::Expired);
+        assert_eq!(book.stock().level(node, sku).reserved, 0);
     }
 
     #[test]

@@ -9,4 +9,6 @@
 
 mod book;
 
-pub use book::{Reservation, ReservationBook, ReservationError, ReservationState, ReservedUnits};
+pub use book::{
+    Finished, Reservation, ReservationBook, ReservationError, ReservationState, ReservedUnits,
+};

@@ -73,6 +73,17 @@ impl AllocationService for AllocationApi {
         }))
     }
 
+    async fn get_reservation(
+        &self,
+        request: Request<pb::GetReservationRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        let pb::GetReservationRequest { reservation_id } = request.into_inner();
+        reply(self.ready.get().and_then(|services| {
+            let reservation = services.reservations.get(&reservation_id)?;
+            Ok(conv::reservation(services.network(), &reservation))
+        }))
+    }
+
     async fn evaluate_plan(
         &self,
         request: Request<pb::EvaluatePlanRequest>,
