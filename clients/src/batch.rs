@@ -8,13 +8,34 @@ pub const MAX_STOCK_ROWS_PER_MESSAGE: usize = 5_000;
 /// Default number of deltas per `StockDeltaBatch`.
 pub const DEFAULT_DELTA_BATCH_SIZE: usize = 1_000;
 
+/// Where a replacement snapshot stands in its node's delta feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FeedPosition {
+    /// The last delta sequence the snapshot includes (0: none). The server
+    /// refuses a snapshot older than the deltas it has applied.
+    pub as_of_sequence: u64,
+    /// The feed restarts its numbering: take the snapshot even when it is
+    /// older than the deltas applied, and continue from `as_of_sequence`.
+    pub reset_feed: bool,
+}
+
+impl FeedPosition {
+    /// A snapshot that includes the deltas up to `sequence`.
+    pub fn as_of(sequence: u64) -> FeedPosition {
+        FeedPosition {
+            as_of_sequence: sequence,
+            reset_feed: false,
+        }
+    }
+}
+
 /// Splits one node's rows into `ReplaceNodeStock` messages of at most
 /// `max_rows` rows (`0` is treated as 1). Every message names the node; the
-/// first carries `as_of_sequence`. No row gives one empty message, which
+/// first carries the feed position. No row gives one empty message, which
 /// empties the node.
 pub fn chunk_stock_rows(
     node: &str,
-    as_of_sequence: u64,
+    position: FeedPosition,
     rows: Vec<StockRecord>,
     max_rows: usize,
 ) -> Vec<ReplaceNodeStockRequest> {
@@ -23,14 +44,12 @@ pub fn chunk_stock_rows(
     let mut rows = rows.into_iter().peekable();
     loop {
         let chunk: Vec<StockRecord> = rows.by_ref().take(max_rows).collect();
+        let first = messages.is_empty();
         messages.push(ReplaceNodeStockRequest {
             node: node.to_string(),
-            as_of_sequence: if messages.is_empty() {
-                as_of_sequence
-            } else {
-                0
-            },
+            as_of_sequence: if first { position.as_of_sequence } else { 0 },
             rows: chunk,
+            reset_feed: first && position.reset_feed,
         });
         if rows.peek().is_none() {
             return messages;
@@ -68,7 +87,12 @@ mod tests {
 
     #[test]
     fn chunks_at_most_max_rows() {
-        let msgs = chunk_stock_rows("N", 7, rows(12_001), MAX_STOCK_ROWS_PER_MESSAGE);
+        let msgs = chunk_stock_rows(
+            "N",
+            FeedPosition::as_of(7),
+            rows(12_001),
+            MAX_STOCK_ROWS_PER_MESSAGE,
+        );
         let sizes: Vec<usize> = msgs.iter().map(|m| m.rows.len()).collect();
         assert_eq!(sizes, vec![5_000, 5_000, 2_001]);
         assert!(msgs.iter().all(|m| m.node == "N"));
@@ -79,12 +103,12 @@ mod tests {
 
     #[test]
     fn exact_multiple_and_empty() {
-        let sizes: Vec<usize> = chunk_stock_rows("N", 0, rows(10_000), 5_000)
+        let sizes: Vec<usize> = chunk_stock_rows("N", FeedPosition::as_of(0), rows(10_000), 5_000)
             .iter()
             .map(|m| m.rows.len())
             .collect();
         assert_eq!(sizes, vec![5_000, 5_000]);
-        let msgs = chunk_stock_rows("N", 3, Vec::new(), 5_000);
+        let msgs = chunk_stock_rows("N", FeedPosition::as_of(3), Vec::new(), 5_000);
         assert_eq!(msgs.len(), 1);
         assert!(msgs[0].rows.is_empty());
         assert_eq!((msgs[0].node.as_str(), msgs[0].as_of_sequence), ("N", 3));

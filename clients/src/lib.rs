@@ -27,7 +27,8 @@ mod stock;
 mod mock_tests;
 
 pub use batch::{
-    DEFAULT_DELTA_BATCH_SIZE, MAX_STOCK_ROWS_PER_MESSAGE, batch_deltas, chunk_stock_rows,
+    DEFAULT_DELTA_BATCH_SIZE, FeedPosition, MAX_STOCK_ROWS_PER_MESSAGE, batch_deltas,
+    chunk_stock_rows,
 };
 pub use client::{AllotClient, CONNECT_TIMEOUT, MAX_DECODING_MESSAGE_SIZE};
 pub use error::{ClientError, code_name};

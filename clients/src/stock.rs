@@ -4,7 +4,7 @@ use std::path::Path;
 
 use allot_proto::v1::{ReplaceNodeStockResponse, StockDelta, StockDeltaSummary, StockRecord};
 
-use crate::batch::{MAX_STOCK_ROWS_PER_MESSAGE, batch_deltas, chunk_stock_rows};
+use crate::batch::{FeedPosition, MAX_STOCK_ROWS_PER_MESSAGE, batch_deltas, chunk_stock_rows};
 use crate::client::AllotClient;
 use crate::error::ClientError;
 use crate::input::{NodeRows, parse_delta_csv, parse_stock_csv};
@@ -15,10 +15,10 @@ impl AllotClient {
     pub async fn replace_node_stock(
         &self,
         node: &str,
-        as_of_sequence: u64,
+        position: FeedPosition,
         rows: Vec<StockRecord>,
     ) -> Result<ReplaceNodeStockResponse, ClientError> {
-        let messages = chunk_stock_rows(node, as_of_sequence, rows, MAX_STOCK_ROWS_PER_MESSAGE);
+        let messages = chunk_stock_rows(node, position, rows, MAX_STOCK_ROWS_PER_MESSAGE);
         let response = self
             .inventory()
             .replace_node_stock(tokio_stream::iter(messages))
@@ -28,16 +28,17 @@ impl AllotClient {
 
     /// Loads a bulk stock CSV (`node,sku,on_hand[,reserved][,protected]`):
     /// one `ReplaceNodeStock` per node, nodes in order of first appearance,
-    /// with `as_of_sequence` 0 (which resets each node's delta feed).
-    /// See [`AllotClient::load_stock_csv_as_of`].
+    /// as of no delta (`as_of_sequence` 0: refused for a node that has
+    /// applied deltas). See [`AllotClient::load_stock_csv_as_of`].
     pub async fn load_stock_csv(
         &self,
         path: impl AsRef<Path>,
     ) -> Result<Vec<ReplaceNodeStockResponse>, ClientError> {
-        self.load_stock_csv_as_of(path, 0).await
+        self.load_stock_csv_as_of(path, FeedPosition::as_of(0))
+            .await
     }
 
-    /// Loads a bulk stock CSV with the given `as_of_sequence` for every node.
+    /// Loads a bulk stock CSV at the given feed position for every node.
     /// The whole file is parsed first: a malformed file sends nothing. Each
     /// node is replaced atomically, but the file as a whole is not: when a
     /// node fails, [`ClientError::NodeReplace`] says how many nodes before it
@@ -45,26 +46,26 @@ impl AllotClient {
     pub async fn load_stock_csv_as_of(
         &self,
         path: impl AsRef<Path>,
-        as_of_sequence: u64,
+        position: FeedPosition,
     ) -> Result<Vec<ReplaceNodeStockResponse>, ClientError> {
         let groups = parse_stock_csv(path.as_ref())?;
-        self.load_stock_groups(groups, as_of_sequence).await
+        self.load_stock_groups(groups, position).await
     }
 
     /// Replaces the snapshot of every node in `groups`, in order, with
-    /// `as_of_sequence`; one `ReplaceNodeStock` stream per node (e.g. the
+    /// `position`; one `ReplaceNodeStock` stream per node (e.g. the
     /// result of [`crate::input::parse_stock_csv`]). Stops at the first
     /// failing node with [`ClientError::NodeReplace`].
     pub async fn load_stock_groups(
         &self,
         groups: Vec<NodeRows>,
-        as_of_sequence: u64,
+        position: FeedPosition,
     ) -> Result<Vec<ReplaceNodeStockResponse>, ClientError> {
         let total = groups.len();
         let mut responses = Vec::with_capacity(total);
         for group in groups {
             match self
-                .replace_node_stock(&group.node, as_of_sequence, group.rows)
+                .replace_node_stock(&group.node, position, group.rows)
                 .await
             {
                 Ok(response) => responses.push(response),

@@ -66,6 +66,7 @@ async fn stock_rows(
                 protected: 0,
             })
             .collect(),
+        reset_feed: false,
     };
     inventory
         .replace_node_stock(tokio_stream::iter(vec![message]))

@@ -430,6 +430,7 @@ async fn reservation_confirmations_releases_and_expiries_are_events_of_their_dec
                 reserved: 0,
                 protected: 0,
             }],
+            reset_feed: false,
         }]))
         .await
         .unwrap();

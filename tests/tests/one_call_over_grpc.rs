@@ -386,6 +386,7 @@ async fn a_decision_is_explained_and_replayed_identically_after_the_stock_moved_
                 node: s.node.clone(),
                 as_of_sequence: 0,
                 rows: Vec::new(),
+                reset_feed: false,
             }]))
             .await
             .unwrap();

@@ -48,6 +48,7 @@ async fn replace(
         node: node.into(),
         as_of_sequence,
         rows,
+        reset_feed: false,
     };
     client
         .replace_node_stock(tokio_stream::iter(vec![message]))
@@ -374,5 +375,82 @@ async fn requests_beyond_the_concurrency_limit_are_shed_at_once() {
         .get_stock_status(pb::GetStockStatusRequest {})
         .await
         .unwrap();
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_snapshot_older_than_applied_deltas_is_refused_unless_the_feed_resets() {
+    let server = TestServer::serving().await;
+    let mut client = InventoryServiceClient::new(server.channel().await);
+    replace(&mut client, NODE, 10, vec![record("SKU-000001", 10, 0, 0)])
+        .await
+        .unwrap();
+    let deltas = pb::StockDeltaBatch {
+        deltas: vec![delta(NODE, "SKU-000001", 12, pb::DeltaKind::Adjust, -4)],
+    };
+    let summary = client
+        .stream_stock_deltas(tokio_stream::iter(vec![deltas]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(summary.applied, 1);
+
+    // As of delta 10, the snapshot would roll delta 12 back: refused,
+    // naming both, and nothing changes.
+    let stale = replace(&mut client, NODE, 10, vec![record("SKU-000001", 10, 0, 0)])
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), tonic::Code::FailedPrecondition, "{stale:?}");
+    assert!(
+        stale.message().starts_with("as_of_sequence: ")
+            && stale.message().contains("10")
+            && stale.message().contains("12"),
+        "{stale:?}"
+    );
+    let level = availability(&mut client, "SKU-000001", NODE).await.unwrap();
+    assert_eq!(level.on_hand, 6);
+    assert_eq!(node_stock(&mut client, NODE).await.sequence, 12);
+
+    // As of delta 12 it is taken.
+    let taken = replace(&mut client, NODE, 12, vec![record("SKU-000001", 20, 0, 0)])
+        .await
+        .unwrap();
+    assert_eq!(taken.node, NODE);
+    assert_eq!(
+        availability(&mut client, "SKU-000001", NODE)
+            .await
+            .unwrap()
+            .on_hand,
+        20
+    );
+
+    // A feed that restarts its numbering says so, and continues from 0.
+    let reset = pb::ReplaceNodeStockRequest {
+        node: NODE.into(),
+        as_of_sequence: 0,
+        rows: vec![record("SKU-000001", 5, 0, 0)],
+        reset_feed: true,
+    };
+    client
+        .replace_node_stock(tokio_stream::iter(vec![reset]))
+        .await
+        .unwrap();
+    assert_eq!(node_stock(&mut client, NODE).await.sequence, 0);
+    let again = pb::StockDeltaBatch {
+        deltas: vec![delta(NODE, "SKU-000001", 1, pb::DeltaKind::Adjust, 1)],
+    };
+    let summary = client
+        .stream_stock_deltas(tokio_stream::iter(vec![again]))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((summary.applied, summary.duplicates), (1, 0));
+    assert_eq!(
+        availability(&mut client, "SKU-000001", NODE)
+            .await
+            .unwrap()
+            .on_hand,
+        6
+    );
     server.stop().await.unwrap();
 }

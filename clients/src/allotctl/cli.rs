@@ -113,9 +113,14 @@ pub enum StockCommand {
         /// The CSV file.
         #[arg(value_name = "FILE.csv")]
         file: PathBuf,
-        /// Delta sequence the snapshots reflect (0 resets each node's feed).
+        /// Delta sequence the snapshots reflect (0: none). A node that has
+        /// applied later deltas refuses the snapshot.
         #[arg(long, value_name = "N", default_value_t = 0)]
         as_of_sequence: u64,
+        /// Each node's feed restarts its numbering at --as-of-sequence: take
+        /// the snapshot even when it is older than the deltas applied.
+        #[arg(long)]
+        reset_feed: bool,
     },
     /// Streams stock deltas from a CSV (StreamStockDeltas).
     ///

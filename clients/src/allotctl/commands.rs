@@ -117,10 +117,15 @@ async fn stock(endpoint: &str, cmd: StockCommand) -> anyhow::Result<()> {
         StockCommand::Load {
             file,
             as_of_sequence,
+            reset_feed,
         } => {
             let groups = parse_stock_csv(&file)?;
             let client = AllotClient::connect(endpoint).await?;
-            for response in client.load_stock_groups(groups, as_of_sequence).await? {
+            let position = allot_client::FeedPosition {
+                as_of_sequence,
+                reset_feed,
+            };
+            for response in client.load_stock_groups(groups, position).await? {
                 print_line(&response, "ReplaceNodeStockResponse")?;
             }
         }

@@ -28,12 +28,14 @@ pub const MAX_LISTED_QUARANTINED: usize = 1000;
 
 /// Where stock writes go.
 pub trait StockJournal: Send + Sync {
-    /// Replaces a node's whole snapshot, as of the caller's sequence.
+    /// Replaces a node's whole snapshot, as of the caller's sequence:
+    /// refused when older than the deltas applied, unless the feed resets.
     fn replace_node(
         &self,
         node: NodeId,
         rows: Vec<(SkuId, StockLevel)>,
         as_of_sequence: u64,
+        reset_feed: bool,
         at: SystemTime,
     ) -> Result<NodeFreshness, ServiceError>;
     /// Applies a batch of deltas whose first row is the stream's
@@ -47,9 +49,15 @@ impl StockJournal for StockStore {
         node: NodeId,
         rows: Vec<(SkuId, StockLevel)>,
         as_of_sequence: u64,
+        reset_feed: bool,
         at: SystemTime,
     ) -> Result<NodeFreshness, ServiceError> {
-        StockStore::replace_node(self, node, rows, as_of_sequence, at).map_err(ServiceError::domain)
+        let replaced = if reset_feed {
+            self.reset_node(node, rows, as_of_sequence, at)
+        } else {
+            StockStore::replace_node(self, node, rows, as_of_sequence, at)
+        };
+        replaced.map_err(ServiceError::domain)
     }
 
     fn apply_deltas(&self, first_index: u64, rows: &[DeltaRow], at: SystemTime) -> DeltaOutcome {
@@ -132,17 +140,19 @@ impl Stock {
         }
     }
 
-    /// Replaces a node's snapshot (off the async workers).
+    /// Replaces a node's snapshot (off the async workers); see
+    /// [`StockJournal::replace_node`].
     pub async fn replace_node(
         &self,
         node: NodeId,
         rows: Vec<(SkuId, StockLevel)>,
         as_of_sequence: u64,
+        reset_feed: bool,
     ) -> Result<NodeFreshness, ServiceError> {
         let journal = self.journal.clone();
         let at = self.clock.now();
-        let fresh =
-            blocking(move || journal.replace_node(node, rows, as_of_sequence, at)).await??;
+        let replace = move || journal.replace_node(node, rows, as_of_sequence, reset_feed, at);
+        let fresh = blocking(replace).await??;
         tracing::info!(node = %self.store.network().node(node).code, version = fresh.version, rows = fresh.rows, "node stock replaced");
         Ok(fresh)
     }

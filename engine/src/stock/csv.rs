@@ -16,7 +16,7 @@ use super::level::{NodeFreshness, StockLevel};
 use super::lines::BlankLineFilter;
 use super::metrics;
 use super::snapshot::SortedLevels;
-use super::store::{StockStore, check_level};
+use super::store::{SequenceUpdate, StockStore, check_level};
 use crate::network::{Network, NodeId, SkuId};
 
 /// What a bulk load changed.
@@ -72,9 +72,10 @@ impl StockStore {
             drop(bucket);
             built.push((NodeId(node as u32), SortedLevels::from_sorted(skus, levels)));
         }
+        // Keeping the sequence never refuses a snapshot.
         let nodes: Vec<NodeFreshness> = built
             .into_iter()
-            .map(|(node, levels)| self.swap_in(node, levels, None, at))
+            .filter_map(|(node, levels)| self.swap_in(node, levels, SequenceUpdate::Keep, at).ok())
             .collect();
         metrics::snapshot_changed(network, &nodes);
         tracing::info!(source, rows, nodes = nodes.len(), "stock snapshot loaded");

@@ -66,6 +66,20 @@ pub enum StockError {
     /// A reservation quantity that is negative.
     #[error("quantity: must be >= 0, got {0}")]
     InvalidQuantity(i64),
+    /// A replacement older than deltas the node already applied: taking it
+    /// would roll them back.
+    #[error(
+        "as_of_sequence: the snapshot is as of delta {as_of} but node {node} has applied deltas up to {applied}; \
+         send a snapshot as of {applied} or later, or set reset_feed when the feed restarts its numbering"
+    )]
+    StaleSnapshot {
+        /// Node code.
+        node: String,
+        /// The snapshot's `as_of_sequence`.
+        as_of: u64,
+        /// The node's last applied delta sequence.
+        applied: u64,
+    },
 }
 
 impl Classify for StockError {
@@ -77,7 +91,9 @@ impl Classify for StockError {
             | StockError::Csv { .. }
             | StockError::InvalidQuantity(_) => ErrorCode::InvalidArgument,
             StockError::UnknownNode(_) => ErrorCode::NotFound,
-            StockError::Insufficient { .. } => ErrorCode::FailedPrecondition,
+            StockError::Insufficient { .. } | StockError::StaleSnapshot { .. } => {
+                ErrorCode::FailedPrecondition
+            }
             StockError::Io { .. } => ErrorCode::Internal,
         }
     }

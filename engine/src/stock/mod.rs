@@ -11,7 +11,9 @@
 //!   built outside the node's lock and swapped in under its write lock, so a
 //!   reader sees the old or the new snapshot, never a mix. Version += 1 and
 //!   `updated_at` = the given time. `replace_node` sets the node's sequence to
-//!   its `as_of_sequence`; a CSV load keeps each node's sequence. A CSV load
+//!   its `as_of_sequence` and refuses a snapshot older than the deltas applied
+//!   ([`StockError::StaleSnapshot`]); `reset_node` sets it whatever it was (a
+//!   feed that restarts); a CSV load keeps each node's sequence. A CSV load
 //!   replaces exactly the nodes that appear in the file.
 //! - **Deltas** ([`StockStore::apply_deltas`]), each row carrying the node's
 //!   feed sequence number (the first is 1):

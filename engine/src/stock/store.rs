@@ -19,6 +19,17 @@ use crate::network::{Network, NodeId, SkuId};
 #[repr(align(128))]
 pub(crate) struct Padded<T>(pub(crate) T);
 
+/// What a replacement does to the node's delta sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SequenceUpdate {
+    /// Keep it (a CSV load: the file says nothing of the feed).
+    Keep,
+    /// Set it, refusing to move it back.
+    Advance(u64),
+    /// Set it whatever it was (the feed restarts).
+    Reset(u64),
+}
+
 /// In-memory stock of every node of one network.
 ///
 /// Each node's snapshot sits behind its own `parking_lot::RwLock`. Only
@@ -89,18 +100,47 @@ impl StockStore {
         }
     }
 
-    /// Replaces node `node`'s whole snapshot with `rows` (any order).
+    /// Replaces node `node`'s whole snapshot with `rows` (any order), as of
+    /// delta `as_of_sequence` of the node's feed.
     ///
     /// Every row is validated first (no negative field, no SKU twice, SKU in
     /// the network); on error nothing changes. The new map is built outside
     /// the lock and swapped in under it, so readers see the old or the new
     /// snapshot, never a mix. Version += 1, sequence = `as_of_sequence`,
     /// updated_at = `at`. Errors name `rows[i]` (index into `rows`).
+    ///
+    /// A snapshot older than the deltas the node has applied
+    /// (`as_of_sequence` below its sequence) is refused with
+    /// [`StockError::StaleSnapshot`]: taking it would roll them back. The
+    /// check and the swap are one step under the node's lock.
     pub fn replace_node(
         &self,
         node: NodeId,
-        mut rows: Vec<(SkuId, StockLevel)>,
+        rows: Vec<(SkuId, StockLevel)>,
         as_of_sequence: u64,
+        at: SystemTime,
+    ) -> Result<NodeFreshness, StockError> {
+        self.replace(node, rows, SequenceUpdate::Advance(as_of_sequence), at)
+    }
+
+    /// Like [`StockStore::replace_node`], for a feed that restarts its
+    /// numbering: the node's sequence becomes `as_of_sequence` whatever it
+    /// was.
+    pub fn reset_node(
+        &self,
+        node: NodeId,
+        rows: Vec<(SkuId, StockLevel)>,
+        as_of_sequence: u64,
+        at: SystemTime,
+    ) -> Result<NodeFreshness, StockError> {
+        self.replace(node, rows, SequenceUpdate::Reset(as_of_sequence), at)
+    }
+
+    fn replace(
+        &self,
+        node: NodeId,
+        mut rows: Vec<(SkuId, StockLevel)>,
+        sequence: SequenceUpdate,
         at: SystemTime,
     ) -> Result<NodeFreshness, StockError> {
         self.check_node(node)?;
@@ -135,27 +175,39 @@ impl StockStore {
         drop(order);
         rows.sort_unstable_by_key(|r| r.0);
         let (skus, levels) = rows.into_iter().unzip();
-        let fresh = self.swap_in(
-            node,
-            SortedLevels::from_sorted(skus, levels),
-            Some(as_of_sequence),
-            at,
-        );
+        let fresh = self
+            .swap_in(node, SortedLevels::from_sorted(skus, levels), sequence, at)
+            .map_err(|applied| StockError::StaleSnapshot {
+                node: self.network.node(node).code.clone(),
+                as_of: match sequence {
+                    SequenceUpdate::Advance(s) | SequenceUpdate::Reset(s) => s,
+                    SequenceUpdate::Keep => applied,
+                },
+                applied,
+            })?;
         metrics::snapshot_changed(&self.network, &[fresh]);
         Ok(fresh)
     }
 
     /// Swaps `levels` in as node `node`'s snapshot; the old one is dropped
     /// after the lock is released. `sequence`: `None` keeps the current one.
+    /// Swaps `levels` in as node `node`'s snapshot, updating its sequence as
+    /// `sequence` says; `Err(current sequence)` (nothing changed) when an
+    /// `Advance` would move the sequence back.
     pub(crate) fn swap_in(
         &self,
         node: NodeId,
         levels: SortedLevels,
-        sequence: Option<u64>,
+        sequence: SequenceUpdate,
         at: SystemTime,
-    ) -> NodeFreshness {
+    ) -> Result<NodeFreshness, u64> {
         let mut levels = levels;
         let mut guard = self.slot(node).write();
+        if let SequenceUpdate::Advance(s) = sequence
+            && s < guard.sequence
+        {
+            return Err(guard.sequence);
+        }
         // allot's own holds are not in the feed: carry them into the new
         // snapshot so a replacement never frees reserved units.
         for (&sku, &held) in &guard.held {
@@ -166,14 +218,15 @@ impl StockStore {
             self.changed(sku);
         }
         guard.version += 1;
-        if let Some(s) = sequence {
-            guard.sequence = s;
+        match sequence {
+            SequenceUpdate::Keep => {}
+            SequenceUpdate::Advance(s) | SequenceUpdate::Reset(s) => guard.sequence = s,
         }
         guard.updated_at = at;
         let fresh = guard.freshness(node);
         drop(guard);
         drop(old);
-        fresh
+        Ok(fresh)
     }
 
     /// The level of `sku` at `node`; zero if the node has no row for it (or

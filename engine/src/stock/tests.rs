@@ -470,3 +470,45 @@ fn every_change_of_a_sku_moves_its_generation_and_only_its() {
     step(&s, "duplicate and quarantined rows", false, false);
     assert_eq!(s.sku_generation(SkuId(9_999)), 0);
 }
+
+#[test]
+fn a_snapshot_older_than_applied_deltas_is_refused_unless_the_feed_resets() {
+    let s = store();
+    s.replace_node(NodeId(0), vec![(SkuId(1), lvl(10, 0, 0))], 3, t(1))
+        .unwrap();
+    let out = s.apply_deltas(0, &[delta("N0", "S1", 4, ADJ, -2)], t(2));
+    assert_eq!(out.applied, 1);
+    // As of delta 3: taking it would roll delta 4 back.
+    let e = s
+        .replace_node(NodeId(0), vec![(SkuId(1), lvl(10, 0, 0))], 3, t(3))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StockError::StaleSnapshot {
+                as_of: 3,
+                applied: 4,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(e.code(), ErrorCode::FailedPrecondition);
+    assert!(e.to_string().starts_with("as_of_sequence: "), "{e}");
+    assert_eq!(s.level(NodeId(0), SkuId(1)).on_hand, 8, "nothing changed");
+    assert_eq!(s.freshness(NodeId(0)).sequence, 4);
+    // As of the last applied delta (or later) it is taken.
+    let fresh = s
+        .replace_node(NodeId(0), vec![(SkuId(1), lvl(20, 0, 0))], 4, t(4))
+        .unwrap();
+    assert_eq!(fresh.sequence, 4);
+    assert_eq!(s.level(NodeId(0), SkuId(1)).on_hand, 20);
+    // A feed that restarts its numbering says so.
+    let fresh = s
+        .reset_node(NodeId(0), vec![(SkuId(1), lvl(5, 0, 0))], 0, t(5))
+        .unwrap();
+    assert_eq!(fresh.sequence, 0);
+    let out = s.apply_deltas(0, &[delta("N0", "S1", 1, ADJ, 1)], t(6));
+    assert_eq!(out.applied, 1, "the restarted feed's first delta applies");
+    assert_eq!(s.level(NodeId(0), SkuId(1)).on_hand, 6);
+}

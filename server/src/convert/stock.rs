@@ -146,6 +146,8 @@ pub(crate) struct Replacement {
     pub(crate) node: NodeId,
     /// The delta sequence the snapshot is as of.
     pub(crate) as_of_sequence: u64,
+    /// The node's feed restarts its numbering.
+    pub(crate) reset_feed: bool,
     /// The new rows.
     pub(crate) rows: Vec<(SkuId, StockLevel)>,
 }
@@ -158,6 +160,7 @@ pub(crate) async fn replacement(
 ) -> Result<Replacement, ServiceError> {
     let mut node = None;
     let mut as_of = 0;
+    let mut reset = false;
     let mut rows: Vec<(SkuId, StockLevel)> = Vec::new();
     let mut seen: HashSet<SkuId> = HashSet::new();
     let mut index = 0usize;
@@ -166,6 +169,7 @@ pub(crate) async fn replacement(
             node: code,
             as_of_sequence,
             rows: records,
+            reset_feed,
         } = message;
         let at = format!("messages[{index}]");
         match node {
@@ -179,6 +183,7 @@ pub(crate) async fn replacement(
                         .ok_or_else(|| super::not_found(&format!("{at}.node"), "node", &code))?,
                 );
                 as_of = as_of_sequence;
+                reset = reset_feed;
             }
             Some(id) if network.node(id).code != code => {
                 return Err(super::invalid(
@@ -216,6 +221,7 @@ pub(crate) async fn replacement(
     Ok(Replacement {
         node,
         as_of_sequence: as_of,
+        reset_feed: reset,
         rows,
     })
 }

@@ -32,7 +32,7 @@ impl InventoryService for InventoryApi {
                 let network = services.network();
                 let new = conv::replacement(network, request.into_inner()).await?;
                 let fresh = (services.stock)
-                    .replace_node(new.node, new.rows, new.as_of_sequence)
+                    .replace_node(new.node, new.rows, new.as_of_sequence, new.reset_feed)
                     .await?;
                 Ok(conv::replaced(network, &fresh))
             }
