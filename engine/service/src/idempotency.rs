@@ -63,10 +63,30 @@ impl<R: Clone + Send + Sync + 'static> KeyLedger<R> for MemoryKeys<R> {
     }
 }
 
+/// Calls in flight per key, one at a time each.
+type InFlight = DashMap<String, Arc<tokio::sync::Mutex<()>>>;
+
 /// Runs a commit once per key over a [`KeyLedger`].
 pub struct Idempotency<R> {
     ledger: Arc<dyn KeyLedger<R>>,
-    in_flight: DashMap<String, Arc<tokio::sync::Mutex<()>>>,
+    in_flight: Arc<InFlight>,
+}
+
+/// One call's place in a key's queue; forgets the key's in-flight entry
+/// when the last call ends, however it ends.
+struct Turn {
+    in_flight: Arc<InFlight>,
+    key: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        // Held by the map and this call only: nobody else waits.
+        self.in_flight.remove_if(&self.key, |_, l| {
+            Arc::ptr_eq(l, &self.lock) && Arc::strong_count(l) == 2
+        });
+    }
 }
 
 impl<R: Clone + Send + Sync + 'static> Idempotency<R> {
@@ -74,7 +94,7 @@ impl<R: Clone + Send + Sync + 'static> Idempotency<R> {
     pub fn new(ledger: Arc<dyn KeyLedger<R>>) -> Self {
         Idempotency {
             ledger,
-            in_flight: DashMap::new(),
+            in_flight: Arc::new(DashMap::new()),
         }
     }
 
@@ -82,6 +102,10 @@ impl<R: Clone + Send + Sync + 'static> Idempotency<R> {
     /// fingerprint gets the remembered response; a repeat with another
     /// request gets ALREADY_EXISTS. Concurrent calls with one key run one at
     /// a time. Errors are not remembered (the caller may retry).
+    ///
+    /// The call runs on its own task: when the caller goes away (cancelled,
+    /// timed out) the work still runs to its end and its response is
+    /// remembered, so the retry gets it instead of committing twice.
     pub async fn run<F, Fut>(
         &self,
         key: &str,
@@ -89,39 +113,45 @@ impl<R: Clone + Send + Sync + 'static> Idempotency<R> {
         work: F,
     ) -> Result<R, ServiceError>
     where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<R, ServiceError>>,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<R, ServiceError>> + Send + 'static,
     {
-        let lock = self.in_flight.entry(key.to_string()).or_default().clone();
-        let result = {
-            let _guard = lock.lock().await;
-            match self.ledger.get(key) {
+        let ledger = self.ledger.clone();
+        let in_flight = self.in_flight.clone();
+        let key = key.to_string();
+        let call = async move {
+            let lock = in_flight.entry(key.clone()).or_default().clone();
+            let turn = Turn {
+                in_flight,
+                key,
+                lock,
+            };
+            let _serialised = turn.lock.lock().await;
+            match ledger.get(&turn.key) {
                 Some(seen) if seen.request == request => Ok(seen.response),
                 Some(_) => Err(ServiceError::new(
                     Code::AlreadyExists,
                     format!(
-                        "options.idempotency_key: {key:?} was already used for a different request"
+                        "options.idempotency_key: {:?} was already used for a different request",
+                        turn.key
                     ),
                 )),
-                None => match work().await {
-                    Ok(response) => self
-                        .ledger
-                        .remember(
-                            key,
-                            Remembered {
-                                request,
-                                response: response.clone(),
-                            },
-                        )
-                        .map(|()| response),
-                    Err(e) => Err(e),
-                },
+                None => {
+                    let response = work().await?;
+                    ledger.remember(
+                        &turn.key,
+                        Remembered {
+                            request,
+                            response: response.clone(),
+                        },
+                    )?;
+                    Ok(response)
+                }
             }
         };
-        drop(lock);
-        self.in_flight
-            .remove_if(key, |_, l| Arc::strong_count(l) == 1);
-        result
+        tokio::spawn(call)
+            .await
+            .map_err(|e| ServiceError::internal(format!("commit task failed: {e}")))?
     }
 }
 
@@ -134,15 +164,21 @@ mod tests {
         Idempotency::new(Arc::new(MemoryKeys::new(10)))
     }
 
+    fn counting(
+        runs: &Arc<AtomicU32>,
+    ) -> impl FnOnce() -> std::future::Ready<Result<u32, ServiceError>> + Send + 'static {
+        let runs = runs.clone();
+        move || std::future::ready(Ok(runs.fetch_add(1, Ordering::SeqCst) + 100))
+    }
+
     #[tokio::test]
     async fn same_key_same_request_runs_once_and_a_different_request_is_refused() {
         let keys = keys();
-        let runs = AtomicU32::new(0);
-        let work = || async { Ok::<_, ServiceError>(runs.fetch_add(1, Ordering::SeqCst) + 100) };
-        assert_eq!(keys.run("k", [1; 32], work).await.unwrap(), 100);
-        assert_eq!(keys.run("k", [1; 32], work).await.unwrap(), 100);
+        let runs = Arc::new(AtomicU32::new(0));
+        assert_eq!(keys.run("k", [1; 32], counting(&runs)).await.unwrap(), 100);
+        assert_eq!(keys.run("k", [1; 32], counting(&runs)).await.unwrap(), 100);
         assert_eq!(runs.load(Ordering::SeqCst), 1);
-        let err = keys.run("k", [2; 32], work).await.unwrap_err();
+        let err = keys.run("k", [2; 32], counting(&runs)).await.unwrap_err();
         assert_eq!(err.code(), Code::AlreadyExists);
         assert!(keys.in_flight.is_empty());
     }
@@ -158,5 +194,33 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.code(), Code::Unavailable);
         assert_eq!(keys.run("k", [1; 32], || async { Ok(7) }).await.unwrap(), 7);
+        assert!(keys.in_flight.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_goes_away_mid_commit_still_commits_once() {
+        let keys = keys();
+        let runs = Arc::new(AtomicU32::new(0));
+        let (started, is_started) = tokio::sync::oneshot::channel::<()>();
+        let (finish, may_finish) = tokio::sync::oneshot::channel::<()>();
+        let counted = runs.clone();
+        let call = keys.run("k", [1; 32], move || async move {
+            let _ = started.send(());
+            let _ = may_finish.await;
+            counted.fetch_add(1, Ordering::SeqCst);
+            Ok(7)
+        });
+        // The caller gives up once the work has started (its future is
+        // dropped, as when a gRPC call is cancelled).
+        tokio::select! {
+            _ = call => panic!("the work cannot finish before it is let"),
+            _ = is_started => {}
+        }
+        finish.send(()).unwrap();
+        // The retry waits for the first call and gets its answer (7, not
+        // the 100 its own work would give): the work ran once, to its end.
+        assert_eq!(keys.run("k", [1; 32], counting(&runs)).await.unwrap(), 7);
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert!(keys.in_flight.is_empty(), "no entry left behind");
     }
 }

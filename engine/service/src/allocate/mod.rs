@@ -174,12 +174,19 @@ pub struct EvaluateCall<R> {
 
 /// The allocation use cases.
 pub struct Allocation<W: Wire> {
+    decider: Arc<Decider<W>>,
+    config: AllocationConfig,
+    keys: Idempotency<W::AllocateResponse>,
+}
+
+/// What a decision needs, shared with the task that commits it (a commit
+/// runs to its end even when its caller goes away).
+struct Decider<W: Wire> {
     engine: Arc<Engine>,
     clock: Arc<dyn Clock>,
     wire: Arc<W>,
     pool: SolverPool,
-    config: AllocationConfig,
-    keys: Idempotency<W::AllocateResponse>,
+    review: ReviewPolicy,
     decision_queue: usize,
 }
 
@@ -196,13 +203,16 @@ impl<W: Wire> Allocation<W> {
         decision_queue: usize,
     ) -> Self {
         Allocation {
-            engine,
-            clock,
-            wire,
-            pool,
+            decider: Arc::new(Decider {
+                engine,
+                clock,
+                wire,
+                pool,
+                review: config.review,
+                decision_queue,
+            }),
             config,
             keys: Idempotency::new(keys),
-            decision_queue,
         }
     }
 
@@ -224,29 +234,43 @@ impl<W: Wire> Allocation<W> {
     }
 
     /// Decides an order (reserving when it commits, once per idempotency
-    /// key), records the decision and answers.
+    /// key), records the decision and answers. A commit runs on its own
+    /// task: a caller that goes away (cancelled, timed out) does not stop it
+    /// halfway, and its key remembers the answer for the retry.
     pub async fn allocate(
         &self,
         call: AllocateCall<W::AllocateRequest>,
     ) -> Result<W::AllocateResponse, ServiceError> {
         match call.commit.clone() {
-            None => self.decide_and_record(call, None).await,
+            None => self.decider.clone().decide_and_record(call, None).await,
             Some(commit) => {
                 let ttl = self.ttl(commit.ttl)?;
+                let decider = self.decider.clone();
                 self.keys
-                    .run(&commit.idempotency_key, commit.fingerprint, || {
-                        self.decide_and_record(call, Some(ttl))
+                    .run(&commit.idempotency_key, commit.fingerprint, move || {
+                        decider.decide_and_record(call, Some(ttl))
                     })
                     .await
             }
         }
     }
 
+    /// Evaluates the caller's plan against the optimum (shadow mode: nothing
+    /// reserved, no event) and records the evaluation.
+    pub async fn evaluate(
+        &self,
+        call: EvaluateCall<W::EvaluateRequest>,
+    ) -> Result<W::EvaluateResponse, ServiceError> {
+        self.decider.evaluate(call).await
+    }
+}
+
+impl<W: Wire> Decider<W> {
     /// Decides (reserving for `ttl` when given), records the decision and
     /// answers. RESOURCE_EXHAUSTED before anything is reserved when the
     /// decision log's queue is full.
     async fn decide_and_record(
-        &self,
+        self: Arc<Self>,
         call: AllocateCall<W::AllocateRequest>,
         ttl: Option<Duration>,
     ) -> Result<W::AllocateResponse, ServiceError> {
@@ -262,7 +286,7 @@ impl<W: Wire> Allocation<W> {
             Some(order) => FraudInput::Live(Box::new(order.event(now))),
             None => FraudInput::None,
         };
-        let review = self.config.review;
+        let review = self.review;
         let worker = self.engine.clone();
         let order = call.order;
         let deadline = call.deadline;
@@ -318,9 +342,8 @@ impl<W: Wire> Allocation<W> {
         Ok(response)
     }
 
-    /// Evaluates the caller's plan against the optimum (shadow mode: nothing
-    /// reserved, no event) and records the evaluation.
-    pub async fn evaluate(
+    /// See [`Allocation::evaluate`].
+    async fn evaluate(
         &self,
         call: EvaluateCall<W::EvaluateRequest>,
     ) -> Result<W::EvaluateResponse, ServiceError> {
