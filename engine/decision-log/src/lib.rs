@@ -11,13 +11,14 @@
 //! continue after a restart.
 
 mod batch;
+mod commits;
 mod error;
 mod legacy;
 mod log;
 mod store;
 
 pub use error::DecisionLogError;
-pub use log::{DecisionLog, LogConfig, Published};
+pub use log::{Committed, DecisionLog, LogConfig, Published};
 pub use store::{Bounds, DecisionStore, Durability, NewEvent, NewRecord, StoredEvent};
 
 /// The log key of a decision id: its ULID as a number. Accepts the ULID alone

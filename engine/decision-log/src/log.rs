@@ -18,6 +18,14 @@ use super::{
 /// order, after the commit. Must not block for long: the writer waits for it.
 pub type Published = Box<dyn Fn(&[StoredEvent]) + Send + 'static>;
 
+/// Told by the writer whether an entry's batch was committed (as durably as
+/// the log's [`Durability`] says) or lost, with the error. Must not block.
+pub type Committed = Box<dyn FnOnce(Result<(), String>) + Send + 'static>;
+
+/// Set when an entry someone waits for is queued: the writer skips the rest
+/// of its group-commit window.
+type Urgent = Arc<(Mutex<bool>, Condvar)>;
+
 /// How the decision log runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogConfig {
@@ -54,6 +62,7 @@ pub struct DecisionLog {
     /// Entries the writer has finished with (committed, or lost with a
     /// failed batch), with a condition variable to wait on.
     processed: Arc<(Mutex<u64>, Condvar)>,
+    urgent: Urgent,
 }
 
 impl DecisionLog {
@@ -65,7 +74,9 @@ impl DecisionLog {
         let (sender, receiver) = sync_channel(capacity);
         let depth = Arc::new(AtomicUsize::new(0));
         let processed = Arc::new((Mutex::new(0), Condvar::new()));
+        let urgent: Urgent = Arc::new((Mutex::new(false), Condvar::new()));
         let mut writer = Writer {
+            urgent: urgent.clone(),
             processed: processed.clone(),
             store: store.clone(),
             receiver,
@@ -93,6 +104,7 @@ impl DecisionLog {
             capacity,
             submitted: AtomicU64::new(0),
             processed,
+            urgent,
         })
     }
 
@@ -104,10 +116,45 @@ impl DecisionLog {
         record: Option<NewRecord>,
         event: Option<NewEvent>,
     ) -> Result<(), DecisionLogError> {
+        self.enqueue(Entry {
+            record,
+            event,
+            done: None,
+            commit: None,
+        })
+    }
+
+    /// Queues a record and/or an event as [`DecisionLog::submit`] does, with
+    /// a commit record written in the same transaction (see
+    /// [`DecisionLog::commits_after`]), and has the writer call `done` once
+    /// its batch is committed (or lost). The writer commits it without
+    /// waiting out its group-commit window: a caller waits for it.
+    pub fn submit_then(
+        &self,
+        record: Option<NewRecord>,
+        event: Option<NewEvent>,
+        commit: Option<Vec<u8>>,
+        done: Committed,
+    ) -> Result<(), DecisionLogError> {
+        self.enqueue(Entry {
+            record,
+            event,
+            done: Some(done),
+            commit,
+        })?;
+        let (flag, wake) = &*self.urgent;
+        if let Ok(mut urgent) = flag.lock() {
+            *urgent = true;
+        }
+        wake.notify_one();
+        Ok(())
+    }
+
+    fn enqueue(&self, entry: Entry) -> Result<(), DecisionLogError> {
         let guard = self.sender.lock().map_err(|_| DecisionLogError::Closed)?;
         let sender = guard.as_ref().ok_or(DecisionLogError::Closed)?;
         self.depth.fetch_add(1, Ordering::Relaxed);
-        match sender.try_send(Entry { record, event }) {
+        match sender.try_send(entry) {
             Ok(()) => {
                 self.submitted.fetch_add(1, Ordering::SeqCst);
                 metrics::gauge!("allot_decisions_queue_depth")
@@ -161,6 +208,33 @@ impl DecisionLog {
     /// Blocking (reads the file).
     pub fn record(&self, key: u128) -> Result<Option<Vec<u8>>, DecisionLogError> {
         self.store()?.record(key)
+    }
+
+    /// The position of the last commit record committed: a commit whose
+    /// caller was told it is durable is at or below it. 0 once closed.
+    pub fn commits_through(&self) -> u64 {
+        self.store().map_or(0, |s| s.commits_through())
+    }
+
+    /// Every commit record after position `after` (see
+    /// [`DecisionLog::submit_then`]), in order. Blocking.
+    pub fn commits_after(&self, after: u64) -> Result<Vec<(u64, Vec<u8>)>, DecisionLogError> {
+        self.store()?.commits_after(after)
+    }
+
+    /// Removes the commit records up to position `through` (a checkpoint
+    /// of the state holds them now). Blocking.
+    pub fn remove_commits_through(&self, through: u64) -> Result<(), DecisionLogError> {
+        self.store()?.remove_commits_through(through)
+    }
+
+    /// See [`DecisionStore::records_since`]. Blocking.
+    pub fn records_since(
+        &self,
+        since_ms: u64,
+        visit: impl FnMut(u128, &[u8]),
+    ) -> Result<u64, DecisionLogError> {
+        self.store()?.records_since(since_ms, visit)
     }
 
     /// Up to `limit` committed events after position `after`. Blocking.
@@ -221,6 +295,7 @@ struct Writer {
     publish: Published,
     last_prune: Instant,
     processed: Arc<(Mutex<u64>, Condvar)>,
+    urgent: Urgent,
 }
 
 impl Writer {
@@ -251,7 +326,7 @@ impl Writer {
             if let Some(end) = self.last_commit.map(|t| t + self.commit_interval) {
                 let wait = end.saturating_duration_since(Instant::now());
                 if !wait.is_zero() && self.depth.load(Ordering::Relaxed) < self.max_batch {
-                    std::thread::sleep(wait);
+                    self.sleep_unless_urgent(wait, batch[0].done.is_some());
                 }
             }
             while batch.len() < self.max_batch {
@@ -274,13 +349,41 @@ impl Writer {
         tracing::debug!("decision log writer flushed and stopped");
     }
 
-    fn write(&self, batch: Vec<Entry>) {
+    /// Sleeps `wait`, or less when an entry someone waits for is queued (or
+    /// `urgent` already).
+    fn sleep_unless_urgent(&self, wait: Duration, urgent: bool) {
+        let (flag, wake) = &*self.urgent;
+        let Ok(mut guard) = flag.lock() else {
+            return;
+        };
+        if !urgent {
+            let end = Instant::now() + wait;
+            while !*guard {
+                let left = end.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                guard = match wake.wait_timeout(guard, left) {
+                    Ok((g, _)) => g,
+                    Err(_) => return,
+                };
+            }
+        }
+        *guard = false;
+    }
+
+    fn write(&self, mut batch: Vec<Entry>) {
         let started = Instant::now();
         let entries = batch.len();
-        match self
+        let waiting: Vec<_> = batch.iter_mut().filter_map(|e| e.done.take()).collect();
+        let result = self
             .store
-            .write_batch(batch, self.durability, SystemTime::now())
-        {
+            .write_batch(batch, self.durability, SystemTime::now());
+        let told = result.as_ref().map(|_| ()).map_err(|e| e.to_string());
+        for done in waiting {
+            done(told.clone());
+        }
+        match result {
             Ok(events) => {
                 metrics::histogram!("allot_decisions_write_seconds")
                     .record(started.elapsed().as_secs_f64());

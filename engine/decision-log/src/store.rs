@@ -114,15 +114,20 @@ pub struct Bounds {
 }
 
 /// One queued entry: a record, an event, or both.
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Entry {
     pub(super) record: Option<NewRecord>,
     pub(super) event: Option<NewEvent>,
+    /// Told once the entry's batch is committed (or lost).
+    pub(super) done: Option<crate::Committed>,
+    /// A commit record stored in the same transaction (see `commits.rs`).
+    pub(super) commit: Option<Vec<u8>>,
 }
 
 /// The decision log's redb database.
 pub struct DecisionStore {
     db: Database,
+    /// The position of the last commit record committed.
+    pub(super) last_commit: std::sync::atomic::AtomicU64,
 }
 
 fn micros(t: SystemTime) -> u64 {
@@ -176,6 +181,10 @@ fn decode_events(first: u64, bytes: &[u8]) -> Result<Vec<StoredEvent>, DecisionL
 }
 
 impl DecisionStore {
+    pub(super) fn db(&self) -> &Database {
+        &self.db
+    }
+
     /// Opens (or creates) `<dir>/decisions.redb`, creating `dir` if needed.
     /// A file written by an earlier allot, with a row per record and per
     /// event, is converted to batches once, keeping every record, event
@@ -191,9 +200,14 @@ impl DecisionStore {
         txn.open_table(RECORD_INDEX)?;
         txn.open_table(EVENT_BATCHES)?;
         txn.open_table(META)?;
+        super::commits::create(&txn)?;
         legacy::convert(&txn)?;
+        let last_commit = super::commits::last(&txn)?;
         txn.commit()?;
-        Ok(DecisionStore { db })
+        Ok(DecisionStore {
+            db,
+            last_commit: last_commit.into(),
+        })
     }
 
     /// Writes `batch` in one transaction and returns its events with the
@@ -209,6 +223,9 @@ impl DecisionStore {
         let records: Vec<&NewRecord> = batch.iter().filter_map(|e| e.record.as_ref()).collect();
         put_records(&txn, &records)?;
         drop(records);
+        let commits: Vec<&[u8]> = batch.iter().filter_map(|e| e.commit.as_deref()).collect();
+        let last_commit = super::commits::put(&txn, &commits)?;
+        drop(commits);
         let mut position = txn
             .open_table(META)?
             .get(LAST_POSITION)?
@@ -233,6 +250,8 @@ impl DecisionStore {
         put_events(&txn, &events)?;
         txn.open_table(META)?.insert(LAST_POSITION, position)?;
         txn.commit()?;
+        self.last_commit
+            .store(last_commit, std::sync::atomic::Ordering::Release);
         Ok(events)
     }
 
@@ -258,6 +277,41 @@ impl DecisionStore {
             }
         }
         Ok(None)
+    }
+
+    /// Every retained record decided at or after millisecond `since_ms` (by
+    /// its ULID), in commit order, each batch decoded once: `visit` gets the
+    /// key and the bytes. Returns how many were visited.
+    pub fn records_since(
+        &self,
+        since_ms: u64,
+        mut visit: impl FnMut(u128, &[u8]),
+    ) -> Result<u64, DecisionLogError> {
+        let txn = self.db.begin_read()?;
+        let index = txn.open_table(RECORD_INDEX)?;
+        let batches = txn.open_table(RECORD_BATCHES)?;
+        let mut numbers = BTreeSet::new();
+        for row in index.range((since_ms, 0)..)? {
+            numbers.insert(row?.0.value().1);
+        }
+        let first = u128::from(ulid::Ulid::from_parts(since_ms, 0));
+        let mut visited = 0;
+        for number in numbers {
+            let Some(stored) = batches.get(number)? else {
+                continue;
+            };
+            let records = batch::decode(stored.value()).map_err(|problem| {
+                DecisionLogError::CorruptBatch {
+                    batch: number,
+                    problem,
+                }
+            })?;
+            for record in records.iter().filter(|r| r.key >= first) {
+                visit(record.key, &record.bytes);
+                visited += 1;
+            }
+        }
+        Ok(visited)
     }
 
     /// Up to `limit` retained events with a position greater than `after`,

@@ -262,6 +262,51 @@ fn group_commit_gathers_what_arrives_within_the_interval_into_one_batch() {
     assert_eq!(*batches.lock().unwrap(), vec![1, 10]);
 }
 
+#[test]
+fn an_awaited_entry_is_told_once_committed_without_waiting_out_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    // A window no test would wait out: the awaited entry must cut it short.
+    config.commit_interval = Duration::from_secs(3600);
+    let (log, seen) = collecting(&config);
+    log.submit(None, Some(event(1, "opens-the-window")))
+        .unwrap();
+    assert!(log.wait_committed(Duration::from_secs(30)));
+    let (told, committed) = mpsc::channel();
+    let now_ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let key = key_at(now_ms, 1);
+    log.submit_then(
+        Some(NewRecord {
+            key,
+            bytes: b"awaited".to_vec(),
+        }),
+        Some(event(1, "awaited")),
+        Some(b"hold".to_vec()),
+        Box::new(move |result| told.send(result).unwrap()),
+    )
+    .unwrap();
+    assert_eq!(committed.recv().unwrap(), Ok(()));
+    assert_eq!(log.record(key).unwrap().unwrap(), b"awaited");
+    assert_eq!(log.commits_after(0).unwrap(), vec![(1, b"hold".to_vec())]);
+    assert_eq!(log.commits_through(), 1);
+    log.close();
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    // Commit records keep their positions across a reopen, and go once
+    // removed.
+    let (log, _) = collecting(&config);
+    log.submit_then(None, None, Some(b"next".to_vec()), Box::new(|_| {}))
+        .unwrap();
+    assert!(log.wait_committed(Duration::from_secs(30)));
+    assert_eq!(log.commits_after(1).unwrap(), vec![(2, b"next".to_vec())]);
+    assert_eq!(log.commits_through(), 2);
+    log.remove_commits_through(1).unwrap();
+    assert_eq!(log.commits_after(0).unwrap().len(), 1);
+    log.close();
+}
+
 /// A record keyed at millisecond `ms` with a random part `n`.
 fn key_at(ms: u64, n: u128) -> u128 {
     u128::from(ulid::Ulid::from_parts(ms, n))
@@ -292,6 +337,8 @@ fn a_commit_stores_its_records_together_and_a_partly_old_batch_keeps_the_new_one
                 bytes: key.to_le_bytes().to_vec(),
             }),
             event: None,
+            done: None,
+            commit: None,
         })
         .collect();
     entries.push(store::Entry {
@@ -300,6 +347,8 @@ fn a_commit_stores_its_records_together_and_a_partly_old_batch_keeps_the_new_one
             bytes: b"rewritten".to_vec(),
         }),
         event: Some(event(1, "o")),
+        done: None,
+        commit: None,
     });
     let events = store
         .write_batch(entries, Durability::Immediate, SystemTime::now())
@@ -433,6 +482,8 @@ mod model {
                     decision_id: format!("d-{batch}-{i}"),
                     ..NewEvent::default()
                 }),
+                done: None,
+                commit: None,
             })
             .collect()
     }

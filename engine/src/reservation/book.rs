@@ -72,8 +72,9 @@ pub struct Reservation {
     pub state: ReservationState,
     /// When its state last changed.
     pub updated_at: SystemTime,
-    /// The local day of each node whose capacity it consumes.
-    capacity_days: Vec<(NodeId, NaiveDate, u32)>,
+    /// Units it takes from each node's daily capacity, by the node's local
+    /// day: (node, day, units).
+    pub capacity_days: Vec<(NodeId, NaiveDate, u32)>,
 }
 
 /// Why a reservation operation failed.
@@ -119,20 +120,20 @@ impl Classify for ReservationError {
 }
 
 #[derive(Default)]
-struct BookInner {
-    by_id: HashMap<String, Reservation>,
+pub(super) struct BookInner {
+    pub(super) by_id: HashMap<String, Reservation>,
     /// (expires_at, id) of held reservations.
-    expiry: BTreeSet<(SystemTime, String)>,
+    pub(super) expiry: BTreeSet<(SystemTime, String)>,
     /// (finished_at, id) of finished reservations, for purging.
-    finished: BTreeSet<(SystemTime, String)>,
+    pub(super) finished: BTreeSet<(SystemTime, String)>,
     /// Units reserved per node and local day.
-    capacity_used: HashMap<(NodeId, NaiveDate), u32>,
+    pub(super) capacity_used: HashMap<(NodeId, NaiveDate), u32>,
 }
 
 /// Live and recently finished reservations over one [`StockStore`].
 pub struct ReservationBook {
-    stock: Arc<StockStore>,
-    inner: Mutex<BookInner>,
+    pub(super) stock: Arc<StockStore>,
+    pub(super) inner: Mutex<BookInner>,
 }
 
 impl ReservationBook {
@@ -305,6 +306,13 @@ impl ReservationBook {
             .filter(|f| f.changed)
             .map(|f| f.reservation)
             .collect();
+        self.purge(now);
+        expired
+    }
+
+    /// Forgets finished reservations older than a day and the capacity used
+    /// on days that are over in every time zone (as of `now`).
+    pub fn purge(&self, now: SystemTime) {
         let mut inner = self.inner.lock();
         let cutoff = now
             .checked_sub(FINISHED_RETENTION)
@@ -328,7 +336,6 @@ impl ReservationBook {
                 .capacity_used
                 .retain(|&(_, day), _| day >= oldest_kept);
         }
-        expired
     }
 
     /// Node-days with capacity used on record (for tests of forgetting).

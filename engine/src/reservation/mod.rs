@@ -8,7 +8,9 @@
 //! expires.
 
 mod book;
+mod restore;
 
 pub use book::{
     Finished, Reservation, ReservationBook, ReservationError, ReservationState, ReservedUnits,
 };
+pub use restore::BookImage;
