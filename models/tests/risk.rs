@@ -87,6 +87,14 @@ fn a_block_list_rejects_and_says_so_and_the_store_remembers() {
         .unwrap();
     assert_eq!(again.features.customer_orders_24h, 1.0);
     assert_eq!(ordinary.features.customer_orders_24h, 0.0);
+    // What it remembered is on the assessment (to be recorded) ...
+    let first = order("c-1", "card-1", 4_000, ServiceLevel::Ground);
+    assert_eq!(ordinary.observed, Some(first.observation()));
+    // ... and only when it remembered.
+    let probe = scorer.assess(&first, false).unwrap();
+    assert_eq!(probe.observed, None);
+    let recorded = scorer.assess_recorded(probe.features, vec![]).unwrap();
+    assert_eq!(recorded.observed, None);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::path::Path;
 
 pub use allot_service::config::{
     AllocationConfig, DecisionsConfig, ModelsConfig, NetworkConfig, PromiseConfig, ReviewPolicy,
-    ServiceConfig, StockConfig,
+    ServiceConfig, StateConfig, StockConfig,
 };
 
 use figment::Figment;
@@ -36,6 +36,9 @@ pub struct Config {
     pub log: LogConfig,
     /// The decision log (docs/decisions.md).
     pub decisions: DecisionsConfig,
+    /// Durable state: reservations, stock, capacity, idempotency keys
+    /// (docs/durability.md).
+    pub state: StateConfig,
 }
 
 /// gRPC listener and limits.
@@ -143,6 +146,7 @@ impl Config {
             models: self.models.clone(),
             promise: self.promise.clone(),
             decisions: self.decisions.clone(),
+            state: self.state.clone(),
         }
     }
 

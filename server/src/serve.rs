@@ -39,6 +39,9 @@ pub enum ServeError {
     /// The network or stock could not be loaded.
     #[error("startup failed: {0}")]
     Load(#[from] LoadError),
+    /// The fraud feature history could not be rebuilt from the decision log.
+    #[error("startup failed: {0}")]
+    History(#[from] allot_service::fraud_history::HistoryError),
     /// The loader thread panicked (a bug).
     #[error("startup failed: the loader stopped unexpectedly: {0}")]
     Loader(String),
@@ -173,8 +176,22 @@ pub async fn serve(
             .map_err(|e| ServeError::Loader(e.to_string()))??;
         let engine = Arc::new(loaded);
         let wire = Arc::new(ProtoWire::new(&engine));
+        allot_service::fraud_history::refill(engine.clone(), wire.clone()).await?;
         let services = Services::new(engine, wire, pool, &service_config, watch_stop);
         let sweeper = services.reservations.clone();
+        // Holds whose time ran out while the server was down expire before
+        // it serves, with their events.
+        let first_sweep = sweeper.clone();
+        let expired = tokio::task::spawn_blocking(move || first_sweep.expire_due())
+            .await
+            .map_err(|e| ServeError::Loader(e.to_string()))?
+            .map_err(|e| ServeError::Loader(e.to_string()))?;
+        if expired > 0 {
+            tracing::info!(
+                expired,
+                "holds that ran out while the server was down expired"
+            );
+        }
         load_ready.set(Arc::new(services));
         // Aborted when `serve` returns (this future is dropped then).
         let _sweeper = AbortOnDrop(tokio::spawn(sweeper.expire_every_second()));
@@ -191,8 +208,13 @@ pub async fn serve(
         () = grace_expired => tracing::warn!(grace_ms = config.grpc.shutdown_grace_ms, "shutdown grace expired with requests still in flight"),
     }
     if let Ok(services) = ready.get() {
-        // Every acknowledged record is committed before `serve` returns, so
-        // a restart on the same directory sees it.
+        // Every acknowledged change and record is on disk before `serve`
+        // returns, so a restart on the same directory sees it. The state
+        // first: its checkpoint thread reads the decision log.
+        if let Some(durable) = services.engine.durable.clone() {
+            let _ = tokio::task::spawn_blocking(move || durable.close()).await;
+            tracing::info!("state journal flushed");
+        }
         let decisions = services.engine.decisions.clone();
         let queued = decisions.queue_depth();
         let _ = tokio::task::spawn_blocking(move || decisions.close()).await;

@@ -8,89 +8,11 @@ mod common;
 use allot_proto::v1 as pb;
 use allot_proto::v1::allocation_service_client::AllocationServiceClient;
 use allot_proto::v1::inventory_service_client::InventoryServiceClient;
+use common::orders::{committed, level, line, order, stock_rows};
 use common::{TestServer, test_config};
 use prost::Message;
 use tonic::Code;
 use tonic::transport::Channel;
-
-fn line(id: &str, sku: &str, quantity: u32) -> pb::OrderLine {
-    pb::OrderLine {
-        line_id: id.into(),
-        sku: sku.into(),
-        quantity,
-        unit_price_minor: None,
-        weight_grams: None,
-    }
-}
-
-fn order(id: &str, lines: Vec<pb::OrderLine>, postal: &str) -> pb::AllocateRequest {
-    pb::AllocateRequest {
-        order_id: id.into(),
-        lines,
-        destination: Some(pb::Destination {
-            location: Some(pb::destination::Location::PostalCode(postal.into())),
-            country_code: "US".into(),
-            ..Default::default()
-        }),
-        service_level: pb::ServiceLevel::Ground as i32,
-        promised_by: None,
-        options: Some(pb::AllocationOptions {
-            allow_backorder: true,
-            ..Default::default()
-        }),
-        context: None,
-    }
-}
-
-fn committed(mut request: pb::AllocateRequest, key: &str) -> pb::AllocateRequest {
-    let options = request.options.get_or_insert_with(Default::default);
-    options.commit = true;
-    options.idempotency_key = key.into();
-    request
-}
-
-async fn stock_rows(
-    inventory: &mut InventoryServiceClient<Channel>,
-    node: &str,
-    rows: Vec<(&str, i64)>,
-) {
-    let message = pb::ReplaceNodeStockRequest {
-        node: node.into(),
-        as_of_sequence: 0,
-        rows: rows
-            .into_iter()
-            .map(|(sku, on_hand)| pb::StockRecord {
-                sku: sku.into(),
-                on_hand,
-                reserved: 0,
-                protected: 0,
-            })
-            .collect(),
-        reset_feed: false,
-    };
-    inventory
-        .replace_node_stock(tokio_stream::iter(vec![message]))
-        .await
-        .unwrap();
-}
-
-async fn level(
-    inventory: &mut InventoryServiceClient<Channel>,
-    sku: &str,
-    node: &str,
-) -> pb::NodeAvailability {
-    inventory
-        .get_sku_availability(pb::GetSkuAvailabilityRequest {
-            sku: sku.into(),
-            nodes: vec![node.into()],
-            include_zero: true,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .nodes
-        .remove(0)
-}
 
 /// A server with empty stock but for the given rows.
 async fn server_with(

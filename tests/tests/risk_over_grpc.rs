@@ -4,6 +4,8 @@
 mod common;
 
 use allot_proto::v1 as pb;
+use allot_proto::v1::allocation_service_client::AllocationServiceClient;
+use allot_proto::v1::decision_service_client::DecisionServiceClient;
 use allot_proto::v1::risk_service_client::RiskServiceClient;
 use common::{TestServer, test_config};
 use tonic::Code;
@@ -98,6 +100,78 @@ async fn orders_are_scored_with_the_models_version_and_rules_apply() {
         status.message().starts_with("lines[0].sku"),
         "{}",
         status.message()
+    );
+    server.stop().await.unwrap();
+}
+
+/// The velocity features of the decision `id` recorded, as ExplainDecision
+/// shows them.
+async fn recorded_velocity(server: &TestServer, id: &str) -> [f64; 3] {
+    let record = DecisionServiceClient::new(server.channel().await)
+        .explain_decision(pb::ExplainDecisionRequest {
+            decision_id: id.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    ["customer_orders_24h", "card_orders_24h", "device_orders_1h"]
+        .map(|name| *record.features.get(name).unwrap_or(&-1.0))
+}
+
+#[tokio::test]
+async fn velocities_continue_from_their_count_before_a_restart() {
+    let server = TestServer::start(test_config()).await;
+    server.wait_serving().await;
+    let mut risk = RiskServiceClient::new(server.channel().await);
+    // Two scored orders and one allocated order of one customer on one card
+    // (and device) ...
+    for _ in 0..2 {
+        risk.score_order(request("c-velocity", "card-velocity"))
+            .await
+            .unwrap();
+    }
+    let scored = request("c-velocity", "card-velocity");
+    let allocated = AllocationServiceClient::new(server.channel().await)
+        .allocate(pb::AllocateRequest {
+            order_id: "o-velocity-3".into(),
+            lines: scored.lines,
+            destination: scored.destination,
+            service_level: scored.service_level,
+            promised_by: None,
+            options: None,
+            context: scored.context,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        recorded_velocity(&server, &allocated.decision_id).await,
+        [2.0, 2.0, 2.0],
+        "the third order saw the first two"
+    );
+
+    // ... are still the customer's, card's and device's history after a
+    // restart on the same decision log: the fourth sees three.
+    let server = server.restart().await;
+    let fourth = RiskServiceClient::new(server.channel().await)
+        .score_order(request("c-velocity", "card-velocity"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        recorded_velocity(&server, &fourth.decision_id).await,
+        [3.0, 3.0, 3.0],
+        "velocities continue from the count before the restart"
+    );
+    // Another customer is still new.
+    let other = RiskServiceClient::new(server.channel().await)
+        .score_order(request("c-other", "card-other"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        recorded_velocity(&server, &other.decision_id).await,
+        [0.0, 0.0, 0.0]
     );
     server.stop().await.unwrap();
 }

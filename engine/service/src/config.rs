@@ -22,6 +22,74 @@ pub struct ServiceConfig {
     pub promise: PromiseConfig,
     /// The decision log.
     pub decisions: DecisionsConfig,
+    /// Where reservations, stock, capacity and idempotency keys are kept.
+    pub state: StateConfig,
+}
+
+/// Where reservations, stock, capacity use and idempotency keys are kept
+/// (docs/durability.md).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateConfig {
+    /// `durable`: a journal and checkpoints on disk, recovered at start.
+    /// `memory`: nothing on disk, everything lost on exit (benchmarks and
+    /// throwaway runs only).
+    pub store: StateStore,
+    /// Directory of the journal and checkpoints; absent = `state` under the
+    /// decision log's directory.
+    pub dir: Option<PathBuf>,
+    /// When a change counts as durable: `always` (fsync before the answer,
+    /// shared by concurrent calls), `interval` (after the write; fsync every
+    /// `sync_interval_ms`), `never` (after the write; the kernel flushes).
+    pub sync: SyncMode,
+    /// The fsync interval of `sync = "interval"`, ms.
+    pub sync_interval_ms: u64,
+    /// A journal segment is closed, and folded into a checkpoint, once it
+    /// holds this many MiB.
+    pub segment_mib: u64,
+}
+
+/// Where state is kept.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StateStore {
+    /// A journal and checkpoints on disk.
+    Durable,
+    /// Memory only.
+    Memory,
+}
+
+/// When a change counts as durable.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// fsync before the answer.
+    Always,
+    /// fsync every `sync_interval_ms`.
+    Interval,
+    /// Never fsync.
+    Never,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        StateConfig {
+            store: StateStore::Durable,
+            dir: None,
+            sync: SyncMode::Always,
+            sync_interval_ms: 10,
+            segment_mib: 64,
+        }
+    }
+}
+
+impl StateConfig {
+    /// The state directory: configured, else `state` under `decisions`.
+    pub fn dir(&self, decisions: &DecisionsConfig) -> PathBuf {
+        self.dir
+            .clone()
+            .unwrap_or_else(|| decisions.dir.join("state"))
+    }
 }
 
 /// Which network to serve.
@@ -76,8 +144,9 @@ pub struct AllocationConfig {
     pub default_reservation_ttl_s: u64,
     /// Longest reservation time to live a request may ask for, seconds.
     pub max_reservation_ttl_s: u64,
-    /// Idempotency keys remembered (least recently used beyond it are
-    /// forgotten; each is kept at most 24 hours).
+    /// With `state.store = "memory"` only: idempotency keys remembered
+    /// (least recently used beyond it are forgotten; each is kept at most 24
+    /// hours). The durable store keeps every key for its 24 hours.
     pub idempotency_keys: u64,
     /// Solves running at once (the blocking pool); 0 = one per core.
     pub solver_threads: usize,

@@ -17,9 +17,10 @@ use allot_models::risk::RiskScorer;
 use allot_models::scoring::{OrtRuntime, ScoringError};
 use allot_models::transit::{EtaPredictor, PredictorLoadError, PredictorOptions, Refresher};
 
-use crate::config::{ModelsConfig, ServiceConfig};
+use crate::config::{ModelsConfig, ServiceConfig, StateStore};
 use crate::hash::{config_hash, network_hash};
 use crate::sink::{DecisionSink, LogSink};
+use crate::state::{self, Durable, Recovery, StateError};
 
 /// The loaded engine: the network and its stock.
 pub struct Engine {
@@ -50,6 +51,11 @@ pub struct Engine {
     /// Delivery promises over the same stock, book, costs and transit model
     /// as allocation, with their cache.
     pub promiser: Arc<Promiser>,
+    /// The durable state over the stock and the book; `None` with
+    /// `state.store = "memory"`.
+    pub durable: Option<Arc<Durable>>,
+    /// What opening the durable state did.
+    pub recovery: Option<Recovery>,
 }
 
 /// Why the engine could not load at startup.
@@ -94,6 +100,9 @@ pub enum LoadError {
     /// The ETA refresher thread could not start.
     #[error("cannot start the ETA refresher thread: {0}")]
     Refresher(std::io::Error),
+    /// The durable state could not be opened or recovered.
+    #[error(transparent)]
+    State(#[from] StateError),
 }
 
 /// The models directory: configured, else `./models` when it holds the
@@ -120,8 +129,17 @@ impl Engine {
             None => Network::demo(config.network.demo_seed),
         });
         let stock = Arc::new(StockStore::new(network.clone()));
+        let book = Arc::new(ReservationBook::new(stock.clone()));
         let now = SystemTime::now();
+        let state_dir = (config.state.store == StateStore::Durable)
+            .then(|| config.state.dir(&config.decisions));
+        let recovering = state_dir.as_deref().is_some_and(state::has_state);
         match &config.stock.file {
+            _ if recovering => {
+                tracing::info!(
+                    "state directory holds state: the startup stock is not loaded, the state is recovered"
+                );
+            }
             Some(path) => {
                 let file = std::fs::File::open(path).map_err(|source| LoadError::StockFile {
                     path: path.display().to_string(),
@@ -153,6 +171,36 @@ impl Engine {
             }
             None => tracing::info!("no stock file: every node starts empty"),
         }
+        let (durable, recovery) = match &state_dir {
+            Some(dir) => {
+                let (durable, recovery) = state::open(
+                    &config.state,
+                    dir,
+                    stock.clone(),
+                    book.clone(),
+                    decisions.clone(),
+                )?;
+                tracing::info!(
+                    dir = %dir.display(),
+                    fresh = recovery.fresh,
+                    checkpoint = recovery.checkpoint_seq,
+                    replayed = recovery.replayed,
+                    commits = recovery.commits,
+                    live_reservations = recovery.live_reservations,
+                    torn_bytes = recovery.torn_bytes,
+                    dropped = recovery.dropped,
+                    ms = recovery.elapsed.as_millis() as u64,
+                    "durable state opened"
+                );
+                (Some(Arc::new(durable)), Some(recovery))
+            }
+            None => {
+                tracing::warn!(
+                    "state.store = \"memory\": reservations, stock changes and idempotency keys are lost on exit"
+                );
+                (None, None)
+            }
+        };
         let dir = models_dir(&config.models);
         let models_error = |source| LoadError::Models {
             dir: dir.display().to_string(),
@@ -175,7 +223,6 @@ impl Engine {
             Some((eta, refresher)) => (Some(eta as Arc<dyn TransitPredictor>), refresher),
             None => (None, None),
         };
-        let book = Arc::new(ReservationBook::new(stock.clone()));
         let promiser = Arc::new(Promiser::new(
             book.clone(),
             config.allocation.costs,
@@ -199,6 +246,8 @@ impl Engine {
             transit,
             transit_refresher,
             promiser,
+            durable,
+            recovery,
         })
     }
 }

@@ -4,8 +4,9 @@
 //! [`Idempotency`] runs one call per key at a time over it.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use allot_engine::reservation::Reservation;
 use dashmap::DashMap;
 
 use crate::error::{Code, ServiceError};
@@ -27,11 +28,45 @@ pub struct Remembered<R> {
 }
 
 /// Where used idempotency keys are remembered.
+///
+/// A durable ledger makes a key durable together with the hold its call
+/// made and the call's decision record: the use case asks it for the
+/// [`KeyLedger::commit_record`] and writes that in the decision record's
+/// transaction, then [`KeyLedger::remember`]s the key in memory.
 pub trait KeyLedger<R>: Send + Sync {
     /// What `key` remembers, if it was used (and not yet forgotten).
     fn get(&self, key: &str) -> Option<Remembered<R>>;
-    /// Remembers `key`'s request and response.
-    fn remember(&self, key: &str, remembered: Remembered<R>) -> Result<(), ServiceError>;
+    /// Remembers `key`'s request and response (once its commit record, if
+    /// any, is durable).
+    fn remember(&self, key: &str, remembered: Remembered<R>);
+    /// The record that makes `key`, its answer and the reservation its call
+    /// made durable, to write with the call's decision record; `None` when
+    /// keys are not kept on disk.
+    fn commit_record(
+        &self,
+        key: &str,
+        remembered: &Remembered<R>,
+        reservation: Option<&Reservation>,
+        at: SystemTime,
+    ) -> Option<Vec<u8>>;
+}
+
+/// Used keys as bytes: the durable store's side of [`KeyLedger`] (the
+/// answer's format belongs to the adapter).
+pub trait KeyStore: Send + Sync {
+    /// The request fingerprint and encoded response `key` remembers.
+    fn get(&self, key: &str) -> Option<(Fingerprint, Arc<[u8]>)>;
+    /// Remembers `key` in memory (its commit record is durable).
+    fn remember(&self, key: &str, fingerprint: Fingerprint, response: Vec<u8>, at: SystemTime);
+    /// The commit record of `key` with the reservation its call made.
+    fn commit_record(
+        &self,
+        key: &str,
+        fingerprint: Fingerprint,
+        response: Vec<u8>,
+        reservation: Option<&Reservation>,
+        at: SystemTime,
+    ) -> Vec<u8>;
 }
 
 /// Keys in memory: at most a configured number, each for [`KEY_TTL`]; the
@@ -57,9 +92,18 @@ impl<R: Clone + Send + Sync + 'static> KeyLedger<R> for MemoryKeys<R> {
         self.done.get(key)
     }
 
-    fn remember(&self, key: &str, remembered: Remembered<R>) -> Result<(), ServiceError> {
+    fn remember(&self, key: &str, remembered: Remembered<R>) {
         self.done.insert(key.to_string(), remembered);
-        Ok(())
+    }
+
+    fn commit_record(
+        &self,
+        _key: &str,
+        _remembered: &Remembered<R>,
+        _reservation: Option<&Reservation>,
+        _at: SystemTime,
+    ) -> Option<Vec<u8>> {
+        None
     }
 }
 
@@ -105,7 +149,9 @@ impl<R: Clone + Send + Sync + 'static> Idempotency<R> {
     ///
     /// The call runs on its own task: when the caller goes away (cancelled,
     /// timed out) the work still runs to its end and its response is
-    /// remembered, so the retry gets it instead of committing twice.
+    /// remembered, so the retry gets it instead of committing twice. (A
+    /// durable ledger's key is already on disk when `work` returns: see
+    /// [`KeyLedger::commit_record`].)
     pub async fn run<F, Fut>(
         &self,
         key: &str,
@@ -144,7 +190,7 @@ impl<R: Clone + Send + Sync + 'static> Idempotency<R> {
                             request,
                             response: response.clone(),
                         },
-                    )?;
+                    );
                     Ok(response)
                 }
             }

@@ -6,11 +6,14 @@
 //! its answer format through [`wire::Wire`], and maps [`ServiceError`]'s
 //! [`Code`] onto its own statuses.
 //!
-//! State behind narrow traits, with the embedded implementations:
-//! - [`reservations::ReservationLedger`]: holds on stock (the engine's
-//!   in-memory reservation book);
-//! - [`stock::StockJournal`]: stock writes (the in-memory stock store);
-//! - [`idempotency::KeyLedger`]: used idempotency keys (in memory);
+//! State behind narrow traits, each change returning the
+//! [`state::Receipt`] to await before acknowledging it; the embedded
+//! default is [`state::Durable`] (a journal and checkpoints on disk, see
+//! docs/durability.md), with in-memory ones for benchmarks:
+//! - [`reservations::ReservationLedger`]: holds on stock;
+//! - [`stock::StockJournal`]: stock writes;
+//! - [`idempotency::KeyLedger`]: used idempotency keys with the commit each
+//!   made;
 //! - [`sink::DecisionSink`]: decision records and events (the redb decision
 //!   log);
 //! - [`clock::Clock`]: the time decisions are made at.
@@ -22,6 +25,7 @@ pub mod decisions;
 pub mod engine;
 pub mod error;
 pub mod fraud;
+pub mod fraud_history;
 pub mod hash;
 pub mod id;
 pub mod idempotency;
@@ -32,6 +36,7 @@ pub mod reservations;
 pub mod score;
 pub mod services;
 pub mod sink;
+pub mod state;
 pub mod stock;
 pub mod wire;
 

@@ -5,42 +5,47 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use allot_engine::reservation::{
-    Finished, Reservation, ReservationBook, ReservationError, ReservationState,
-};
+use allot_engine::reservation::{Finished, Reservation, ReservationBook, ReservationState};
 
 use crate::clock::Clock;
 use crate::error::ServiceError;
 use crate::sink::{DecisionSink, EventKind, reservation_event};
+use crate::state::Receipt;
 
-/// Where holds on stock are kept.
+/// Where holds on stock are kept. Each change comes with the [`Receipt`]
+/// to await before acknowledging it.
 pub trait ReservationLedger: Send + Sync {
     /// The reservation with this id.
-    fn get(&self, id: &str) -> Result<Reservation, ReservationError>;
+    fn get(&self, id: &str) -> Result<Reservation, ServiceError>;
     /// Confirms a held reservation (idempotent: a repeat is not a change).
-    fn confirm(&self, id: &str, now: SystemTime) -> Result<Finished, ReservationError>;
+    fn confirm(&self, id: &str, now: SystemTime) -> Result<(Finished, Receipt), ServiceError>;
     /// Releases a held reservation (idempotent: a repeat, or the release of
     /// an expired hold, is not a change).
-    fn release(&self, id: &str, now: SystemTime) -> Result<Finished, ReservationError>;
+    fn release(&self, id: &str, now: SystemTime) -> Result<(Finished, Receipt), ServiceError>;
     /// Expires every hold whose time ran out by `now`; returns them.
-    fn expire_due(&self, now: SystemTime) -> Vec<Reservation>;
+    fn expire_due(&self, now: SystemTime) -> Result<(Vec<Reservation>, Receipt), ServiceError>;
 }
 
+/// The book alone: state in memory only.
 impl ReservationLedger for ReservationBook {
-    fn get(&self, id: &str) -> Result<Reservation, ReservationError> {
-        ReservationBook::get(self, id)
+    fn get(&self, id: &str) -> Result<Reservation, ServiceError> {
+        ReservationBook::get(self, id).map_err(ServiceError::domain)
     }
 
-    fn confirm(&self, id: &str, now: SystemTime) -> Result<Finished, ReservationError> {
+    fn confirm(&self, id: &str, now: SystemTime) -> Result<(Finished, Receipt), ServiceError> {
         self.finish_as(id, ReservationState::Confirmed, now)
+            .map(|f| (f, Receipt::done()))
+            .map_err(ServiceError::domain)
     }
 
-    fn release(&self, id: &str, now: SystemTime) -> Result<Finished, ReservationError> {
+    fn release(&self, id: &str, now: SystemTime) -> Result<(Finished, Receipt), ServiceError> {
         self.finish_as(id, ReservationState::Released, now)
+            .map(|f| (f, Receipt::done()))
+            .map_err(ServiceError::domain)
     }
 
-    fn expire_due(&self, now: SystemTime) -> Vec<Reservation> {
-        ReservationBook::expire_due(self, now)
+    fn expire_due(&self, now: SystemTime) -> Result<(Vec<Reservation>, Receipt), ServiceError> {
+        Ok((ReservationBook::expire_due(self, now), Receipt::done()))
     }
 }
 
@@ -73,13 +78,12 @@ impl Reservations {
     }
 
     /// Confirms a held reservation: its units shipped. A repeat answers the
-    /// reservation unchanged and logs no second event.
-    pub fn confirm(&self, reservation_id: &str) -> Result<Reservation, ServiceError> {
+    /// reservation unchanged and logs no second event. Answers once the
+    /// change is durable.
+    pub async fn confirm(&self, reservation_id: &str) -> Result<Reservation, ServiceError> {
         required(reservation_id)?;
-        let done = self
-            .ledger
-            .confirm(reservation_id, self.clock.now())
-            .map_err(ServiceError::domain)?;
+        let (done, receipt) = self.ledger.confirm(reservation_id, self.clock.now())?;
+        receipt.durable().await?;
         if done.changed {
             self.log(EventKind::ReservationConfirmed, &done.reservation);
         }
@@ -89,17 +93,15 @@ impl Reservations {
     /// Releases a held reservation; `reason` and `note` are logged. A
     /// repeat (or the release of an expired hold) answers the reservation
     /// unchanged and logs no event.
-    pub fn release(
+    pub async fn release(
         &self,
         reservation_id: &str,
         reason: &str,
         note: &str,
     ) -> Result<Reservation, ServiceError> {
         required(reservation_id)?;
-        let done = self
-            .ledger
-            .release(reservation_id, self.clock.now())
-            .map_err(ServiceError::domain)?;
+        let (done, receipt) = self.ledger.release(reservation_id, self.clock.now())?;
+        receipt.durable().await?;
         if done.changed {
             self.log(EventKind::ReservationReleased, &done.reservation);
             tracing::info!(reservation = %reservation_id, reason, note, "reservation released");
@@ -110,19 +112,19 @@ impl Reservations {
     /// The reservation with this id.
     pub fn get(&self, reservation_id: &str) -> Result<Reservation, ServiceError> {
         required(reservation_id)?;
-        self.ledger
-            .get(reservation_id)
-            .map_err(ServiceError::domain)
+        self.ledger.get(reservation_id)
     }
 
-    /// Expires the holds whose time ran out; returns how many. Blocking.
-    pub fn expire_due(&self) -> usize {
-        let expired = self.ledger.expire_due(self.clock.now());
+    /// Expires the holds whose time ran out, durably, then logs their
+    /// events; returns how many. Blocking (off the async workers).
+    pub fn expire_due(&self) -> Result<usize, ServiceError> {
+        let (expired, receipt) = self.ledger.expire_due(self.clock.now())?;
+        receipt.wait()?;
         for reservation in &expired {
             tracing::info!(reservation = %reservation.id, order = %reservation.order_id, "reservation expired");
             self.log(EventKind::ReservationExpired, reservation);
         }
-        expired.len()
+        Ok(expired.len())
     }
 
     /// Expires holds once a second until the runtime stops (or the task is
@@ -133,7 +135,10 @@ impl Reservations {
         loop {
             tick.tick().await;
             let sweeper = self.clone();
-            let _ = tokio::task::spawn_blocking(move || sweeper.expire_due()).await;
+            if let Ok(Err(error)) = tokio::task::spawn_blocking(move || sweeper.expire_due()).await
+            {
+                tracing::warn!(%error, "expiry sweep failed");
+            }
         }
     }
 

@@ -91,7 +91,7 @@ impl<W: Wire> Scoring<W> {
                 elapsed: call.started.elapsed(),
             },
             &answer,
-            &assessed.features,
+            &assessed,
         );
         let event = Event {
             kind: EventKind::RiskScored,

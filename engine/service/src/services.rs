@@ -7,13 +7,13 @@ use std::time::SystemTime;
 use allot_engine::network::Network;
 use tokio::sync::watch as signal;
 
-use crate::allocate::Allocation;
+use crate::allocate::{Allocation, EncodedKeys};
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServiceConfig;
 use crate::decisions::{Decisions, Replayer};
 use crate::engine::Engine;
 use crate::error::ServiceError;
-use crate::idempotency::MemoryKeys;
+use crate::idempotency::{KeyLedger, MemoryKeys};
 use crate::models::Models;
 use crate::pool::SolverPool;
 use crate::promise::Promising;
@@ -46,9 +46,10 @@ pub struct Services<W: Wire> {
 }
 
 impl<W: Wire> Services<W> {
-    /// Every use case over `engine` with the embedded state (in memory, the
-    /// decision log on disk), answering through `wire`, deciding on `pool`;
-    /// watches end when `stop` turns true.
+    /// Every use case over `engine` with its state (durable, or in memory
+    /// with `state.store = "memory"`; the decision log on disk), answering
+    /// through `wire`, deciding on `pool`; watches end when `stop` turns
+    /// true.
     pub fn new(
         engine: Arc<Engine>,
         wire: Arc<W>,
@@ -57,9 +58,20 @@ impl<W: Wire> Services<W> {
         stop: signal::Receiver<bool>,
     ) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let book = engine.allocator.book().clone();
-        let ledger: Arc<dyn ReservationLedger> = book;
-        let journal: Arc<dyn StockJournal> = engine.stock.clone();
+        type Keys<W> = Arc<dyn KeyLedger<<W as Wire>::AllocateResponse>>;
+        let (ledger, journal, keys): (Arc<dyn ReservationLedger>, Arc<dyn StockJournal>, Keys<W>) =
+            match &engine.durable {
+                Some(durable) => (
+                    durable.clone(),
+                    durable.clone(),
+                    Arc::new(EncodedKeys::new(durable.clone(), wire.clone())),
+                ),
+                None => (
+                    engine.allocator.book().clone(),
+                    engine.stock.clone(),
+                    Arc::new(MemoryKeys::new(config.allocation.idempotency_keys)),
+                ),
+            };
         Services {
             allocation: Allocation::new(
                 engine.clone(),
@@ -67,7 +79,7 @@ impl<W: Wire> Services<W> {
                 wire.clone(),
                 pool.clone(),
                 config.allocation.clone(),
-                Arc::new(MemoryKeys::new(config.allocation.idempotency_keys)),
+                keys,
                 config.decisions.queue_capacity,
             ),
             promise: Promising::new(engine.clone(), wire.clone(), pool.clone()),

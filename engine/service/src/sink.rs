@@ -6,7 +6,7 @@
 //! adapter encodes them in its wire format); events carry their metadata in
 //! the clear, without personal data.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use allot_engine::decisions::{
     Bounds, DecisionLog, DecisionLogError, LogConfig, NewEvent, NewRecord, StoredEvent,
@@ -143,12 +143,34 @@ pub fn reservation_event(kind: EventKind, reservation: &Reservation) -> NewEvent
     }
 }
 
+/// Resolves once a record is on disk.
+pub type Written = futures::future::BoxFuture<'static, Result<(), ServiceError>>;
+
 /// Where decision records and events are kept, and read back.
 pub trait DecisionSink: Send + Sync {
     /// Queues a record and its event without waiting for disk.
     /// RESOURCE_EXHAUSTED when the queue is full: the call sheds rather than
     /// losing the record silently.
     fn record(&self, entry: Entry) -> Result<(), ServiceError>;
+    /// Queues a record and its event with a commit record (the state a
+    /// committing call changed) for the same transaction; the returned
+    /// future resolves once all are on disk (UNAVAILABLE when the write
+    /// failed: then none is).
+    fn record_durably(&self, entry: Entry, commit: Vec<u8>) -> Result<Written, ServiceError>;
+    /// Visits every retained record decided at or after `since` (by its
+    /// id's time), in commit order, with its decision key. Blocking.
+    fn records_since(
+        &self,
+        since: SystemTime,
+        visit: &mut dyn FnMut(u128, &[u8]),
+    ) -> Result<u64, ServiceError>;
+    /// The position of the last commit record on disk: every commit whose
+    /// caller was told it is durable is at or below it.
+    fn commits_through(&self) -> u64;
+    /// Every commit record after position `after`, in order. Blocking.
+    fn commits_after(&self, after: u64) -> Result<Vec<(u64, Vec<u8>)>, ServiceError>;
+    /// Removes the commit records up to position `through`. Blocking.
+    fn remove_commits_through(&self, through: u64) -> Result<(), ServiceError>;
     /// Queues an event without a record (reservation changes).
     fn event(&self, event: NewEvent) -> Result<(), ServiceError>;
     /// Entries waiting for the writer.
@@ -216,6 +238,54 @@ impl DecisionSink for LogSink {
         self.log
             .submit(Some(entry.record), entry.event)
             .map_err(log_error)
+    }
+
+    fn record_durably(&self, entry: Entry, commit: Vec<u8>) -> Result<Written, ServiceError> {
+        let (told, written) = tokio::sync::oneshot::channel();
+        self.log
+            .submit_then(
+                Some(entry.record),
+                entry.event,
+                Some(commit),
+                Box::new(move |result| {
+                    let _ = told.send(result);
+                }),
+            )
+            .map_err(log_error)?;
+        Ok(Box::pin(async move {
+            match written.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(ServiceError::unavailable(format!(
+                    "the decision record could not be written: {e}"
+                ))),
+                Err(_) => Err(ServiceError::unavailable(
+                    "allot is shutting down: the decision log is closed",
+                )),
+            }
+        }))
+    }
+
+    fn records_since(
+        &self,
+        since: SystemTime,
+        visit: &mut dyn FnMut(u128, &[u8]),
+    ) -> Result<u64, ServiceError> {
+        let ms = since
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        self.log.records_since(ms, visit).map_err(log_error)
+    }
+
+    fn commits_through(&self) -> u64 {
+        self.log.commits_through()
+    }
+
+    fn commits_after(&self, after: u64) -> Result<Vec<(u64, Vec<u8>)>, ServiceError> {
+        self.log.commits_after(after).map_err(log_error)
+    }
+
+    fn remove_commits_through(&self, through: u64) -> Result<(), ServiceError> {
+        self.log.remove_commits_through(through).map_err(log_error)
     }
 
     fn event(&self, event: NewEvent) -> Result<(), ServiceError> {

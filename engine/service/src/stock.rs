@@ -16,6 +16,7 @@ use allot_engine::stock::{
 
 use crate::clock::Clock;
 use crate::error::ServiceError;
+use crate::state::Receipt;
 
 /// Default and largest page of a node's rows.
 pub const DEFAULT_PAGE: usize = 1000;
@@ -26,7 +27,8 @@ const RECENT_QUARANTINED: usize = 100;
 /// Most quarantined rows listed in one delta stream's summary.
 pub const MAX_LISTED_QUARANTINED: usize = 1000;
 
-/// Where stock writes go.
+/// Where stock writes go. Each change comes with the [`Receipt`] to await
+/// before acknowledging it.
 pub trait StockJournal: Send + Sync {
     /// Replaces a node's whole snapshot, as of the caller's sequence:
     /// refused when older than the deltas applied, unless the feed resets.
@@ -37,12 +39,18 @@ pub trait StockJournal: Send + Sync {
         as_of_sequence: u64,
         reset_feed: bool,
         at: SystemTime,
-    ) -> Result<NodeFreshness, ServiceError>;
+    ) -> Result<(NodeFreshness, Receipt), ServiceError>;
     /// Applies a batch of deltas whose first row is the stream's
     /// `first_index`-th.
-    fn apply_deltas(&self, first_index: u64, rows: &[DeltaRow], at: SystemTime) -> DeltaOutcome;
+    fn apply_deltas(
+        &self,
+        first_index: u64,
+        rows: &[DeltaRow],
+        at: SystemTime,
+    ) -> Result<(DeltaOutcome, Receipt), ServiceError>;
 }
 
+/// The store alone: state in memory only.
 impl StockJournal for StockStore {
     fn replace_node(
         &self,
@@ -51,17 +59,27 @@ impl StockJournal for StockStore {
         as_of_sequence: u64,
         reset_feed: bool,
         at: SystemTime,
-    ) -> Result<NodeFreshness, ServiceError> {
+    ) -> Result<(NodeFreshness, Receipt), ServiceError> {
         let replaced = if reset_feed {
             self.reset_node(node, rows, as_of_sequence, at)
         } else {
             StockStore::replace_node(self, node, rows, as_of_sequence, at)
         };
-        replaced.map_err(ServiceError::domain)
+        replaced
+            .map(|fresh| (fresh, Receipt::done()))
+            .map_err(ServiceError::domain)
     }
 
-    fn apply_deltas(&self, first_index: u64, rows: &[DeltaRow], at: SystemTime) -> DeltaOutcome {
-        StockStore::apply_deltas(self, first_index, rows, at)
+    fn apply_deltas(
+        &self,
+        first_index: u64,
+        rows: &[DeltaRow],
+        at: SystemTime,
+    ) -> Result<(DeltaOutcome, Receipt), ServiceError> {
+        Ok((
+            StockStore::apply_deltas(self, first_index, rows, at),
+            Receipt::done(),
+        ))
     }
 }
 
@@ -152,7 +170,8 @@ impl Stock {
         let journal = self.journal.clone();
         let at = self.clock.now();
         let replace = move || journal.replace_node(node, rows, as_of_sequence, reset_feed, at);
-        let fresh = blocking(replace).await??;
+        let (fresh, receipt) = blocking(replace).await??;
+        receipt.durable().await?;
         tracing::info!(node = %self.store.network().node(node).code, version = fresh.version, rows = fresh.rows, "node stock replaced");
         Ok(fresh)
     }
@@ -165,7 +184,10 @@ impl Stock {
     ) -> Result<DeltaOutcome, ServiceError> {
         let journal = self.journal.clone();
         let at = self.clock.now();
-        blocking(move || journal.apply_deltas(first_index, &rows, at)).await
+        let (outcome, receipt) =
+            blocking(move || journal.apply_deltas(first_index, &rows, at)).await??;
+        receipt.durable().await?;
+        Ok(outcome)
     }
 
     /// Applies a stream of delta batches in order, each off the async

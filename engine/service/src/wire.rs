@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use allot_engine::allocation::evaluate::Evaluation;
 use allot_engine::promise::{PromiseOutcome, PromiseRequest};
-use allot_models::features::FraudFeatures;
+use allot_models::features::Observation;
 use allot_models::risk::RiskAssessment;
 
 use crate::allocate::Decided;
@@ -46,6 +46,12 @@ pub trait Wire: Send + Sync + 'static {
         decided: &Decided,
     ) -> Vec<u8>;
 
+    /// The bytes of an Allocate answer, kept with its idempotency key.
+    fn allocation_bytes(&self, response: &Self::AllocateResponse) -> Vec<u8>;
+
+    /// An Allocate answer from [`Wire::allocation_bytes`]' bytes.
+    fn allocation_from_bytes(&self, bytes: &[u8]) -> Result<Self::AllocateResponse, ServiceError>;
+
     /// The answer of a plan evaluation.
     fn evaluation(&self, id: &DecisionId, evaluation: &Evaluation) -> Self::EvaluateResponse;
 
@@ -79,13 +85,19 @@ pub trait Wire: Send + Sync + 'static {
     /// The answer of a fraud assessment.
     fn assessment(&self, id: &DecisionId, assessed: &RiskAssessment) -> Self::Assessment;
 
-    /// The encoded record of a ScoreOrder decision.
+    /// The encoded record of a ScoreOrder decision (with the features the
+    /// model saw and what the feature store remembered).
     fn assessment_record(
         &self,
         call: Recording<'_, Self::ScoreRequest>,
         answer: &Self::Assessment,
-        features: &FraudFeatures,
+        assessed: &RiskAssessment,
     ) -> Vec<u8>;
+
+    /// What the fraud feature store remembered of the order an encoded
+    /// record scored; `None` when the decision scored no order. An error
+    /// says why the bytes are not a record.
+    fn feature_store_entry(&self, record: &[u8]) -> Result<Option<Observation>, ServiceError>;
 }
 
 /// What every record holds of its call besides the answer.

@@ -28,6 +28,11 @@
 //!
 //! All methods take `&self`: the caches are concurrent and each entity's
 //! history sits behind its own mutex.
+//!
+//! Nothing here is durable: what the store keeps of an order is an
+//! [`Observation`], which the server records with each decision and feeds
+//! back through [`FeatureStore::remember`] at start, for the orders within
+//! [`FeatureStore::lookback_secs`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,11 +41,13 @@ use moka::sync::Cache;
 use parking_lot::Mutex;
 
 use super::window::{Entry, History};
-use super::{EntityKey, FraudFeatures, OrderEvent, Velocity};
+use super::{EntityKey, FraudFeatures, Observation, OrderEvent, Velocity};
 
 const HOUR: i64 = 3_600;
 const DAY: i64 = 24 * HOUR;
 const WEEK: i64 = 7 * DAY;
+/// The longest window any feature reads (see [`FeatureStore::velocity`]).
+const LONGEST_WINDOW: i64 = WEEK;
 
 /// Limits of a [`FeatureStore`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +123,14 @@ impl FeatureStore {
         &self.config
     }
 
+    /// How far back, seconds, the history reaches into the features: the
+    /// longest window a feature reads (7 days), or the horizon when it is
+    /// shorter. Orders older than this, relative to the newest, change no
+    /// feature, so refilling the store needs only the orders within it.
+    pub fn lookback_secs(&self) -> i64 {
+        self.config.horizon_secs.min(LONGEST_WINDOW)
+    }
+
     fn entity(&self, cache: &Cache<EntityKey, Shared>, key: EntityKey) -> Shared {
         let (cap, horizon) = (self.config.ring_capacity, self.config.horizon_secs);
         cache.get_with(key, || Arc::new(Mutex::new(History::new(cap, horizon))))
@@ -124,9 +139,16 @@ impl FeatureStore {
     /// Records an order (call it after scoring the order, so its features
     /// describe the history before it).
     pub fn observe(&self, order: &OrderEvent) {
+        self.remember(&order.observation());
+    }
+
+    /// Records an order from what the store keeps of it: what
+    /// [`FeatureStore::observe`] does, from an [`Observation`] (one kept
+    /// elsewhere, e.g. in a decision record, when refilling the store).
+    pub fn remember(&self, order: &Observation) {
         let entry = |peer| Entry {
             time: order.time,
-            amount_minor: order.amount_minor(),
+            amount_minor: order.amount_minor,
             peer,
         };
         self.entity(&self.customers, order.customer)

@@ -157,3 +157,39 @@ fn store_is_shareable_across_threads() {
     assert_eq!(f.device_customers_24h, 4.0);
     assert_eq!(f.customer_orders_24h, 64.0, "ring capacity");
 }
+
+#[test]
+fn remembered_observations_give_the_velocities_observed_orders_gave() {
+    let live = FeatureStore::default();
+    let t0 = 1_800_000_000;
+    let orders: Vec<OrderEvent> = (0..40)
+        .map(|i| {
+            order(
+                t0 + i * 1_700,
+                i as u64 % 3,
+                10 + i as u64 % 2,
+                100,
+                1_000 + i as u64 % 5,
+            )
+        })
+        .collect();
+    for o in &orders {
+        live.observe(o);
+    }
+    let refilled = FeatureStore::default();
+    for o in &orders {
+        refilled.remember(&o.observation());
+    }
+    for probe in [
+        order(t0 + 40 * 1_700, 1, 10, 100, 1_002),
+        order(t0 + 3 * DAY, 2, 11, 100, 1_009),
+    ] {
+        assert_eq!(refilled.velocity(&probe), live.velocity(&probe));
+    }
+    assert_eq!(live.lookback_secs(), WEEK);
+    let short = FeatureStore::new(StoreConfig {
+        horizon_secs: DAY,
+        ..StoreConfig::default()
+    });
+    assert_eq!(short.lookback_secs(), DAY, "a shorter horizon bounds it");
+}

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 pub use policy::{RiskPolicy, RuleHit};
 
-use crate::features::{FRAUD_FEATURES, FeatureStore, FraudFeatures, OrderEvent, StoreConfig};
+use crate::features::{
+    FRAUD_FEATURES, FeatureStore, FraudFeatures, Observation, OrderEvent, StoreConfig,
+};
 use crate::scoring::{FraudModel, ScoringError};
 use crate::shap::{Ensemble, Explainer, FeatureReason, fraud_reasons};
 use policy::CompiledPolicy;
@@ -52,6 +54,9 @@ pub struct RiskAssessment {
     pub model_version: String,
     /// Time spent on features, score and reasons.
     pub elapsed: Duration,
+    /// What the feature store remembered of the order; `None` when it was
+    /// not remembered (a recorded decision re-scored, or `remember` off).
+    pub observed: Option<Observation>,
 }
 
 /// Scores orders for fraud and remembers them in the feature store.
@@ -141,9 +146,11 @@ impl RiskScorer {
             order.device,
             order.amount_minor(),
         );
-        let assessed = self.decide(features, hits, started)?;
+        let mut assessed = self.decide(features, hits, started)?;
         if remember {
-            self.store.observe(order);
+            let observed = order.observation();
+            self.store.remember(&observed);
+            assessed.observed = Some(observed);
         }
         Ok(assessed)
     }
@@ -202,6 +209,7 @@ impl RiskScorer {
             model_name: name.to_string(),
             model_version: version.to_string(),
             elapsed: started.elapsed(),
+            observed: None,
         })
     }
 }

@@ -174,5 +174,10 @@ pub(super) fn record(
     record.solver = response.solver.clone();
     record.stock_read = stock_read(network, &read.stock_read);
     record.capacity = capacity(network, &read.capacity);
+    record.feature_store_entry = decided
+        .risk
+        .as_ref()
+        .and_then(|r| r.observed.as_ref())
+        .map(super::history::entry);
     record.encode_to_vec()
 }

@@ -12,6 +12,7 @@
 mod allocation;
 mod common;
 mod evaluation;
+mod history;
 mod promise;
 pub(crate) mod redact;
 mod risk;
@@ -22,7 +23,7 @@ use std::time::SystemTime;
 use allot_engine::allocation::evaluate::Evaluation;
 use allot_engine::network::Network;
 use allot_engine::promise::{PromiseOutcome, PromiseRequest};
-use allot_models::features::FraudFeatures;
+use allot_models::features::Observation;
 use allot_models::risk::RiskAssessment;
 use allot_proto::v1 as pb;
 use allot_service::allocate::Decided;
@@ -85,6 +86,16 @@ impl Wire for ProtoWire {
         allocation_response(&self.network, id.as_str().to_string(), decided)
     }
 
+    fn allocation_bytes(&self, response: &pb::AllocateResponse) -> Vec<u8> {
+        prost::Message::encode_to_vec(response)
+    }
+
+    fn allocation_from_bytes(&self, bytes: &[u8]) -> Result<pb::AllocateResponse, ServiceError> {
+        prost::Message::decode(bytes).map_err(|e| {
+            ServiceError::internal(format!("a remembered answer does not decode: {e}"))
+        })
+    }
+
     fn allocation_record(
         &self,
         call: Recording<'_, pb::AllocateRequest>,
@@ -143,8 +154,12 @@ impl Wire for ProtoWire {
         &self,
         call: Recording<'_, pb::ScoreOrderRequest>,
         answer: &pb::RiskAssessment,
-        features: &FraudFeatures,
+        assessed: &RiskAssessment,
     ) -> Vec<u8> {
-        risk::record(self, call, answer, features)
+        risk::record(self, call, answer, assessed)
+    }
+
+    fn feature_store_entry(&self, record: &[u8]) -> Result<Option<Observation>, ServiceError> {
+        history::recorded(record)
     }
 }

@@ -1,13 +1,14 @@
 //! The record of a ScoreOrder decision: the redacted request, the model and
-//! the features it saw, the assessment.
+//! the features it saw, the assessment, what the feature store remembered.
 
-use allot_models::features::FraudFeatures;
+use allot_models::risk::RiskAssessment;
 use allot_proto::v1 as pb;
 use allot_service::wire::Recording;
 use prost::Message;
 
 use super::ProtoWire;
 use super::common::{fraud_features, input_hash};
+use super::history::entry;
 use super::redact::redact_score;
 
 /// The encoded record of one assessment.
@@ -15,7 +16,7 @@ pub(super) fn record(
     wire: &ProtoWire,
     call: Recording<'_, pb::ScoreOrderRequest>,
     assessment: &pb::RiskAssessment,
-    features: &FraudFeatures,
+    assessed: &RiskAssessment,
 ) -> Vec<u8> {
     let mut record = wire.header(&call, pb::DecisionKind::Risk);
     let mut request = call.request;
@@ -29,7 +30,8 @@ pub(super) fn record(
     record.response = Some(pb::decision_record::Response::RiskAssessment(
         assessment.clone(),
     ));
-    record.features = fraud_features(features);
+    record.features = fraud_features(&assessed.features);
+    record.feature_store_entry = assessed.observed.as_ref().map(entry);
     record.reasons = assessment.reasons.clone();
     record.encode_to_vec()
 }

@@ -49,10 +49,14 @@ impl AllocationService for AllocationApi {
         request: Request<pb::ConfirmReservationRequest>,
     ) -> Result<Response<pb::Reservation>, Status> {
         let pb::ConfirmReservationRequest { reservation_id } = request.into_inner();
-        reply(self.ready.get().and_then(|services| {
-            let reservation = services.reservations.confirm(&reservation_id)?;
-            Ok(conv::reservation(services.network(), &reservation))
-        }))
+        reply(
+            async {
+                let services = self.ready.get()?;
+                let reservation = services.reservations.confirm(&reservation_id).await?;
+                Ok(conv::reservation(services.network(), &reservation))
+            }
+            .await,
+        )
     }
 
     async fn release_reservation(
@@ -65,12 +69,17 @@ impl AllocationService for AllocationApi {
             note,
         } = request.into_inner();
         let reason = conv::release_reason(reason);
-        reply(self.ready.get().and_then(|services| {
-            let reservation = services
-                .reservations
-                .release(&reservation_id, &reason, &note)?;
-            Ok(conv::reservation(services.network(), &reservation))
-        }))
+        reply(
+            async {
+                let services = self.ready.get()?;
+                let reservation = services
+                    .reservations
+                    .release(&reservation_id, &reason, &note)
+                    .await?;
+                Ok(conv::reservation(services.network(), &reservation))
+            }
+            .await,
+        )
     }
 
     async fn get_reservation(

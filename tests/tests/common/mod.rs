@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod orders;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -90,11 +92,25 @@ impl TestServer {
 
     /// [`TestServer::restart`] with `change` applied to the configuration
     /// (the data directory is kept).
-    pub async fn restart_with(mut self, change: impl FnOnce(&mut Config)) -> TestServer {
+    pub async fn restart_with(self, change: impl FnOnce(&mut Config)) -> TestServer {
+        self.restart_changed_after(change, Duration::ZERO).await
+    }
+
+    /// [`TestServer::restart`], staying down for `down` in between.
+    pub async fn restart_after(self, down: Duration) -> TestServer {
+        self.restart_changed_after(|_| {}, down).await
+    }
+
+    async fn restart_changed_after(
+        mut self,
+        change: impl FnOnce(&mut Config),
+        down: Duration,
+    ) -> TestServer {
         let owned_dir = self.owned_dir.take();
         let mut config = self.config.clone();
         change(&mut config);
         self.stop().await.unwrap();
+        tokio::time::sleep(down).await;
         let mut server = TestServer::start(config).await;
         server.owned_dir = owned_dir;
         server.wait_serving().await;

@@ -8,6 +8,7 @@
 //! the decision log cannot take the record.
 
 mod events;
+mod keys;
 mod policy;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use allot_models::features::{FraudFeatures, OrderEvent};
 use allot_models::risk::{RiskAssessment, RiskScorer, RuleHit};
 
 pub use events::allocation_event;
+pub use keys::EncodedKeys;
 pub use policy::{Disposition, Hold, hold_for};
 
 use crate::clock::Clock;
@@ -29,7 +31,7 @@ use crate::engine::Engine;
 use crate::error::ServiceError;
 use crate::fraud::FraudOrder;
 use crate::id::DecisionId;
-use crate::idempotency::{Fingerprint, Idempotency, KeyLedger};
+use crate::idempotency::{Fingerprint, Idempotency, KeyLedger, Remembered};
 use crate::pool::SolverPool;
 use crate::sink::Entry;
 use crate::wire::{Recording, Wire};
@@ -188,6 +190,16 @@ struct Decider<W: Wire> {
     pool: SolverPool,
     review: ReviewPolicy,
     decision_queue: usize,
+    /// Where a commit's key goes: asked for the record that makes it
+    /// durable with the decision.
+    keys: Arc<dyn KeyLedger<W::AllocateResponse>>,
+}
+
+/// What a committing call reserves under.
+struct KeyedCommit {
+    ttl: Duration,
+    key: String,
+    fingerprint: Fingerprint,
 }
 
 impl<W: Wire> Allocation<W> {
@@ -210,6 +222,7 @@ impl<W: Wire> Allocation<W> {
                 pool,
                 review: config.review,
                 decision_queue,
+                keys: keys.clone(),
             }),
             config,
             keys: Idempotency::new(keys),
@@ -244,11 +257,15 @@ impl<W: Wire> Allocation<W> {
         match call.commit.clone() {
             None => self.decider.clone().decide_and_record(call, None).await,
             Some(commit) => {
-                let ttl = self.ttl(commit.ttl)?;
+                let keyed = KeyedCommit {
+                    ttl: self.ttl(commit.ttl)?,
+                    key: commit.idempotency_key.clone(),
+                    fingerprint: commit.fingerprint,
+                };
                 let decider = self.decider.clone();
                 self.keys
                     .run(&commit.idempotency_key, commit.fingerprint, move || {
-                        decider.decide_and_record(call, Some(ttl))
+                        decider.decide_and_record(call, Some(keyed))
                     })
                     .await
             }
@@ -266,14 +283,21 @@ impl<W: Wire> Allocation<W> {
 }
 
 impl<W: Wire> Decider<W> {
-    /// Decides (reserving for `ttl` when given), records the decision and
+    /// Decides (reserving when it commits), records the decision and
     /// answers. RESOURCE_EXHAUSTED before anything is reserved when the
-    /// decision log's queue is full.
+    /// decision log's queue is full. With a durable key ledger, a committing
+    /// call's decision record and its commit record (the hold, the key, the
+    /// answer) are written in one transaction and are on disk before this
+    /// returns: both or neither survive a crash.
     async fn decide_and_record(
         self: Arc<Self>,
         call: AllocateCall<W::AllocateRequest>,
-        ttl: Option<Duration>,
+        commit: Option<KeyedCommit>,
     ) -> Result<W::AllocateResponse, ServiceError> {
+        let (ttl, keyed) = match commit {
+            Some(c) => (Some(c.ttl), Some(c)),
+            None => (None, None),
+        };
         let sink = self.engine.decisions.clone();
         log_has_room(sink.queue_depth(), self.decision_queue)?;
         let id = DecisionId::mint();
@@ -327,17 +351,34 @@ impl<W: Wire> Decider<W> {
             &decided,
         );
         let event = allocation_event(&self.engine.network, &decided);
-        if let Err(shed) = sink.record(Entry::new(&id, bytes, Some(event))) {
-            // The record could not be queued: undo the reservation so the
-            // failed call holds nothing.
-            if let Some(r) = &decided.outcome.reservation {
+        let entry = Entry::new(&id, bytes, Some(event));
+        let reservation = &decided.outcome.reservation;
+        let commit_record = keyed.and_then(|c| {
+            let remembered = Remembered {
+                request: c.fingerprint,
+                response: response.clone(),
+            };
+            self.keys
+                .commit_record(&c.key, &remembered, reservation.as_ref(), now)
+        });
+        let recorded = match commit_record {
+            Some(state) => match sink.record_durably(entry, state) {
+                Ok(written) => written.await,
+                Err(e) => Err(e),
+            },
+            None => sink.record(entry),
+        };
+        if let Err(failed) = recorded {
+            // Neither the record nor the hold was kept: undo the hold in
+            // memory so the failed call holds nothing.
+            if let Some(r) = reservation {
                 let _ = self
                     .engine
                     .allocator
                     .book()
                     .release(&r.id, self.clock.now());
             }
-            return Err(shed);
+            return Err(failed);
         }
         Ok(response)
     }
