@@ -60,12 +60,7 @@ impl StockJournal for StockStore {
         reset_feed: bool,
         at: SystemTime,
     ) -> Result<(NodeFreshness, Receipt), ServiceError> {
-        let replaced = if reset_feed {
-            self.reset_node(node, rows, as_of_sequence, at)
-        } else {
-            StockStore::replace_node(self, node, rows, as_of_sequence, at)
-        };
-        replaced
+        self.replace_or_reset(node, rows, as_of_sequence, reset_feed, at)
             .map(|fresh| (fresh, Receipt::done()))
             .map_err(ServiceError::domain)
     }

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 
-use super::book::{Reservation, ReservationBook, ReservationState};
+use super::book::{BookInner, Reservation, ReservationBook, ReservationState};
 use crate::network::NodeId;
 
 /// Every reservation of a book and the capacity used per node and day.
@@ -46,16 +46,7 @@ impl ReservationBook {
             .map(|(node, day, units)| ((node, day), units))
             .collect();
         for reservation in image.reservations {
-            if reservation.state == ReservationState::Held {
-                inner
-                    .expiry
-                    .insert((reservation.expires_at, reservation.id.clone()));
-            } else {
-                inner
-                    .finished
-                    .insert((reservation.updated_at, reservation.id.clone()));
-            }
-            inner.by_id.insert(reservation.id.clone(), reservation);
+            file(&mut inner, reservation);
         }
     }
 
@@ -77,17 +68,25 @@ impl ReservationBook {
             for &(node, day, units) in &reservation.capacity_days {
                 *inner.capacity_used.entry((node, day)).or_insert(0) += units;
             }
-            inner
-                .expiry
-                .insert((reservation.expires_at, reservation.id.clone()));
-        } else {
-            inner
-                .finished
-                .insert((reservation.updated_at, reservation.id.clone()));
         }
-        inner.by_id.insert(reservation.id.clone(), reservation);
+        file(&mut inner, reservation);
         true
     }
+}
+
+/// Files `reservation` in the book's maps: by id, and by expiry when held or
+/// by its end when finished.
+fn file(inner: &mut BookInner, reservation: Reservation) {
+    if reservation.state == ReservationState::Held {
+        inner
+            .expiry
+            .insert((reservation.expires_at, reservation.id.clone()));
+    } else {
+        inner
+            .finished
+            .insert((reservation.updated_at, reservation.id.clone()));
+    }
+    inner.by_id.insert(reservation.id.clone(), reservation);
 }
 
 #[cfg(test)]

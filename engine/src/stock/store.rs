@@ -136,6 +136,23 @@ impl StockStore {
         self.replace(node, rows, SequenceUpdate::Reset(as_of_sequence), at)
     }
 
+    /// [`StockStore::reset_node`] when `reset_feed`, else
+    /// [`StockStore::replace_node`].
+    pub fn replace_or_reset(
+        &self,
+        node: NodeId,
+        rows: Vec<(SkuId, StockLevel)>,
+        as_of_sequence: u64,
+        reset_feed: bool,
+        at: SystemTime,
+    ) -> Result<NodeFreshness, StockError> {
+        if reset_feed {
+            self.reset_node(node, rows, as_of_sequence, at)
+        } else {
+            self.replace_node(node, rows, as_of_sequence, at)
+        }
+    }
+
     fn replace(
         &self,
         node: NodeId,

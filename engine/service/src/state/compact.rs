@@ -138,16 +138,11 @@ pub(crate) fn fold(
     let started = Instant::now();
     let checkpoints = Checkpoints::new(dir)?;
     let mut replica = Replica::empty(network);
-    let (after, commits_after) = match checkpoints.latest()? {
-        Some(checkpoint) => {
-            let image =
-                StateImage::decode(&checkpoint.payload).map_err(|e| StateError::Undecodable {
-                    what: format!("checkpoint {}", checkpoint.seq),
-                    problem: e.to_string(),
-                })?;
+    let (after, commits_after) = match StateImage::latest(&checkpoints)? {
+        Some((seq, image)) => {
             let commits = image.commits_through;
             replica.restore(image);
-            (checkpoint.seq, commits)
+            (seq, commits)
         }
         None => (0, 0),
     };

@@ -187,12 +187,10 @@ impl StockJournal for Durable {
         }
         .encode();
         let _order = self.order.lock();
-        let fresh = if reset_feed {
-            self.stock.reset_node(node, rows, as_of_sequence, at)
-        } else {
-            self.stock.replace_node(node, rows, as_of_sequence, at)
-        }
-        .map_err(ServiceError::domain)?;
+        let fresh = self
+            .stock
+            .replace_or_reset(node, rows, as_of_sequence, reset_feed, at)
+            .map_err(ServiceError::domain)?;
         Ok((fresh, self.append_bytes(&record)?))
     }
 

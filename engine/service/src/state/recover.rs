@@ -102,7 +102,7 @@ pub fn open(
     let keys = Arc::new(Keys::new());
     let mut replica = Replica::new(stock.clone(), book.clone(), keys.clone());
     let mut recovery = Recovery::default();
-    let next_seq = match checkpoints.latest()? {
+    let next_seq = match StateImage::latest(&checkpoints)? {
         None => {
             if !read_after(dir, 0)?.records.is_empty() {
                 return Err(StateError::MissingCheckpoint {
@@ -128,15 +128,10 @@ pub fn open(
             recovery.fresh = true;
             1
         }
-        Some(checkpoint) => {
-            let image =
-                StateImage::decode(&checkpoint.payload).map_err(|e| StateError::Undecodable {
-                    what: format!("checkpoint {}", checkpoint.seq),
-                    problem: e.to_string(),
-                })?;
+        Some((checkpoint, image)) => {
             let commits_after = image.commits_through;
             replica.restore(image);
-            let tail = read_after(dir, checkpoint.seq)?;
+            let tail = read_after(dir, checkpoint)?;
             let journal = tail
                 .records
                 .iter()
@@ -152,7 +147,7 @@ pub fn open(
                 .collect::<Result<Vec<_>, StateError>>()?;
             recovery.commits = commits.len();
             replica.replay(journal, commits);
-            recovery.checkpoint_seq = checkpoint.seq;
+            recovery.checkpoint_seq = checkpoint;
             recovery.replayed = tail.records.len();
             recovery.torn_bytes = tail.torn_bytes;
             tail.next_seq

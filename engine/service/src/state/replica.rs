@@ -77,6 +77,22 @@ struct NodeRecord {
 }
 
 impl StateImage {
+    /// The newest checkpoint's sequence number and image, if there is one.
+    pub(crate) fn latest(
+        checkpoints: &allot_journal::Checkpoints,
+    ) -> Result<Option<(u64, StateImage)>, super::StateError> {
+        let Some(checkpoint) = checkpoints.latest()? else {
+            return Ok(None);
+        };
+        let image = StateImage::decode(&checkpoint.payload).map_err(|e| {
+            super::StateError::Undecodable {
+                what: format!("checkpoint {}", checkpoint.seq),
+                problem: e.to_string(),
+            }
+        })?;
+        Ok(Some((checkpoint.seq, image)))
+    }
+
     pub(crate) fn encode(&self) -> Vec<u8> {
         postcard::to_stdvec(self).unwrap_or_default()
     }
@@ -107,19 +123,24 @@ impl Replica {
         Replica::new(stock, book, Arc::new(Keys::new()))
     }
 
+    /// Remembers a used key.
+    fn remember(&mut self, key: KeyRecord) {
+        self.latest = self.latest.max(key.at);
+        self.keys.insert(
+            key.key,
+            KeyEntry {
+                fingerprint: key.fingerprint,
+                response: key.response.into(),
+                at: key.at,
+            },
+        );
+    }
+
     /// Applies one record.
     pub(crate) fn apply(&mut self, change: Change) {
         match change {
             Change::Commit { key, reservation } => {
-                self.latest = self.latest.max(key.at);
-                self.keys.insert(
-                    key.key,
-                    KeyEntry {
-                        fingerprint: key.fingerprint,
-                        response: key.response.into(),
-                        at: key.at,
-                    },
-                );
+                self.remember(key);
                 if let Some(record) = reservation {
                     let reservation = record.to_reservation(&self.network, &mut self.dropped);
                     let id = reservation.id.clone();
@@ -155,11 +176,9 @@ impl Replica {
                     .collect();
                 // It was accepted when made, on the same sequence: it is
                 // accepted again (or was a no-op on a changed network).
-                let _ = if reset_feed {
-                    self.stock.reset_node(node, rows, as_of, at)
-                } else {
-                    self.stock.replace_node(node, rows, as_of, at)
-                };
+                let _ = self
+                    .stock
+                    .replace_or_reset(node, rows, as_of, reset_feed, at);
             }
             Change::Deltas {
                 first_index,
@@ -310,15 +329,7 @@ impl Replica {
         });
         self.keys.clear();
         for key in image.keys {
-            self.latest = self.latest.max(key.at);
-            self.keys.insert(
-                key.key,
-                KeyEntry {
-                    fingerprint: key.fingerprint,
-                    response: key.response.into(),
-                    at: key.at,
-                },
-            );
+            self.remember(key);
         }
         self.early = image
             .early
