@@ -6,13 +6,13 @@
 //!
 //! After each restart, once SERVING:
 //!
-//! 1. every call of unknown outcome is settled ([`recover`]): committing
+//! 1. every call of unknown outcome is settled (`recover`): committing
 //!    Allocates re-sent with their idempotency key, reservations with a
 //!    confirm or release in flight read back;
-//! 2. the stock of every contested (node, SKU) ([`check::stock`]): reserved
+//! 2. the stock of every contested (node, SKU) (`check::stock`): reserved
 //!    = baseline reserved + the live holds, on_hand = baseline on_hand - the
 //!    confirmed units, no node holding and shipping more than it had;
-//! 3. per client ([`check::client`]): every acknowledged reservation reads
+//! 3. per client (`check::client`): every acknowledged reservation reads
 //!    back in its last acknowledged state, every acknowledged decision is
 //!    explainable (ExplainDecision OK), every acknowledged idempotency key
 //!    re-sent with its request answers the same bytes (`encode_to_vec`).
