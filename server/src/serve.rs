@@ -92,10 +92,15 @@ pub async fn serve(
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, ServingStatus::NotServing).await;
 
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(allot_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
+    // Reflection in both versions clients use: v1, and v1alpha (grpcurl
+    // before 1.9, grpcio's reflection client).
+    let descriptors = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(allot_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection = descriptors().build_v1()?;
+    let reflection_v1alpha = descriptors().build_v1alpha()?;
 
     let ready = Ready::default();
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -117,6 +122,7 @@ pub async fn serve(
         )?)
         .add_service(health)
         .add_service(reflection)
+        .add_service(reflection_v1alpha)
         .add_service(
             InventoryServiceServer::new(InventoryApi::new(ready.clone()))
                 .max_decoding_message_size(max),

@@ -460,10 +460,22 @@ async fn reservation_confirmations_releases_and_expiries_are_events_of_their_dec
             .unwrap()
             .into_inner();
         assert_eq!(confirmed.state, pb::ReservationState::Confirmed as i32);
+        // A note over the contract's 500 bytes is refused, naming it.
+        let refused = allocation
+            .release_reservation(pb::ReleaseReservationRequest {
+                reservation_id: reservations[1].1.clone(),
+                reason: pb::ReleaseReason::OrderCancelled as i32,
+                note: "x".repeat(501),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+        assert!(refused.message().starts_with("note"), "{refused:?}");
         let released = allocation
             .release_reservation(pb::ReleaseReservationRequest {
                 reservation_id: reservations[1].1.clone(),
-                ..Default::default()
+                reason: pb::ReleaseReason::OrderCancelled as i32,
+                note: "customer changed their mind".into(),
             })
             .await
             .unwrap()
@@ -513,6 +525,15 @@ async fn reservation_confirmations_releases_and_expiries_are_events_of_their_dec
     assert!(
         events.windows(2).all(|w| w[0].position < w[1].position),
         "{events:?}"
+    );
+    // The release's reason and note are in the decision log, as the
+    // contract says.
+    assert!(
+        events[1]
+            .summary
+            .ends_with(": order_cancelled; note: customer changed their mind"),
+        "{:?}",
+        events[1].summary
     );
     server.stop().await.unwrap();
 }

@@ -9,10 +9,7 @@ use allot_proto::v1 as pb;
 use allot_proto::v1::inventory_service_client::InventoryServiceClient;
 use common::{TestServer, test_config};
 use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_reflection::pb::v1::ServerReflectionRequest;
-use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+use tonic_reflection::pb::{v1, v1alpha};
 
 #[tokio::test]
 async fn health_turns_serving_once_loaded_for_every_service() {
@@ -32,11 +29,35 @@ async fn health_turns_serving_once_loaded_for_every_service() {
     server.stop().await.unwrap();
 }
 
+/// Every public service, as reflection must list it.
+const PUBLIC_SERVICES: [&str; 8] = [
+    "allot.v1.InventoryService",
+    "allot.v1.AllocationService",
+    "allot.v1.PromiseService",
+    "allot.v1.RiskService",
+    "allot.v1.ReturnsService",
+    "allot.v1.DecisionService",
+    "allot.v1.AdminService",
+    "grpc.health.v1.Health",
+];
+
+fn assert_lists_every_public_service(names: &[String]) {
+    for expected in PUBLIC_SERVICES {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn reflection_lists_every_public_service() {
+    use v1::server_reflection_request::MessageRequest;
+    use v1::server_reflection_response::MessageResponse;
     let server = TestServer::serving().await;
-    let mut client = ServerReflectionClient::new(server.channel().await);
-    let request = ServerReflectionRequest {
+    let mut client =
+        v1::server_reflection_client::ServerReflectionClient::new(server.channel().await);
+    let request = v1::ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
     };
@@ -50,21 +71,32 @@ async fn reflection_lists_every_public_service() {
         panic!("unexpected reflection answer: {response:?}");
     };
     let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
-    for expected in [
-        "allot.v1.InventoryService",
-        "allot.v1.AllocationService",
-        "allot.v1.PromiseService",
-        "allot.v1.RiskService",
-        "allot.v1.ReturnsService",
-        "allot.v1.DecisionService",
-        "allot.v1.AdminService",
-        "grpc.health.v1.Health",
-    ] {
-        assert!(
-            names.iter().any(|n| n == expected),
-            "{expected} missing from {names:?}"
-        );
-    }
+    assert_lists_every_public_service(&names);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn reflection_v1alpha_lists_every_public_service_for_older_clients() {
+    use v1alpha::server_reflection_request::MessageRequest;
+    use v1alpha::server_reflection_response::MessageResponse;
+    let server = TestServer::serving().await;
+    let mut client =
+        v1alpha::server_reflection_client::ServerReflectionClient::new(server.channel().await);
+    let request = v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = client
+        .server_reflection_info(tokio_stream::iter(vec![request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = responses.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection answer: {response:?}");
+    };
+    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    assert_lists_every_public_service(&names);
     server.stop().await.unwrap();
 }
 

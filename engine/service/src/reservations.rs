@@ -49,6 +49,9 @@ impl ReservationLedger for ReservationBook {
     }
 }
 
+/// Longest note a release takes (the contract's limit).
+pub const MAX_NOTE_BYTES: usize = 500;
+
 /// The reservation use cases.
 pub struct Reservations {
     ledger: Arc<dyn ReservationLedger>,
@@ -90,21 +93,38 @@ impl Reservations {
         Ok(done.reservation)
     }
 
-    /// Releases a held reservation; `reason` and `note` are logged. A
-    /// repeat (or the release of an expired hold) answers the reservation
-    /// unchanged and logs no event.
+    /// Releases a held reservation; `reason` (a short name: it labels
+    /// `allot_reservations_released_total`) and `note` (at most
+    /// [`MAX_NOTE_BYTES`]) go into its event in the decision log. A repeat
+    /// (or the release of an expired hold) answers the reservation unchanged
+    /// and logs no event.
     pub async fn release(
         &self,
         reservation_id: &str,
-        reason: &str,
+        reason: &'static str,
         note: &str,
     ) -> Result<Reservation, ServiceError> {
         required(reservation_id)?;
+        if note.len() > MAX_NOTE_BYTES {
+            return Err(ServiceError::invalid(
+                "note",
+                format!("at most {MAX_NOTE_BYTES} bytes, got {}", note.len()),
+            ));
+        }
         let (done, receipt) = self.ledger.release(reservation_id, self.clock.now())?;
         receipt.durable().await?;
         if done.changed {
-            self.log(EventKind::ReservationReleased, &done.reservation);
-            tracing::info!(reservation = %reservation_id, reason, note, "reservation released");
+            metrics::counter!("allot_reservations_released_total", "reason" => reason).increment(1);
+            let mut event = reservation_event(EventKind::ReservationReleased, &done.reservation);
+            event.summary = if note.is_empty() {
+                format!("{}: {reason}", event.summary)
+            } else {
+                format!("{}: {reason}; note: {note}", event.summary)
+            };
+            if let Err(error) = self.sink.event(event) {
+                tracing::warn!(reservation = %reservation_id, %error, "reservation event not logged");
+            }
+            tracing::info!(reservation = %reservation_id, reason, "reservation released");
         }
         Ok(done.reservation)
     }

@@ -307,8 +307,16 @@ pub(crate) fn evaluate_response(
     }
 }
 
-/// A release reason's name, for the log (an unknown value as its number).
-pub(crate) fn release_reason(reason: i32) -> String {
-    pb::ReleaseReason::try_from(reason)
-        .map_or_else(|_| reason.to_string(), |r| r.as_str_name().to_string())
+/// A release reason's name, for the decision log and the metrics label
+/// (unspecified and unknown values are "other").
+pub(crate) fn release_reason(reason: i32) -> &'static str {
+    match pb::ReleaseReason::try_from(reason) {
+        Ok(pb::ReleaseReason::OrderCancelled) => "order_cancelled",
+        Ok(pb::ReleaseReason::Reallocated) => "reallocated",
+        Ok(pb::ReleaseReason::FraudRejected) => "fraud_rejected",
+        Ok(pb::ReleaseReason::PaymentFailed) => "payment_failed",
+        // Unspecified is recorded as "other", as the contract says; so is
+        // a value this server does not know.
+        Ok(pb::ReleaseReason::Other | pb::ReleaseReason::Unspecified) | Err(_) => "other",
+    }
 }

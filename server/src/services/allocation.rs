@@ -74,7 +74,7 @@ impl AllocationService for AllocationApi {
                 let services = self.ready.get()?;
                 let reservation = services
                     .reservations
-                    .release(&reservation_id, &reason, &note)
+                    .release(&reservation_id, reason, &note)
                     .await?;
                 Ok(conv::reservation(services.network(), &reservation))
             }
