@@ -113,7 +113,12 @@ async fn bad_requests_name_the_field() {
         (order("o", vec![], "10001"), Code::InvalidArgument, "lines"),
         (
             order("o", vec![line("a", "SKU-000001", 1)], "00000"),
-            Code::NotFound,
+            Code::InvalidArgument,
+            "destination.postal_code",
+        ),
+        (
+            order("o", vec![line("a", "SKU-000001", 1)], "!!!"),
+            Code::InvalidArgument,
             "destination.postal_code",
         ),
         (

@@ -41,11 +41,15 @@ pub(crate) fn destination(
     };
     match location {
         Some(pb::destination::Location::PostalCode(code)) => {
+            // Unresolvable is the caller's error whatever the reason (no
+            // region matches, or not a postal code at all), as the contract
+            // says: INVALID_ARGUMENT, not NOT_FOUND.
             let region = network.resolve_postal_code(&code).ok_or_else(|| {
-                not_found(
+                invalid(
                     &format!("{field}.postal_code"),
-                    "postal code region for",
-                    &code,
+                    format!(
+                        "{code:?} matches no region of the network (a postal code as printed, e.g. 10001)"
+                    ),
                 )
             })?;
             Ok(Destination {
