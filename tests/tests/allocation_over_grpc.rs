@@ -291,6 +291,57 @@ async fn a_callers_plan_is_priced_and_its_violations_listed() {
     server.stop().await.unwrap();
 }
 
+#[tokio::test]
+async fn evaluate_plan_refuses_what_its_contract_refuses_and_reports_unknown_lines_as_violations() {
+    let (server, mut client, _inventory) =
+        server_with(vec![("DC-ATL", vec![("SKU-000001", 5)])]).await;
+    let assignment = |line_id: &str, quantity| pb::PlannedAssignment {
+        line_id: line_id.into(),
+        node: "DC-ATL".into(),
+        quantity,
+        service: None,
+    };
+    let evaluate = |order: pb::AllocateRequest, plan| pb::EvaluatePlanRequest {
+        order: Some(order),
+        plan,
+    };
+    let plain = order("o-c", vec![line("a", "SKU-000001", 2)], "30301");
+    let refused = [
+        (
+            evaluate(committed(plain.clone(), "k"), vec![assignment("a", 2)]),
+            "order.options.commit",
+        ),
+        (evaluate(plain.clone(), vec![]), "plan"),
+        (
+            evaluate(plain.clone(), vec![assignment("a", 1), assignment("a", 0)]),
+            "plan[1].quantity",
+        ),
+    ];
+    for (request, field) in refused {
+        let status = client.evaluate_plan(request).await.unwrap_err();
+        assert_eq!(status.code(), Code::InvalidArgument, "{field}: {status:?}");
+        assert!(status.message().starts_with(field), "{field}: {status:?}");
+    }
+    // A line id the order does not have is a QUANTITY_MISMATCH violation.
+    let answer = client
+        .evaluate_plan(evaluate(
+            plain,
+            vec![assignment("a", 2), assignment("nope", 1)],
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!answer.feasible);
+    assert!(
+        answer.violations.iter().any(|v| {
+            v.kind == pb::PlanViolationKind::QuantityMismatch as i32 && v.line_id == "nope"
+        }),
+        "{:?}",
+        answer.violations
+    );
+    server.stop().await.unwrap();
+}
+
 /// Allocates, retrying after RESOURCE_EXHAUSTED (load shedding when more
 /// calls wait than the solver queue holds) as a well-behaved OMS would.
 async fn allocate_with_backoff(

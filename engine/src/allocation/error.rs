@@ -7,7 +7,7 @@ use crate::error::{Classify, ErrorCode};
 pub enum AllocationError {
     /// The request is malformed; `field` names the offending field
     /// (for example `lines[3].quantity`).
-    #[error("invalid argument {field}: {problem}")]
+    #[error("{field}: {problem}")]
     InvalidArgument {
         /// Path of the offending field, e.g. `lines[3].quantity`.
         field: String,

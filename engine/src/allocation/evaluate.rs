@@ -101,13 +101,18 @@ impl Allocator {
         let mut plan = Plan::all_backordered(problem);
         let mut violations = Vec::new();
         let mut planned_per_line = vec![0u32; problem.lines.len()];
-        for (i, p) in planned.iter().enumerate() {
-            let l = *lines.get(p.line_id.as_str()).ok_or_else(|| {
-                AllocationError::invalid(
-                    format!("plan[{i}].line_id"),
-                    format!("no order line {:?}", p.line_id),
-                )
-            })?;
+        for p in planned {
+            // A line id not in the order is a violation of the plan, as the
+            // contract says, not an error.
+            let Some(&l) = lines.get(p.line_id.as_str()) else {
+                violations.push(Violation {
+                    kind: ViolationKind::QuantityMismatch,
+                    line_id: Some(p.line_id.clone()),
+                    node: Some(p.node_code.clone()),
+                    message: format!("the order has no line {:?}", p.line_id),
+                });
+                continue;
+            };
             planned_per_line[l] += p.quantity;
             let Some(node) = p.node else {
                 violations.push(Violation {

@@ -303,6 +303,21 @@ pub(crate) fn evaluate_call(
 ) -> Result<EvaluateCall<pb::EvaluatePlanRequest>, ServiceError> {
     let pb::EvaluatePlanRequest { order, plan } = message.clone();
     let order = order.ok_or_else(|| invalid("order", "required"))?;
+    if order.options.as_ref().is_some_and(|o| o.commit) {
+        return Err(invalid(
+            "order.options.commit",
+            "must be false: EvaluatePlan never reserves",
+        ));
+    }
+    if plan.is_empty() {
+        return Err(invalid("plan", "required: at least one assignment"));
+    }
+    if let Some(i) = plan.iter().position(|p| p.quantity == 0) {
+        return Err(invalid(
+            &format!("plan[{i}].quantity"),
+            "must be >= 1, got 0",
+        ));
+    }
     let (order, _commit) = order_request(network, order, "order.")?;
     Ok(EvaluateCall {
         order,
