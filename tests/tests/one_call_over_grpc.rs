@@ -14,19 +14,10 @@ use allot_proto::v1::decision_service_client::DecisionServiceClient;
 use allot_proto::v1::inventory_service_client::InventoryServiceClient;
 use allot_proto::v1::risk_service_client::RiskServiceClient;
 use allot_server::config::ReviewPolicy;
+use common::orders::line;
 use common::{TestServer, test_config};
 use tonic::Code;
 use tonic::transport::Channel;
-
-fn line(id: &str, sku: &str, quantity: u32) -> pb::OrderLine {
-    pb::OrderLine {
-        line_id: id.into(),
-        sku: sku.into(),
-        quantity,
-        unit_price_minor: None,
-        weight_grams: None,
-    }
-}
 
 fn timestamp(at: SystemTime) -> prost_types::Timestamp {
     let d = at.duration_since(UNIX_EPOCH).unwrap();

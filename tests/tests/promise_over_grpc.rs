@@ -13,17 +13,8 @@ use allot_proto::v1::allocation_service_client::AllocationServiceClient;
 use allot_proto::v1::decision_service_client::DecisionServiceClient;
 use allot_proto::v1::promise_service_client::PromiseServiceClient;
 use common::TestServer;
+use common::orders::line;
 use tonic::Code;
-
-fn line(id: &str, sku: &str, quantity: u32) -> pb::OrderLine {
-    pb::OrderLine {
-        line_id: id.into(),
-        sku: sku.into(),
-        quantity,
-        unit_price_minor: None,
-        weight_grams: None,
-    }
-}
 
 fn destination(postal: &str) -> Option<pb::Destination> {
     Some(pb::Destination {

@@ -50,53 +50,42 @@ fn assert_lists_every_public_service(names: &[String]) {
     }
 }
 
+/// The services a reflection API of version `$v` (v1 or v1alpha: the same
+/// messages in two packages) lists on `server`.
+macro_rules! listed_services {
+    ($v:ident, $server:expr) => {{
+        use $v::server_reflection_request::MessageRequest;
+        use $v::server_reflection_response::MessageResponse;
+        let mut client =
+            $v::server_reflection_client::ServerReflectionClient::new($server.channel().await);
+        let request = $v::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut responses = client
+            .server_reflection_info(tokio_stream::iter(vec![request]))
+            .await
+            .unwrap()
+            .into_inner();
+        let response = responses.message().await.unwrap().unwrap();
+        let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+            panic!("unexpected reflection answer: {response:?}");
+        };
+        list.service.into_iter().map(|s| s.name).collect::<Vec<_>>()
+    }};
+}
+
 #[tokio::test]
 async fn reflection_lists_every_public_service() {
-    use v1::server_reflection_request::MessageRequest;
-    use v1::server_reflection_response::MessageResponse;
     let server = TestServer::serving().await;
-    let mut client =
-        v1::server_reflection_client::ServerReflectionClient::new(server.channel().await);
-    let request = v1::ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut responses = client
-        .server_reflection_info(tokio_stream::iter(vec![request]))
-        .await
-        .unwrap()
-        .into_inner();
-    let response = responses.message().await.unwrap().unwrap();
-    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
-        panic!("unexpected reflection answer: {response:?}");
-    };
-    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
-    assert_lists_every_public_service(&names);
+    assert_lists_every_public_service(&listed_services!(v1, server));
     server.stop().await.unwrap();
 }
 
 #[tokio::test]
 async fn reflection_v1alpha_lists_every_public_service_for_older_clients() {
-    use v1alpha::server_reflection_request::MessageRequest;
-    use v1alpha::server_reflection_response::MessageResponse;
     let server = TestServer::serving().await;
-    let mut client =
-        v1alpha::server_reflection_client::ServerReflectionClient::new(server.channel().await);
-    let request = v1alpha::ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut responses = client
-        .server_reflection_info(tokio_stream::iter(vec![request]))
-        .await
-        .unwrap()
-        .into_inner();
-    let response = responses.message().await.unwrap().unwrap();
-    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
-        panic!("unexpected reflection answer: {response:?}");
-    };
-    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
-    assert_lists_every_public_service(&names);
+    assert_lists_every_public_service(&listed_services!(v1alpha, server));
     server.stop().await.unwrap();
 }
 

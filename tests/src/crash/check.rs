@@ -6,11 +6,10 @@ use std::collections::HashMap;
 use allot_client::AllotClient;
 use allot_client::proto as pb;
 use prost::Message;
-use tonic::Code;
 
 use super::ledger::{ClientLedger, Known};
 use super::report::{Violation, ViolationKind};
-use super::rpc::{Outcome, describe, settled};
+use super::rpc::{Outcome, describe, read_failure, settled};
 use super::workload::{Workload, read_levels};
 
 /// Per contested (node, SKU): reserved = baseline reserved + the live holds;
@@ -138,11 +137,7 @@ pub async fn client(api: &AllotClient, ledger: &ClientLedger) -> Vec<Violation> 
                 }
             }
             Outcome::Refused(status) | Outcome::Unexpected(status) => {
-                let kind = if status.code() == Code::NotFound {
-                    ViolationKind::ReservationMissing
-                } else {
-                    ViolationKind::Unexpected
-                };
+                let kind = read_failure(&status);
                 let detail = format!(
                     "{} acknowledged {expected:?}: GetReservation {}",
                     tracked.id,

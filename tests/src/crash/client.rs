@@ -15,7 +15,7 @@ use tonic::Code;
 
 use super::ledger::{ClientLedger, Known};
 use super::report::ViolationKind;
-use super::rpc::{Outcome, call, describe};
+use super::rpc::{Outcome, call, describe, read_failure};
 use super::workload::Workload;
 
 /// Most reservations one client holds at once; at the limit it confirms or
@@ -166,11 +166,7 @@ async fn finish(
         // Overloaded: nothing done, the reservation is still held.
         Outcome::Refused(status) if status.code() == Code::ResourceExhausted => return true,
         Outcome::Refused(status) | Outcome::Unexpected(status) => {
-            let kind = if status.code() == Code::NotFound {
-                ViolationKind::ReservationMissing
-            } else {
-                ViolationKind::Unexpected
-            };
+            let kind = read_failure(&status);
             ledger.violate(
                 kind,
                 format!("{id} held, {to:?} refused: {}", describe(&status)),
@@ -209,11 +205,7 @@ async fn get(api: &AllotClient, ledger: &mut ClientLedger, i: usize) -> bool {
         }
         Outcome::Refused(status) if status.code() == Code::ResourceExhausted => return true,
         Outcome::Refused(status) | Outcome::Unexpected(status) => {
-            let kind = if status.code() == Code::NotFound {
-                ViolationKind::ReservationMissing
-            } else {
-                ViolationKind::Unexpected
-            };
+            let kind = read_failure(&status);
             let detail = format!("GetReservation {}: {}", tracked.id, describe(&status));
             ledger.violate(kind, detail);
         }

@@ -10,7 +10,7 @@ use tonic::Code;
 
 use super::ledger::{ClientLedger, Known};
 use super::report::ViolationKind;
-use super::rpc::{Outcome, describe, settled};
+use super::rpc::{Outcome, describe, read_failure, settled};
 
 /// Settles the unknown outcomes of one client; returns how many were
 /// settled.
@@ -84,11 +84,7 @@ pub async fn settle(api: &AllotClient, ledger: &mut ClientLedger) -> usize {
                 }
             }
             Outcome::Refused(status) | Outcome::Unexpected(status) => {
-                let kind = if status.code() == Code::NotFound {
-                    ViolationKind::ReservationMissing
-                } else {
-                    ViolationKind::Unexpected
-                };
+                let kind = read_failure(&status);
                 let detail = format!(
                     "{id}: HELD with {to:?} in flight, GetReservation: {}",
                     describe(&status)

@@ -90,6 +90,16 @@ where
     }
 }
 
+/// What a failed call on a reservation the harness knows shows: NOT_FOUND
+/// means the server lost it, anything else is unexpected.
+pub fn read_failure(status: &Status) -> super::report::ViolationKind {
+    if status.code() == Code::NotFound {
+        super::report::ViolationKind::ReservationMissing
+    } else {
+        super::report::ViolationKind::Unexpected
+    }
+}
+
 /// A status as one line: its code and message.
 pub fn describe(status: &Status) -> String {
     format!("{:?}: {}", status.code(), status.message())
