@@ -15,6 +15,7 @@ pub fn network(nodes: usize, skus: usize) -> Arc<Network> {
     let parts = NetworkParts {
         name: format!("stock-bench-{nodes}x{skus}"),
         currency: "USD".to_string(),
+        country: "US".to_string(),
         nodes: (0..nodes).map(node).collect(),
         skus: (0..skus).map(sku).collect(),
         ..NetworkParts::default()

@@ -40,6 +40,7 @@ fn order(customer: &str, card: &str, amount_minor: i64, service: ServiceLevel) -
             unit_price_minor: amount_minor,
             resale_risk: 0.2,
         }],
+        total_minor: None,
     }
 }
 

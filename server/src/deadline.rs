@@ -1,5 +1,7 @@
 //! The time budget of a call: the caller's gRPC deadline (the `grpc-timeout`
-//! header) less a safety margin, or a configured default.
+//! header) less a margin kept for building and sending the answer, or a
+//! configured default. docs/operations.md ("Deadlines") says what each part
+//! of a call may use.
 
 use std::time::{Duration, Instant};
 
@@ -7,7 +9,7 @@ use allot_service::{Code, ServiceError};
 use tonic::metadata::MetadataMap;
 
 /// Parses a `grpc-timeout` value such as `150m` or `2S`.
-fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+pub(crate) fn parse_grpc_timeout(value: &str) -> Option<Duration> {
     if value.len() < 2 || value.len() > 9 {
         return None;
     }
@@ -24,50 +26,51 @@ fn parse_grpc_timeout(value: &str) -> Option<Duration> {
     })
 }
 
-/// When the work of this call must be done: `started` + (the caller's
-/// timeout - `margin`), or + `default` without one. DEADLINE_EXCEEDED when
-/// the caller left no time at all.
-pub(crate) fn budget(
-    metadata: &MetadataMap,
-    started: Instant,
-    default: Duration,
-    margin: Duration,
-) -> Result<Instant, ServiceError> {
-    let timeout = metadata
-        .get("grpc-timeout")
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_grpc_timeout);
-    match timeout {
-        None => Ok(started + default),
-        Some(t) if t <= margin => Err(ServiceError::new(
-            Code::DeadlineExceeded,
-            format!(
-                "the call's deadline ({} us) leaves no time to decide",
-                t.as_micros()
-            ),
-        )),
-        Some(t) => Ok(started + (t - margin)),
-    }
-}
-
 /// A call's time budget as configured: the default without a gRPC deadline,
 /// and the margin kept from one.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Budget {
     /// Budget of a call without a deadline.
     pub(crate) default: Duration,
-    /// Kept from the caller's deadline for building and sending the answer.
+    /// Kept from the caller's deadline for building and sending the answer,
+    /// at least.
     pub(crate) margin: Duration,
+    /// Share of the caller's timeout kept for the answer when that is more
+    /// than `margin` (0.0 to 0.9): a large answer takes longer to explain,
+    /// record and send than a fixed margin allows.
+    pub(crate) margin_share: f64,
 }
 
 impl Budget {
-    /// When the work of a call that started at `started` must be done.
+    /// When the work of a call that started at `started` must be done:
+    /// `started` + (the caller's timeout - the margin), or + `default`
+    /// without one. DEADLINE_EXCEEDED when the caller left no time at all.
     pub(crate) fn deadline(
         &self,
         metadata: &MetadataMap,
         started: Instant,
     ) -> Result<Instant, ServiceError> {
-        budget(metadata, started, self.default, self.margin)
+        let timeout = metadata
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_grpc_timeout);
+        let Some(timeout) = timeout else {
+            return Ok(started + self.default);
+        };
+        if timeout <= self.margin {
+            return Err(ServiceError::new(
+                Code::DeadlineExceeded,
+                format!(
+                    "the call's deadline ({} us) leaves no time to decide: it must exceed the server's margin of {} us",
+                    timeout.as_micros(),
+                    self.margin.as_micros()
+                ),
+            ));
+        }
+        let margin = self
+            .margin
+            .max(timeout.mul_f64(self.margin_share.clamp(0.0, 0.9)));
+        Ok(started + (timeout - margin))
     }
 }
 
@@ -84,26 +87,35 @@ mod tests {
         assert_eq!(parse_grpc_timeout("10q"), None);
     }
 
+    const BUDGET: Budget = Budget {
+        default: Duration::from_millis(50),
+        margin: Duration::from_millis(2),
+        margin_share: 0.2,
+    };
+
+    fn timeout(value: &str) -> MetadataMap {
+        let mut metadata = MetadataMap::new();
+        metadata.insert("grpc-timeout", value.parse().unwrap());
+        metadata
+    }
+
     #[test]
     fn a_deadline_shorter_than_the_margin_is_exceeded_at_once() {
-        let mut metadata = MetadataMap::new();
-        metadata.insert("grpc-timeout", "1m".parse().unwrap());
         let now = Instant::now();
-        let err = budget(
-            &metadata,
-            now,
-            Duration::from_millis(50),
-            Duration::from_millis(2),
-        )
-        .unwrap_err();
+        let err = BUDGET.deadline(&timeout("1m"), now).unwrap_err();
         assert_eq!(err.code(), Code::DeadlineExceeded);
-        let ok = budget(
-            &MetadataMap::new(),
-            now,
-            Duration::from_millis(50),
-            Duration::from_millis(2),
-        )
-        .unwrap();
+        let ok = BUDGET.deadline(&MetadataMap::new(), now).unwrap();
         assert_eq!(ok, now + Duration::from_millis(50));
+    }
+
+    #[test]
+    fn the_margin_is_the_larger_of_the_fixed_one_and_the_share() {
+        let now = Instant::now();
+        // 5 ms: 20% is 1 ms, less than the fixed 2 ms.
+        let short = BUDGET.deadline(&timeout("5m"), now).unwrap();
+        assert_eq!(short, now + Duration::from_millis(3));
+        // 100 ms: 20% is 20 ms.
+        let long = BUDGET.deadline(&timeout("100m"), now).unwrap();
+        assert_eq!(long, now + Duration::from_millis(80));
     }
 }

@@ -1,7 +1,10 @@
 //! The request gate: a tower layer in front of every gRPC service that sheds
 //! load beyond the configured concurrency, across all RPCs and per RPC
 //! (RESOURCE_EXHAUSTED at once, never an unbounded queue), and records
-//! request metrics labelled by rpc and code.
+//! request metrics labelled by rpc and code. It also ends a call whose
+//! deadline passes before its answer (the caller's `grpc-timeout`, at most
+//! `grpc.request_timeout_ms`) with DEADLINE_EXCEEDED, as gRPC defines it
+//! (tonic's own server timeout answers CANCELLED).
 //!
 //! A per-RPC permit is held by the response body, so a server stream
 //! (WatchDecisions) counts against its RPC's limit for as long as it runs.
@@ -14,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use http_body::{Body, Frame, SizeHint};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -26,15 +29,18 @@ use tower::{Layer, Service};
 pub struct RequestGateLayer {
     permits: Arc<Semaphore>,
     per_rpc: Arc<HashMap<String, Arc<Semaphore>>>,
+    request_timeout: Duration,
 }
 
 impl RequestGateLayer {
     /// At most `max_concurrent` requests in flight (health checks exempt),
-    /// and at most `per_rpc[rpc]` of an RPC (`Service/Method`) among them.
-    /// Every RPC named must be one of the allot.v1 contract.
+    /// and at most `per_rpc[rpc]` of an RPC (`Service/Method`) among them;
+    /// no call runs longer than `request_timeout` (or its own shorter
+    /// deadline). Every RPC named must be one of the allot.v1 contract.
     pub fn new(
         max_concurrent: usize,
         per_rpc: &BTreeMap<String, usize>,
+        request_timeout: Duration,
     ) -> Result<Self, UnknownRpc> {
         let known = contract_rpcs();
         if let Some(rpc) = per_rpc.keys().find(|rpc| !known.contains(*rpc)) {
@@ -51,6 +57,7 @@ impl RequestGateLayer {
                     .map(|(rpc, limit)| (rpc.clone(), Arc::new(Semaphore::new((*limit).max(1)))))
                     .collect(),
             ),
+            request_timeout,
         })
     }
 }
@@ -88,6 +95,7 @@ impl<S> Layer<S> for RequestGateLayer {
             inner,
             permits: self.permits.clone(),
             per_rpc: self.per_rpc.clone(),
+            request_timeout: self.request_timeout,
         }
     }
 }
@@ -98,6 +106,7 @@ pub struct RequestGate<S> {
     inner: S,
     permits: Arc<Semaphore>,
     per_rpc: Arc<HashMap<String, Arc<Semaphore>>>,
+    request_timeout: Duration,
 }
 
 type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
@@ -155,11 +164,24 @@ where
                 }
             }
         }
+        let timeout = request
+            .headers()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::deadline::parse_grpc_timeout)
+            .map_or(self.request_timeout, |t| t.min(self.request_timeout));
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let started = Instant::now();
-            let response = inner.call(request).await;
+            let Ok(response) = tokio::time::timeout(timeout, inner.call(request)).await else {
+                count(&rpc, tonic::Code::DeadlineExceeded);
+                return Ok(Status::deadline_exceeded(format!(
+                    "the call's deadline ({} ms: the caller's grpc-timeout, at most grpc.request_timeout_ms) passed before its answer",
+                    timeout.as_millis()
+                ))
+                .into_http());
+            };
             drop(permit);
             let Ok(response) = response else {
                 return response;
@@ -281,9 +303,9 @@ mod tests {
     #[test]
     fn the_default_limits_name_real_rpcs_and_typos_are_refused() {
         let defaults = crate::config::GrpcConfig::default().rpc_concurrency;
-        assert!(RequestGateLayer::new(16, &defaults).is_ok());
+        assert!(RequestGateLayer::new(16, &defaults, Duration::from_secs(30)).is_ok());
         let typo = BTreeMap::from([("AllocationService/Alocate".to_string(), 4)]);
-        let error = RequestGateLayer::new(16, &typo)
+        let error = RequestGateLayer::new(16, &typo, Duration::from_secs(30))
             .err()
             .map(|e| e.to_string());
         assert!(

@@ -111,14 +111,15 @@ pub async fn serve(
     let budget = Budget {
         default: Duration::from_millis(config.allocation.default_budget_ms),
         margin: Duration::from_millis(config.allocation.deadline_margin_ms),
+        margin_share: config.allocation.deadline_margin_share,
     };
     let max = config.grpc.max_message_bytes;
     let router = tonic::transport::Server::builder()
-        .timeout(Duration::from_millis(config.grpc.request_timeout_ms))
         .max_concurrent_streams(config.grpc.max_concurrent_streams)
         .layer(RequestGateLayer::new(
             config.grpc.max_concurrent_requests,
             &config.grpc.rpc_concurrency,
+            Duration::from_millis(config.grpc.request_timeout_ms),
         )?)
         .add_service(health)
         .add_service(reflection)
@@ -128,7 +129,8 @@ pub async fn serve(
                 .max_decoding_message_size(max),
         )
         .add_service(
-            AdminServiceServer::new(AdminApi::new(ready.clone())).max_decoding_message_size(max),
+            AdminServiceServer::new(AdminApi::new(ready.clone(), max))
+                .max_decoding_message_size(max),
         )
         .add_service(
             AllocationServiceServer::new(AllocationApi::new(ready.clone(), budget))
@@ -139,7 +141,8 @@ pub async fn serve(
                 .max_decoding_message_size(max),
         )
         .add_service(
-            RiskServiceServer::new(RiskApi::new(ready.clone())).max_decoding_message_size(max),
+            RiskServiceServer::new(RiskApi::new(ready.clone(), budget))
+                .max_decoding_message_size(max),
         )
         .add_service(ReturnsServiceServer::new(ReturnsApi).max_decoding_message_size(max))
         .add_service(

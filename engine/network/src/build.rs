@@ -114,6 +114,7 @@ impl Network {
         Ok(Network {
             name: parts.name,
             currency: parts.currency,
+            country: parts.country,
             nodes: parts.nodes,
             skus: parts.skus,
             carriers: parts.carriers,

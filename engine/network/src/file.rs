@@ -40,6 +40,8 @@ struct NetworkSection {
     name: String,
     #[serde(default = "default_currency")]
     currency: String,
+    #[serde(default = "default_country")]
+    country: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -164,6 +166,9 @@ struct SkuEntry {
 
 fn default_currency() -> String {
     "USD".into()
+}
+fn default_country() -> String {
+    "US".into()
 }
 fn default_pickup_days() -> Vec<String> {
     ["mon", "tue", "wed", "thu", "fri"]

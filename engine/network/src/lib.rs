@@ -32,6 +32,7 @@ use std::collections::HashMap;
 pub struct Network {
     name: String,
     currency: String,
+    country: String,
     nodes: Vec<Node>,
     skus: Vec<Sku>,
     carriers: Vec<Carrier>,
@@ -55,6 +56,9 @@ pub struct NetworkParts {
     pub name: String,
     /// ISO 4217 currency code of every `_minor` amount, e.g. `USD`.
     pub currency: String,
+    /// ISO 3166-1 alpha-2 code of the one country the network delivers
+    /// to, e.g. `US`.
+    pub country: String,
     /// Nodes in id order.
     pub nodes: Vec<Node>,
     /// SKUs in id order.
@@ -78,6 +82,11 @@ impl Network {
     /// ISO 4217 currency of every amount in the network.
     pub fn currency(&self) -> &str {
         &self.currency
+    }
+
+    /// ISO 3166-1 alpha-2 code of the country the network delivers to.
+    pub fn country(&self) -> &str {
+        &self.country
     }
 
     /// All nodes, indexed by [`NodeId`].

@@ -25,6 +25,15 @@ pub(super) fn validate(parts: &NetworkParts, source: &str) -> Result {
             ),
         );
     }
+    if parts.country.len() != 2 || !parts.country.bytes().all(|b| b.is_ascii_uppercase()) {
+        return fail(
+            "network.country".into(),
+            format!(
+                "{:?} is not an ISO 3166-1 alpha-2 code; use two upper-case letters such as \"US\"",
+                parts.country
+            ),
+        );
+    }
     zones(parts, source)?;
     services(parts, source)?;
     regions(parts, source)?;

@@ -138,8 +138,12 @@ impl Default for StockConfig {
 pub struct AllocationConfig {
     /// Time budget of a solve when the call carries no gRPC deadline, ms.
     pub default_budget_ms: u64,
-    /// Kept from the caller's deadline for building and sending the answer, ms.
+    /// Kept from the caller's deadline for building and sending the answer,
+    /// ms (at least).
     pub deadline_margin_ms: u64,
+    /// Share of the caller's deadline kept for building and sending the
+    /// answer when that is more than `deadline_margin_ms`, 0.0 to 0.9.
+    pub deadline_margin_share: f64,
     /// Reservation time to live when the request sets none, seconds.
     pub default_reservation_ttl_s: u64,
     /// Longest reservation time to live a request may ask for, seconds.
@@ -175,7 +179,8 @@ impl Default for AllocationConfig {
     fn default() -> Self {
         AllocationConfig {
             default_budget_ms: 50,
-            deadline_margin_ms: 1,
+            deadline_margin_ms: 2,
+            deadline_margin_share: 0.2,
             default_reservation_ttl_s: 900,
             max_reservation_ttl_s: 7 * 24 * 3600,
             idempotency_keys: 100_000,

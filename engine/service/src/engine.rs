@@ -14,7 +14,7 @@ use allot_engine::stock::{StockError, StockLevel, StockStore};
 use allot_engine::transit::TransitPredictor;
 use allot_models::features::StoreConfig;
 use allot_models::risk::RiskScorer;
-use allot_models::scoring::{OrtRuntime, ScoringError};
+use allot_models::scoring::{ModelCard, OrtRuntime, ScoringError};
 use allot_models::transit::{EtaPredictor, PredictorLoadError, PredictorOptions, Refresher};
 
 use crate::config::{ModelsConfig, ServiceConfig, StateStore};
@@ -44,6 +44,9 @@ pub struct Engine {
     /// model (cached per lane and 15-minute bucket); `None` only when the
     /// models directory has no `eta.onnx`.
     pub transit: Option<Arc<dyn TransitPredictor>>,
+    /// The ETA model's card and file, when it is loaded (what `transit`
+    /// predicts with).
+    pub eta_model: Option<(ModelCard, PathBuf)>,
     /// Keeps the ETA cache warm for the current and the next bucket; stops
     /// when the engine is dropped. `None` without `eta.onnx` or with
     /// `models.eta_refresh = false`.
@@ -219,10 +222,19 @@ impl Engine {
             Arc::new(RiskScorer::load(&dir, &config.models.risk, store).map_err(models_error)?);
         let (name, version) = risk.model_version();
         tracing::info!(model = name, version, dir = %dir.display(), "fraud model loaded");
-        let (transit, transit_refresher) = match load_transit(&dir, &network, &config.models)? {
-            Some((eta, refresher)) => (Some(eta as Arc<dyn TransitPredictor>), refresher),
-            None => (None, None),
-        };
+        let (transit, transit_refresher, eta_model) =
+            match load_transit(&dir, &network, &config.models)? {
+                Some((eta, refresher)) => {
+                    let model = eta.model();
+                    let eta_model = (model.card().clone(), model.path().to_path_buf());
+                    (
+                        Some(eta as Arc<dyn TransitPredictor>),
+                        refresher,
+                        Some(eta_model),
+                    )
+                }
+                None => (None, None, None),
+            };
         let promiser = Arc::new(Promiser::new(
             book.clone(),
             config.allocation.costs,
@@ -245,6 +257,7 @@ impl Engine {
             models_loaded: (dir, SystemTime::now()),
             transit,
             transit_refresher,
+            eta_model,
             promiser,
             durable,
             recovery,

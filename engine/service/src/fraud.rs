@@ -25,8 +25,8 @@ pub struct FraudOrder {
     /// When the customer's account was created; `None`: when the order was
     /// placed.
     pub account_created_at: Option<SystemTime>,
-    /// The OMS's customer id (required).
-    pub customer_id: String,
+    /// Who the customer is, for the velocity features.
+    pub customer: CustomerIdentity,
     /// The device fingerprint; empty when not sent.
     pub device_id: String,
     /// The card fingerprint; empty when not sent.
@@ -46,6 +46,35 @@ pub struct FraudOrder {
     pub service: ServiceLevel,
     /// The order lines with their prices and resale risk.
     pub lines: Vec<OrderLine>,
+    /// The order total the caller charged (tax and shipping included), when
+    /// it gave one; `None`: the lines' value.
+    pub total_minor: Option<i64>,
+}
+
+/// Who placed an order, as far as the caller knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomerIdentity {
+    /// A customer account: the OMS's customer id.
+    Account(String),
+    /// A guest checkout with an e-mail address (normalised: trimmed, lower
+    /// case): a guest who comes back with the same address is the same
+    /// customer.
+    GuestEmail(String),
+    /// A guest checkout without an e-mail address: the order id, so the
+    /// customer has no history.
+    GuestOrder(String),
+}
+
+impl CustomerIdentity {
+    /// The feature store's key of the customer. The kinds never collide: a
+    /// customer id equal to someone's e-mail address is another customer.
+    pub fn key(&self) -> u64 {
+        match self {
+            CustomerIdentity::Account(id) => entity_key(id),
+            CustomerIdentity::GuestEmail(email) => entity_key(&format!("guest-email:{email}")),
+            CustomerIdentity::GuestOrder(order) => entity_key(&format!("guest-order:{order}")),
+        }
+    }
 }
 
 fn unix(t: SystemTime) -> i64 {
@@ -72,7 +101,7 @@ impl FraudOrder {
         let key = |id: &str| (!id.is_empty()).then(|| entity_key(id));
         OrderEvent {
             time: unix(placed),
-            customer: entity_key(&self.customer_id),
+            customer: self.customer.key(),
             account_created: unix(self.account_created_at.unwrap_or(placed)),
             device: key(&self.device_id),
             card: key(&self.card_fingerprint),
@@ -82,6 +111,7 @@ impl FraudOrder {
             time_zone: self.time_zone,
             service: self.service,
             lines: self.lines.clone(),
+            total_minor: self.total_minor,
         }
     }
 }

@@ -108,6 +108,7 @@ fn probe(time: i64, customer: u64, card: u64) -> OrderEvent {
             unit_price_minor: 4_000,
             resale_risk: 0.2,
         }],
+        total_minor: None,
     }
 }
 

@@ -21,7 +21,10 @@ impl DecisionId {
     /// it in the error.
     pub fn parse(id: &str, field: &str) -> Result<DecisionId, ServiceError> {
         if id.is_empty() {
-            return Err(ServiceError::invalid(field, "required"));
+            return Err(ServiceError::invalid(
+                field,
+                "required: a decision id as a response returned it (dec_ and a ULID)",
+            ));
         }
         if decision_key(id).is_none() {
             return Err(ServiceError::invalid(
@@ -71,6 +74,6 @@ mod tests {
         let e = DecisionId::parse("nope", "decision_id").unwrap_err();
         assert!(e.to_string().starts_with("decision_id: "), "{e}");
         let e = DecisionId::parse("", "decision_id").unwrap_err();
-        assert_eq!(e.to_string(), "decision_id: required");
+        assert!(e.to_string().starts_with("decision_id: required: "), "{e}");
     }
 }

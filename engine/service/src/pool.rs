@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use crate::error::{Code, ServiceError};
+use crate::error::ServiceError;
 use tokio::sync::Semaphore;
 
 /// A bounded pool for blocking decision work with a bounded wait queue.
@@ -46,9 +46,12 @@ impl SolverPool {
     }
 
     /// Runs `work` on a blocking thread once a permit is free. When
-    /// `max_waiting` calls already wait, answers RESOURCE_EXHAUSTED at once;
-    /// a call that cannot get a permit before `deadline` answers
-    /// DEADLINE_EXCEEDED without running.
+    /// `max_waiting` calls already wait, answers RESOURCE_EXHAUSTED at once.
+    /// A call waits for a permit at most half of the time left to its
+    /// `deadline`, so that one that gets a permit still has half its budget
+    /// to decide in; when none frees up by then it answers
+    /// RESOURCE_EXHAUSTED without running (the solvers are saturated: retry
+    /// with backoff, or elsewhere).
     pub async fn run<T: Send + 'static>(
         &self,
         deadline: Instant,
@@ -65,13 +68,15 @@ impl SolverPool {
                     ));
                 }
                 let _waiting = Waiting(self.waiting.clone());
-                tokio::time::timeout_at(deadline.into(), self.permits.clone().acquire_owned())
+                let patience = deadline.saturating_duration_since(Instant::now()) / 2;
+                tokio::time::timeout(patience, self.permits.clone().acquire_owned())
                     .await
                     .map_err(|_| {
-                        ServiceError::new(
-                            Code::DeadlineExceeded,
-                            "no solver became free before the call's deadline",
-                        )
+                        metrics::counter!("allot_solver_shed_total").increment(1);
+                        ServiceError::exhausted(format!(
+                            "every solver stayed busy for half the call's time budget ({} us); retry with backoff",
+                            patience.as_micros()
+                        ))
                     })?
                     .map_err(|_| ServiceError::unavailable("the solver pool is shut down"))?
             }
@@ -89,7 +94,28 @@ impl SolverPool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Code;
     use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_call_waits_for_a_busy_pool_at_most_half_its_budget_then_is_shed() {
+        let pool = SolverPool::new(1, 4);
+        let far = Instant::now() + Duration::from_secs(30);
+        let (release, hold) = std::sync::mpsc::channel::<()>();
+        let busy = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.run(far, move || hold.recv().ok()).await })
+        };
+        while pool.permits.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        let deadline = Instant::now() + Duration::from_millis(40);
+        let shed = pool.run(deadline, || 1).await.unwrap_err();
+        assert_eq!(shed.code(), Code::ResourceExhausted, "{shed}");
+        assert_eq!(pool.waiting.load(Ordering::Acquire), 0);
+        release.send(()).unwrap();
+        assert_eq!(busy.await.unwrap().unwrap(), Some(()));
+    }
 
     #[tokio::test]
     async fn a_full_queue_sheds_at_once_and_a_free_pool_runs() {

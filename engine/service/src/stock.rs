@@ -113,9 +113,10 @@ pub struct Availability {
 pub struct NodePage {
     /// The node's freshness.
     pub freshness: NodeFreshness,
-    /// The rows of this page, by SKU id.
+    /// The rows of this page, ordered by SKU code.
     pub rows: Vec<(SkuId, StockLevel)>,
-    /// The token of the next page; `None` on the last.
+    /// The token of the next page (the position in SKU code order of the
+    /// last row of this one); `None` on the last.
     pub next: Option<u32>,
     /// Rows of the node in all.
     pub total_rows: usize,
@@ -137,6 +138,9 @@ pub struct Stock {
     store: Arc<StockStore>,
     journal: Arc<dyn StockJournal>,
     clock: Arc<dyn Clock>,
+    /// Per SKU id, its position in the network's SKUs ordered by code: the
+    /// order of a node's rows, and what a page token holds.
+    code_rank: Arc<Vec<u32>>,
 }
 
 impl Stock {
@@ -146,10 +150,18 @@ impl Stock {
         journal: Arc<dyn StockJournal>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let network = store.network();
+        let mut by_code: Vec<SkuId> = (0..network.sku_count() as u32).map(SkuId).collect();
+        by_code.sort_by(|a, b| network.sku(*a).code.cmp(&network.sku(*b).code));
+        let mut code_rank = vec![0; by_code.len()];
+        for (rank, sku) in by_code.into_iter().enumerate() {
+            code_rank[sku.0 as usize] = rank as u32;
+        }
         Stock {
             store,
             journal,
             clock,
+            code_rank: Arc::new(code_rank),
         }
     }
 
@@ -261,8 +273,10 @@ impl Stock {
         answer
     }
 
-    /// A page of `page` rows of a node after SKU id `after` (off the async
-    /// workers). `page` 0 means [`DEFAULT_PAGE`]; more than [`MAX_PAGE`] is
+    /// A page of `page` rows of a node, ordered by SKU code, after the SKU
+    /// whose position in code order is `after` (a previous page's
+    /// [`NodePage::next`]; the SKU need not be held any more), off the async
+    /// workers. `page` 0 means [`DEFAULT_PAGE`]; more than [`MAX_PAGE`] is
     /// refused naming `page_size`.
     pub async fn node_page(
         &self,
@@ -281,10 +295,17 @@ impl Stock {
             n => n,
         };
         let store = self.store.clone();
-        let (freshness, rows) = blocking(move || store.node_levels(node)).await?;
-        let start = after.map_or(0, |a| rows.partition_point(|(sku, _)| sku.0 <= a));
+        let code_rank = self.code_rank.clone();
+        let (freshness, rows) = blocking(move || {
+            let (freshness, mut rows) = store.node_levels(node);
+            rows.sort_by_key(|(sku, _)| rank(&code_rank, *sku));
+            (freshness, rows)
+        })
+        .await?;
+        let rank = |sku: SkuId| rank(&self.code_rank, sku);
+        let start = after.map_or(0, |a| rows.partition_point(|(sku, _)| rank(*sku) <= a));
         let end = (start + page).min(rows.len());
-        let next = (end < rows.len()).then(|| rows[end - 1].0.0);
+        let next = (end < rows.len()).then(|| rank(rows[end - 1].0));
         Ok(NodePage {
             freshness,
             total_rows: rows.len(),
@@ -301,6 +322,11 @@ impl Stock {
             recent: self.store.recent_quarantined(RECENT_QUARANTINED),
         }
     }
+}
+
+/// The position of `sku` in the network's SKUs ordered by code.
+fn rank(code_rank: &[u32], sku: SkuId) -> u32 {
+    code_rank.get(sku.0 as usize).copied().unwrap_or(u32::MAX)
 }
 
 /// Runs CPU work that may exceed a few hundred microseconds off the async

@@ -17,7 +17,13 @@ const EXACT_SHARE: f64 = 0.6;
 /// best plan found (never worse than greedy) with a valid lower bound.
 pub fn solve(problem: &Problem, deadline: Instant) -> Solution {
     let started = Instant::now();
+    if problem.n() == 0 {
+        return skipped(problem, started);
+    }
     let start = greedy(problem);
+    if Instant::now() >= deadline {
+        return fallback(problem, start, started);
+    }
     let exact_deadline = started
         + deadline
             .saturating_duration_since(started)
@@ -39,8 +45,47 @@ pub fn solve(problem: &Problem, deadline: Instant) -> Solution {
         best.plan = Some(plan);
         best.method = Method::Greedy;
     }
+    if problem.n() == 1 && best.status == SolveStatus::Optimal {
+        best.method = Method::SingleNode;
+        best.nodes_explored = 0;
+    }
     best.elapsed = started.elapsed();
     best
+}
+
+/// The greedy plan as the answer of a solve whose time ran out before the
+/// search began: not proven, the lower bound unknown (gap 1).
+fn fallback(problem: &Problem, plan: Option<super::problem::Plan>, started: Instant) -> Solution {
+    let objective = plan
+        .as_ref()
+        .map_or(Default::default(), |p| objective(problem, p));
+    Solution {
+        status: SolveStatus::TimeLimit,
+        lower_bound: 0,
+        plan,
+        objective,
+        method: Method::Greedy,
+        nodes_explored: 0,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// The answer without candidates: every unit backordered when backorders
+/// are allowed, else no plan.
+fn skipped(problem: &Problem, started: Instant) -> Solution {
+    let plan = greedy(problem);
+    let objective = plan
+        .as_ref()
+        .map_or(Default::default(), |p| objective(problem, p));
+    Solution {
+        status: SolveStatus::Skipped,
+        lower_bound: objective.total(),
+        plan,
+        objective,
+        method: Method::None,
+        nodes_explored: 0,
+        elapsed: started.elapsed(),
+    }
 }
 
 /// The better of two solutions of one problem: a proof wins, else the lower

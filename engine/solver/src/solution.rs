@@ -16,6 +16,9 @@ pub enum SolveStatus {
     /// Proven: no plan satisfies the constraints (for example ship-complete
     /// with no single node holding every line, and backorders not allowed).
     Infeasible,
+    /// Nothing to optimise: no line has a candidate node, so every unit is
+    /// backordered (the plan) or, without backorders, there is no plan.
+    Skipped,
 }
 
 /// Which algorithm produced (and proved) the answer.
@@ -27,6 +30,10 @@ pub enum Method {
     Highs,
     /// The greedy heuristic (only as a deadline fallback: never proven).
     Greedy,
+    /// One candidate node: the plan is trivially optimal.
+    SingleNode,
+    /// No candidate node: nothing was optimised ([`SolveStatus::Skipped`]).
+    None,
 }
 
 impl Method {
@@ -35,7 +42,9 @@ impl Method {
         match self {
             Method::ExactBranchAndBound => "exact-bnb",
             Method::Highs => "highs",
-            Method::Greedy => "greedy",
+            Method::Greedy => "greedy-fallback",
+            Method::SingleNode => "single-node",
+            Method::None => "none",
         }
     }
 }
@@ -62,16 +71,17 @@ pub struct Solution {
 }
 
 impl Solution {
-    /// Relative optimality gap: (objective - lower bound) / max(1, |objective|).
+    /// Relative optimality gap: (objective - lower bound) / max(1,
+    /// |objective|), at most 1 (1: nothing is known of the optimum).
     pub fn gap(&self) -> f64 {
         if self.plan.is_none() {
-            return if self.status == SolveStatus::Infeasible {
+            return if matches!(self.status, SolveStatus::Infeasible | SolveStatus::Skipped) {
                 0.0
             } else {
-                f64::INFINITY
+                1.0
             };
         }
         let total = self.objective.total();
-        ((total - self.lower_bound).max(0) as f64) / (total.abs().max(1) as f64)
+        (((total - self.lower_bound).max(0) as f64) / (total.abs().max(1) as f64)).min(1.0)
     }
 }

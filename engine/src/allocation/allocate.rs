@@ -7,7 +7,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::candidates::{BuiltProblem, build_problem};
 use super::error::AllocationError;
-use super::explain::{alternatives, exclusion_reasons, line_reasons, runners_up};
+use super::explain::{
+    ExplainBudget, alternatives, exclusion_reasons, line_reasons, runners_up, unfulfillable_reasons,
+};
 use super::lateness::{MATERIAL_P_LATE, predict};
 use super::outcome::{
     AllocationOutcome, Assignment, DecisionRead, LineOutcome, ReasonCode, Shipment, SolverStats,
@@ -207,6 +209,7 @@ impl Allocator {
             candidates_after: problem.n() as u32,
             nodes_explored: solution.nodes_explored,
         };
+        let line_ids: Vec<&str> = request.lines.iter().map(|l| l.line_id.as_str()).collect();
         let Some(plan) = solution.plan.as_ref() else {
             return AllocationOutcome {
                 order_id: request.order_id.clone(),
@@ -220,7 +223,11 @@ impl Allocator {
                         quantity: l.quantity,
                         assignments: Vec::new(),
                         backordered: 0,
-                        reasons: exclusion_reasons(network, &built, i),
+                        reasons: {
+                            let mut reasons = unfulfillable_reasons(network, problem, &line_ids, i);
+                            reasons.extend(exclusion_reasons(network, &built, i));
+                            reasons
+                        },
                     })
                     .collect(),
                 shipments: Vec::new(),
@@ -261,7 +268,10 @@ impl Allocator {
                 },
             })
             .collect();
-        let explain_deadline = deadline.max(Instant::now());
+        // A solve of this order took `solution.elapsed`; an explaining solve
+        // (the order without one node, or from one node) is expected to take
+        // about as long, and does not start unless it can end by the deadline.
+        let explain = ExplainBudget::new(deadline.max(Instant::now()), solution.elapsed);
         let chosen = solution.objective.total();
         AllocationOutcome {
             order_id: request.order_id.clone(),
@@ -280,8 +290,8 @@ impl Allocator {
             },
             objective: objective(problem, plan),
             solver: stats,
-            alternatives: alternatives(problem, plan, explain_deadline),
-            runners_up: runners_up(network, problem, plan, chosen, explain_deadline),
+            alternatives: alternatives(problem, plan, explain),
+            runners_up: runners_up(network, problem, plan, chosen, explain),
             excluded: built.excluded,
             stock_versions: built.stock_versions,
             reservation: None,

@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use std::time::{Instant, SystemTime};
 
 use super::allocate::Allocator;
+use super::candidates::{round_div, service_refusal};
 use super::error::AllocationError;
 use super::outcome::{AllocationOutcome, Shipment};
 use super::problem::{Objective, Plan, objective};
 use super::request::OrderRequest;
-use crate::network::NodeId;
+use crate::network::{NodeId, ServiceId};
 
 /// Units of one line the caller plans to ship from one node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +24,12 @@ pub struct PlannedUnits {
     pub node_code: String,
     /// Units.
     pub quantity: u32,
+    /// The carrier service the caller chose (`None`: the node's cheapest
+    /// service meeting the level, or a code the network does not know, kept
+    /// in `service_code`).
+    pub service: Option<ServiceId>,
+    /// The service code as sent; `None` when the caller chose none.
+    pub service_code: Option<String>,
 }
 
 /// What a caller's plan breaks.
@@ -100,6 +107,9 @@ impl Allocator {
             .collect();
         let mut plan = Plan::all_backordered(problem);
         let mut violations = Vec::new();
+        // The service each candidate ships the caller's plan with, when the
+        // caller chose one.
+        let mut services: HashMap<usize, ServiceId> = HashMap::new();
         let mut planned_per_line = vec![0u32; problem.lines.len()];
         for p in planned {
             // A line id not in the order is a violation of the plan, as the
@@ -135,6 +145,36 @@ impl Allocator {
                 });
                 continue;
             };
+            if let Some(code) = &p.service_code {
+                let refusal = match p.service {
+                    None => Some((
+                        ViolationKind::UnknownNode,
+                        format!("service {code:?} is not in the network"),
+                    )),
+                    Some(service) => service_refusal(&network, node, service, request)
+                        .map(|why| (ViolationKind::IneligibleNode, why))
+                        .or_else(|| match services.insert(n, service) {
+                            Some(other) if other != service => Some((
+                                ViolationKind::IneligibleNode,
+                                format!(
+                                    "{} ships an order with one service; the plan names {} and {code}",
+                                    p.node_code,
+                                    network.service(other).code
+                                ),
+                            )),
+                            _ => None,
+                        }),
+                };
+                if let Some((kind, message)) = refusal {
+                    violations.push(Violation {
+                        kind,
+                        line_id: Some(p.line_id.clone()),
+                        node: Some(p.node_code.clone()),
+                        message,
+                    });
+                    continue;
+                }
+            }
             let at = problem.at(l, n);
             // Free stock first, then protected; anything beyond is oversold.
             let free_room = problem.free_stock[at].saturating_sub(plan.free[at]);
@@ -219,8 +259,12 @@ impl Allocator {
                 message: format!("{used} shipping nodes, at most {max} allowed"),
             });
         }
-        let priced = objective(problem, &plan);
-        let shipments = super::allocate::shipments(problem, &plan);
+        // Ordered by line id then node, order-level violations (no line)
+        // first, as the contract says.
+        violations.sort_by(|a, b| (&a.line_id, &a.node).cmp(&(&b.line_id, &b.node)));
+        let priced_problem = with_services(&network, problem, &services);
+        let priced = objective(&priced_problem, &plan);
+        let shipments = super::allocate::shipments(&priced_problem, &plan);
         let optimal = self.allocate(request, None, deadline, now)?;
         Ok(Evaluation {
             feasible: violations.is_empty(),
@@ -230,4 +274,36 @@ impl Allocator {
             optimal,
         })
     }
+}
+
+/// `problem` with the package and transport costs of the services the
+/// caller chose in place of each node's cheapest one. The lateness penalty
+/// stays the node's, as predicted for its cheapest service meeting the
+/// level.
+fn with_services(
+    network: &crate::network::Network,
+    problem: &super::problem::Problem,
+    services: &HashMap<usize, ServiceId>,
+) -> super::problem::Problem {
+    let mut priced = problem.clone();
+    for (&n, &service) in services {
+        let candidate = &mut priced.candidates[n];
+        if candidate.service == service {
+            continue;
+        }
+        // `service_refusal` checked the rate for this zone.
+        let Some(rate) = network.rate(service, candidate.zone) else {
+            continue;
+        };
+        candidate.service = service;
+        candidate.package_cost = rate.package_cost_minor;
+        for l in 0..priced.lines.len() {
+            let at = priced.at(l, n);
+            priced.transport_per_unit[at] = round_div(
+                rate.per_kg_cost_minor * i64::from(priced.lines[l].unit_weight_grams),
+                1000,
+            );
+        }
+    }
+    priced
 }

@@ -10,7 +10,7 @@ use super::solution::SolveStatus;
 use crate::network::Network;
 
 /// How many unused candidates are compared in an answer.
-pub const RUNNERS_UP: usize = 3;
+pub const RUNNERS_UP: usize = 5;
 
 fn reason(code: ReasonCode, message: String) -> Reason {
     Reason {
@@ -170,6 +170,66 @@ pub fn line_reasons(
     reasons
 }
 
+/// Units of line `l` the candidates hold, protected stock included.
+fn held(problem: &Problem, l: usize) -> u32 {
+    (0..problem.n())
+        .map(|n| {
+            let i = problem.at(l, n);
+            problem.free_stock[i] + problem.protected_stock[i]
+        })
+        .sum()
+}
+
+/// Why line `l` (of lines `line_ids`) has no place in any plan of an
+/// unfulfillable order: the eligible nodes hold too few of its units (or of
+/// another line's, which sinks the whole order), or the order's constraints
+/// (ship-complete, max splits, capacity) leave no plan that ships them all.
+pub fn unfulfillable_reasons(
+    network: &Network,
+    problem: &Problem,
+    line_ids: &[&str],
+    l: usize,
+) -> Vec<Reason> {
+    let line = &problem.lines[l];
+    let sku = &network.sku(line.sku).code;
+    let held_here = held(problem, l);
+    if held_here < line.quantity {
+        return vec![reason(
+            ReasonCode::InsufficientStock,
+            format!(
+                "the eligible nodes hold {held_here} of the {} units of {sku} ordered, and backorders are not allowed",
+                line.quantity
+            ),
+        )];
+    }
+    if let Some(short) =
+        (0..problem.lines.len()).find(|&k| held(problem, k) < problem.lines[k].quantity)
+    {
+        return vec![reason(
+            ReasonCode::InsufficientStock,
+            format!(
+                "the order cannot ship: line {} lacks stock, and backorders are not allowed",
+                line_ids[short]
+            ),
+        )];
+    }
+    let (code, message) = match problem.max_nodes {
+        Some(1) => (
+            ReasonCode::ShipComplete,
+            "no single node can ship the whole order".to_string(),
+        ),
+        Some(max) => (
+            ReasonCode::MaxSplitsLimited,
+            format!("no plan with at most {max} shipping nodes ships every unit"),
+        ),
+        None => (
+            ReasonCode::CapacityLimited,
+            format!("the nodes holding {sku} lack the capacity left today to ship every unit"),
+        ),
+    };
+    vec![reason(code, message)]
+}
+
 /// A copy of `problem` where candidate `n` cannot ship anything.
 fn without(problem: &Problem, n: usize) -> Problem {
     let mut p = problem.clone();
@@ -181,11 +241,44 @@ fn without(problem: &Problem, n: usize) -> Problem {
     p
 }
 
-/// For each used candidate, the objective of the best plan without it.
-pub fn alternatives(problem: &Problem, plan: &Plan, deadline: Instant) -> Vec<NodeAlternative> {
+/// When explanations may run: each solve starts only before `start_by`
+/// (the deadline less the time one solve of the order is expected to take,
+/// so that none runs far past the deadline) and stops at `deadline`.
+#[derive(Debug, Clone, Copy)]
+pub struct ExplainBudget {
+    /// No explaining solve starts at or after this instant.
+    pub start_by: Instant,
+    /// Every explaining solve stops by this instant.
+    pub deadline: Instant,
+}
+
+impl ExplainBudget {
+    /// Until `deadline`, for solves expected to take `expected` each.
+    pub fn new(deadline: Instant, expected: std::time::Duration) -> ExplainBudget {
+        ExplainBudget {
+            start_by: deadline.checked_sub(expected).unwrap_or(deadline),
+            deadline,
+        }
+    }
+
+    fn spent(&self) -> bool {
+        Instant::now() >= self.start_by
+    }
+}
+
+/// For each used candidate, the objective of the best plan without it;
+/// unknown (`None`) for the nodes the time budget did not reach.
+pub fn alternatives(problem: &Problem, plan: &Plan, budget: ExplainBudget) -> Vec<NodeAlternative> {
+    let deadline = budget.deadline;
     plan.used(problem)
         .into_iter()
         .map(|n| {
+            if budget.spent() {
+                return NodeAlternative {
+                    node: problem.candidates[n].node,
+                    cost_without: None,
+                };
+            }
             let solution = solve(&without(problem, n), deadline);
             let cost_without = match (solution.status, &solution.plan) {
                 (SolveStatus::Optimal, Some(_)) => Some(solution.objective.total()),
@@ -248,12 +341,13 @@ pub fn runners_up(
     problem: &Problem,
     plan: &Plan,
     chosen: i64,
-    deadline: Instant,
+    budget: ExplainBudget,
 ) -> Vec<RunnerUp> {
+    let deadline = budget.deadline;
     let used = plan.used(problem);
     // A lower bound on each node's "alone" cost (capacity and the protection
     // penalty ignored) lets the exact solves stop early: once the next bound
-    // exceeds the third best exact cost, no later node can make the list.
+    // exceeds the last listed exact cost, no later node can make the list.
     let mut bounds: Vec<(i64, usize)> = (0..problem.n())
         .filter(|n| !used.contains(n))
         .map(|n| (alone_lower_bound(problem, n), n))
@@ -261,7 +355,7 @@ pub fn runners_up(
     bounds.sort_unstable();
     let mut ranked: Vec<(i64, usize, Plan)> = Vec::new();
     for (bound, n) in bounds {
-        if Instant::now() >= deadline {
+        if budget.spent() {
             break;
         }
         if ranked.len() >= RUNNERS_UP {
@@ -434,7 +528,13 @@ mod tests {
                 continue;
             };
             let total = chosen.objective.total();
-            let runners = runners_up(&network, &problem, plan, total, later());
+            let runners = runners_up(
+                &network,
+                &problem,
+                plan,
+                total,
+                ExplainBudget::new(later(), Duration::ZERO),
+            );
             assert!(runners.len() <= RUNNERS_UP);
             assert!(
                 runners
@@ -469,7 +569,9 @@ mod tests {
             let Some(plan) = chosen.plan.as_ref() else {
                 continue;
             };
-            for alternative in alternatives(&problem, plan, later()) {
+            for alternative in
+                alternatives(&problem, plan, ExplainBudget::new(later(), Duration::ZERO))
+            {
                 if let Some(cost) = alternative.cost_without {
                     assert!(cost >= chosen.objective.total(), "seed {seed}");
                 }

@@ -51,6 +51,9 @@ pub enum ReasonCode {
     MaxSplitsLimited,
     /// The chosen service risks missing the promised date.
     LateRisk,
+    /// The eligible nodes hold fewer units of the line than ordered and
+    /// backorders are not allowed.
+    InsufficientStock,
 }
 
 /// One reason with its human sentence and, where it applies, the node and

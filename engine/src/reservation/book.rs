@@ -30,6 +30,30 @@ pub enum ReservationState {
     Expired,
 }
 
+impl ReservationState {
+    /// Lower-case name, as messages say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReservationState::Held => "held",
+            ReservationState::Confirmed => "confirmed",
+            ReservationState::Released => "released",
+            ReservationState::Expired => "expired",
+        }
+    }
+
+    /// What a caller whose operation this state refused does next, as the
+    /// end of a message.
+    fn next_step(self) -> &'static str {
+        match self {
+            ReservationState::Released | ReservationState::Expired => {
+                ": its units are available again; allocate again"
+            }
+            ReservationState::Confirmed => ": its units have shipped",
+            ReservationState::Held => "",
+        }
+    }
+}
+
 /// Units of one order line's SKU held at one node.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ReservedUnits {
@@ -84,7 +108,7 @@ pub enum ReservationError {
     #[error("reservation_id: unknown reservation {0:?}")]
     NotFound(String),
     /// The reservation is not in a state that allows the operation.
-    #[error("reservation {id:?} is {state:?} and cannot be {wanted}")]
+    #[error("reservation_id: reservation {id:?} is {} and cannot be {wanted}{}", state.name(), state.next_step())]
     WrongState {
         /// The reservation.
         id: String,

@@ -13,6 +13,7 @@ pub(crate) fn network(nodes: usize, skus: usize) -> Arc<Network> {
     let parts = NetworkParts {
         name: "stock-test".to_string(),
         currency: "USD".to_string(),
+        country: "US".to_string(),
         nodes: (0..nodes).map(node).collect(),
         skus: (0..skus).map(sku).collect(),
         ..NetworkParts::default()

@@ -146,7 +146,7 @@ impl FraudFeatures {
             .with_timezone(&order.time_zone);
         let weekend = matches!(local.weekday(), Weekday::Sat | Weekday::Sun);
         FraudFeatures {
-            order_amount: amount as f32 / 100.0,
+            order_amount: order.amount_minor() as f32 / 100.0,
             line_count: order.lines.len() as f32,
             unit_count: units as f32,
             max_resale_risk: max_risk,

@@ -57,15 +57,21 @@ pub struct OrderEvent {
     pub service: ServiceLevel,
     /// The order lines.
     pub lines: Vec<OrderLine>,
+    /// The order total the caller charged, when it gave one (tax and
+    /// shipping included); `None`: the lines' value.
+    pub total_minor: Option<i64>,
 }
 
 impl OrderEvent {
-    /// Order value, minor currency units.
+    /// Order value, minor currency units: the caller's total when it gave
+    /// one, else the lines' value.
     pub fn amount_minor(&self) -> i64 {
-        self.lines
-            .iter()
-            .map(|l| l.unit_price_minor * i64::from(l.qty))
-            .sum()
+        self.total_minor.unwrap_or_else(|| {
+            self.lines
+                .iter()
+                .map(|l| l.unit_price_minor * i64::from(l.qty))
+                .sum()
+        })
     }
 
     /// What the feature store keeps of this order.

@@ -28,6 +28,7 @@ fn order(time: i64, customer: u64, device: u64, card: u64, address: u64) -> Orde
             unit_price_minor: 5_000,
             resale_risk: 0.8,
         }],
+        total_minor: None,
     }
 }
 

@@ -155,6 +155,11 @@ impl EtaPredictor {
         Ok(EtaPredictor::new(model, network, calibration, options))
     }
 
+    /// The ETA model (its card and file).
+    pub fn model(&self) -> &crate::scoring::Model {
+        self.model.model()
+    }
+
     /// The calibration in use.
     pub fn calibration(&self) -> &Calibration {
         &self.calibration

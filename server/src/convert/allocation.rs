@@ -35,6 +35,7 @@ fn reason_code(code: ReasonCode) -> pb::ReasonCode {
         ReasonCode::ShipComplete => pb::ReasonCode::ShipComplete,
         ReasonCode::MaxSplitsLimited => pb::ReasonCode::MaxSplitsLimited,
         ReasonCode::LateRisk => pb::ReasonCode::LateRisk,
+        ReasonCode::InsufficientStock => pb::ReasonCode::InsufficientStock,
     }
 }
 
@@ -149,6 +150,7 @@ pub(crate) fn solver(s: &SolverStats) -> pb::SolverStats {
         SolveStatus::Optimal => pb::SolverStatus::Optimal,
         SolveStatus::TimeLimit => pb::SolverStatus::TimeLimit,
         SolveStatus::Infeasible => pb::SolverStatus::Infeasible,
+        SolveStatus::Skipped => pb::SolverStatus::Skipped,
     };
     pb::SolverStats {
         status: status as i32,
@@ -177,17 +179,54 @@ pub(crate) fn reservation(network: &Network, r: &Reservation) -> pb::Reservation
         created_at: Some(timestamp(r.created_at)),
         ended_at: (r.state != ReservationState::Held).then(|| timestamp(r.updated_at)),
         decision_id: r.decision_id.clone(),
-        units: r
-            .units
-            .iter()
-            .map(|u| pb::ReservedUnits {
-                line_id: u.line_id.clone(),
-                node: network.node(u.node).code.clone(),
-                sku: network.sku(u.sku).code.clone(),
-                quantity: u.quantity,
-            })
-            .collect(),
+        units: {
+            let mut units: Vec<pb::ReservedUnits> = r
+                .units
+                .iter()
+                .map(|u| pb::ReservedUnits {
+                    line_id: u.line_id.clone(),
+                    node: network.node(u.node).code.clone(),
+                    sku: network.sku(u.sku).code.clone(),
+                    quantity: u.quantity,
+                })
+                .collect();
+            units.sort_by(|a, b| (&a.line_id, &a.node).cmp(&(&b.line_id, &b.node)));
+            units
+        },
     }
+}
+
+/// Most nodes listed one by one for holding none of the order's SKUs; more
+/// are summarised in one entry.
+const NO_STOCK_LISTED: usize = 50;
+
+/// The excluded nodes, ordered by node code; when more than
+/// [`NO_STOCK_LISTED`] were excluded only for holding none of the order's
+/// SKUs, those are one entry with an empty `node` (first), whose reason
+/// says how many.
+fn excluded(network: &Network, exclusions: &[Exclusion]) -> Vec<pb::ExcludedCandidate> {
+    let mut listed: Vec<pb::ExcludedCandidate> =
+        exclusions.iter().map(|e| exclusion(network, e)).collect();
+    listed.sort_by(|a, b| a.node.cmp(&b.node));
+    let no_stock_only = |e: &pb::ExcludedCandidate| {
+        e.reasons
+            .iter()
+            .all(|r| r.code == pb::ReasonCode::ExcludedNoStock as i32)
+    };
+    let without_stock = listed.iter().filter(|e| no_stock_only(e)).count();
+    if without_stock <= NO_STOCK_LISTED {
+        return listed;
+    }
+    let mut summarised = vec![pb::ExcludedCandidate {
+        node: String::new(),
+        reasons: vec![pb::Reason {
+            code: pb::ReasonCode::ExcludedNoStock as i32,
+            message: format!("{without_stock} nodes hold none of the order's SKUs"),
+            ..Default::default()
+        }],
+    }];
+    summarised.extend(listed.into_iter().filter(|e| !no_stock_only(e)));
+    summarised
 }
 
 /// The line allocations of an outcome as proto.
@@ -257,11 +296,7 @@ pub(crate) fn allocate_response(
                 cost_difference_minor: r.cost_difference,
             })
             .collect(),
-        excluded: outcome
-            .excluded
-            .iter()
-            .map(|e| exclusion(network, e))
-            .collect(),
+        excluded: excluded(network, &outcome.excluded),
         risk: None,
         reservation: outcome
             .reservation

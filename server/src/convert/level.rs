@@ -25,7 +25,9 @@ pub(crate) fn from_proto(level: i32, field: &str) -> Result<Option<ServiceLevel>
         Ok(pb::ServiceLevel::SameDay) => Ok(Some(ServiceLevel::SameDay)),
         Err(_) => Err(ServiceError::invalid(
             field,
-            format!("unknown service level {level}"),
+            format!(
+                "unknown service level {level}; known are 1 (SAME_DAY), 2 (OVERNIGHT), 3 (TWO_DAY) and 4 (GROUND)"
+            ),
         )),
     }
 }

@@ -2,7 +2,7 @@
 
 use allot_engine::network::{Network, NodeKind};
 use allot_proto::v1 as pb;
-use allot_service::models::FraudModelInfo;
+use allot_service::models::{LoadedModel, ModelKind};
 
 /// Engine node kind to proto.
 pub(crate) fn node_kind(kind: NodeKind) -> pb::NodeKind {
@@ -21,8 +21,10 @@ fn point(p: allot_engine::network::GeoPoint) -> pb::GeoPoint {
 }
 
 /// The whole network as the `GetNetwork` answer; SKUs only when asked.
+/// Every list is ordered by code, as the contract says (the network file's
+/// order need not be).
 pub(crate) fn describe(network: &Network, include_skus: bool) -> pb::NetworkDescription {
-    let nodes = network
+    let mut nodes: Vec<_> = network
         .nodes()
         .iter()
         .map(|n| pb::NodeInfo {
@@ -46,7 +48,8 @@ pub(crate) fn describe(network: &Network, include_skus: bool) -> pb::NetworkDesc
             blocked_destinations: n.blocked_destinations.clone(),
         })
         .collect();
-    let services = network
+    nodes.sort_by(|a, b| a.code.cmp(&b.code));
+    let mut services: Vec<_> = network
         .services()
         .iter()
         .map(|s| pb::CarrierServiceInfo {
@@ -58,7 +61,8 @@ pub(crate) fn describe(network: &Network, include_skus: bool) -> pb::NetworkDesc
             max_distance_km: s.max_distance_km,
         })
         .collect();
-    let regions = network
+    services.sort_by(|a, b| a.code.cmp(&b.code));
+    let mut regions: Vec<_> = network
         .regions()
         .iter()
         .map(|r| pb::RegionInfo {
@@ -70,7 +74,8 @@ pub(crate) fn describe(network: &Network, include_skus: bool) -> pb::NetworkDesc
             time_zone: r.time_zone.name().to_string(),
         })
         .collect();
-    let skus = if include_skus {
+    regions.sort_by(|a, b| a.code.cmp(&b.code));
+    let mut skus: Vec<_> = if include_skus {
         network
             .skus()
             .iter()
@@ -87,9 +92,11 @@ pub(crate) fn describe(network: &Network, include_skus: bool) -> pb::NetworkDesc
     } else {
         Vec::new()
     };
+    skus.sort_by(|a, b| a.code.cmp(&b.code));
     pb::NetworkDescription {
         name: network.name().to_string(),
         currency: network.currency().to_string(),
+        country: network.country().to_string(),
         nodes,
         services,
         regions,
@@ -98,23 +105,25 @@ pub(crate) fn describe(network: &Network, include_skus: bool) -> pb::NetworkDesc
     }
 }
 
-/// The `ModelInfo` answer for the fraud model being served.
-pub(crate) fn model_info(fraud: &FraudModelInfo) -> pb::ModelInfo {
-    let (review, reject) = fraud.thresholds;
+/// The `ModelInfo` answer: one card per model being served, in the order
+/// given (by name).
+pub(crate) fn model_info(models: &[LoadedModel]) -> pb::ModelInfo {
     pb::ModelInfo {
-        models: vec![pb::ModelCard {
-            name: fraud.name.clone(),
-            version: fraud.version.clone(),
-            kind: pb::ModelKind::Fraud as i32,
-            feature_names: fraud.feature_names.clone(),
-            loaded_at: Some(super::time::timestamp(fraud.loaded_at)),
-            thresholds: [
-                ("review".to_string(), review),
-                ("reject".to_string(), reject),
-            ]
-            .into(),
-            sha256: fraud.sha256.clone(),
-            path: fraud.path.display().to_string(),
-        }],
+        models: models
+            .iter()
+            .map(|m| pb::ModelCard {
+                name: m.name.clone(),
+                version: m.version.clone(),
+                kind: match m.kind {
+                    ModelKind::Fraud => pb::ModelKind::Fraud,
+                    ModelKind::Eta => pb::ModelKind::Eta,
+                } as i32,
+                feature_names: m.feature_names.clone(),
+                loaded_at: Some(super::time::timestamp(m.loaded_at)),
+                thresholds: m.thresholds.iter().cloned().collect(),
+                sha256: m.sha256.clone(),
+                path: m.path.display().to_string(),
+            })
+            .collect(),
     }
 }

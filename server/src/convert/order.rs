@@ -3,7 +3,7 @@
 //! plan.
 
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use allot_engine::allocation::evaluate::PlannedUnits;
 use allot_engine::allocation::request::{AllocationOptions, Destination, OrderLine, OrderRequest};
@@ -31,7 +31,7 @@ pub(crate) fn destination(
 ) -> Result<Destination, ServiceError> {
     let Some(pb::Destination {
         location,
-        country_code: _,
+        country_code,
         address_line1: _,
         address_line2: _,
         city: _,
@@ -39,6 +39,16 @@ pub(crate) fn destination(
     else {
         return Err(invalid(field, "required: a postal_code or coordinates"));
     };
+    if !country_code.is_empty() && !country_code.eq_ignore_ascii_case(network.country()) {
+        return Err(invalid(
+            &format!("{field}.country_code"),
+            format!(
+                "{country_code:?} is not served: the network delivers to {} only (empty means {})",
+                network.country(),
+                network.country()
+            ),
+        ));
+    }
     match location {
         Some(pb::destination::Location::PostalCode(code)) => {
             // Unresolvable is the caller's error whatever the reason (no
@@ -61,7 +71,9 @@ pub(crate) fn destination(
             if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
                 return Err(invalid(
                     &format!("{field}.coordinates"),
-                    "lat must be in -90..=90 and lon in -180..=180",
+                    format!(
+                        "lat must be in -90..=90 and lon in -180..=180, got lat {lat}, lon {lon}"
+                    ),
                 ));
             }
             let point = GeoPoint { lat, lon };
@@ -70,7 +82,10 @@ pub(crate) fn destination(
                 region: Some(network.nearest_region(point)),
             })
         }
-        None => Err(invalid(field, "required: a postal_code or coordinates")),
+        None => Err(invalid(
+            &format!("{field}.location"),
+            "required: set postal_code or coordinates",
+        )),
     }
 }
 
@@ -104,22 +119,34 @@ pub(crate) fn order_line(
     at: &str,
     seen: &mut HashSet<String>,
 ) -> Result<OrderLine, ServiceError> {
+    if line_id.is_empty() || line_id.len() > MAX_LINE_ID_BYTES {
+        return Err(invalid(
+            &format!("{at}.line_id"),
+            format!(
+                "must be 1 to {MAX_LINE_ID_BYTES} bytes, got {}",
+                line_id.len()
+            ),
+        ));
+    }
     if !seen.insert(line_id.clone()) {
         return Err(invalid(
             &format!("{at}.line_id"),
-            format!("duplicate line id {line_id:?}"),
+            format!("duplicate line id {line_id:?}: line ids must be unique within the request"),
         ));
     }
     let sku = network
         .sku_id(sku)
         .ok_or_else(|| not_found(&format!("{at}.sku"), "SKU", sku))?;
-    if quantity == 0 {
-        return Err(invalid(&format!("{at}.quantity"), "must be >= 1"));
+    if quantity == 0 || quantity > MAX_LINE_QUANTITY {
+        return Err(invalid(
+            &format!("{at}.quantity"),
+            format!("must be 1 to {MAX_LINE_QUANTITY}, got {quantity}"),
+        ));
     }
     if weight_grams == Some(0) {
         return Err(invalid(
             &format!("{at}.weight_grams"),
-            "must be >= 1 when set",
+            "must be >= 1 when set, got 0 (leave it absent for the SKU's weight)",
         ));
     }
     Ok(OrderLine {
@@ -128,6 +155,42 @@ pub(crate) fn order_line(
         quantity,
         weight_grams,
     })
+}
+
+/// Longest line id, bytes.
+pub(crate) const MAX_LINE_ID_BYTES: usize = 64;
+/// Most units one line may order.
+pub(crate) const MAX_LINE_QUANTITY: u32 = 1_000_000;
+/// Longest order id, bytes.
+pub(crate) const MAX_ORDER_ID_BYTES: usize = 128;
+/// Longest idempotency key, bytes.
+pub(crate) const MAX_IDEMPOTENCY_KEY_BYTES: usize = 128;
+/// Most lines one order may have.
+pub(crate) const MAX_ORDER_LINES: usize = 1_000;
+
+/// An order's id (1 to 128 bytes) and its number of lines (1 to 1000), as
+/// Allocate and ScoreOrder require them; `field` names a field.
+pub(crate) fn order_identity(
+    order_id: &str,
+    lines: usize,
+    field: &dyn Fn(&str) -> String,
+) -> Result<(), ServiceError> {
+    if order_id.is_empty() || order_id.len() > MAX_ORDER_ID_BYTES {
+        return Err(invalid(
+            &field("order_id"),
+            format!(
+                "required, 1 to {MAX_ORDER_ID_BYTES} bytes, got {}",
+                order_id.len()
+            ),
+        ));
+    }
+    if lines == 0 || lines > MAX_ORDER_LINES {
+        return Err(invalid(
+            &field("lines"),
+            format!("must hold 1 to {MAX_ORDER_LINES} lines, got {lines}"),
+        ));
+    }
+    Ok(())
 }
 
 /// The engine request from an `AllocateRequest`, plus the commit part.
@@ -146,12 +209,7 @@ pub(crate) fn order_request(
         context: _context,
     } = request;
     let field = |f: &str| format!("{prefix}{f}");
-    if order_id.is_empty() {
-        return Err(invalid(&field("order_id"), "required"));
-    }
-    if lines.is_empty() {
-        return Err(invalid(&field("lines"), "at least one line is required"));
-    }
+    order_identity(&order_id, lines.len(), &field)?;
     let mut seen = HashSet::new();
     let mut order_lines = Vec::with_capacity(lines.len());
     for (i, line) in lines.into_iter().enumerate() {
@@ -163,11 +221,6 @@ pub(crate) fn order_request(
             weight_grams,
         } = line;
         let at = field(&format!("lines[{i}]"));
-        let line_id = if line_id.is_empty() {
-            (i + 1).to_string()
-        } else {
-            line_id
-        };
         let line = order_line(
             network,
             line_id,
@@ -185,6 +238,14 @@ pub(crate) fn order_request(
         .as_ref()
         .map(|t| system_time(t, &field("promised_by")))
         .transpose()?;
+    if let Some(at) = promised_by
+        && at < SystemTime::now()
+    {
+        return Err(invalid(
+            &field("promised_by"),
+            "is in the past: a promise is a future instant (or leave it absent: no promise)",
+        ));
+    }
     let pb::AllocationOptions {
         ship_complete,
         max_splits,
@@ -211,10 +272,13 @@ pub(crate) fn order_request(
         })?);
     }
     let commit = if commit {
-        if idempotency_key.is_empty() {
+        if idempotency_key.is_empty() || idempotency_key.len() > MAX_IDEMPOTENCY_KEY_BYTES {
             return Err(invalid(
                 &field("options.idempotency_key"),
-                "required when commit is true",
+                format!(
+                    "required when commit is true, 1 to {MAX_IDEMPOTENCY_KEY_BYTES} bytes, got {}",
+                    idempotency_key.len()
+                ),
             ));
         }
         let ttl = match reservation_ttl {
@@ -261,13 +325,15 @@ pub(crate) fn planned_units(
                 line_id,
                 node,
                 quantity,
-                service: _,
+                service,
             } = p;
             PlannedUnits {
                 line_id,
                 node: network.node_id(&node),
                 node_code: node,
                 quantity,
+                service: service.as_deref().and_then(|code| network.service_id(code)),
+                service_code: service,
             }
         })
         .collect()

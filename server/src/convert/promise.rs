@@ -58,16 +58,9 @@ pub(crate) fn promise_request(
             unit_price_minor: _,
             weight_grams,
         } = line;
+        // Line ids (1 to 64 bytes, unique), SKUs, quantities (1 to
+        // 1000000) and weights are checked as for an order.
         let at = format!("lines[{i}]");
-        if line_id.is_empty() {
-            return Err(invalid(&format!("{at}.line_id"), "required"));
-        }
-        if line_id.len() > 64 {
-            return Err(invalid(&format!("{at}.line_id"), "at most 64 bytes"));
-        }
-        if quantity > 1_000_000 {
-            return Err(invalid(&format!("{at}.quantity"), "must be <= 1000000"));
-        }
         cart.push(order_line(
             network,
             line_id,

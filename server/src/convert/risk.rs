@@ -1,19 +1,24 @@
 //! Risk messages to and from the models' types.
 
+use std::collections::HashSet;
+
 use allot_engine::network::Network;
 use allot_models::features::OrderLine;
 use allot_models::risk::{RiskAssessment, RiskDecision, RiskReason, RuleHit};
 use allot_models::shap::ReasonCode as FeatureCode;
 use allot_proto::v1 as pb;
 use allot_service::ServiceError;
-use allot_service::fraud::{FraudOrder, Place};
+use allot_service::fraud::{CustomerIdentity, FraudOrder, Place};
 use allot_service::score::ScoreCall;
 
-use super::order::{destination, service_level};
+use super::invalid;
+use super::order::{destination, order_identity, order_line, service_level};
 use super::time::system_time;
-use super::{invalid, not_found};
 
 /// The order as the fraud check reads it, from a `ScoreOrderRequest`.
+///
+/// Every customer signal is optional (a guest checkout is scored on what is
+/// known); [`missing_signals`] names what was not sent.
 pub(crate) fn fraud_order(
     network: &Network,
     request: &pb::ScoreOrderRequest,
@@ -23,34 +28,33 @@ pub(crate) fn fraud_order(
         lines,
         destination: dest,
         context,
-        order_amount_minor: _,
-        currency: _,
+        order_amount_minor,
+        currency,
         service_level: level,
     } = request;
-    if order_id.is_empty() {
-        return Err(invalid("order_id", "required"));
-    }
-    if lines.is_empty() {
-        return Err(invalid("lines", "at least one line is required"));
-    }
-    let Some(context) = context else {
+    order_identity(order_id, lines.len(), &|f| f.to_string())?;
+    let total_minor = order_total(network, *order_amount_minor, currency)?;
+    let empty = pb::OrderContext::default();
+    let context = context.as_ref().unwrap_or(&empty);
+    if !context.ip.is_empty() && context.ip.parse::<std::net::IpAddr>().is_err() {
         return Err(invalid(
-            "context",
-            "required: the customer, device and card the order comes from",
+            "context.ip",
+            "not an IP address: IPv4 (203.0.113.7) or IPv6 (2001:db8::7) text form, or empty",
         ));
-    };
-    if context.customer_id.is_empty() {
-        return Err(invalid("context.customer_id", "required"));
     }
     let mut order_lines = Vec::with_capacity(lines.len());
+    let mut seen = HashSet::new();
     for (i, line) in lines.iter().enumerate() {
-        let sku = network
-            .sku_id(&line.sku)
-            .ok_or_else(|| not_found(&format!("lines[{i}].sku"), "SKU", &line.sku))?;
-        if line.quantity == 0 {
-            return Err(invalid(&format!("lines[{i}].quantity"), "must be >= 1"));
-        }
-        let sku = network.sku(sku);
+        let checked = order_line(
+            network,
+            line.line_id.clone(),
+            &line.sku,
+            line.quantity,
+            line.weight_grams,
+            &format!("lines[{i}]"),
+            &mut seen,
+        )?;
+        let sku = network.sku(checked.sku);
         order_lines.push(OrderLine {
             qty: line.quantity,
             unit_price_minor: line
@@ -102,7 +106,7 @@ pub(crate) fn fraud_order(
     Ok(FraudOrder {
         placed_at,
         account_created_at,
-        customer_id: context.customer_id.clone(),
+        customer: customer_identity(order_id, context),
         device_id: context.device_id.clone(),
         card_fingerprint: context.card_fingerprint.clone(),
         ship_place,
@@ -112,7 +116,90 @@ pub(crate) fn fraud_order(
         time_zone: ship_region.time_zone,
         service: service_level(*level, "service_level")?,
         lines: order_lines,
+        total_minor,
     })
+}
+
+/// The caller's order total when it gave one (`None`: the lines' value), in
+/// the network's currency, the only one accepted.
+fn order_total(
+    network: &Network,
+    amount_minor: i64,
+    currency: &str,
+) -> Result<Option<i64>, ServiceError> {
+    let home = network.currency();
+    if !currency.is_empty() {
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_alphabetic()) {
+            return Err(invalid(
+                "currency",
+                format!(
+                    "{currency:?} is not an ISO 4217 code: three letters such as {home}, or empty for {home}"
+                ),
+            ));
+        }
+        if !currency.eq_ignore_ascii_case(home) {
+            return Err(invalid(
+                "currency",
+                format!(
+                    "{currency} is not the network's currency: amounts must be in {home} (no conversion), or leave it empty"
+                ),
+            ));
+        }
+    }
+    match amount_minor {
+        0 => Ok(None),
+        a if a < 0 => Err(invalid(
+            "order_amount_minor",
+            format!("must be >= 0 (0: the lines' value), got {a}"),
+        )),
+        a => Ok(Some(a)),
+    }
+}
+
+/// Who the velocity features count the order against: the OMS's customer
+/// id; for a guest checkout the e-mail address (normalised), the identity
+/// a guest comes back with; else the order itself (a customer with no
+/// history).
+fn customer_identity(order_id: &str, context: &pb::OrderContext) -> CustomerIdentity {
+    if !context.customer_id.is_empty() {
+        CustomerIdentity::Account(context.customer_id.clone())
+    } else if !context.email.trim().is_empty() {
+        CustomerIdentity::GuestEmail(context.email.trim().to_lowercase())
+    } else {
+        CustomerIdentity::GuestOrder(order_id.to_string())
+    }
+}
+
+/// The customer signals a request did not carry, as field paths in
+/// OrderContext's field order (`context` alone when it had none): what the
+/// answer's `missing_signals` says.
+pub(crate) fn missing_signals(context: Option<&pb::OrderContext>) -> Vec<String> {
+    let Some(pb::OrderContext {
+        customer_id,
+        account_created_at,
+        email,
+        device_id,
+        card_fingerprint,
+        billing,
+        ip,
+        placed_at: _,
+    }) = context
+    else {
+        return vec!["context".to_string()];
+    };
+    [
+        ("context.customer_id", customer_id.is_empty()),
+        ("context.account_created_at", account_created_at.is_none()),
+        ("context.email", email.is_empty()),
+        ("context.device_id", device_id.is_empty()),
+        ("context.card_fingerprint", card_fingerprint.is_empty()),
+        ("context.billing", billing.is_none()),
+        ("context.ip", ip.is_empty()),
+    ]
+    .into_iter()
+    .filter(|(_, missing)| *missing)
+    .map(|(field, _)| field.to_string())
+    .collect()
 }
 
 /// The fraud order of an Allocate request with a `context` (the same
@@ -169,7 +256,9 @@ fn feature_code(code: FeatureCode) -> pb::ReasonCode {
     }
 }
 
-fn reason(r: &RiskReason) -> pb::Reason {
+/// A reason of an assessment whose order amounted to `amount` (major
+/// units), the value an AMOUNT_LIMIT reason names.
+fn reason(r: &RiskReason, amount: f32) -> pb::Reason {
     match r {
         RiskReason::Feature(f) => pb::Reason {
             code: feature_code(f.code) as i32,
@@ -206,6 +295,12 @@ fn reason(r: &RiskReason) -> pb::Reason {
                 code: code as i32,
                 message,
                 feature: matched.to_string(),
+                // The amount is not personal data; what a block or allow
+                // list matched is, and is not repeated here.
+                value: match hit {
+                    RuleHit::OverAmount => amount.to_string(),
+                    RuleHit::Blocked(_) | RuleHit::Allowed => String::new(),
+                },
                 ..Default::default()
             }
         }
@@ -222,11 +317,17 @@ pub(crate) fn assessment(decision_id: String, a: &RiskAssessment) -> pb::RiskAss
     pb::RiskAssessment {
         fraud_probability: f64::from(a.probability),
         decision: decision as i32,
-        reasons: a.reasons.iter().map(reason).collect(),
+        reasons: a
+            .reasons
+            .iter()
+            .map(|r| reason(r, a.features.order_amount))
+            .collect(),
         model_name: a.model_name.clone(),
         model_version: a.model_version.clone(),
         scoring_time_us: a.elapsed.as_micros() as u64,
         decision_id,
+        // Filled by the adapter from the request (`missing_signals`).
+        missing_signals: Vec::new(),
     }
 }
 

@@ -71,13 +71,25 @@ pub(crate) fn gap(network: &Network, gap: &SequenceGap) -> pb::SequenceGap {
     }
 }
 
+/// When a node's snapshot last changed; absent when it never did (the
+/// engine's `UNIX_EPOCH`).
+fn updated_at(f: &NodeFreshness) -> Option<prost_types::Timestamp> {
+    (f.updated_at != std::time::UNIX_EPOCH).then(|| timestamp(f.updated_at))
+}
+
+/// Sorts node answers by node code, as the contract orders them (node ids
+/// follow the network file, not the codes).
+fn by_node_code<T>(items: &mut [T], code: impl Fn(&T) -> &str) {
+    items.sort_by(|a, b| code(a).cmp(code(b)));
+}
+
 /// A node's snapshot version and freshness as proto.
 pub(crate) fn node_version(network: &Network, f: &NodeFreshness) -> pb::NodeStockVersion {
     pb::NodeStockVersion {
         node: network.node(f.node).code.clone(),
         version: f.version,
         sequence: f.sequence,
-        updated_at: Some(timestamp(f.updated_at)),
+        updated_at: updated_at(f),
         rows: f.rows as u64,
     }
 }
@@ -96,7 +108,7 @@ pub(crate) fn node_availability(
         protected: level.protected,
         available: level.available(),
         snapshot_version: f.version,
-        updated_at: Some(timestamp(f.updated_at)),
+        updated_at: updated_at(f),
     }
 }
 
@@ -175,7 +187,10 @@ pub(crate) async fn replacement(
         match node {
             None => {
                 if code.is_empty() {
-                    return Err(super::invalid(&format!("{at}.node"), "required"));
+                    return Err(super::invalid(
+                        &format!("{at}.node"),
+                        "required on the first message: the code of a node of the network, e.g. DC-ATL",
+                    ));
                 }
                 node = Some(
                     network
@@ -253,6 +268,12 @@ pub(crate) fn replaced(network: &Network, fresh: &NodeFreshness) -> pb::ReplaceN
 
 /// The summary of a whole delta stream.
 pub(crate) fn delta_summary(network: &Network, done: DeltaSummary) -> pb::StockDeltaSummary {
+    let mut nodes: Vec<_> = done
+        .nodes
+        .iter()
+        .map(|f| node_version(network, f))
+        .collect();
+    by_node_code(&mut nodes, |n| &n.node);
     pb::StockDeltaSummary {
         received: done.received,
         applied: done.applied,
@@ -260,11 +281,7 @@ pub(crate) fn delta_summary(network: &Network, done: DeltaSummary) -> pb::StockD
         quarantined: done.quarantined,
         quarantined_rows: done.quarantined_rows.into_iter().map(quarantined).collect(),
         gaps: done.gaps.iter().map(|g| gap(network, g)).collect(),
-        nodes: done
-            .nodes
-            .iter()
-            .map(|f| node_version(network, f))
-            .collect(),
+        nodes,
     }
 }
 
@@ -287,7 +304,10 @@ pub(crate) fn availability_query(
     nodes: &[String],
 ) -> Result<(SkuId, HashSet<NodeId>), ServiceError> {
     if sku.is_empty() {
-        return Err(super::invalid("sku", "required"));
+        return Err(super::invalid(
+            "sku",
+            "required: the code of a SKU of the network, e.g. SKU-000001",
+        ));
     }
     let sku_id = network
         .sku_id(sku)
@@ -308,15 +328,17 @@ pub(crate) fn availability(
     sku: String,
     found: &Availability,
 ) -> pb::SkuAvailability {
+    let mut nodes: Vec<_> = found
+        .nodes
+        .iter()
+        .map(|(fresh, level)| node_availability(network, fresh, *level))
+        .collect();
+    by_node_code(&mut nodes, |n| &n.node);
     pb::SkuAvailability {
         sku,
         total_on_hand: found.total_on_hand,
         total_available: found.total_available,
-        nodes: found
-            .nodes
-            .iter()
-            .map(|(fresh, level)| node_availability(network, fresh, *level))
-            .collect(),
+        nodes,
     }
 }
 
@@ -327,19 +349,26 @@ pub(crate) fn node_page_query(
     page_token: &str,
 ) -> Result<(NodeId, Option<u32>), ServiceError> {
     if node.is_empty() {
-        return Err(super::invalid("node", "required"));
+        return Err(super::invalid(
+            "node",
+            "required: the code of a node of the network, e.g. DC-ATL",
+        ));
     }
     let node_id = network
         .node_id(node)
         .ok_or_else(|| super::not_found("node", "node", node))?;
-    let after =
-        if page_token.is_empty() {
-            None
-        } else {
-            Some(page_token.parse::<u32>().map_err(|_| {
-                super::invalid("page_token", "not a token returned by GetNodeStock")
+    let after = if page_token.is_empty() {
+        None
+    } else {
+        Some(page_token.parse::<u32>().map_err(|_| {
+                super::invalid(
+                    "page_token",
+                    format!(
+                        "{page_token:?} is not a token returned by GetNodeStock; send a page's next_page_token, or empty for the first page"
+                    ),
+                )
             })?)
-        };
+    };
     Ok((node_id, after))
 }
 
@@ -350,7 +379,7 @@ pub(crate) fn node_stock(network: &Network, node: String, page: &NodePage) -> pb
         node,
         version: fresh.version,
         sequence: fresh.sequence,
-        updated_at: Some(timestamp(fresh.updated_at)),
+        updated_at: updated_at(fresh),
         rows: page
             .rows
             .iter()
@@ -372,17 +401,20 @@ pub(crate) fn stock_status(network: &Network, health: &StockHealth) -> pb::Stock
     let by_reason: Vec<_> = health
         .by_reason
         .iter()
+        .filter(|(_, count)| *count > 0)
         .map(|(reason, count)| pb::QuarantineCount {
             reason: quarantine_reason(*reason) as i32,
             count: *count,
         })
         .collect();
+    let mut nodes: Vec<_> = health
+        .nodes
+        .iter()
+        .map(|f| node_version(network, f))
+        .collect();
+    by_node_code(&mut nodes, |n| &n.node);
     pb::StockStatus {
-        nodes: health
-            .nodes
-            .iter()
-            .map(|f| node_version(network, f))
-            .collect(),
+        nodes,
         quarantined_total: by_reason.iter().map(|c| c.count).sum(),
         by_reason,
         recent: health.recent.iter().cloned().map(quarantined).collect(),

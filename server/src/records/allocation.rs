@@ -123,6 +123,10 @@ pub(super) fn record(
     let mut record = wire.header(&call, pb::DecisionKind::Allocation);
     let mut request = call.request;
     let input_hash = input_hash(&request);
+    let mut answer = response.clone();
+    if let Some(risk) = answer.risk.as_mut() {
+        risk.missing_signals = risk_conv::missing_signals(request.context.as_ref());
+    }
     redact_allocate(&mut request);
 
     let stock_versions = stock_versions(network, &decided.outcome.stock_versions);
@@ -166,9 +170,7 @@ pub(super) fn record(
     record.stock_versions = stock_versions;
     record.model_versions = model_versions;
     record.request = Some(pb::decision_record::Request::AllocateRequest(request));
-    record.response = Some(pb::decision_record::Response::AllocateResponse(
-        response.clone(),
-    ));
+    record.response = Some(pb::decision_record::Response::AllocateResponse(answer));
     record.features = features.into_iter().collect();
     record.reasons = all_reasons(response);
     record.solver = response.solver.clone();

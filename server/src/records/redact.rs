@@ -15,11 +15,20 @@
 use allot_proto::v1 as pb;
 use allot_service::hash::sha256_hex;
 
-/// The redacted form of one personal value; empty values stay empty.
+/// The redacted form of one personal value; empty values stay empty, and
+/// so do values already redacted (`sha256:` and 64 lower-case hex digits).
+/// Anything else is hashed, even when it starts with `sha256:`: a caller's
+/// `sha256:ann@example.com` is not a hash.
 fn hashed(value: &mut String) {
-    if !value.is_empty() && !value.starts_with("sha256:") {
+    if !value.is_empty() && !is_redacted(value) {
         *value = format!("sha256:{}", sha256_hex(value.as_bytes()));
     }
+}
+
+fn is_redacted(value: &str) -> bool {
+    value.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
 }
 
 fn redact_destination(destination: &mut Option<pb::Destination>) {

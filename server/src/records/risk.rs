@@ -10,6 +10,7 @@ use super::ProtoWire;
 use super::common::{fraud_features, input_hash};
 use super::history::entry;
 use super::redact::redact_score;
+use crate::convert::risk::missing_signals;
 
 /// The encoded record of one assessment.
 pub(super) fn record(
@@ -20,6 +21,8 @@ pub(super) fn record(
 ) -> Vec<u8> {
     let mut record = wire.header(&call, pb::DecisionKind::Risk);
     let mut request = call.request;
+    let mut assessment = assessment.clone();
+    assessment.missing_signals = missing_signals(request.context.as_ref());
     record.input_hash = input_hash(&request);
     redact_score(&mut request);
     record.model_versions = vec![pb::ModelVersion {
@@ -27,11 +30,9 @@ pub(super) fn record(
         version: assessment.model_version.clone(),
     }];
     record.request = Some(pb::decision_record::Request::ScoreOrderRequest(request));
-    record.response = Some(pb::decision_record::Response::RiskAssessment(
-        assessment.clone(),
-    ));
+    record.reasons = assessment.reasons.clone();
+    record.response = Some(pb::decision_record::Response::RiskAssessment(assessment));
     record.features = fraud_features(&assessed.features);
     record.feature_store_entry = assessed.observed.as_ref().map(entry);
-    record.reasons = assessment.reasons.clone();
     record.encode_to_vec()
 }

@@ -42,7 +42,12 @@ pub(super) async fn replay(
         .replay
         .allocation(&with, order, fraud, state)
         .await?;
-    let replayed = allocation_response(network, record.decision_id.clone(), &decided);
+    let mut replayed = allocation_response(network, record.decision_id.clone(), &decided);
+    // What the request did not carry is a fact of the request, not of the
+    // model.
+    if let (Some(replayed), Some(recorded)) = (replayed.risk.as_mut(), recorded.risk.as_ref()) {
+        replayed.missing_signals = recorded.missing_signals.clone();
+    }
     let mut differences = diff::allocation(&recorded, &replayed);
     config_note(services, &record, &mut differences);
     Ok(pb::ReplayDecisionResponse {

@@ -49,20 +49,25 @@ pub(crate) async fn replay(
         Ok(pb::DecisionKind::Risk) => risk::replay(services, record).await,
         Ok(pb::DecisionKind::Promise) => promise::replay(services, record).await,
         Ok(kind) => Err(ServiceError::precondition(format!(
-            "decision {}: {} decisions cannot be replayed by this server",
+            "decision_id: decision {}: {} decisions cannot be replayed by this server \
+             (allocation, promise and risk decisions can)",
             record.decision_id,
             kind.as_str_name()
         ))),
         Err(_) => Err(ServiceError::precondition(format!(
-            "decision {} has an unknown kind {}",
+            "decision_id: decision {} has an unknown kind {} (allocation, promise and risk decisions can be replayed)",
             record.decision_id, record.kind
         ))),
     }
 }
 
-/// FAILED_PRECONDITION about `record` saying `problem`.
+/// FAILED_PRECONDITION about the decision `decision_id` named, `record`,
+/// saying `problem`.
 fn precondition(record: &pb::DecisionRecord, problem: impl std::fmt::Display) -> ServiceError {
-    ServiceError::precondition(format!("decision {}: {problem}", record.decision_id))
+    ServiceError::precondition(format!(
+        "decision_id: decision {}: {problem}",
+        record.decision_id
+    ))
 }
 
 /// What `record` says it was made with.

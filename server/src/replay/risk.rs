@@ -22,7 +22,10 @@ pub(super) async fn replay(
         .replay
         .score(&recorded_with(&record), features, hits)
         .await?;
-    let replayed = risk_conv::assessment(record.decision_id.clone(), &assessed);
+    let mut replayed = risk_conv::assessment(record.decision_id.clone(), &assessed);
+    // What the request did not carry is a fact of the request, not of the
+    // model.
+    replayed.missing_signals = recorded.missing_signals.clone();
     let differences = diff::risk("", Some(&recorded), Some(&replayed));
     Ok(pb::ReplayDecisionResponse {
         original: Some(record),

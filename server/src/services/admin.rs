@@ -12,12 +12,18 @@ use crate::serve::Ready;
 /// The AdminService adapter.
 pub(crate) struct AdminApi {
     ready: Ready,
+    /// Largest answer, bytes (`grpc.max_message_bytes`).
+    max_message_bytes: usize,
 }
 
 impl AdminApi {
-    /// An adapter over the services published in `ready`.
-    pub(crate) fn new(ready: Ready) -> Self {
-        AdminApi { ready }
+    /// An adapter over the services published in `ready`, answering at most
+    /// `max_message_bytes` per message.
+    pub(crate) fn new(ready: Ready, max_message_bytes: usize) -> Self {
+        AdminApi {
+            ready,
+            max_message_bytes,
+        }
     }
 }
 
@@ -28,11 +34,18 @@ impl AdminService for AdminApi {
         request: Request<pb::GetNetworkRequest>,
     ) -> Result<Response<pb::NetworkDescription>, Status> {
         let pb::GetNetworkRequest { include_skus } = request.into_inner();
-        reply(
-            self.ready
-                .get()
-                .map(|services| describe(services.network(), include_skus)),
-        )
+        let max = self.max_message_bytes;
+        reply(self.ready.get().and_then(|services| {
+            let description = describe(services.network(), include_skus);
+            let size = prost::Message::encoded_len(&description);
+            if size > max {
+                return Err(ServiceError::exhausted(format!(
+                    "include_skus: the network with its {} SKUs is {size} bytes, more than the {max} bytes an answer may hold (grpc.max_message_bytes); call without include_skus",
+                    description.sku_count
+                )));
+            }
+            Ok(description)
+        }))
     }
 
     async fn get_model_info(
@@ -43,7 +56,7 @@ impl AdminService for AdminApi {
         reply(
             self.ready
                 .get()
-                .map(|services| model_info(&services.models.fraud())),
+                .map(|services| model_info(&services.models.loaded())),
         )
     }
 

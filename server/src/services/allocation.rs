@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 
 use crate::convert::allocation as conv;
 use crate::convert::order::{allocate_call, evaluate_call};
+use crate::convert::risk as risk_conv;
 use crate::deadline::Budget;
 use crate::error::reply;
 use crate::serve::Ready;
@@ -37,8 +38,13 @@ impl AllocationService for AllocationApi {
                 let deadline = self.budget.deadline(request.metadata(), started)?;
                 let services = self.ready.get()?;
                 let message = request.into_inner();
+                let missing = risk_conv::missing_signals(message.context.as_ref());
                 let call = allocate_call(services.network(), message, started, deadline)?;
-                services.allocation.allocate(call).await
+                let mut response = services.allocation.allocate(call).await?;
+                if let Some(risk) = response.risk.as_mut() {
+                    risk.missing_signals = missing;
+                }
+                Ok(response)
             }
             .await,
         )

@@ -1,6 +1,6 @@
 //! RiskService: fraud probability, decision and reasons for one order.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use allot_proto::v1 as pb;
 use allot_proto::v1::risk_service_server::RiskService;
@@ -15,20 +15,23 @@ use crate::serve::Ready;
 /// The RiskService adapter.
 pub(crate) struct RiskApi {
     ready: Ready,
+    budget: Budget,
 }
 
 impl RiskApi {
-    /// An adapter over the services published in `ready`.
-    pub(crate) fn new(ready: Ready) -> Self {
-        RiskApi { ready }
+    /// An adapter over the services published in `ready`; a score's budget
+    /// is the caller's deadline less the margin of `budget` (the deciding
+    /// RPCs' margin), else [`DEFAULT_BUDGET`].
+    pub(crate) fn new(ready: Ready, budget: Budget) -> Self {
+        RiskApi {
+            ready,
+            budget: Budget {
+                default: DEFAULT_BUDGET,
+                ..budget
+            },
+        }
     }
 }
-
-/// A score's budget: the caller's whole deadline, else 50 ms.
-const BUDGET: Budget = Budget {
-    default: DEFAULT_BUDGET,
-    margin: Duration::ZERO,
-};
 
 #[tonic::async_trait]
 impl RiskService for RiskApi {
@@ -39,11 +42,14 @@ impl RiskService for RiskApi {
         let started = Instant::now();
         reply(
             async {
-                let deadline = BUDGET.deadline(request.metadata(), started)?;
+                let deadline = self.budget.deadline(request.metadata(), started)?;
                 let services = self.ready.get()?;
                 let message = request.into_inner();
+                let missing = conv::missing_signals(message.context.as_ref());
                 let call = conv::score_call(services.network(), message, started, deadline)?;
-                services.score.score(call).await
+                let mut assessment = services.score.score(call).await?;
+                assessment.missing_signals = missing;
+                Ok(assessment)
             }
             .await,
         )

@@ -163,6 +163,7 @@ pub fn demo_parts(seed: u64) -> NetworkParts {
     NetworkParts {
         name: "allot demo (US)".into(),
         currency: "USD".into(),
+        country: "US".into(),
         nodes,
         skus: catalog::skus(seed, DEMO_SKU_COUNT),
         carriers: rates::carriers(),

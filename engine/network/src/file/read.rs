@@ -73,6 +73,7 @@ impl Converter<'_> {
         Ok(NetworkParts {
             name: file.network.name,
             currency: file.network.currency,
+            country: file.network.country,
             nodes,
             skus: file
                 .skus

@@ -78,7 +78,7 @@ fn syntax_error_names_file_and_line() {
 fn unknown_field_names_line() {
     let text = EXAMPLE.replacen("hazmat = true", "hazmatt = true", 1);
     let e = err(&text);
-    assert!(e.starts_with("net.toml:52:1"), "{e}");
+    assert!(e.starts_with("net.toml:53:1"), "{e}");
     assert!(e.contains("hazmatt"), "{e}");
 }
 
@@ -90,7 +90,7 @@ fn type_error_names_line() {
         1,
     );
     let e = err(&text);
-    assert!(e.starts_with("net.toml:62:"), "{e}");
+    assert!(e.starts_with("net.toml:63:"), "{e}");
 }
 
 #[test]

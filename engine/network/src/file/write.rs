@@ -39,6 +39,7 @@ impl Network {
             network: NetworkSection {
                 name: self.name.clone(),
                 currency: self.currency.clone(),
+                country: self.country.clone(),
             },
             zones: self
                 .zones

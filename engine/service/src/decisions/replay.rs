@@ -67,7 +67,8 @@ impl Replayer {
         let served = &self.engine.network_hash;
         if !with.network_hash.is_empty() && with.network_hash != served {
             return Err(ServiceError::precondition(format!(
-                "decision {id} was made on network {} but this server serves network {served}",
+                "decision_id: decision {id} was made on network {} but this server serves network {served}; \
+                 replay it where that network is served",
                 with.network_hash
             )));
         }
@@ -86,12 +87,14 @@ impl Replayer {
                 Some(v) if v == *version => {}
                 Some(v) => {
                     return Err(ServiceError::precondition(format!(
-                        "decision {id} used model {name} version {version} but version {v} is loaded"
+                        "decision_id: decision {id} used model {name} version {version} but version {v} is loaded; \
+                         replay it where that version is loaded"
                     )));
                 }
                 None => {
                     return Err(ServiceError::precondition(format!(
-                        "decision {id} used model {name} version {version} which is not loaded"
+                        "decision_id: decision {id} used model {name} version {version}, which is not loaded; \
+                         replay it where that model is loaded"
                     )));
                 }
             }
@@ -135,7 +138,7 @@ impl Replayer {
                     .replace_node(NodeId(n as u32), rows, 0, at)
                     .map_err(|e| {
                         ServiceError::precondition(format!(
-                            "decision {}: recorded stock: {e}",
+                            "decision_id: decision {}: recorded stock: {e}",
                             with.id
                         ))
                     })?;
@@ -149,7 +152,10 @@ impl Replayer {
         state: &RecordedState,
     ) -> Result<SystemTime, ServiceError> {
         state.decided_at.ok_or_else(|| {
-            ServiceError::precondition(format!("decision {}: no recorded decision time", with.id))
+            ServiceError::precondition(format!(
+                "decision_id: decision {}: no recorded decision time",
+                with.id
+            ))
         })
     }
 

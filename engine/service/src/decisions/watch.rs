@@ -54,7 +54,7 @@ pub async fn watch(
                 return Err(ServiceError::new(
                     Code::OutOfRange,
                     format!(
-                        "from_position {n} is outside the retained feed: resume from a position in \
+                        "from_position: {n} is outside the retained feed: resume from a position in \
                      {first}..={} (oldest retained event {}, latest {}), or from 0 for the oldest",
                         bounds.latest,
                         bounds

@@ -43,6 +43,7 @@ fn agree(p: &Problem, what: &str) {
             );
         }
         SolveStatus::TimeLimit => panic!("{what}: HiGHS hit the time limit"),
+        SolveStatus::Skipped => panic!("{what}: HiGHS never skips"),
     }
 }
 

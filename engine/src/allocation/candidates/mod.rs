@@ -30,6 +30,7 @@ use crate::stock::{NodeVersion, StockLevel, StockStore};
 
 pub use super::lateness::{P_LATE_AFTER_PERMILLE, P_LATE_EARLY_PERMILLE, P_LATE_ON_DAY_PERMILLE};
 pub use eligibility::{Exclusion, ExclusionReason, LineRestriction};
+pub use service::service_refusal;
 
 use eligibility::{NodeAssessment, OrderRules};
 use tiers::Tier;

@@ -31,3 +31,35 @@ pub(super) fn best_service(
         .min()
         .map(|(_, _, id)| (id, zone))
 }
+
+/// Why a caller's chosen service cannot carry an order from a node.
+pub fn service_refusal(
+    network: &Network,
+    node_id: NodeId,
+    service: ServiceId,
+    request: &OrderRequest,
+) -> Option<String> {
+    let node = network.node(node_id);
+    let s = network.service(service);
+    let km = distance_km(node.location, request.destination.point);
+    if !node.services.contains(&service) {
+        return Some(format!("{} does not ship with {}", node.code, s.code));
+    }
+    if s.level > request.service_level {
+        return Some(format!(
+            "{} is slower than the order's service level",
+            s.code
+        ));
+    }
+    if s.max_distance_km.is_some_and(|max| km > max) {
+        return Some(format!(
+            "{} does not reach the destination from {} ({km:.0} km)",
+            s.code, node.code
+        ));
+    }
+    let has_rate = network
+        .zone_for_km(km)
+        .and_then(|zone| network.rate(service, zone))
+        .is_some();
+    (!has_rate).then(|| format!("{} has no rate to the destination's zone", s.code))
+}

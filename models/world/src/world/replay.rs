@@ -70,6 +70,7 @@ impl World {
                     resale_risk: net.sku(l.sku).resale_risk,
                 })
                 .collect(),
+            total_minor: None,
         }
     }
 
