@@ -7,33 +7,11 @@ mod common;
 
 use allot_proto::v1 as pb;
 use allot_proto::v1::allocation_service_client::AllocationServiceClient;
-use allot_proto::v1::inventory_service_client::InventoryServiceClient;
-use common::orders::{committed, level, line, order, stock_rows};
+use common::orders::{committed, level, line, order, stocked_server};
 use common::{TestServer, test_config};
 use prost::Message;
 use tonic::Code;
 use tonic::transport::Channel;
-
-/// A server with empty stock but for the given rows.
-async fn server_with(
-    rows: Vec<(&str, Vec<(&str, i64)>)>,
-) -> (
-    TestServer,
-    AllocationServiceClient<Channel>,
-    InventoryServiceClient<Channel>,
-) {
-    let mut config = test_config();
-    config.stock.demo = false;
-    config.allocation.default_budget_ms = 2_000;
-    let server = TestServer::start(config).await;
-    server.wait_serving().await;
-    let allocation = AllocationServiceClient::new(server.channel().await);
-    let mut inventory = InventoryServiceClient::new(server.channel().await);
-    for (node, stock) in rows {
-        stock_rows(&mut inventory, node, stock).await;
-    }
-    (server, allocation, inventory)
-}
 
 #[tokio::test]
 async fn an_order_gets_an_optimal_plan_whose_costs_add_up() {
@@ -141,7 +119,7 @@ async fn bad_requests_name_the_field() {
 
 #[tokio::test]
 async fn commits_are_idempotent_and_reservations_confirm_or_release() {
-    let (server, mut client, mut inventory) = server_with(vec![
+    let (server, mut client, mut inventory) = stocked_server(vec![
         ("DC-ATL", vec![("SKU-000001", 10)]),
         ("DC-DFW", vec![("SKU-000001", 10)]),
     ])
@@ -258,7 +236,7 @@ async fn commits_are_idempotent_and_reservations_confirm_or_release() {
 
 #[tokio::test]
 async fn a_callers_plan_is_priced_and_its_violations_listed() {
-    let (server, mut client, _inventory) = server_with(vec![
+    let (server, mut client, _inventory) = stocked_server(vec![
         ("DC-ATL", vec![("SKU-000001", 2)]),
         ("DC-DFW", vec![("SKU-000001", 10)]),
     ])
@@ -294,7 +272,7 @@ async fn a_callers_plan_is_priced_and_its_violations_listed() {
 #[tokio::test]
 async fn evaluate_plan_refuses_what_its_contract_refuses_and_reports_unknown_lines_as_violations() {
     let (server, mut client, _inventory) =
-        server_with(vec![("DC-ATL", vec![("SKU-000001", 5)])]).await;
+        stocked_server(vec![("DC-ATL", vec![("SKU-000001", 5)])]).await;
     let assignment = |line_id: &str, quantity| pb::PlannedAssignment {
         line_id: line_id.into(),
         node: "DC-ATL".into(),
@@ -367,7 +345,7 @@ async fn concurrent_commits_against_scarce_stock_never_oversell() {
         ("DC-DFW", vec![("SKU-000003", 5)]),
         ("ST-NYC", vec![("SKU-000003", 3)]),
     ];
-    let (server, client, mut inventory) = server_with(stock).await;
+    let (server, client, mut inventory) = stocked_server(stock).await;
     let mut tasks = Vec::new();
     // 64 concurrent clients, each committing and then retrying its commit.
     for i in 0..64u32 {

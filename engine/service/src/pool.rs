@@ -97,10 +97,11 @@ mod tests {
     use crate::error::Code;
     use std::time::Duration;
 
-    #[tokio::test]
-    async fn a_call_waits_for_a_busy_pool_at_most_half_its_budget_then_is_shed() {
-        let pool = SolverPool::new(1, 4);
-        let far = Instant::now() + Duration::from_secs(30);
+    type Busy = tokio::task::JoinHandle<Result<Option<()>, ServiceError>>;
+
+    /// Takes `pool`'s only permit with work that runs until `release` sends;
+    /// returns once the permit is taken.
+    async fn occupy(pool: &SolverPool, far: Instant) -> (std::sync::mpsc::Sender<()>, Busy) {
         let (release, hold) = std::sync::mpsc::channel::<()>();
         let busy = {
             let pool = pool.clone();
@@ -109,6 +110,14 @@ mod tests {
         while pool.permits.available_permits() > 0 {
             tokio::task::yield_now().await;
         }
+        (release, busy)
+    }
+
+    #[tokio::test]
+    async fn a_call_waits_for_a_busy_pool_at_most_half_its_budget_then_is_shed() {
+        let pool = SolverPool::new(1, 4);
+        let far = Instant::now() + Duration::from_secs(30);
+        let (release, busy) = occupy(&pool, far).await;
         let deadline = Instant::now() + Duration::from_millis(40);
         let shed = pool.run(deadline, || 1).await.unwrap_err();
         assert_eq!(shed.code(), Code::ResourceExhausted, "{shed}");
@@ -121,15 +130,7 @@ mod tests {
     async fn a_full_queue_sheds_at_once_and_a_free_pool_runs() {
         let pool = SolverPool::new(1, 1);
         let far = Instant::now() + Duration::from_secs(30);
-        let (release, hold) = std::sync::mpsc::channel::<()>();
-        let busy = {
-            let pool = pool.clone();
-            tokio::spawn(async move { pool.run(far, move || hold.recv().ok()).await })
-        };
-        // Wait until the only permit is taken.
-        while pool.permits.available_permits() > 0 {
-            tokio::task::yield_now().await;
-        }
+        let (release, busy) = occupy(&pool, far).await;
         let waiter = {
             let pool = pool.clone();
             tokio::spawn(async move { pool.run(far, || 7).await })

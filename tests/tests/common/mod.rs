@@ -185,3 +185,95 @@ impl TestServer {
         (&mut self.handle).await.unwrap()
     }
 }
+
+/// Asserts the project's error shape: `code`, and a message that starts
+/// with the field path `field`, then `: `, then what is wrong and what is
+/// allowed (e.g. `lines[0].quantity: must be 1 to 1000000, got 0`).
+#[track_caller]
+pub fn assert_field_error(status: &tonic::Status, code: tonic::Code, field: &str) {
+    assert_eq!(status.code(), code, "{field}: {status:?}");
+    let message = status.message();
+    let rest = message
+        .strip_prefix(field)
+        .and_then(|rest| rest.strip_prefix(": "));
+    assert!(
+        rest.is_some_and(|rest| rest.split_whitespace().count() >= 2),
+        "expected `{field}: <what is wrong and what is allowed>`, got {message:?}"
+    );
+}
+
+/// A server that admits one request at a time (health exempt), with an
+/// open StreamStockDeltas call holding that permit until dropped.
+pub struct Saturated {
+    /// The server.
+    pub server: TestServer,
+    hold: Option<tokio::sync::mpsc::Sender<allot_proto::v1::StockDeltaBatch>>,
+    held: Option<JoinHandle<()>>,
+}
+
+impl Saturated {
+    /// Starts the server and opens the call that holds its only permit.
+    pub async fn start() -> Saturated {
+        let mut config = test_config();
+        config.grpc.max_concurrent_requests = 1;
+        let server = TestServer::start(config).await;
+        server.wait_serving().await;
+        let mut holder = allot_proto::v1::inventory_service_client::InventoryServiceClient::new(
+            server.channel().await,
+        );
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let held = tokio::spawn(async move {
+            let _ = holder
+                .stream_stock_deltas(tokio_stream::wrappers::ReceiverStream::new(rx))
+                .await;
+        });
+        Saturated {
+            server,
+            hold: Some(tx),
+            held: Some(held),
+        }
+    }
+
+    /// The status `call` (given a fresh channel to the server) ends with
+    /// once the held call has reached the server: it is retried until it
+    /// fails; panics if it never does.
+    pub async fn refused<T, F, Fut>(&self, call: F) -> tonic::Status
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+    {
+        let channel = self.server.channel().await;
+        for _ in 0..500 {
+            match call(channel.clone()).await {
+                Err(status) => return status,
+                // The holder's call may not have reached the server yet.
+                Ok(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+        panic!("the call was never refused while the only permit was held");
+    }
+
+    /// Ends the held call and stops the server.
+    pub async fn stop(mut self) {
+        drop(self.hold.take());
+        if let Some(held) = self.held.take() {
+            held.await.unwrap();
+        }
+        self.server.stop().await.unwrap();
+    }
+}
+
+/// The example network of `docs/network.md` (one DC, one store, two
+/// regions; its two carrier services are listed out of code order) with
+/// `extra` TOML appended, e.g. more `[[skus]]`.
+pub const EXAMPLE_NETWORK: &str = include_str!("../../../engine/network/src/file/example.toml");
+
+/// [`test_config`] serving the network file `toml` (written into the
+/// server's own data directory, removed with it).
+pub fn network_config(toml: &str) -> Config {
+    let mut config = test_config();
+    let path = config.decisions.dir.join("network.toml");
+    std::fs::write(&path, toml).unwrap();
+    config.network.file = Some(path);
+    config
+}

@@ -87,3 +87,65 @@ pub async fn level(
         .nodes
         .remove(0)
 }
+
+/// A quote of `lines` to `postal` (US) at `order_time`, every level, with
+/// unavailable levels explained.
+pub fn promise(
+    lines: Vec<pb::OrderLine>,
+    postal: &str,
+    order_time: prost_types::Timestamp,
+) -> pb::PromiseRequest {
+    pb::PromiseRequest {
+        lines,
+        destination: Some(pb::Destination {
+            location: Some(pb::destination::Location::PostalCode(postal.into())),
+            country_code: "US".into(),
+            ..Default::default()
+        }),
+        order_time: Some(order_time),
+        explain_unavailable: true,
+        service_levels: Vec::new(),
+    }
+}
+
+/// A guest order `id` of `lines` to `postal` (US) to score for fraud.
+pub fn score_request(id: &str, lines: Vec<pb::OrderLine>, postal: &str) -> pb::ScoreOrderRequest {
+    pb::ScoreOrderRequest {
+        order_id: id.into(),
+        lines,
+        destination: Some(pb::Destination {
+            location: Some(pb::destination::Location::PostalCode(postal.into())),
+            country_code: "US".into(),
+            ..Default::default()
+        }),
+        context: None,
+        order_amount_minor: 0,
+        currency: String::new(),
+        service_level: pb::ServiceLevel::Ground as i32,
+    }
+}
+
+/// A server on the demo network whose only stock is `rows` (node, [(SKU,
+/// on hand)]), with a 2 s default budget, and clients for allocation and
+/// inventory.
+pub async fn stocked_server(
+    rows: Vec<(&str, Vec<(&str, i64)>)>,
+) -> (
+    super::TestServer,
+    allot_proto::v1::allocation_service_client::AllocationServiceClient<Channel>,
+    InventoryServiceClient<Channel>,
+) {
+    let mut config = super::test_config();
+    config.stock.demo = false;
+    config.allocation.default_budget_ms = 2_000;
+    let server = super::TestServer::start(config).await;
+    server.wait_serving().await;
+    let allocation = allot_proto::v1::allocation_service_client::AllocationServiceClient::new(
+        server.channel().await,
+    );
+    let mut inventory = InventoryServiceClient::new(server.channel().await);
+    for (node, stock) in rows {
+        stock_rows(&mut inventory, node, stock).await;
+    }
+    (server, allocation, inventory)
+}
