@@ -39,6 +39,8 @@ pub struct Config {
     /// Durable state: reservations, stock, capacity, idempotency keys
     /// (docs/durability.md).
     pub state: StateConfig,
+    /// Bearer tokens and their roles; none: authentication off.
+    pub auth: crate::auth::AuthConfig,
 }
 
 /// gRPC listener and limits.

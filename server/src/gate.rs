@@ -4,7 +4,9 @@
 //! request metrics labelled by rpc and code. It also ends a call whose
 //! deadline passes before its answer (the caller's `grpc-timeout`, at most
 //! `grpc.request_timeout_ms`) with DEADLINE_EXCEEDED, as gRPC defines it
-//! (tonic's own server timeout answers CANCELLED).
+//! (tonic's own server timeout answers CANCELLED). With tokens configured it
+//! lets a call through only with a bearer token whose roles allow the RPC
+//! (crate::auth).
 //!
 //! A per-RPC permit is held by the response body, so a server stream
 //! (WatchDecisions) counts against its RPC's limit for as long as it runs.
@@ -24,23 +26,29 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 use tower::{Layer, Service};
 
+use crate::auth::Access;
+
 /// Layer that wraps services in a [`RequestGate`].
 #[derive(Clone)]
 pub struct RequestGateLayer {
     permits: Arc<Semaphore>,
     per_rpc: Arc<HashMap<String, Arc<Semaphore>>>,
     request_timeout: Duration,
+    access: Arc<Access>,
 }
 
 impl RequestGateLayer {
     /// At most `max_concurrent` requests in flight (health checks exempt),
     /// and at most `per_rpc[rpc]` of an RPC (`Service/Method`) among them;
     /// no call runs longer than `request_timeout` (or its own shorter
-    /// deadline). Every RPC named must be one of the allot.v1 contract.
+    /// deadline); a call reaches its service only with a token whose roles
+    /// allow it, when `access` has tokens. Every RPC named must be one of
+    /// the allot.v1 contract.
     pub fn new(
         max_concurrent: usize,
         per_rpc: &BTreeMap<String, usize>,
         request_timeout: Duration,
+        access: Access,
     ) -> Result<Self, UnknownRpc> {
         let known = contract_rpcs();
         if let Some(rpc) = per_rpc.keys().find(|rpc| !known.contains(*rpc)) {
@@ -58,6 +66,7 @@ impl RequestGateLayer {
                     .collect(),
             ),
             request_timeout,
+            access: Arc::new(access),
         })
     }
 }
@@ -96,6 +105,7 @@ impl<S> Layer<S> for RequestGateLayer {
             permits: self.permits.clone(),
             per_rpc: self.per_rpc.clone(),
             request_timeout: self.request_timeout,
+            access: self.access.clone(),
         }
     }
 }
@@ -107,6 +117,7 @@ pub struct RequestGate<S> {
     permits: Arc<Semaphore>,
     per_rpc: Arc<HashMap<String, Arc<Semaphore>>>,
     request_timeout: Duration,
+    access: Arc<Access>,
 }
 
 type BoxFuture<T> = Pin<Box<dyn std::future::Future<Output = T> + Send>>;
@@ -144,6 +155,10 @@ where
         let path = request.uri().path().to_owned();
         let rpc = rpc_label(&path);
         let exempt = path.starts_with("/grpc.health.v1.");
+        if let Err(refused) = self.access.check(&path, request.headers()) {
+            count(&rpc, refused.code());
+            return Box::pin(async move { Ok(refused.into_http()) });
+        }
         let mut permit = None;
         let mut rpc_permit = None;
         if !exempt {
@@ -303,9 +318,12 @@ mod tests {
     #[test]
     fn the_default_limits_name_real_rpcs_and_typos_are_refused() {
         let defaults = crate::config::GrpcConfig::default().rpc_concurrency;
-        assert!(RequestGateLayer::new(16, &defaults, Duration::from_secs(30)).is_ok());
+        assert!(
+            RequestGateLayer::new(16, &defaults, Duration::from_secs(30), Access::default())
+                .is_ok()
+        );
         let typo = BTreeMap::from([("AllocationService/Alocate".to_string(), 4)]);
-        let error = RequestGateLayer::new(16, &typo, Duration::from_secs(30))
+        let error = RequestGateLayer::new(16, &typo, Duration::from_secs(30), Access::default())
             .err()
             .map(|e| e.to_string());
         assert!(

@@ -11,6 +11,7 @@
 //! shutdown it turns NOT_SERVING, in-flight requests drain, and `serve`
 //! returns.
 
+pub mod auth;
 pub mod config;
 mod convert;
 mod deadline;

@@ -51,6 +51,9 @@ pub enum ServeError {
     /// A per-RPC concurrency limit names an unknown RPC.
     #[error("invalid configuration: {0}")]
     Limits(#[from] crate::gate::UnknownRpc),
+    /// A token of `[auth]` cannot be used.
+    #[error("invalid configuration: {0}")]
+    Auth(#[from] crate::auth::TokenConfigError),
     /// The transport failed.
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -120,6 +123,7 @@ pub async fn serve(
             config.grpc.max_concurrent_requests,
             &config.grpc.rpc_concurrency,
             Duration::from_millis(config.grpc.request_timeout_ms),
+            crate::auth::Access::new(&config.auth)?,
         )?)
         .add_service(health)
         .add_service(reflection)
