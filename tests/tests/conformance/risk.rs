@@ -1431,3 +1431,14 @@ async fn score_order_personal_data_that_looks_hashed_is_still_not_recorded_in_cl
     let record = explain(&server, &answer.decision_id).await;
     assert_not_in_clear(&sent, recorded_request(&record), &record);
 }
+
+/// common.proto: instants are protobuf Timestamps (years 1 to 9999); allot
+/// takes 1970 to 9999 and names the field otherwise.
+#[tokio::test]
+async fn score_order_a_placed_at_beyond_9999_is_invalid_argument_naming_it() {
+    let (_server, mut client) = demo().await;
+    let mut request = known("o-far", "far");
+    request.context.as_mut().unwrap().placed_at = Some(at(i64::MAX / 2));
+    let status = client.score_order(request).await.unwrap_err();
+    assert_field_error(&status, Code::InvalidArgument, "context.placed_at");
+}
