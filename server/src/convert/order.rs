@@ -193,6 +193,18 @@ pub(crate) fn order_identity(
     Ok(())
 }
 
+/// A live call's promise is ahead of now (a replayed decision's need not
+/// be: it is re-run as of when it was made); `prefix` leads the field path.
+fn promise_ahead(order: &OrderRequest, prefix: &str) -> Result<(), ServiceError> {
+    match order.promised_by {
+        Some(at) if at < SystemTime::now() => Err(invalid(
+            &format!("{prefix}promised_by"),
+            "is in the past: a promise is a future instant (or leave it absent: no promise)",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The engine request from an `AllocateRequest`, plus the commit part.
 pub(crate) fn order_request(
     network: &Network,
@@ -238,14 +250,6 @@ pub(crate) fn order_request(
         .as_ref()
         .map(|t| system_time(t, &field("promised_by")))
         .transpose()?;
-    if let Some(at) = promised_by
-        && at < SystemTime::now()
-    {
-        return Err(invalid(
-            &field("promised_by"),
-            "is in the past: a promise is a future instant (or leave it absent: no promise)",
-        ));
-    }
     let pb::AllocationOptions {
         ship_complete,
         max_splits,
@@ -349,6 +353,7 @@ pub(crate) fn allocate_call(
 ) -> Result<AllocateCall<pb::AllocateRequest>, ServiceError> {
     let fraud = super::risk::allocate_fraud_order(network, &message)?;
     let (order, commit) = order_request(network, message.clone(), "")?;
+    promise_ahead(&order, "")?;
     let commit = commit.map(|c| c.with(Sha256::digest(message.encode_to_vec()).into()));
     Ok(AllocateCall {
         order,
@@ -385,6 +390,7 @@ pub(crate) fn evaluate_call(
         ));
     }
     let (order, _commit) = order_request(network, order, "order.")?;
+    promise_ahead(&order, "order.")?;
     Ok(EvaluateCall {
         order,
         planned: planned_units(network, plan),

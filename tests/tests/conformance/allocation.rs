@@ -1206,3 +1206,24 @@ async fn evaluate_plan_never_reserves_and_compares_with_the_optimum() {
         assert_eq!(level(&mut inventory, "SKU-000001", node).await.reserved, 0);
     }
 }
+
+/// A decision re-runs as of when it was made: a promise that has passed
+/// since is no reason to refuse its replay (only a live call's promise must
+/// be ahead).
+#[tokio::test]
+async fn replay_decision_of_an_allocation_whose_promise_has_passed_replays_it() {
+    let (server, mut client) = demo().await;
+    let mut request = simple("o-promised");
+    request.promised_by = Some(timestamp(SystemTime::now() + Duration::from_secs(2)));
+    let answer = client.allocate(request).await.unwrap().into_inner();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    let mut decisions = DecisionServiceClient::new(server.channel().await);
+    let replayed = decisions
+        .replay_decision(pb::ReplayDecisionRequest {
+            decision_id: answer.decision_id,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(replayed.identical, "{:?}", replayed.differences);
+}
