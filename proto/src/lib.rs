@@ -9,6 +9,8 @@
     clippy::doc_lazy_continuation
 )]
 
+pub mod codec;
+
 /// Generated messages and services of package `allot.v1`.
 pub mod v1 {
     tonic::include_proto!("allot.v1");

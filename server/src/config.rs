@@ -68,6 +68,14 @@ pub struct GrpcConfig {
     /// RESOURCE_EXHAUSTED while others still pass. RPCs not listed have no
     /// limit of their own. A server stream holds its permit while it runs.
     pub rpc_concurrency: BTreeMap<String, usize>,
+    /// A client stream (ReplaceNodeStock, StreamStockDeltas) that sends no
+    /// message for this long, ms, is ended with DEADLINE_EXCEEDED (counted
+    /// in `allot_grpc_streams_dropped_total{reason="idle"}`).
+    pub stream_idle_timeout_ms: u64,
+    /// A server stream (WatchDecisions) whose client leaves a message
+    /// untaken this long, ms, gives its `rpc_concurrency` permit back
+    /// (`allot_grpc_streams_dropped_total{reason="stalled"}`).
+    pub stream_stall_timeout_ms: u64,
 }
 
 impl Default for GrpcConfig {
@@ -86,11 +94,14 @@ impl Default for GrpcConfig {
                     ("PromiseService/GetDeliveryPromise", 512),
                     ("RiskService/ScoreOrder", 512),
                     ("InventoryService/ReplaceNodeStock", 8),
+                    ("InventoryService/StreamStockDeltas", 16),
                     ("DecisionService/WatchDecisions", 64),
                     ("DecisionService/ReplayDecision", 16),
                 ]
                 .map(|(rpc, limit)| (rpc.to_string(), limit)),
             ),
+            stream_idle_timeout_ms: 10_000,
+            stream_stall_timeout_ms: 30_000,
         }
     }
 }

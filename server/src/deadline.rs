@@ -39,12 +39,15 @@ pub(crate) struct Budget {
     /// than `margin` (0.0 to 0.9): a large answer takes longer to explain,
     /// record and send than a fixed margin allows.
     pub(crate) margin_share: f64,
+    /// Longest budget, whatever the caller's deadline.
+    pub(crate) max: Duration,
 }
 
 impl Budget {
     /// When the work of a call that started at `started` must be done:
     /// `started` + (the caller's timeout - the margin), or + `default`
-    /// without one. DEADLINE_EXCEEDED when the caller left no time at all.
+    /// without one, never more than `max` after `started`.
+    /// DEADLINE_EXCEEDED when the caller left no time at all.
     pub(crate) fn deadline(
         &self,
         metadata: &MetadataMap,
@@ -55,7 +58,7 @@ impl Budget {
             .and_then(|v| v.to_str().ok())
             .and_then(parse_grpc_timeout);
         let Some(timeout) = timeout else {
-            return Ok(started + self.default);
+            return Ok(started + self.default.min(self.max));
         };
         if timeout <= self.margin {
             return Err(ServiceError::new(
@@ -70,7 +73,7 @@ impl Budget {
         let margin = self
             .margin
             .max(timeout.mul_f64(self.margin_share.clamp(0.0, 0.9)));
-        Ok(started + (timeout - margin))
+        Ok(started + (timeout - margin).min(self.max))
     }
 }
 
@@ -91,6 +94,7 @@ mod tests {
         default: Duration::from_millis(50),
         margin: Duration::from_millis(2),
         margin_share: 0.2,
+        max: Duration::from_millis(1_000),
     };
 
     fn timeout(value: &str) -> MetadataMap {
@@ -117,5 +121,18 @@ mod tests {
         // 100 ms: 20% is 20 ms.
         let long = BUDGET.deadline(&timeout("100m"), now).unwrap();
         assert_eq!(long, now + Duration::from_millis(80));
+    }
+
+    #[test]
+    fn no_deadline_buys_more_than_the_configured_cap() {
+        let now = Instant::now();
+        let hours = BUDGET.deadline(&timeout("99999999H"), now).unwrap();
+        assert_eq!(hours, now + Duration::from_millis(1_000));
+        let capped = Budget {
+            default: Duration::from_secs(5),
+            ..BUDGET
+        };
+        let default = capped.deadline(&MetadataMap::new(), now).unwrap();
+        assert_eq!(default, now + Duration::from_millis(1_000));
     }
 }

@@ -21,6 +21,7 @@ mod records;
 mod replay;
 mod serve;
 mod services;
+mod streams;
 pub mod telemetry;
 
 pub use config::Config;

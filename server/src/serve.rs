@@ -115,6 +115,7 @@ pub async fn serve(
         default: Duration::from_millis(config.allocation.default_budget_ms),
         margin: Duration::from_millis(config.allocation.deadline_margin_ms),
         margin_share: config.allocation.deadline_margin_share,
+        max: Duration::from_millis(config.allocation.max_budget_ms),
     };
     let max = config.grpc.max_message_bytes;
     let router = tonic::transport::Server::builder()
@@ -123,14 +124,18 @@ pub async fn serve(
             config.grpc.max_concurrent_requests,
             &config.grpc.rpc_concurrency,
             Duration::from_millis(config.grpc.request_timeout_ms),
+            Duration::from_millis(config.grpc.stream_stall_timeout_ms),
             crate::auth::Access::new(&config.auth)?,
         )?)
         .add_service(health)
         .add_service(reflection)
         .add_service(reflection_v1alpha)
         .add_service(
-            InventoryServiceServer::new(InventoryApi::new(ready.clone()))
-                .max_decoding_message_size(max),
+            InventoryServiceServer::new(InventoryApi::new(
+                ready.clone(),
+                Duration::from_millis(config.grpc.stream_idle_timeout_ms),
+            ))
+            .max_decoding_message_size(max),
         )
         .add_service(
             AdminServiceServer::new(AdminApi::new(ready.clone(), max))

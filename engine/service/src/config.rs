@@ -144,6 +144,9 @@ pub struct AllocationConfig {
     /// Share of the caller's deadline kept for building and sending the
     /// answer when that is more than `deadline_margin_ms`, 0.0 to 0.9.
     pub deadline_margin_share: f64,
+    /// Longest time a call may spend deciding, ms, whatever deadline the
+    /// caller sets: a long `grpc-timeout` does not buy a longer solve.
+    pub max_budget_ms: u64,
     /// Reservation time to live when the request sets none, seconds.
     pub default_reservation_ttl_s: u64,
     /// Longest reservation time to live a request may ask for, seconds.
@@ -181,6 +184,7 @@ impl Default for AllocationConfig {
             default_budget_ms: 50,
             deadline_margin_ms: 2,
             deadline_margin_share: 0.2,
+            max_budget_ms: 1_000,
             default_reservation_ttl_s: 900,
             max_reservation_ttl_s: 7 * 24 * 3600,
             idempotency_keys: 100_000,

@@ -2,21 +2,29 @@
 
 use allot_proto::v1 as pb;
 use allot_proto::v1::inventory_service_server::InventoryService;
+use std::time::Duration;
+
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::convert::stock as conv;
 use crate::error::reply;
 use crate::serve::Ready;
+use crate::streams::idle_limited;
 
 /// The InventoryService adapter.
 pub(crate) struct InventoryApi {
     ready: Ready,
+    idle_timeout: Duration,
 }
 
 impl InventoryApi {
-    /// An adapter over the services published in `ready`.
-    pub(crate) fn new(ready: Ready) -> Self {
-        InventoryApi { ready }
+    /// An adapter over the services published in `ready`; a client stream
+    /// silent for `idle_timeout` is ended (crate::streams).
+    pub(crate) fn new(ready: Ready, idle_timeout: Duration) -> Self {
+        InventoryApi {
+            ready,
+            idle_timeout,
+        }
     }
 }
 
@@ -30,7 +38,12 @@ impl InventoryService for InventoryApi {
             async {
                 let services = self.ready.get()?;
                 let network = services.network();
-                let new = conv::replacement(network, request.into_inner()).await?;
+                let messages = idle_limited(
+                    request.into_inner(),
+                    self.idle_timeout,
+                    "InventoryService/ReplaceNodeStock",
+                );
+                let new = conv::replacement(network, messages).await?;
                 let fresh = (services.stock)
                     .replace_node(new.node, new.rows, new.as_of_sequence, new.reset_feed)
                     .await?;
@@ -47,7 +60,11 @@ impl InventoryService for InventoryApi {
         reply(
             async {
                 let services = self.ready.get()?;
-                let batches = conv::delta_batches(request.into_inner());
+                let batches = conv::delta_batches(idle_limited(
+                    request.into_inner(),
+                    self.idle_timeout,
+                    "InventoryService/StreamStockDeltas",
+                ));
                 let done = services.stock.apply_stream(batches).await?;
                 Ok(conv::delta_summary(services.network(), done))
             }
