@@ -15,6 +15,7 @@ fn scorer(policy: RiskPolicy) -> RiskScorer {
         &PathBuf::from(env!("CARGO_MANIFEST_DIR")),
         &policy,
         StoreConfig::default(),
+        &allot_models::features::PlainKeys,
     )
     .unwrap()
 }

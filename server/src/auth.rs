@@ -66,6 +66,21 @@ pub struct TokenConfigError {
     problem: String,
 }
 
+/// Who made a call: the name of its bearer token, put in the request's
+/// extensions by the gate when authentication is on.
+#[derive(Debug, Clone)]
+pub struct Caller(pub String);
+
+/// The name of the token `request` came with; empty with authentication
+/// off (or for an open RPC).
+pub(crate) fn caller_of<T>(request: &tonic::Request<T>) -> String {
+    request
+        .extensions()
+        .get::<Caller>()
+        .map(|c| c.0.clone())
+        .unwrap_or_default()
+}
+
 /// The accepted tokens, by the hash of their secret.
 #[derive(Debug, Clone, Default)]
 pub struct Access {

@@ -9,6 +9,7 @@ pub use allot_service::config::{
     AllocationConfig, DecisionsConfig, ModelsConfig, NetworkConfig, PromiseConfig, ReviewPolicy,
     ServiceConfig, StateConfig, StockConfig,
 };
+pub use allot_service::privacy::PrivacyConfig;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -41,6 +42,8 @@ pub struct Config {
     pub state: StateConfig,
     /// Bearer tokens and their roles; none: authentication off.
     pub auth: crate::auth::AuthConfig,
+    /// The key personal data is hashed with (docs/security.md).
+    pub privacy: PrivacyConfig,
 }
 
 /// gRPC listener and limits.
@@ -160,6 +163,7 @@ impl Config {
             promise: self.promise.clone(),
             decisions: self.decisions.clone(),
             state: self.state.clone(),
+            privacy: self.privacy.clone(),
         }
     }
 
@@ -200,6 +204,27 @@ mod tests {
         std::fs::write(&path, "[grpc]\nlisen = \"127.0.0.1:7000\"\n").unwrap();
         let err = Config::load(Some(&path), Figment::new()).unwrap_err();
         assert!(err.to_string().contains("lisen"), "{err}");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure returns its own error type
+    fn tokens_come_from_the_environment_too() {
+        figment::Jail::expect_with(|jail| {
+            let hash = "a".repeat(64);
+            jail.set_env(
+                "ALLOT__AUTH__TOKENS",
+                format!(r#"[{{name="oms",sha256="{hash}",roles=["decide","read"]}}]"#),
+            );
+            let config = Config::load(None, Figment::new()).map_err(|e| e.to_string())?;
+            assert_eq!(config.auth.tokens.len(), 1);
+            assert_eq!(config.auth.tokens[0].name, "oms");
+            assert_eq!(config.auth.tokens[0].sha256, hash);
+            assert_eq!(
+                config.auth.tokens[0].roles,
+                vec![crate::auth::Role::Decide, crate::auth::Role::Read]
+            );
+            Ok(())
+        });
     }
 
     #[test]

@@ -182,13 +182,19 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let path = request.uri().path().to_owned();
         let rpc = rpc_label(&path);
         let exempt = path.starts_with("/grpc.health.v1.");
-        if let Err(refused) = self.access.check(&path, request.headers()) {
-            count(&rpc, refused.code());
-            return Box::pin(async move { Ok(refused.into_http()) });
+        match self.access.check(&path, request.headers()) {
+            Ok(Some(name)) => {
+                request.extensions_mut().insert(crate::auth::Caller(name));
+            }
+            Ok(None) => {}
+            Err(refused) => {
+                count(&rpc, refused.code());
+                return Box::pin(async move { Ok(refused.into_http()) });
+            }
         }
         let mut permit = None;
         let mut rpc_permit = None;

@@ -37,6 +37,27 @@ enum Command {
     /// Work with stock files.
     #[command(subcommand)]
     Stock(StockCommand),
+    /// Personal data as allot keeps it (docs/security.md).
+    #[command(subcommand)]
+    Privacy(PrivacyCommand),
+}
+
+#[derive(Subcommand)]
+enum PrivacyCommand {
+    /// Print the keyed hash allot records for a value (`hmac:<key id>:<hex>`),
+    /// to look for it in decision records; uses the configured privacy key.
+    Hash {
+        /// The value (an e-mail, IP, device id, card fingerprint, customer id
+        /// or address line), exactly as the caller sent it.
+        value: String,
+        /// TOML configuration file of the server whose key to use.
+        #[arg(long, env = "ALLOT_CONFIG")]
+        config: Option<PathBuf>,
+        /// Directory of the decision log (`decisions.dir`), where the
+        /// generated key is.
+        #[arg(long)]
+        decisions_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -103,6 +124,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve(args),
+        Command::Privacy(PrivacyCommand::Hash {
+            value,
+            config,
+            decisions_dir,
+        }) => privacy_hash(&value, config.as_deref(), decisions_dir),
         Command::Network(NetworkCommand::Export { seed, out }) => {
             write_out(&out, Network::demo(seed).to_toml_string().as_bytes())
         }
@@ -154,7 +180,41 @@ fn write_out(out: &PathBuf, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints `value` as the server configured by `config` records it.
+fn privacy_hash(
+    value: &str,
+    config: Option<&std::path::Path>,
+    decisions_dir: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let mut overrides = Figment::new();
+    if let Some(dir) = decisions_dir {
+        overrides = overrides.merge(Serialized::default("decisions.dir", dir));
+    }
+    let config = Config::load(config, overrides)?;
+    let generated = config
+        .decisions
+        .dir
+        .join(allot_service::privacy::GENERATED_KEY_FILE);
+    if config.privacy.key_file.is_none() && !generated.exists() {
+        anyhow::bail!(
+            "no privacy key: {} does not exist and privacy.key_file is not set (the server creates the key at its first start)",
+            generated.display()
+        );
+    }
+    let keys = allot_service::privacy::Pseudonymizer::load(&config.privacy, &config.decisions.dir)?;
+    println!("{}", keys.pseudonym(value));
+    Ok(())
+}
+
+/// Files and directories the server creates are its owner's alone (mode
+/// 0600 and 0700): the decision log, the state journal and the privacy key
+/// hold what only allot and its operators may read.
+fn restrict_new_files() {
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    restrict_new_files();
     let mut overrides = Figment::new();
     if let Some(listen) = args.listen {
         overrides = overrides.merge(Serialized::default("grpc.listen", listen));

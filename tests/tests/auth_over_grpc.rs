@@ -217,3 +217,74 @@ async fn each_role_calls_its_rpcs_and_no_other() {
     );
     server.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn every_write_records_the_name_of_the_token_that_made_it() {
+    use common::orders::{committed, line, order};
+    let server = server().await;
+    let decide = secret(Role::Decide);
+    let operate = secret(Role::Operate);
+    let read = secret(Role::Read);
+    let mut allocation = AllocationServiceClient::new(server.channel().await);
+    let answer = allocation
+        .allocate(with(
+            committed(
+                order("o-who", vec![line("1", "SKU-000001", 1)], "10001"),
+                "key-who",
+            ),
+            Some(&decide),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let reservation_id = answer.reservation.as_ref().unwrap().reservation_id.clone();
+    allocation
+        .release_reservation(with(
+            pb::ReleaseReservationRequest {
+                reservation_id: reservation_id.clone(),
+                reason: pb::ReleaseReason::OrderCancelled as i32,
+                note: String::new(),
+            },
+            Some(&operate),
+        ))
+        .await
+        .unwrap();
+
+    let mut decisions = DecisionServiceClient::new(server.channel().await);
+    let record = decisions
+        .explain_decision(with(
+            pb::ExplainDecisionRequest {
+                decision_id: answer.decision_id.clone(),
+            },
+            Some(&read),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(record.caller, "decide", "the record names the token");
+
+    let mut feed = decisions
+        .watch_decisions(with(
+            pb::WatchDecisionsRequest {
+                from_position: Some(0),
+                kinds: Vec::new(),
+            },
+            Some(&read),
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let allocated = feed.message().await.unwrap().unwrap();
+    assert_eq!(allocated.kind, pb::DecisionEventKind::OrderAllocated as i32);
+    assert_eq!(allocated.caller, "decide");
+    let released = feed.message().await.unwrap().unwrap();
+    assert_eq!(
+        released.kind,
+        pb::DecisionEventKind::ReservationReleased as i32
+    );
+    assert_eq!(released.reservation_id, reservation_id);
+    assert_eq!(
+        released.caller, "operate",
+        "the release names its own token"
+    );
+}

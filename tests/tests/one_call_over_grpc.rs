@@ -359,8 +359,8 @@ async fn a_decision_is_explained_and_replayed_identically_after_the_stock_moved_
         panic!("no recorded request");
     };
     let ctx = recorded.context.as_ref().unwrap();
-    assert!(ctx.email.starts_with("sha256:"), "personal data is hashed");
-    assert!(ctx.card_fingerprint.starts_with("sha256:"));
+    assert!(ctx.email.starts_with("hmac:"), "personal data is hashed");
+    assert!(ctx.card_fingerprint.starts_with("hmac:"));
     let Some(pb::decision_record::Response::AllocateResponse(sent)) = &record.response else {
         panic!("no recorded response");
     };

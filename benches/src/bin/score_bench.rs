@@ -344,6 +344,7 @@ fn main() -> anyhow_free::Result {
         &root.join("models"),
         &RiskPolicy::default(),
         StoreConfig::default(),
+        &allot_models::features::PlainKeys,
     )?;
     for case in &orders[..warm] {
         for &c in &case.returns_before {

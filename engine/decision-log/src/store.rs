@@ -76,6 +76,9 @@ pub struct NewEvent {
     pub reservation_id: String,
     /// One line for humans, without personal data.
     pub summary: String,
+    /// Who made the change (the name of the caller's token); empty when
+    /// unknown or allot's own doing.
+    pub caller: String,
 }
 
 /// An event as stored: with its position and commit time.
@@ -95,6 +98,10 @@ pub struct StoredEvent {
     pub reservation_id: String,
     /// One line for humans.
     pub summary: String,
+    /// Who made the change; empty when unknown (events stored before
+    /// callers were recorded read back with it empty).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub caller: String,
 }
 
 impl StoredEvent {
@@ -244,6 +251,7 @@ impl DecisionStore {
                     order_id: event.order_id,
                     reservation_id: event.reservation_id,
                     summary: event.summary,
+                    caller: event.caller,
                 }
             })
             .collect();

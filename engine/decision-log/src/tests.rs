@@ -25,6 +25,7 @@ fn event(kind: i32, order: &str) -> NewEvent {
         order_id: order.into(),
         reservation_id: String::new(),
         summary: format!("order {order}"),
+        caller: String::new(),
     }
 }
 
@@ -411,6 +412,7 @@ fn a_file_of_the_row_per_record_layout_is_converted_keeping_everything() {
                     order_id: String::new(),
                     reservation_id: String::new(),
                     summary: String::new(),
+                    caller: String::new(),
                 };
                 let bytes = serde_json::to_vec(&event).unwrap();
                 events.insert(position, bytes.as_slice()).unwrap();

@@ -24,6 +24,8 @@ pub struct ServiceConfig {
     pub decisions: DecisionsConfig,
     /// Where reservations, stock, capacity and idempotency keys are kept.
     pub state: StateConfig,
+    /// The key personal data is hashed with.
+    pub privacy: crate::privacy::PrivacyConfig,
 }
 
 /// Where reservations, stock, capacity use and idempotency keys are kept

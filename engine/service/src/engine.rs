@@ -19,6 +19,7 @@ use allot_models::transit::{EtaPredictor, PredictorLoadError, PredictorOptions, 
 
 use crate::config::{ModelsConfig, ServiceConfig, StateStore};
 use crate::hash::{config_hash, network_hash};
+use crate::privacy::Pseudonymizer;
 use crate::sink::{DecisionSink, LogSink};
 use crate::state::{self, Durable, Recovery, StateError};
 
@@ -59,6 +60,8 @@ pub struct Engine {
     pub durable: Option<Arc<Durable>>,
     /// What opening the durable state did.
     pub recovery: Option<Recovery>,
+    /// The keyed hashing of personal data (records, feature store keys).
+    pub privacy: Arc<Pseudonymizer>,
 }
 
 /// Why the engine could not load at startup.
@@ -67,6 +70,9 @@ pub enum LoadError {
     /// The decision log could not be opened.
     #[error("cannot open the decision log: {0}")]
     Decisions(#[from] allot_engine::decisions::DecisionLogError),
+    /// The privacy key could not be read or created.
+    #[error("cannot load the privacy key: {0}")]
+    Privacy(#[from] crate::privacy::PrivacyError),
     /// The network file could not be read to hash it.
     #[error("cannot hash the network file: {0}")]
     NetworkFile(std::io::Error),
@@ -126,6 +132,11 @@ impl Engine {
     /// stock (or the demo stock). Blocking: call it off the async workers.
     pub fn load(config: &ServiceConfig) -> Result<Engine, LoadError> {
         let decisions: Arc<dyn DecisionSink> = Arc::new(LogSink::open(&config.decisions)?);
+        let privacy = Arc::new(Pseudonymizer::load(&config.privacy, &config.decisions.dir)?);
+        tracing::info!(
+            key_id = privacy.key_id(),
+            "personal data is hashed under the privacy key"
+        );
         let network_hash = network_hash(config).map_err(LoadError::NetworkFile)?;
         let network = Arc::new(match &config.network.file {
             Some(path) => Network::load(path)?,
@@ -218,8 +229,10 @@ impl Engine {
             },
             ..StoreConfig::default()
         };
-        let risk =
-            Arc::new(RiskScorer::load(&dir, &config.models.risk, store).map_err(models_error)?);
+        let risk = Arc::new(
+            RiskScorer::load(&dir, &config.models.risk, store, privacy.as_ref())
+                .map_err(models_error)?,
+        );
         let (name, version) = risk.model_version();
         tracing::info!(model = name, version, dir = %dir.display(), "fraud model loaded");
         let (transit, transit_refresher, eta_model) =
@@ -261,6 +274,7 @@ impl Engine {
             promiser,
             durable,
             recovery,
+            privacy,
         })
     }
 }

@@ -5,8 +5,10 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use allot_engine::network::{GeoPoint, ServiceLevel};
-use allot_models::features::{OrderEvent, OrderLine, entity_key};
+use allot_models::features::{OrderEvent, OrderLine};
 use chrono_tz::Tz;
+
+use crate::privacy::Pseudonymizer;
 
 /// Where the shipping address is, as the caller wrote it.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,13 +68,14 @@ pub enum CustomerIdentity {
 }
 
 impl CustomerIdentity {
-    /// The feature store's key of the customer. The kinds never collide: a
-    /// customer id equal to someone's e-mail address is another customer.
-    pub fn key(&self) -> u64 {
+    /// The feature store's key of the customer, under `keys`. The kinds
+    /// never collide: a customer id equal to someone's e-mail address is
+    /// another customer.
+    pub fn key(&self, keys: &Pseudonymizer) -> u64 {
         match self {
-            CustomerIdentity::Account(id) => entity_key(id),
-            CustomerIdentity::GuestEmail(email) => entity_key(&format!("guest-email:{email}")),
-            CustomerIdentity::GuestOrder(order) => entity_key(&format!("guest-order:{order}")),
+            CustomerIdentity::Account(id) => keys.entity_key("customer", id),
+            CustomerIdentity::GuestEmail(email) => keys.entity_key("guest-email", email),
+            CustomerIdentity::GuestOrder(order) => keys.entity_key("guest-order", order),
         }
     }
 }
@@ -84,28 +87,31 @@ fn unix(t: SystemTime) -> i64 {
 
 /// The shipping address's identity for velocity features: the postal code
 /// (trimmed, upper case) or the coordinates (4 decimals), and the first
-/// address line (trimmed, lower case).
-pub fn address_key(place: &Place, line1: &str) -> u64 {
+/// address line (trimmed, lower case), under `keys`.
+pub fn address_key(place: &Place, line1: &str, keys: &Pseudonymizer) -> u64 {
     let place = match place {
         Place::PostalCode(p) => p.trim().to_ascii_uppercase(),
         Place::Coordinates(g) => format!("{:.4},{:.4}", g.lat, g.lon),
     };
-    entity_key(&format!("{place}|{}", line1.trim().to_lowercase()))
+    keys.entity_key(
+        "ship-address",
+        &format!("{place}|{}", line1.trim().to_lowercase()),
+    )
 }
 
 impl FraudOrder {
     /// The event the feature store and the model see, for an order
-    /// decided at `now`.
-    pub fn event(&self, now: SystemTime) -> OrderEvent {
+    /// decided at `now`, its identities keyed under `keys`.
+    pub fn event(&self, now: SystemTime, keys: &Pseudonymizer) -> OrderEvent {
         let placed = self.placed_at.unwrap_or(now);
-        let key = |id: &str| (!id.is_empty()).then(|| entity_key(id));
+        let key = |kind: &str, id: &str| (!id.is_empty()).then(|| keys.entity_key(kind, id));
         OrderEvent {
             time: unix(placed),
-            customer: self.customer.key(),
+            customer: self.customer.key(keys),
             account_created: unix(self.account_created_at.unwrap_or(placed)),
-            device: key(&self.device_id),
-            card: key(&self.card_fingerprint),
-            ship_address: address_key(&self.ship_place, &self.ship_line1),
+            device: key("device", &self.device_id),
+            card: key("card", &self.card_fingerprint),
+            ship_address: address_key(&self.ship_place, &self.ship_line1, keys),
             ship_to: self.ship_to,
             bill_to: self.bill_to,
             time_zone: self.time_zone,
@@ -122,10 +128,11 @@ mod tests {
 
     #[test]
     fn one_address_written_two_ways_is_one_address() {
-        let a = address_key(&Place::PostalCode(" 10001 ".into()), "1 Main St ");
-        let b = address_key(&Place::PostalCode("10001".into()), "1 MAIN ST");
+        let keys = Pseudonymizer::new(&[1u8; 32], "test").unwrap();
+        let a = address_key(&Place::PostalCode(" 10001 ".into()), "1 Main St ", &keys);
+        let b = address_key(&Place::PostalCode("10001".into()), "1 MAIN ST", &keys);
         assert_eq!(a, b);
-        let c = address_key(&Place::PostalCode("10002".into()), "1 Main St");
+        let c = address_key(&Place::PostalCode("10002".into()), "1 Main St", &keys);
         assert_ne!(a, c);
         let g = GeoPoint {
             lat: 40.712_81,
@@ -136,8 +143,8 @@ mod tests {
             lon: -74.006_04,
         };
         assert_eq!(
-            address_key(&Place::Coordinates(g), ""),
-            address_key(&Place::Coordinates(near), "")
+            address_key(&Place::Coordinates(g), "", &keys),
+            address_key(&Place::Coordinates(near), "", &keys)
         );
     }
 }

@@ -120,6 +120,7 @@ fn record(sink: &dyn DecisionSink, kind: EventKind, bytes: Vec<u8>) -> DecisionI
         order_id: "o".into(),
         reservation_id: String::new(),
         summary: String::new(),
+        caller: String::new(),
     };
     sink.record(Entry::new(&id, bytes, Some(event))).unwrap();
     id
@@ -170,6 +171,7 @@ fn the_store_is_refilled_with_what_the_scored_decisions_recorded() {
         order_id: "o".into(),
         reservation_id: "r".into(),
         summary: String::new(),
+        caller: String::new(),
     })
     .unwrap();
     // A record that cannot be read is skipped and counted.

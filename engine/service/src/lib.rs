@@ -31,6 +31,7 @@ pub mod id;
 pub mod idempotency;
 pub mod models;
 pub mod pool;
+pub mod privacy;
 pub mod promise;
 pub mod reservations;
 pub mod score;

@@ -28,6 +28,9 @@ pub struct PromiseCall<R> {
     pub started: Instant,
     /// When planning must end.
     pub deadline: Instant,
+    /// Who asks: the name of the caller's token; empty with authentication
+    /// off. Recorded with the decision and its event.
+    pub caller: String,
 }
 
 /// The promise use case.
@@ -54,6 +57,7 @@ impl<W: Wire> Promising<W> {
             quoted_at,
             started,
             deadline,
+            caller,
         } = call;
         let engine = &self.engine;
         let (promise, outcome) = match engine
@@ -76,7 +80,7 @@ impl<W: Wire> Promising<W> {
         };
         let id = DecisionId::mint();
         let response = self.wire.promise(&id, &promise, &outcome, quoted_at);
-        let event = promise_event(&outcome);
+        let event = promise_event(&outcome, &caller);
         // A quote from a cache entry whose first quote is recorded refers to
         // that record for the state it shares.
         let recorded_by = outcome.read.recorded_by.get().cloned();
@@ -86,6 +90,7 @@ impl<W: Wire> Promising<W> {
                 request,
                 decided_at: promise.order_time,
                 elapsed: started.elapsed(),
+                caller: &caller,
             },
             response,
             Quote {
@@ -121,12 +126,13 @@ pub fn level_name(level: ServiceLevel) -> &'static str {
 }
 
 /// The PROMISE_QUOTED event: the options' levels, dates, chances and costs.
-fn promise_event(outcome: &PromiseOutcome) -> Event {
+fn promise_event(outcome: &PromiseOutcome, caller: &str) -> Event {
     Event {
         kind: EventKind::PromiseQuoted,
         order_id: String::new(),
         reservation_id: String::new(),
         summary: summary(&outcome.options),
+        caller: caller.to_string(),
     }
 }
 

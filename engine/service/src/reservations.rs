@@ -2,6 +2,7 @@
 //! read, and expiry of holds whose time ran out. Each change is an event in
 //! the feed, attributed to the decision that made the hold.
 
+use crate::privacy::Pseudonymizer;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -57,6 +58,7 @@ pub struct Reservations {
     ledger: Arc<dyn ReservationLedger>,
     sink: Arc<dyn DecisionSink>,
     clock: Arc<dyn Clock>,
+    privacy: Arc<Pseudonymizer>,
 }
 
 fn required(reservation_id: &str) -> Result<(), ServiceError> {
@@ -67,42 +69,51 @@ fn required(reservation_id: &str) -> Result<(), ServiceError> {
 }
 
 impl Reservations {
-    /// Over `ledger`, logging changes to `sink`.
+    /// Over `ledger`, logging changes to `sink`; a release's free-text note
+    /// is logged as its keyed hash under `privacy`, never in clear.
     pub fn new(
         ledger: Arc<dyn ReservationLedger>,
         sink: Arc<dyn DecisionSink>,
         clock: Arc<dyn Clock>,
+        privacy: Arc<Pseudonymizer>,
     ) -> Self {
         Reservations {
             ledger,
             sink,
             clock,
+            privacy,
         }
     }
 
     /// Confirms a held reservation: its units shipped. A repeat answers the
     /// reservation unchanged and logs no second event. Answers once the
-    /// change is durable.
-    pub async fn confirm(&self, reservation_id: &str) -> Result<Reservation, ServiceError> {
+    /// change is durable; the event names `caller` (the token's name).
+    pub async fn confirm(
+        &self,
+        reservation_id: &str,
+        caller: &str,
+    ) -> Result<Reservation, ServiceError> {
         required(reservation_id)?;
         let (done, receipt) = self.ledger.confirm(reservation_id, self.clock.now())?;
         receipt.durable().await?;
         if done.changed {
-            self.log(EventKind::ReservationConfirmed, &done.reservation);
+            self.log(EventKind::ReservationConfirmed, &done.reservation, caller);
         }
         Ok(done.reservation)
     }
 
     /// Releases a held reservation; `reason` (a short name: it labels
     /// `allot_reservations_released_total`) and `note` (at most
-    /// [`MAX_NOTE_BYTES`]) go into its event in the decision log. A repeat
+    /// [`MAX_NOTE_BYTES`], free text that may hold anything: only its keyed
+    /// hash) go into its event in the decision log. A repeat
     /// (or the release of an expired hold) answers the reservation unchanged
-    /// and logs no event.
+    /// and logs no event. The event names `caller` (the token's name).
     pub async fn release(
         &self,
         reservation_id: &str,
         reason: &'static str,
         note: &str,
+        caller: &str,
     ) -> Result<Reservation, ServiceError> {
         required(reservation_id)?;
         if note.len() > MAX_NOTE_BYTES {
@@ -115,11 +126,16 @@ impl Reservations {
         receipt.durable().await?;
         if done.changed {
             metrics::counter!("allot_reservations_released_total", "reason" => reason).increment(1);
-            let mut event = reservation_event(EventKind::ReservationReleased, &done.reservation);
+            let mut event =
+                reservation_event(EventKind::ReservationReleased, &done.reservation, caller);
             event.summary = if note.is_empty() {
                 format!("{}: {reason}", event.summary)
             } else {
-                format!("{}: {reason}; note: {note}", event.summary)
+                format!(
+                    "{}: {reason}; note: {}",
+                    event.summary,
+                    self.privacy.pseudonym(note)
+                )
             };
             if let Err(error) = self.sink.event(event) {
                 tracing::warn!(reservation = %reservation_id, %error, "reservation event not logged");
@@ -142,7 +158,7 @@ impl Reservations {
         receipt.wait()?;
         for reservation in &expired {
             tracing::info!(reservation = %reservation.id, order = %reservation.order_id, "reservation expired");
-            self.log(EventKind::ReservationExpired, reservation);
+            self.log(EventKind::ReservationExpired, reservation, "");
         }
         Ok(expired.len())
     }
@@ -165,8 +181,11 @@ impl Reservations {
     /// Queues the event of a reservation change. The reservation has already
     /// changed state, so a full queue cannot shed the call: the loss is
     /// logged (and the log counts it in `allot_decisions_shed_total`).
-    fn log(&self, kind: EventKind, reservation: &Reservation) {
-        if let Err(error) = self.sink.event(reservation_event(kind, reservation)) {
+    fn log(&self, kind: EventKind, reservation: &Reservation, caller: &str) {
+        if let Err(error) = self
+            .sink
+            .event(reservation_event(kind, reservation, caller))
+        {
             tracing::warn!(reservation = %reservation.id, %error, "reservation event not logged");
         }
     }

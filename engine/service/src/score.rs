@@ -30,6 +30,9 @@ pub struct ScoreCall<R> {
     pub started: Instant,
     /// When scoring must end.
     pub deadline: Instant,
+    /// Who asks: the name of the caller's token; empty with authentication
+    /// off. Recorded with the decision and its event.
+    pub caller: String,
 }
 
 /// The fraud scoring use case.
@@ -68,7 +71,7 @@ impl<W: Wire> Scoring<W> {
         call: ScoreCall<W::ScoreRequest>,
     ) -> Result<W::Assessment, ServiceError> {
         let decided_at = self.clock.now();
-        let event = call.order.event(decided_at);
+        let event = call.order.event(decided_at, &self.engine.privacy);
         let risk = self.engine.risk.clone();
         let assessed = self
             .pool
@@ -89,6 +92,7 @@ impl<W: Wire> Scoring<W> {
                 request: call.request,
                 decided_at,
                 elapsed: call.started.elapsed(),
+                caller: &call.caller,
             },
             &answer,
             &assessed,
@@ -103,6 +107,7 @@ impl<W: Wire> Scoring<W> {
             ),
             order_id: call.order_id,
             reservation_id: String::new(),
+            caller: call.caller.clone(),
         };
         self.engine
             .decisions

@@ -88,6 +88,7 @@ impl<W: Wire> Services<W> {
                 ledger,
                 engine.decisions.clone(),
                 clock.clone(),
+                engine.privacy.clone(),
             )),
             stock: Stock::new(engine.stock.clone(), journal, clock.clone()),
             decisions: Decisions::new(engine.decisions.clone(), stop),

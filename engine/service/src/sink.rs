@@ -103,6 +103,9 @@ pub struct Event {
     pub reservation_id: String,
     /// One line for humans, without personal data.
     pub summary: String,
+    /// Who asked (the name of the caller's token); empty with
+    /// authentication off.
+    pub caller: String,
 }
 
 impl Event {
@@ -113,13 +116,15 @@ impl Event {
             order_id: self.order_id,
             reservation_id: self.reservation_id,
             summary: self.summary,
+            caller: self.caller,
         }
     }
 }
 
 /// The event of a reservation changing state, attributed to the decision
-/// that made it.
-pub fn reservation_event(kind: EventKind, reservation: &Reservation) -> NewEvent {
+/// that made it and to `caller` (the token's name; empty when allot itself
+/// made the change, or with authentication off).
+pub fn reservation_event(kind: EventKind, reservation: &Reservation, caller: &str) -> NewEvent {
     let verb = match kind {
         EventKind::ReservationConfirmed => "confirmed",
         EventKind::ReservationReleased => "released",
@@ -140,6 +145,7 @@ pub fn reservation_event(kind: EventKind, reservation: &Reservation) -> NewEvent
             "reservation {} of order {} {verb} ({units} units)",
             reservation.id, reservation.order_id
         ),
+        caller: caller.to_string(),
     }
 }
 

@@ -166,20 +166,22 @@ impl Stock {
     }
 
     /// Replaces a node's snapshot (off the async workers); see
-    /// [`StockJournal::replace_node`].
+    /// [`StockJournal::replace_node`]. The change is logged with `caller`
+    /// (the token's name; empty with authentication off).
     pub async fn replace_node(
         &self,
         node: NodeId,
         rows: Vec<(SkuId, StockLevel)>,
         as_of_sequence: u64,
         reset_feed: bool,
+        caller: &str,
     ) -> Result<NodeFreshness, ServiceError> {
         let journal = self.journal.clone();
         let at = self.clock.now();
         let replace = move || journal.replace_node(node, rows, as_of_sequence, reset_feed, at);
         let (fresh, receipt) = blocking(replace).await??;
         receipt.durable().await?;
-        tracing::info!(node = %self.store.network().node(node).code, version = fresh.version, rows = fresh.rows, "node stock replaced");
+        tracing::info!(node = %self.store.network().node(node).code, version = fresh.version, rows = fresh.rows, caller, "node stock replaced");
         Ok(fresh)
     }
 
@@ -203,6 +205,7 @@ impl Stock {
     pub async fn apply_stream(
         &self,
         mut batches: impl Stream<Item = Result<Vec<DeltaRow>, ServiceError>> + Unpin,
+        caller: &str,
     ) -> Result<DeltaSummary, ServiceError> {
         let mut summary = DeltaSummary::default();
         let mut nodes = BTreeMap::new();
@@ -227,6 +230,7 @@ impl Stock {
         }
         summary.nodes = nodes.into_values().collect();
         tracing::info!(
+            caller,
             received = summary.received,
             applied = summary.applied,
             duplicates = summary.duplicates,

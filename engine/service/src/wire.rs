@@ -110,6 +110,9 @@ pub struct Recording<'a, R> {
     pub decided_at: SystemTime,
     /// Time to decide at the server.
     pub elapsed: Duration,
+    /// Who asked: the name of the caller's token; empty with
+    /// authentication off.
+    pub caller: &'a str,
 }
 
 /// What a promise record holds besides its call and answer.

@@ -131,12 +131,14 @@ impl FraudFeatures {
         let mut units = 0u32;
         let mut max_risk = 0f32;
         for l in &order.lines {
-            let value = l.unit_price_minor * i64::from(l.qty);
-            amount += value;
-            units += l.qty;
+            // Saturating: a caller's prices and quantities are bounded by
+            // the contract, but the features never wrap whatever they are.
+            let value = l.unit_price_minor.saturating_mul(i64::from(l.qty));
+            amount = amount.saturating_add(value);
+            units = units.saturating_add(l.qty);
             max_risk = max_risk.max(l.resale_risk);
             if l.resale_risk >= HIGH_RESALE_RISK {
-                high += value;
+                high = high.saturating_add(value);
             }
         }
         let local = Utc

@@ -19,7 +19,7 @@ pub use demand::{
 pub use eta::{ETA_FEATURE_COUNT, ETA_FEATURES, ETA_TIME_BUCKET_SECS, EtaFeatures};
 pub use eta_cache::{EtaCache, EtaKey};
 pub use fraud::{FRAUD_FEATURE_COUNT, FRAUD_FEATURES, FraudFeatures, HIGH_RESALE_RISK, Velocity};
-pub use order::{EntityKey, Observation, OrderEvent, OrderLine, entity_key};
+pub use order::{EntityKey, EntityKeys, Observation, OrderEvent, OrderLine, PlainKeys, entity_key};
 pub use store::{FeatureStore, StoreConfig};
 
 use allot_engine::network::{NodeKind, ServiceLevel};

@@ -9,6 +9,26 @@ use chrono_tz::Tz;
 /// identifiers with [`entity_key`]. Keys only need to be unique per kind.
 pub type EntityKey = u64;
 
+/// How a server turns a caller's identifier of some kind (`customer`,
+/// `card`, `device`, ...) into an [`EntityKey`]: allot's server keys them
+/// under its secret privacy key, so a key cannot be traced back to an
+/// identifier by hashing guesses.
+pub trait EntityKeys: Send + Sync {
+    /// The key of `id`, an identifier of `kind`.
+    fn key(&self, kind: &str, id: &str) -> EntityKey;
+}
+
+/// Unkeyed [`entity_key`]s, the kind ignored: for tools and tests that
+/// build their own events with [`entity_key`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlainKeys;
+
+impl EntityKeys for PlainKeys {
+    fn key(&self, _kind: &str, id: &str) -> EntityKey {
+        entity_key(id)
+    }
+}
+
 /// A stable key for a string identifier: FNV-1a over the bytes, so the same
 /// identifier gives the same key in every process and on every platform.
 pub fn entity_key(id: &str) -> EntityKey {
@@ -67,10 +87,9 @@ impl OrderEvent {
     /// one, else the lines' value.
     pub fn amount_minor(&self) -> i64 {
         self.total_minor.unwrap_or_else(|| {
-            self.lines
-                .iter()
-                .map(|l| l.unit_price_minor * i64::from(l.qty))
-                .sum()
+            self.lines.iter().fold(0i64, |sum, l| {
+                sum.saturating_add(l.unit_price_minor.saturating_mul(i64::from(l.qty)))
+            })
         })
     }
 

@@ -73,11 +73,13 @@ pub struct RiskScorer {
 impl RiskScorer {
     /// Loads `fraud.onnx`, `cards/fraud.json` and `fraud.lgb.txt` from
     /// `dir` (the ONNX Runtime library must be initialised, see
-    /// [`crate::scoring::OrtRuntime::init`]).
+    /// [`crate::scoring::OrtRuntime::init`]). The policy's lists are keyed
+    /// with `keys`, as the orders' identities must be.
     pub fn load(
         dir: &Path,
         policy: &RiskPolicy,
         store: StoreConfig,
+        keys: &dyn crate::features::EntityKeys,
     ) -> Result<RiskScorer, ScoringError> {
         let model = FraudModel::load(&dir.join("fraud.onnx"), &dir.join("cards/fraud.json"))?;
         let explainer_path = dir.join("fraud.lgb.txt");
@@ -104,7 +106,7 @@ impl RiskScorer {
             model,
             explainer,
             store: FeatureStore::new(store),
-            policy: CompiledPolicy::new(policy),
+            policy: CompiledPolicy::new(policy, keys),
             review_at,
             reject_at,
         })

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::features::{EntityKey, entity_key};
+use crate::features::{EntityKey, EntityKeys};
 
 /// The operator's rules, as configured (ids as the caller sends them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,7 +21,8 @@ pub struct RiskPolicy {
     pub allow_customers: Vec<String>,
     /// Orders above this amount (minor units) go to review at least.
     pub max_amount_minor: Option<i64>,
-    /// How many model reasons an answer lists.
+    /// How many model reasons an answer lists, 1 to 5 (the contract's
+    /// most; more is read as 5, 0 as the default 5).
     pub top_reasons: usize,
     /// Smallest contribution (log-odds) a feature needs to be listed as a
     /// reason: smaller pushes are noise to a support agent.
@@ -66,18 +67,20 @@ pub enum RuleHit {
 }
 
 impl CompiledPolicy {
-    pub(crate) fn new(policy: &RiskPolicy) -> CompiledPolicy {
-        let keys = |ids: &[String]| ids.iter().map(|id| entity_key(id)).collect();
+    pub(crate) fn new(policy: &RiskPolicy, entity_keys: &dyn EntityKeys) -> CompiledPolicy {
+        let keys =
+            |kind: &str, ids: &[String]| ids.iter().map(|id| entity_keys.key(kind, id)).collect();
         CompiledPolicy {
-            block_customers: keys(&policy.block_customers),
-            block_cards: keys(&policy.block_cards),
-            block_devices: keys(&policy.block_devices),
-            allow_customers: keys(&policy.allow_customers),
+            block_customers: keys("customer", &policy.block_customers),
+            block_cards: keys("card", &policy.block_cards),
+            block_devices: keys("device", &policy.block_devices),
+            allow_customers: keys("customer", &policy.allow_customers),
             max_amount_minor: policy.max_amount_minor,
+            // The contract lists at most 5 model reasons.
             top_reasons: if policy.top_reasons == 0 {
                 5
             } else {
-                policy.top_reasons
+                policy.top_reasons.min(5)
             },
             min_reason_contribution: policy.min_reason_contribution,
         }

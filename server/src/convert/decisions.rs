@@ -77,6 +77,7 @@ pub(crate) fn event(event: &StoredEvent) -> pb::DecisionEvent {
         order_id: event.order_id.clone(),
         reservation_id: event.reservation_id.clone(),
         summary: event.summary.clone(),
+        caller: event.caller.clone(),
     }
 }
 

@@ -109,12 +109,15 @@ impl Commit {
 }
 
 /// One line of an order or a cart: its id unique among `seen`, its SKU
-/// resolved, its quantity and weight positive; `at` names it in errors.
+/// resolved, its quantity and weight positive, its price within
+/// [`MAX_UNIT_PRICE_MINOR`]; `at` names it in errors.
+#[allow(clippy::too_many_arguments)] // the line's fields, destructured by each caller
 pub(crate) fn order_line(
     network: &Network,
     line_id: String,
     sku: &str,
     quantity: u32,
+    unit_price_minor: Option<u64>,
     weight_grams: Option<u32>,
     at: &str,
     seen: &mut HashSet<String>,
@@ -143,6 +146,12 @@ pub(crate) fn order_line(
             format!("must be 1 to {MAX_LINE_QUANTITY}, got {quantity}"),
         ));
     }
+    if let Some(price) = unit_price_minor.filter(|p| *p > MAX_UNIT_PRICE_MINOR) {
+        return Err(invalid(
+            &format!("{at}.unit_price_minor"),
+            format!("must be at most {MAX_UNIT_PRICE_MINOR} minor units, got {price}"),
+        ));
+    }
     if weight_grams == Some(0) {
         return Err(invalid(
             &format!("{at}.weight_grams"),
@@ -156,6 +165,11 @@ pub(crate) fn order_line(
         weight_grams,
     })
 }
+
+/// Highest unit price, minor units (10^12: ten billion in a currency with
+/// cents). Order values computed from it stay far inside `i64` even for
+/// 1,000 lines of 1,000,000 units.
+pub(crate) const MAX_UNIT_PRICE_MINOR: u64 = 1_000_000_000_000;
 
 /// Longest line id, bytes.
 pub(crate) const MAX_LINE_ID_BYTES: usize = 64;
@@ -229,7 +243,7 @@ pub(crate) fn order_request(
             line_id,
             sku,
             quantity,
-            unit_price_minor: _,
+            unit_price_minor,
             weight_grams,
         } = line;
         let at = field(&format!("lines[{i}]"));
@@ -238,6 +252,7 @@ pub(crate) fn order_request(
             line_id,
             &sku,
             quantity,
+            unit_price_minor,
             weight_grams,
             &at,
             &mut seen,
@@ -362,6 +377,8 @@ pub(crate) fn allocate_call(
         request: message,
         started,
         deadline,
+        // The handler names the caller (crate::auth::caller_of).
+        caller: String::new(),
     })
 }
 
@@ -397,5 +414,7 @@ pub(crate) fn evaluate_call(
         request: message,
         started,
         deadline,
+        // The handler names the caller (crate::auth::caller_of).
+        caller: String::new(),
     })
 }

@@ -55,7 +55,7 @@ pub(crate) fn promise_request(
             line_id,
             sku,
             quantity,
-            unit_price_minor: _,
+            unit_price_minor,
             weight_grams,
         } = line;
         // Line ids (1 to 64 bytes, unique), SKUs, quantities (1 to
@@ -66,6 +66,7 @@ pub(crate) fn promise_request(
             line_id,
             &sku,
             quantity,
+            unit_price_minor,
             weight_grams,
             &at,
             &mut seen,
@@ -167,5 +168,7 @@ pub(crate) fn promise_call(
         quoted_at: now,
         started,
         deadline,
+        // The handler names the caller (crate::auth::caller_of).
+        caller: String::new(),
     })
 }

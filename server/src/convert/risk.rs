@@ -50,6 +50,7 @@ pub(crate) fn fraud_order(
             line.line_id.clone(),
             &line.sku,
             line.quantity,
+            line.unit_price_minor,
             line.weight_grams,
             &format!("lines[{i}]"),
             &mut seen,
@@ -59,7 +60,10 @@ pub(crate) fn fraud_order(
             qty: line.quantity,
             unit_price_minor: line
                 .unit_price_minor
-                .map_or(sku.unit_price_minor, |p| p as i64),
+                // At most MAX_UNIT_PRICE_MINOR (checked above): fits i64.
+                .map_or(sku.unit_price_minor, |p| {
+                    i64::try_from(p).unwrap_or(i64::MAX)
+                }),
             resale_risk: sku.resale_risk,
         });
     }
@@ -345,5 +349,7 @@ pub(crate) fn score_call(
         request: message,
         started,
         deadline,
+        // The handler names the caller (crate::auth::caller_of).
+        caller: String::new(),
     })
 }

@@ -127,7 +127,7 @@ pub(super) fn record(
     if let Some(risk) = answer.risk.as_mut() {
         risk.missing_signals = risk_conv::missing_signals(request.context.as_ref());
     }
-    redact_allocate(&mut request);
+    redact_allocate(&mut request, &wire.privacy);
 
     let stock_versions = stock_versions(network, &decided.outcome.stock_versions);
 

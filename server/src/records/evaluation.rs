@@ -18,7 +18,7 @@ pub(super) fn record(
     let mut record = wire.header(&call, pb::DecisionKind::PlanEvaluation);
     let mut request = call.request;
     record.input_hash = input_hash(&request);
-    redact_evaluate(&mut request);
+    redact_evaluate(&mut request, &wire.privacy);
     record.request = Some(pb::decision_record::Request::EvaluatePlanRequest(request));
     record.response = Some(pb::decision_record::Response::EvaluatePlanResponse(
         response.clone(),

@@ -44,6 +44,7 @@ pub(crate) struct ProtoWire {
     network: Arc<Network>,
     config_hash: String,
     network_hash: String,
+    privacy: Arc<allot_service::privacy::Pseudonymizer>,
 }
 
 impl ProtoWire {
@@ -53,6 +54,7 @@ impl ProtoWire {
             network: engine.network.clone(),
             config_hash: engine.config_hash.clone(),
             network_hash: engine.network_hash.clone(),
+            privacy: engine.privacy.clone(),
         }
     }
 
@@ -67,6 +69,7 @@ impl ProtoWire {
             decision_time_us: u64::try_from(call.elapsed.as_micros()).unwrap_or(u64::MAX),
             server_version: server_version().to_string(),
             decided_at: Some(crate::convert::time::timestamp(call.decided_at)),
+            caller: call.caller.to_string(),
             ..Default::default()
         }
     }

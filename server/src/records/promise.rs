@@ -53,7 +53,7 @@ pub(super) fn record(
     let mut record = wire.header(&call, pb::DecisionKind::Promise);
     let mut request = call.request;
     record.input_hash = input_hash(&request);
-    redact_promise(&mut request);
+    redact_promise(&mut request, &wire.privacy);
     let read = &outcome.read;
     record.model_versions = outcome
         .model

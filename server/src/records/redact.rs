@@ -1,37 +1,23 @@
-//! Personal data out of recorded requests: each personal field is replaced by
-//! `sha256:` and the hex SHA-256 of its value, so equal values still match
-//! while the value itself is not stored.
+//! Personal data out of recorded requests: each personal field is replaced
+//! by its keyed hash, `hmac:<key id>:<hex>` (allot_service::privacy), so
+//! equal values still match while the value itself is not stored, and
+//! cannot be found again by hashing guesses without the key.
 //!
 //! Hashed: destination (and billing) `address_line1`, `address_line2` and
-//! `city`; the order context's `email`, `ip`, `device_id` and
-//! `card_fingerprint`. Kept: postal codes and coordinates (they decide the
-//! region, so replay needs them), country codes, `customer_id` (the OMS's own
-//! pseudonymous id) and everything about the lines.
+//! `city`; the order context's `customer_id`, `email`, `ip`, `device_id`
+//! and `card_fingerprint`. Kept: postal codes and coordinates (they decide
+//! the region, so replay needs them), country codes and everything about
+//! the lines. No value is trusted because of its form: one that already
+//! looks like a hash is hashed like any other.
 //!
 //! Every message that can hold personal data is destructured exhaustively:
 //! a new field fails to compile here until it is declared personal (hashed)
 //! or not (kept).
 
 use allot_proto::v1 as pb;
-use allot_service::hash::sha256_hex;
+use allot_service::privacy::Pseudonymizer;
 
-/// The redacted form of one personal value; empty values stay empty, and
-/// so do values already redacted (`sha256:` and 64 lower-case hex digits).
-/// Anything else is hashed, even when it starts with `sha256:`: a caller's
-/// `sha256:ann@example.com` is not a hash.
-fn hashed(value: &mut String) {
-    if !value.is_empty() && !is_redacted(value) {
-        *value = format!("sha256:{}", sha256_hex(value.as_bytes()));
-    }
-}
-
-fn is_redacted(value: &str) -> bool {
-    value.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    })
-}
-
-fn redact_destination(destination: &mut Option<pb::Destination>) {
+fn redact_destination(destination: &mut Option<pb::Destination>, keys: &Pseudonymizer) {
     let Some(pb::Destination {
         location: _,
         country_code: _,
@@ -43,13 +29,13 @@ fn redact_destination(destination: &mut Option<pb::Destination>) {
         return;
     };
     for field in [address_line1, address_line2, city].into_iter().flatten() {
-        hashed(field);
+        *field = keys.pseudonym(field);
     }
 }
 
-fn redact_context(context: &mut Option<pb::OrderContext>) {
+fn redact_context(context: &mut Option<pb::OrderContext>, keys: &Pseudonymizer) {
     let Some(pb::OrderContext {
-        customer_id: _,
+        customer_id,
         account_created_at: _,
         email,
         device_id,
@@ -61,11 +47,10 @@ fn redact_context(context: &mut Option<pb::OrderContext>) {
     else {
         return;
     };
-    hashed(email);
-    hashed(ip);
-    hashed(device_id);
-    hashed(card_fingerprint);
-    redact_destination(billing);
+    for field in [customer_id, email, ip, device_id, card_fingerprint] {
+        *field = keys.pseudonym(field);
+    }
+    redact_destination(billing, keys);
 }
 
 /// Order lines hold no personal data; destructured so that a new field is
@@ -82,7 +67,7 @@ fn lines_are_not_personal(lines: &[pb::OrderLine]) {
 }
 
 /// Hashes the personal data of an Allocate request in place.
-pub(crate) fn redact_allocate(request: &mut pb::AllocateRequest) {
+pub(crate) fn redact_allocate(request: &mut pb::AllocateRequest, keys: &Pseudonymizer) {
     let pb::AllocateRequest {
         order_id: _,
         lines,
@@ -93,12 +78,12 @@ pub(crate) fn redact_allocate(request: &mut pb::AllocateRequest) {
         context,
     } = request;
     lines_are_not_personal(lines);
-    redact_destination(destination);
-    redact_context(context);
+    redact_destination(destination, keys);
+    redact_context(context, keys);
 }
 
 /// Hashes the personal data of a promise request in place.
-pub(crate) fn redact_promise(request: &mut pb::PromiseRequest) {
+pub(crate) fn redact_promise(request: &mut pb::PromiseRequest, keys: &Pseudonymizer) {
     let pb::PromiseRequest {
         lines,
         destination,
@@ -107,11 +92,11 @@ pub(crate) fn redact_promise(request: &mut pb::PromiseRequest) {
         service_levels: _,
     } = request;
     lines_are_not_personal(lines);
-    redact_destination(destination);
+    redact_destination(destination, keys);
 }
 
 /// Hashes the personal data of a ScoreOrder request in place.
-pub(crate) fn redact_score(request: &mut pb::ScoreOrderRequest) {
+pub(crate) fn redact_score(request: &mut pb::ScoreOrderRequest, keys: &Pseudonymizer) {
     let pb::ScoreOrderRequest {
         order_id: _,
         lines,
@@ -122,23 +107,25 @@ pub(crate) fn redact_score(request: &mut pb::ScoreOrderRequest) {
         service_level: _,
     } = request;
     lines_are_not_personal(lines);
-    redact_destination(destination);
-    redact_context(context);
+    redact_destination(destination, keys);
+    redact_context(context, keys);
 }
 
 /// Hashes the personal data of an EvaluatePlan request's order in place.
-pub(crate) fn redact_evaluate(request: &mut pb::EvaluatePlanRequest) {
+pub(crate) fn redact_evaluate(request: &mut pb::EvaluatePlanRequest, keys: &Pseudonymizer) {
     let pb::EvaluatePlanRequest { order, plan: _ } = request;
     if let Some(order) = order {
-        redact_allocate(order);
+        redact_allocate(order, keys);
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn personal_fields_are_hashed_and_decision_fields_kept() {
+        let keys = Pseudonymizer::new(&[3u8; 32], "k1").unwrap();
         let mut request = pb::ScoreOrderRequest {
             order_id: "o-1".into(),
             destination: Some(pb::Destination {
@@ -150,7 +137,7 @@ mod tests {
             }),
             context: Some(pb::OrderContext {
                 customer_id: "c-9".into(),
-                email: "ann@example.com".into(),
+                email: "sha256:ann@example.com".into(),
                 ip: "203.0.113.7".into(),
                 device_id: String::new(),
                 card_fingerprint: "fp".into(),
@@ -158,29 +145,30 @@ mod tests {
             }),
             ..Default::default()
         };
-        redact_score(&mut request);
+        redact_score(&mut request, &keys);
         let bytes = prost::Message::encode_to_vec(&request);
-        for clear in ["1 Main St", "Springfield", "ann@example.com", "203.0.113.7"] {
+        for clear in [
+            "1 Main St",
+            "Springfield",
+            "ann@example.com",
+            "203.0.113.7",
+            "c-9",
+        ] {
             assert!(
                 !bytes.windows(clear.len()).any(|w| w == clear.as_bytes()),
                 "{clear} left in clear"
             );
         }
         let context = request.context.as_ref().unwrap();
-        assert_eq!(
-            context.email,
-            format!("sha256:{}", sha256_hex(b"ann@example.com"))
-        );
+        assert_eq!(context.email, keys.pseudonym("sha256:ann@example.com"));
+        assert!(context.customer_id.starts_with("hmac:k1:"), "{context:?}");
         assert_eq!(context.device_id, "");
-        assert_eq!(context.customer_id, "c-9");
         let destination = request.destination.as_ref().unwrap();
         assert_eq!(
             destination.location,
             Some(pb::destination::Location::PostalCode("10001".into()))
         );
         assert_eq!(destination.address_line2, None);
-        let once = request.clone();
-        redact_score(&mut request);
-        assert_eq!(request, once, "redaction is idempotent");
+        assert_eq!(request.order_id, "o-1");
     }
 }

@@ -24,7 +24,7 @@ pub(super) fn record(
     let mut assessment = assessment.clone();
     assessment.missing_signals = missing_signals(request.context.as_ref());
     record.input_hash = input_hash(&request);
-    redact_score(&mut request);
+    redact_score(&mut request, &wire.privacy);
     record.model_versions = vec![pb::ModelVersion {
         name: assessment.model_name.clone(),
         version: assessment.model_version.clone(),

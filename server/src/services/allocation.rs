@@ -6,6 +6,7 @@ use allot_proto::v1 as pb;
 use allot_proto::v1::allocation_service_server::AllocationService;
 use tonic::{Request, Response, Status};
 
+use crate::auth::caller_of;
 use crate::convert::allocation as conv;
 use crate::convert::order::{allocate_call, evaluate_call};
 use crate::convert::risk as risk_conv;
@@ -36,10 +37,12 @@ impl AllocationService for AllocationApi {
         reply(
             async {
                 let deadline = self.budget.deadline(request.metadata(), started)?;
+                let caller = caller_of(&request);
                 let services = self.ready.get()?;
                 let message = request.into_inner();
                 let missing = risk_conv::missing_signals(message.context.as_ref());
-                let call = allocate_call(services.network(), message, started, deadline)?;
+                let mut call = allocate_call(services.network(), message, started, deadline)?;
+                call.caller = caller;
                 let mut response = services.allocation.allocate(call).await?;
                 if let Some(risk) = response.risk.as_mut() {
                     risk.missing_signals = missing;
@@ -54,11 +57,15 @@ impl AllocationService for AllocationApi {
         &self,
         request: Request<pb::ConfirmReservationRequest>,
     ) -> Result<Response<pb::Reservation>, Status> {
+        let caller = caller_of(&request);
         let pb::ConfirmReservationRequest { reservation_id } = request.into_inner();
         reply(
             async {
                 let services = self.ready.get()?;
-                let reservation = services.reservations.confirm(&reservation_id).await?;
+                let reservation = services
+                    .reservations
+                    .confirm(&reservation_id, &caller)
+                    .await?;
                 Ok(conv::reservation(services.network(), &reservation))
             }
             .await,
@@ -69,6 +76,7 @@ impl AllocationService for AllocationApi {
         &self,
         request: Request<pb::ReleaseReservationRequest>,
     ) -> Result<Response<pb::Reservation>, Status> {
+        let caller = caller_of(&request);
         let pb::ReleaseReservationRequest {
             reservation_id,
             reason,
@@ -80,7 +88,7 @@ impl AllocationService for AllocationApi {
                 let services = self.ready.get()?;
                 let reservation = services
                     .reservations
-                    .release(&reservation_id, reason, &note)
+                    .release(&reservation_id, reason, &note, &caller)
                     .await?;
                 Ok(conv::reservation(services.network(), &reservation))
             }
@@ -107,9 +115,11 @@ impl AllocationService for AllocationApi {
         reply(
             async {
                 let deadline = self.budget.deadline(request.metadata(), started)?;
+                let caller = caller_of(&request);
                 let services = self.ready.get()?;
                 let message = request.into_inner();
-                let call = evaluate_call(services.network(), message, started, deadline)?;
+                let mut call = evaluate_call(services.network(), message, started, deadline)?;
+                call.caller = caller;
                 services.allocation.evaluate(call).await
             }
             .await,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tonic::{Request, Response, Status, Streaming};
 
+use crate::auth::caller_of;
 use crate::convert::stock as conv;
 use crate::error::reply;
 use crate::serve::Ready;
@@ -34,6 +35,7 @@ impl InventoryService for InventoryApi {
         &self,
         request: Request<Streaming<pb::ReplaceNodeStockRequest>>,
     ) -> Result<Response<pb::ReplaceNodeStockResponse>, Status> {
+        let caller = caller_of(&request);
         reply(
             async {
                 let services = self.ready.get()?;
@@ -45,7 +47,13 @@ impl InventoryService for InventoryApi {
                 );
                 let new = conv::replacement(network, messages).await?;
                 let fresh = (services.stock)
-                    .replace_node(new.node, new.rows, new.as_of_sequence, new.reset_feed)
+                    .replace_node(
+                        new.node,
+                        new.rows,
+                        new.as_of_sequence,
+                        new.reset_feed,
+                        &caller,
+                    )
                     .await?;
                 Ok(conv::replaced(network, &fresh))
             }
@@ -57,6 +65,7 @@ impl InventoryService for InventoryApi {
         &self,
         request: Request<Streaming<pb::StockDeltaBatch>>,
     ) -> Result<Response<pb::StockDeltaSummary>, Status> {
+        let caller = caller_of(&request);
         reply(
             async {
                 let services = self.ready.get()?;
@@ -65,7 +74,7 @@ impl InventoryService for InventoryApi {
                     self.idle_timeout,
                     "InventoryService/StreamStockDeltas",
                 ));
-                let done = services.stock.apply_stream(batches).await?;
+                let done = services.stock.apply_stream(batches, &caller).await?;
                 Ok(conv::delta_summary(services.network(), done))
             }
             .await,

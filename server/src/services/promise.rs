@@ -37,8 +37,11 @@ impl PromiseService for PromiseApi {
                 let deadline = self.budget.deadline(request.metadata(), started)?;
                 let services = self.ready.get()?;
                 let now = services.now();
+                let caller = crate::auth::caller_of(&request);
                 let message = request.into_inner();
-                let call = conv::promise_call(services.network(), message, now, started, deadline)?;
+                let mut call =
+                    conv::promise_call(services.network(), message, now, started, deadline)?;
+                call.caller = caller;
                 services.promise.quote(call).await
             }
             .await,

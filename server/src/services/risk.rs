@@ -44,9 +44,11 @@ impl RiskService for RiskApi {
             async {
                 let deadline = self.budget.deadline(request.metadata(), started)?;
                 let services = self.ready.get()?;
+                let caller = crate::auth::caller_of(&request);
                 let message = request.into_inner();
                 let missing = conv::missing_signals(message.context.as_ref());
-                let call = conv::score_call(services.network(), message, started, deadline)?;
+                let mut call = conv::score_call(services.network(), message, started, deadline)?;
+                call.caller = caller;
                 let mut assessment = services.score.score(call).await?;
                 assessment.missing_signals = missing;
                 Ok(assessment)

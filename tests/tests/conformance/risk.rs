@@ -256,6 +256,26 @@ async fn score_order_quantity_over_a_million_is_invalid_argument_naming_the_quan
     assert_field_error(&status, Code::InvalidArgument, "lines[0].quantity");
 }
 
+/// common.proto: `unit_price_minor` at most 10^12; the most a thousand
+/// lines of a million units at that price can be is scored, not wrapped.
+#[tokio::test]
+async fn score_order_unit_price_over_the_limit_is_invalid_argument_and_at_it_is_scored() {
+    let (_server, mut client) = demo().await;
+    let priced = |id: &str, price: u64| {
+        let mut l = line(id, "SKU-000001", 1_000_000);
+        l.unit_price_minor = Some(price);
+        l
+    };
+    let most: Vec<_> = (0..1000)
+        .map(|i| priced(&format!("l{i}"), 1_000_000_000_000))
+        .collect();
+    let answer = score(&mut client, score_request("o-priciest", most, "10001")).await;
+    assert!(answer.fraud_probability.is_finite(), "{answer:?}");
+    let over = vec![priced("a", 1_000_000_000_001)];
+    let status = refused(&mut client, score_request("o", over, "10001")).await;
+    assert_field_error(&status, Code::InvalidArgument, "lines[0].unit_price_minor");
+}
+
 #[tokio::test]
 async fn score_order_empty_or_duplicate_line_id_is_invalid_argument_naming_the_line_id() {
     let (_server, mut client) = demo().await;
@@ -1342,6 +1362,11 @@ fn assert_not_in_clear(
         ]
     };
     let pairs = [
+        (
+            "context.customer_id",
+            &sent_context.customer_id,
+            &kept_context.customer_id,
+        ),
         ("context.email", &sent_context.email, &kept_context.email),
         ("context.ip", &sent_context.ip, &kept_context.ip),
         (

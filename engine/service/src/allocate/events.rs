@@ -8,8 +8,8 @@ use super::policy::{Disposition, Hold};
 use crate::sink::{Event, EventKind};
 
 /// The event of one Allocate decision (ORDER_ALLOCATED, or ORDER_HELD when
-/// the fraud answer holds the order).
-pub fn allocation_event(network: &Network, decided: &Decided) -> Event {
+/// the fraud answer holds the order), asked for by `caller`.
+pub fn allocation_event(network: &Network, decided: &Decided, caller: &str) -> Event {
     let outcome = &decided.outcome;
     let kind = match decided.hold {
         Hold::None => EventKind::OrderAllocated,
@@ -24,6 +24,7 @@ pub fn allocation_event(network: &Network, decided: &Decided) -> Event {
             .map(|r| r.id.clone())
             .unwrap_or_default(),
         summary: summary(network, decided),
+        caller: caller.to_string(),
     }
 }
 

@@ -158,6 +158,9 @@ pub struct AllocateCall<R> {
     pub started: Instant,
     /// When the solve must end.
     pub deadline: Instant,
+    /// Who asks: the name of the caller's token; empty with authentication
+    /// off. Recorded with the decision and its event.
+    pub caller: String,
 }
 
 /// One EvaluatePlan call, converted and validated by the adapter.
@@ -172,6 +175,9 @@ pub struct EvaluateCall<R> {
     pub started: Instant,
     /// When the solve must end.
     pub deadline: Instant,
+    /// Who asks: the name of the caller's token; empty with authentication
+    /// off. Recorded with the decision and its event.
+    pub caller: String,
 }
 
 /// The allocation use cases.
@@ -307,7 +313,7 @@ impl<W: Wire> Decider<W> {
         });
         let now = self.clock.now();
         let fraud = match &call.fraud {
-            Some(order) => FraudInput::Live(Box::new(order.event(now))),
+            Some(order) => FraudInput::Live(Box::new(order.event(now, &self.engine.privacy))),
             None => FraudInput::None,
         };
         let review = self.review;
@@ -346,11 +352,12 @@ impl<W: Wire> Decider<W> {
                 request: call.request,
                 decided_at: decided.outcome.read.decided_at,
                 elapsed: call.started.elapsed(),
+                caller: &call.caller,
             },
             &response,
             &decided,
         );
-        let event = allocation_event(&self.engine.network, &decided);
+        let event = allocation_event(&self.engine.network, &decided, &call.caller);
         let entry = Entry::new(&id, bytes, Some(event));
         let reservation = &decided.outcome.reservation;
         let commit_record = keyed.and_then(|c| {
@@ -408,6 +415,7 @@ impl<W: Wire> Decider<W> {
                 request: call.request,
                 decided_at,
                 elapsed: call.started.elapsed(),
+                caller: &call.caller,
             },
             &response,
         );

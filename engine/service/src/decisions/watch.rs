@@ -235,6 +235,7 @@ mod tests {
             order_id: format!("o-{i}"),
             reservation_id: String::new(),
             summary: String::new(),
+            caller: String::new(),
         }
     }
 
