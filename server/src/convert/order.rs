@@ -39,6 +39,14 @@ pub(crate) fn destination(
     else {
         return Err(invalid(field, "required: a postal_code or coordinates"));
     };
+    if !country_code.is_empty()
+        && (country_code.len() != 2 || !country_code.bytes().all(|b| b.is_ascii_alphabetic()))
+    {
+        return Err(invalid(
+            &format!("{field}.country_code"),
+            "not an ISO 3166-1 alpha-2 code: two letters such as US, or empty for the network's country",
+        ));
+    }
     if !country_code.is_empty() && !country_code.eq_ignore_ascii_case(network.country()) {
         return Err(invalid(
             &format!("{field}.country_code"),
@@ -51,6 +59,24 @@ pub(crate) fn destination(
     }
     match location {
         Some(pb::destination::Location::PostalCode(code)) => {
+            if code.is_empty()
+                || code.len() > MAX_POSTAL_CODE_BYTES
+                || !code
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-')
+            {
+                let got = if code.len() <= 64 {
+                    format!("{code:?}")
+                } else {
+                    format!("{} bytes", code.len())
+                };
+                return Err(invalid(
+                    &format!("{field}.postal_code"),
+                    format!(
+                        "a postal code is 1 to {MAX_POSTAL_CODE_BYTES} letters, digits, spaces or hyphens (e.g. 10001, SW1A 1AA), got {got}"
+                    ),
+                ));
+            }
             // Unresolvable is the caller's error whatever the reason (no
             // region matches, or not a postal code at all), as the contract
             // says: INVALID_ARGUMENT, not NOT_FOUND.
@@ -165,6 +191,9 @@ pub(crate) fn order_line(
         weight_grams,
     })
 }
+
+/// Longest postal code, bytes (the longest in use have 10 characters).
+pub(crate) const MAX_POSTAL_CODE_BYTES: usize = 16;
 
 /// Highest unit price, minor units (10^12: ten billion in a currency with
 /// cents). Order values computed from it stay far inside `i64` even for

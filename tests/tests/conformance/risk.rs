@@ -276,6 +276,33 @@ async fn score_order_unit_price_over_the_limit_is_invalid_argument_and_at_it_is_
     assert_field_error(&status, Code::InvalidArgument, "lines[0].unit_price_minor");
 }
 
+/// common.proto: a postal code is 1 to 16 letters, digits, spaces or
+/// hyphens; a country code two letters of a served country.
+#[tokio::test]
+async fn score_order_postal_and_country_codes_at_their_limits() {
+    let (_server, mut client) = demo().await;
+    let lines = || vec![line("a", "SKU-000001", 1)];
+    // 16 characters, resolved by its prefix.
+    score(
+        &mut client,
+        score_request("o-16", lines(), "10001-1234 56789"),
+    )
+    .await;
+    for bad in ["10001-1234 567890", "", "10001;DROP", "1000\u{1F600}"] {
+        let status = refused(&mut client, score_request("o", lines(), bad)).await;
+        assert_field_error(&status, Code::InvalidArgument, "destination.postal_code");
+    }
+    for bad in ["USA", "U", "1S", "ZZ"] {
+        let mut request = score_request("o", lines(), "10001");
+        request.destination.as_mut().unwrap().country_code = bad.into();
+        let status = refused(&mut client, request).await;
+        assert_field_error(&status, Code::InvalidArgument, "destination.country_code");
+    }
+    let mut lower = score_request("o-us", lines(), "10001");
+    lower.destination.as_mut().unwrap().country_code = "us".into();
+    score(&mut client, lower).await;
+}
+
 #[tokio::test]
 async fn score_order_empty_or_duplicate_line_id_is_invalid_argument_naming_the_line_id() {
     let (_server, mut client) = demo().await;
