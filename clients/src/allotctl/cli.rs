@@ -34,6 +34,10 @@ pub struct Cli {
     )]
     pub endpoint: String,
 
+    /// TLS and token.
+    #[command(flatten)]
+    pub connection: super::server::ConnectArgs,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
