@@ -30,7 +30,9 @@ impl<S> ConnectionLimit<S> {
     /// Caps `incoming` at `max` open connections (at least one).
     pub(crate) fn new(incoming: S, max: usize) -> Self {
         let max = max.clamp(1, Semaphore::MAX_PERMITS);
-        metrics::gauge!(OPEN).set(0.0);
+        // Registered at once (so it reads 0, not absent), never reset: the
+        // gauge is process-wide.
+        metrics::gauge!(OPEN).increment(0.0);
         ConnectionLimit {
             inner: incoming,
             slots: Arc::new(Semaphore::new(max)),
