@@ -7,10 +7,16 @@ use allot_proto::v1::allocation_service_client::AllocationServiceClient;
 use allot_proto::v1::inventory_service_client::InventoryServiceClient;
 use allot_proto::v1::promise_service_client::PromiseServiceClient;
 use allot_proto::v1::risk_service_client::RiskServiceClient;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::health_client::HealthClient;
 
+use crate::connect::{BearerToken, ConnectOptions};
 use crate::error::{ClientError, error_chain};
+
+/// The channel the service clients call through: the connection, with the
+/// bearer token (if any) added to every call.
+pub type AllotChannel = InterceptedService<Channel, BearerToken>;
 
 /// How long [`AllotClient::connect`] waits for the TCP connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -24,6 +30,7 @@ pub const MAX_DECODING_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct AllotClient {
     channel: Channel,
+    token: BearerToken,
     endpoint: String,
 }
 
@@ -32,10 +39,22 @@ impl AllotClient {
     /// scheme means `http://`), waiting at most [`CONNECT_TIMEOUT`]. Fails
     /// with [`ClientError::Connect`] naming the endpoint when nothing listens.
     pub async fn connect(endpoint: &str) -> Result<AllotClient, ClientError> {
-        let (uri, ep) = endpoint_for(endpoint)?;
+        AllotClient::connect_with(endpoint, &ConnectOptions::default()).await
+    }
+
+    /// [`AllotClient::connect`] with TLS and a bearer token: TLS when the
+    /// endpoint is `https://` or any TLS option is set (a missing scheme
+    /// then means `https://`).
+    pub async fn connect_with(
+        endpoint: &str,
+        options: &ConnectOptions,
+    ) -> Result<AllotClient, ClientError> {
+        let (uri, ep) = endpoint_for(endpoint, options)?;
+        let token = BearerToken::new(options.token.as_deref())?;
         match ep.connect().await {
             Ok(channel) => Ok(AllotClient {
                 channel,
+                token,
                 endpoint: uri,
             }),
             Err(source) => Err(ClientError::Connect {
@@ -51,17 +70,29 @@ impl AllotClient {
     /// for a server that is still starting (see
     /// [`AllotClient::wait_until_serving`]).
     pub fn connect_lazy(endpoint: &str) -> Result<AllotClient, ClientError> {
-        let (uri, ep) = endpoint_for(endpoint)?;
+        AllotClient::connect_lazy_with(endpoint, &ConnectOptions::default())
+    }
+
+    /// [`AllotClient::connect_lazy`] with TLS and a bearer token (see
+    /// [`AllotClient::connect_with`]).
+    pub fn connect_lazy_with(
+        endpoint: &str,
+        options: &ConnectOptions,
+    ) -> Result<AllotClient, ClientError> {
+        let (uri, ep) = endpoint_for(endpoint, options)?;
         Ok(AllotClient {
             channel: ep.connect_lazy(),
+            token: BearerToken::new(options.token.as_deref())?,
             endpoint: uri,
         })
     }
 
-    /// Wraps an existing channel (e.g. one with TLS or custom settings).
+    /// Wraps an existing channel (e.g. one with custom settings); calls go
+    /// without a token.
     pub fn from_channel(channel: Channel, endpoint: impl Into<String>) -> AllotClient {
         AllotClient {
             channel,
+            token: BearerToken::default(),
             endpoint: endpoint.into(),
         }
     }
@@ -71,61 +102,83 @@ impl AllotClient {
         &self.endpoint
     }
 
-    /// The underlying channel.
+    /// The underlying channel (calls on it go without the token).
     pub fn channel(&self) -> Channel {
         self.channel.clone()
     }
 
+    /// The channel with the token added to every call, for any generated
+    /// client: `XxxServiceClient::new(client.authorized())`.
+    pub fn authorized(&self) -> AllotChannel {
+        InterceptedService::new(self.channel.clone(), self.token.clone())
+    }
+
     /// A client of `allot.v1.InventoryService`.
-    pub fn inventory(&self) -> InventoryServiceClient<Channel> {
-        InventoryServiceClient::new(self.channel.clone())
+    pub fn inventory(&self) -> InventoryServiceClient<AllotChannel> {
+        InventoryServiceClient::new(self.authorized())
             .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
     }
 
     /// A client of `allot.v1.AdminService`.
-    pub fn admin(&self) -> AdminServiceClient<Channel> {
-        AdminServiceClient::new(self.channel.clone())
+    pub fn admin(&self) -> AdminServiceClient<AllotChannel> {
+        AdminServiceClient::new(self.authorized())
             .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
     }
 
     /// A client of `allot.v1.AllocationService`.
-    pub fn allocation(&self) -> AllocationServiceClient<Channel> {
-        AllocationServiceClient::new(self.channel.clone())
+    pub fn allocation(&self) -> AllocationServiceClient<AllotChannel> {
+        AllocationServiceClient::new(self.authorized())
             .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
     }
 
     /// A client of `allot.v1.PromiseService`.
-    pub fn promise(&self) -> PromiseServiceClient<Channel> {
-        PromiseServiceClient::new(self.channel.clone())
+    pub fn promise(&self) -> PromiseServiceClient<AllotChannel> {
+        PromiseServiceClient::new(self.authorized())
             .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
     }
 
     /// A client of `allot.v1.RiskService`.
-    pub fn risk(&self) -> RiskServiceClient<Channel> {
-        RiskServiceClient::new(self.channel.clone())
+    pub fn risk(&self) -> RiskServiceClient<AllotChannel> {
+        RiskServiceClient::new(self.authorized())
             .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
     }
 
     /// A client of `grpc.health.v1.Health`.
-    pub fn health_client(&self) -> HealthClient<Channel> {
-        HealthClient::new(self.channel.clone())
+    pub fn health_client(&self) -> HealthClient<AllotChannel> {
+        HealthClient::new(self.authorized())
     }
 }
 
-/// Normalizes the endpoint text and builds a transport endpoint for it.
-fn endpoint_for(endpoint: &str) -> Result<(String, Endpoint), ClientError> {
+/// Normalizes the endpoint text and builds a transport endpoint for it,
+/// with TLS when the scheme is `https` or `options` ask for it.
+fn endpoint_for(
+    endpoint: &str,
+    options: &ConnectOptions,
+) -> Result<(String, Endpoint), ClientError> {
     let uri = if endpoint.contains("://") {
         endpoint.to_string()
+    } else if options.tls.any() {
+        format!("https://{endpoint}")
     } else {
         format!("http://{endpoint}")
     };
-    let ep = Endpoint::from_shared(uri.clone())
-        .map_err(|source| ClientError::InvalidEndpoint {
-            endpoint: endpoint.to_string(),
-            source,
-        })?
+    let invalid = |source| ClientError::InvalidEndpoint {
+        endpoint: endpoint.to_string(),
+        source,
+    };
+    let mut ep = Endpoint::from_shared(uri.clone())
+        .map_err(invalid)?
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_nodelay(true);
+    if uri.starts_with("https://") {
+        ep = ep
+            .tls_config(options.tls.client_config()?)
+            .map_err(invalid)?;
+    } else if options.tls.any() {
+        return Err(ClientError::InvalidArgument(format!(
+            "TLS options given for the plaintext endpoint {uri}: use https://"
+        )));
+    }
     Ok((uri, ep))
 }
 
@@ -135,13 +188,20 @@ mod tests {
 
     #[test]
     fn endpoint_without_scheme_gets_http() {
-        let (uri, _) = endpoint_for("127.0.0.1:50051").unwrap();
+        let plain = ConnectOptions::default();
+        let (uri, _) = endpoint_for("127.0.0.1:50051", &plain).unwrap();
         assert_eq!(uri, "http://127.0.0.1:50051");
+        let mut tls = ConnectOptions::default();
+        tls.tls.domain = Some("allot.internal".into());
+        let (uri, _) = endpoint_for("127.0.0.1:50051", &tls).unwrap();
+        assert_eq!(uri, "https://127.0.0.1:50051");
+        let err = endpoint_for("http://127.0.0.1:50051", &tls).unwrap_err();
+        assert!(err.to_string().contains("https://"), "{err}");
     }
 
     #[test]
     fn invalid_endpoint_is_rejected() {
-        let err = endpoint_for("http://exa mple:1").unwrap_err();
+        let err = endpoint_for("http://exa mple:1", &ConnectOptions::default()).unwrap_err();
         assert!(matches!(err, ClientError::InvalidEndpoint { .. }), "{err}");
         assert!(err.to_string().contains("exa mple"));
     }

@@ -3,17 +3,15 @@
 
 use std::fmt::Write as _;
 
+use crate::client::{AllotChannel, AllotClient, MAX_DECODING_MESSAGE_SIZE};
+use crate::error::ClientError;
 use allot_proto::v1 as pb;
 use allot_proto::v1::decision_service_client::DecisionServiceClient;
-use tonic::transport::Channel;
-
-use crate::client::{AllotClient, MAX_DECODING_MESSAGE_SIZE};
-use crate::error::ClientError;
 
 impl AllotClient {
     /// A client of `allot.v1.DecisionService`.
-    pub fn decisions(&self) -> DecisionServiceClient<Channel> {
-        DecisionServiceClient::new(self.channel())
+    pub fn decisions(&self) -> DecisionServiceClient<AllotChannel> {
+        DecisionServiceClient::new(self.authorized())
             .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
     }
 

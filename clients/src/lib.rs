@@ -14,6 +14,7 @@
 
 mod batch;
 mod client;
+mod connect;
 pub mod decisions;
 mod error;
 mod health;
@@ -30,7 +31,8 @@ pub use batch::{
     DEFAULT_DELTA_BATCH_SIZE, FeedPosition, MAX_STOCK_ROWS_PER_MESSAGE, batch_deltas,
     chunk_stock_rows,
 };
-pub use client::{AllotClient, CONNECT_TIMEOUT, MAX_DECODING_MESSAGE_SIZE};
+pub use client::{AllotChannel, AllotClient, CONNECT_TIMEOUT, MAX_DECODING_MESSAGE_SIZE};
+pub use connect::{BearerToken, ConnectOptions, TlsOptions};
 pub use error::{ClientError, code_name};
 pub use health::{POLL_INTERVAL, ServingStatus};
 

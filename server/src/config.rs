@@ -79,6 +79,19 @@ pub struct GrpcConfig {
     /// untaken this long, ms, gives its `rpc_concurrency` permit back
     /// (`allot_grpc_streams_dropped_total{reason="stalled"}`).
     pub stream_stall_timeout_ms: u64,
+    /// Connections open at once; beyond it a new connection is closed as
+    /// soon as it is accepted (`allot_grpc_connections_refused_total`).
+    pub max_connections: usize,
+    /// HTTP/2 PING sent to an idle connection this often, ms; 0: never.
+    pub keepalive_interval_ms: u64,
+    /// A connection whose PING is not answered within this, ms, is closed.
+    pub keepalive_timeout_ms: u64,
+    /// Serve plaintext on an address other than loopback. Off: without
+    /// `[grpc.tls]`, the server refuses to listen on such an address.
+    pub allow_plaintext: bool,
+    /// TLS: the server's certificate and key, and optionally the authority
+    /// of client certificates (mutual TLS).
+    pub tls: crate::tls::TlsConfig,
 }
 
 impl Default for GrpcConfig {
@@ -105,6 +118,11 @@ impl Default for GrpcConfig {
             ),
             stream_idle_timeout_ms: 10_000,
             stream_stall_timeout_ms: 30_000,
+            max_connections: 1024,
+            keepalive_interval_ms: 60_000,
+            keepalive_timeout_ms: 20_000,
+            allow_plaintext: false,
+            tls: crate::tls::TlsConfig::default(),
         }
     }
 }
@@ -117,6 +135,9 @@ pub struct MetricsConfig {
     pub enabled: bool,
     /// Address of the Prometheus scrape endpoint.
     pub listen: SocketAddr,
+    /// Serve the (plaintext) endpoint on an address other than loopback.
+    /// Off: the server refuses to start with such an address.
+    pub allow_plaintext: bool,
 }
 
 impl Default for MetricsConfig {
@@ -124,6 +145,7 @@ impl Default for MetricsConfig {
         MetricsConfig {
             enabled: true,
             listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            allow_plaintext: false,
         }
     }
 }

@@ -13,16 +13,19 @@
 
 pub mod auth;
 pub mod config;
+mod connections;
 mod convert;
 mod deadline;
 mod error;
 mod gate;
+pub mod plaintext;
 mod records;
 mod replay;
 mod serve;
 mod services;
 mod streams;
 pub mod telemetry;
+pub mod tls;
 
 pub use config::Config;
 pub use serve::{ServeError, serve};

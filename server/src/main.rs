@@ -30,7 +30,7 @@ struct Cli {
 enum Command {
     /// Serve gRPC (and Prometheus metrics). With no flags: the demo network
     /// and demo stock on 127.0.0.1:50051, metrics on 127.0.0.1:9464.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Work with network files.
     #[command(subcommand)]
     Network(NetworkCommand),
@@ -87,6 +87,24 @@ struct ServeArgs {
     /// Directory of the decision log (`decisions.dir`).
     #[arg(long)]
     decisions_dir: Option<PathBuf>,
+    /// PEM certificate chain: serve gRPC over TLS (`grpc.tls.cert_file`).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of `--tls-cert` (`grpc.tls.key_file`).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// PEM certificate authorities: require client certificates issued by
+    /// them, mutual TLS (`grpc.tls.client_ca_file`).
+    #[arg(long)]
+    tls_client_ca: Option<PathBuf>,
+    /// Serve gRPC in plaintext even on an address other than loopback
+    /// (`grpc.allow_plaintext`).
+    #[arg(long)]
+    allow_plaintext: bool,
+    /// Serve Prometheus metrics (always plaintext) even on an address other
+    /// than loopback (`metrics.allow_plaintext`).
+    #[arg(long)]
+    metrics_allow_plaintext: bool,
 }
 
 #[derive(Subcommand)]
@@ -123,7 +141,7 @@ enum StockCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
         Command::Privacy(PrivacyCommand::Hash {
             value,
             config,
@@ -237,21 +255,42 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(dir) = args.decisions_dir {
         overrides = overrides.merge(Serialized::default("decisions.dir", dir));
     }
+    if let Some(cert) = args.tls_cert {
+        overrides = overrides.merge(Serialized::default("grpc.tls.cert_file", cert));
+    }
+    if let Some(key) = args.tls_key {
+        overrides = overrides.merge(Serialized::default("grpc.tls.key_file", key));
+    }
+    if let Some(ca) = args.tls_client_ca {
+        overrides = overrides.merge(Serialized::default("grpc.tls.client_ca_file", ca));
+    }
+    if args.allow_plaintext {
+        overrides = overrides.merge(Serialized::default("grpc.allow_plaintext", true));
+    }
+    if args.metrics_allow_plaintext {
+        overrides = overrides.merge(Serialized::default("metrics.allow_plaintext", true));
+    }
     let config = Config::load(args.config.as_deref(), overrides)?;
     allot_server::telemetry::init_logging(&config.log);
+    // The transport is checked before anything listens: `serve` checks
+    // again, on the bound listener.
+    if allot_server::tls::server_tls(&config.grpc.tls)?.is_none() {
+        allot_server::plaintext::check_grpc(config.grpc.listen, config.grpc.allow_plaintext)?;
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         if config.metrics.enabled {
-            allot_server::telemetry::install_metrics(config.metrics.listen)?;
+            allot_server::telemetry::install_metrics(&config.metrics)?;
             tracing::info!(addr = %config.metrics.listen, "prometheus metrics at /metrics");
         }
         let listener = tokio::net::TcpListener::bind(config.grpc.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.grpc.listen))?;
-        tracing::info!(addr = %listener.local_addr()?, "allot listening for gRPC");
+        let tls = config.grpc.tls.enabled();
+        tracing::info!(addr = %listener.local_addr()?, tls, "allot listening for gRPC");
         allot_server::serve(config, listener, shutdown_signal()).await?;
         Ok(())
     })

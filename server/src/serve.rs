@@ -23,6 +23,7 @@ use allot_service::engine::{Engine, LoadError};
 use allot_service::pool::SolverPool;
 
 use crate::config::Config;
+use crate::connections::ConnectionLimit;
 use crate::deadline::Budget;
 use crate::gate::RequestGateLayer;
 use crate::records::ProtoWire;
@@ -54,6 +55,15 @@ pub enum ServeError {
     /// A token of `[auth]` cannot be used.
     #[error("invalid configuration: {0}")]
     Auth(#[from] crate::auth::TokenConfigError),
+    /// `[grpc.tls]` cannot be used.
+    #[error("invalid configuration: {0}")]
+    Tls(#[from] crate::tls::TlsError),
+    /// Plaintext on an address other machines can reach, not allowed.
+    #[error("invalid configuration: {0}")]
+    Plaintext(#[from] crate::plaintext::PlaintextRefused),
+    /// The listener's own address could not be read.
+    #[error("cannot read the listener's address: {0}")]
+    Listener(std::io::Error),
     /// The transport failed.
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -87,11 +97,23 @@ async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
 /// `grpc.shutdown_grace_ms`) and returns. The network and stock load in the
 /// background while health reports NOT_SERVING; a load failure ends `serve`
 /// with the error.
+///
+/// With `[grpc.tls]` the listener serves TLS; without it, `serve` refuses
+/// at once (before accepting anything) when `grpc.listen` or the listener's
+/// address is not loopback, unless `grpc.allow_plaintext`.
 pub async fn serve(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
+    let tls = crate::tls::server_tls(&config.grpc.tls)?;
+    if tls.is_none() {
+        let bound = listener.local_addr().map_err(ServeError::Listener)?;
+        for addr in [config.grpc.listen, bound] {
+            crate::plaintext::check_grpc(addr, config.grpc.allow_plaintext)?;
+        }
+    }
+
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, ServingStatus::NotServing).await;
 
@@ -118,8 +140,17 @@ pub async fn serve(
         max: Duration::from_millis(config.allocation.max_budget_ms),
     };
     let max = config.grpc.max_message_bytes;
-    let router = tonic::transport::Server::builder()
+    let millis = |ms: u64| (ms > 0).then(|| Duration::from_millis(ms));
+    let mut builder = tonic::transport::Server::builder()
         .max_concurrent_streams(config.grpc.max_concurrent_streams)
+        .http2_keepalive_interval(millis(config.grpc.keepalive_interval_ms))
+        .http2_keepalive_timeout(millis(config.grpc.keepalive_timeout_ms));
+    if let Some(tls) = tls {
+        builder = builder
+            .tls_config(tls)
+            .map_err(|e| crate::tls::TlsError::Rejected(transport_error_chain(&e)))?;
+    }
+    let router = builder
         .layer(RequestGateLayer::new(
             config.grpc.max_concurrent_requests,
             &config.grpc.rpc_concurrency,
@@ -167,6 +198,7 @@ pub async fn serve(
     // Without TCP_NODELAY, Nagle's algorithm and delayed ACKs hold small
     // responses back ~40 ms on a connection with one request in flight.
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let incoming = ConnectionLimit::new(incoming, config.grpc.max_connections);
     let drain_reporter = reporter.clone();
     let mut drain_rx = stop_rx.clone();
     let server = router.serve_with_incoming_shutdown(incoming, async move {
@@ -240,6 +272,18 @@ pub async fn serve(
     }
     tracing::info!("server stopped");
     Ok(())
+}
+
+/// `error` and its sources, `: `-separated (rustls's reason is a source).
+fn transport_error_chain(error: &tonic::transport::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Aborts a background task when dropped.

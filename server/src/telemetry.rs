@@ -2,7 +2,8 @@
 
 use std::net::SocketAddr;
 
-use crate::config::LogConfig;
+use crate::config::{LogConfig, MetricsConfig};
+use crate::plaintext::PlaintextRefused;
 
 /// Installs the global `tracing` subscriber (idempotent: a second call is a
 /// no-op, which keeps tests that start several servers simple).
@@ -23,29 +24,49 @@ pub fn init_logging(config: &LogConfig) {
 
 /// Why the metrics endpoint could not start.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot serve Prometheus metrics on {addr}: {source}")]
-pub struct MetricsError {
-    addr: SocketAddr,
-    source: metrics_exporter_prometheus::BuildError,
+pub enum MetricsError {
+    /// A plaintext endpoint on an address other than loopback, not allowed.
+    #[error("invalid configuration: {0}")]
+    Plaintext(#[from] PlaintextRefused),
+    /// The exporter could not be built or bound.
+    #[error("cannot serve Prometheus metrics on {addr}: {source}")]
+    Build {
+        /// The endpoint's address.
+        addr: SocketAddr,
+        /// Why.
+        source: metrics_exporter_prometheus::BuildError,
+    },
 }
 
 /// Installs the process-wide Prometheus recorder and serves `/metrics` on
-/// `addr`. Call once per process, from a tokio runtime.
-pub fn install_metrics(addr: SocketAddr) -> Result<(), MetricsError> {
+/// `config.listen` (plaintext HTTP: refused on an address other than
+/// loopback unless `config.allow_plaintext`). Call once per process, from a
+/// tokio runtime.
+pub fn install_metrics(config: &MetricsConfig) -> Result<(), MetricsError> {
+    let addr = config.listen;
+    crate::plaintext::check_metrics(addr, config.allow_plaintext)?;
     metrics_exporter_prometheus::PrometheusBuilder::new()
         .with_http_listener(addr)
         .set_buckets(&[
             0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
             0.25, 0.5, 1.0, 2.5,
         ])
-        .map_err(|source| MetricsError { addr, source })?
+        .map_err(|source| MetricsError::Build { addr, source })?
         .install()
-        .map_err(|source| MetricsError { addr, source })?;
+        .map_err(|source| MetricsError::Build { addr, source })?;
     describe();
     Ok(())
 }
 
 fn describe() {
+    metrics::describe_gauge!(
+        "allot_grpc_connections_open",
+        "gRPC connections open now (TCP accepted, TLS handshake included)"
+    );
+    metrics::describe_counter!(
+        "allot_grpc_connections_refused_total",
+        "gRPC connections closed as soon as accepted because grpc.max_connections were open"
+    );
     metrics::describe_counter!(
         "allot_allocations_total",
         "Allocate decisions answered, by disposition (held_fraud and held_review are the orders the fraud check held)"

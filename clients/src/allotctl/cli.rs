@@ -34,6 +34,10 @@ pub struct Cli {
     )]
     pub endpoint: String,
 
+    /// TLS and token.
+    #[command(flatten)]
+    pub connection: super::server::ConnectArgs,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -366,5 +370,33 @@ mod tests {
                 .is_err()
         );
         assert!(Cli::try_parse_from(["allotctl", "health", "--wait", "-1"]).is_err());
+    }
+
+    #[test]
+    fn connection_flags_are_global_and_a_certificate_needs_its_key() {
+        let cli = Cli::try_parse_from([
+            "allotctl",
+            "load",
+            "--rpc",
+            "promise",
+            "--tls-ca",
+            "ca.pem",
+            "--tls-cert",
+            "client.pem",
+            "--tls-key",
+            "client.key",
+            "--tls-domain",
+            "allot.internal",
+            "--token",
+            "s3cret",
+        ])
+        .unwrap();
+        let server = super::super::server::Server::new(&cli.endpoint, &cli.connection);
+        let tls = &server.options.tls;
+        assert_eq!(tls.ca_file.as_deref(), Some(std::path::Path::new("ca.pem")));
+        assert_eq!(tls.domain.as_deref(), Some("allot.internal"));
+        assert!(tls.cert_file.is_some() && tls.key_file.is_some());
+        assert_eq!(server.options.token.as_deref(), Some("s3cret"));
+        assert!(Cli::try_parse_from(["allotctl", "health", "--tls-cert", "client.pem"]).is_err());
     }
 }

@@ -16,36 +16,38 @@ use super::cli::{
     StockCommand,
 };
 use super::output::{print_line, print_one, write_line};
+use super::server::Server;
 
 /// Runs `cli`; the exit code is for outcomes that are not errors (e.g.
 /// `health` answered NOT_SERVING).
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let server = Server::new(&cli.endpoint, &cli.connection);
     match cli.command {
-        Command::Health(args) => health(&cli.endpoint, args).await,
+        Command::Health(args) => health(&server, args).await,
         Command::Stock(cmd) => {
-            stock(&cli.endpoint, cmd).await?;
+            stock(&server, cmd).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Allocate(args) => {
-            allocate(&cli.endpoint, args).await?;
+            allocate(&server, args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Score(args) => {
-            score(&cli.endpoint, args).await?;
+            score(&server, args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Promise(args) => {
-            promise(&cli.endpoint, args).await?;
+            promise(&server, args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Reservation(cmd) => {
-            reservation(&cli.endpoint, cmd).await?;
+            reservation(&server, cmd).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Evaluate { request } => {
             let message: allot_client::proto::EvaluatePlanRequest =
                 read_json(&request, "EvaluatePlanRequest")?;
-            let client = AllotClient::connect(&cli.endpoint).await?;
+            let client = server.connect().await?;
             let answer = client
                 .allocation()
                 .evaluate_plan(message)
@@ -55,23 +57,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain(args) => {
-            super::decisions::explain(&cli.endpoint, args).await?;
+            super::decisions::explain(&server, args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Watch(args) => {
-            super::decisions::watch(&cli.endpoint, args).await?;
+            super::decisions::watch(&server, args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Replay(args) => {
-            super::decisions::replay(&cli.endpoint, args).await?;
+            super::decisions::replay(&server, args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Load(args) => {
-            super::load::load(&cli.endpoint, *args).await?;
+            super::load::load(&server, *args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Network { include_skus } => {
-            let client = AllotClient::connect(&cli.endpoint).await?;
+            let client = server.connect().await?;
             let network = client
                 .admin()
                 .get_network(GetNetworkRequest { include_skus })
@@ -84,23 +86,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// `health`: prints `{"status":"..."}`, success only when SERVING.
-async fn health(endpoint: &str, args: HealthArgs) -> anyhow::Result<ExitCode> {
+async fn health(server: &Server, args: HealthArgs) -> anyhow::Result<ExitCode> {
     let status = match args.wait {
         Some(seconds) => {
             // Lazy: the server may not be listening yet.
-            let client = AllotClient::connect_lazy(endpoint)?;
+            let client = server.connect_lazy()?;
             let timeout = Duration::from_secs_f64(seconds);
             client
                 .wait_until_service_serving(&args.service, timeout)
                 .await?;
             ServingStatus::Serving
         }
-        None => {
-            AllotClient::connect(endpoint)
-                .await?
-                .health(&args.service)
-                .await?
-        }
+        None => server.connect().await?.health(&args.service).await?,
     };
     write_line(&serde_json::json!({ "status": status.as_str_name() }).to_string())?;
     Ok(if status == ServingStatus::Serving {
@@ -112,7 +109,7 @@ async fn health(endpoint: &str, args: HealthArgs) -> anyhow::Result<ExitCode> {
 
 /// The `stock` subcommands. CSV files are parsed before connecting, so a
 /// malformed file is reported even when the server is down.
-async fn stock(endpoint: &str, cmd: StockCommand) -> anyhow::Result<()> {
+async fn stock(server: &Server, cmd: StockCommand) -> anyhow::Result<()> {
     match cmd {
         StockCommand::Load {
             file,
@@ -120,7 +117,7 @@ async fn stock(endpoint: &str, cmd: StockCommand) -> anyhow::Result<()> {
             reset_feed,
         } => {
             let groups = parse_stock_csv(&file)?;
-            let client = AllotClient::connect(endpoint).await?;
+            let client = server.connect().await?;
             let position = allot_client::FeedPosition {
                 as_of_sequence,
                 reset_feed,
@@ -132,12 +129,12 @@ async fn stock(endpoint: &str, cmd: StockCommand) -> anyhow::Result<()> {
         StockCommand::Deltas { file, batch_size } => {
             let batch_size = usize::try_from(batch_size)?;
             let deltas = parse_delta_csv(&file)?;
-            let client = AllotClient::connect(endpoint).await?;
+            let client = server.connect().await?;
             let summary = client.stream_deltas(deltas, batch_size).await?;
             print_one(&summary, "StockDeltaSummary")?;
         }
         other => {
-            let client = AllotClient::connect(endpoint).await?;
+            let client = server.connect().await?;
             stock_read(&client, other).await?;
         }
     }
@@ -213,8 +210,8 @@ async fn node_stock(
 }
 
 /// `allocate`: from a JSON file or a random order of the served network.
-async fn allocate(endpoint: &str, args: AllocateArgs) -> anyhow::Result<()> {
-    let client = AllotClient::connect(endpoint).await?;
+async fn allocate(server: &Server, args: AllocateArgs) -> anyhow::Result<()> {
+    let client = server.connect().await?;
     let mut request: allot_client::proto::AllocateRequest =
         match (&args.source.order, args.source.random_order) {
             (Some(path), _) => read_json(path, "AllocateRequest")?,
@@ -255,8 +252,8 @@ async fn allocate(endpoint: &str, args: AllocateArgs) -> anyhow::Result<()> {
 }
 
 /// `reservation get|confirm|release`.
-async fn reservation(endpoint: &str, cmd: ReservationCommand) -> anyhow::Result<()> {
-    let client = AllotClient::connect(endpoint).await?;
+async fn reservation(server: &Server, cmd: ReservationCommand) -> anyhow::Result<()> {
+    let client = server.connect().await?;
     let mut allocation = client.allocation();
     let answer = match cmd {
         ReservationCommand::Confirm { id } => {
@@ -285,8 +282,8 @@ async fn reservation(endpoint: &str, cmd: ReservationCommand) -> anyhow::Result<
 }
 
 /// `score`: from a JSON file or a random order of the served network.
-async fn score(endpoint: &str, args: ScoreArgs) -> anyhow::Result<()> {
-    let client = AllotClient::connect(endpoint).await?;
+async fn score(server: &Server, args: ScoreArgs) -> anyhow::Result<()> {
+    let client = server.connect().await?;
     let request: allot_client::proto::ScoreOrderRequest =
         match (&args.source.order, args.source.random_order) {
             (Some(path), _) => read_json(path, "ScoreOrderRequest")?,
@@ -302,8 +299,8 @@ async fn score(endpoint: &str, args: ScoreArgs) -> anyhow::Result<()> {
 }
 
 /// `promise`: from a JSON file or a random cart of the served network.
-async fn promise(endpoint: &str, args: PromiseArgs) -> anyhow::Result<()> {
-    let client = AllotClient::connect(endpoint).await?;
+async fn promise(server: &Server, args: PromiseArgs) -> anyhow::Result<()> {
+    let client = server.connect().await?;
     let request: allot_client::proto::PromiseRequest =
         match (&args.source.cart, args.source.random_cart) {
             (Some(path), _) => read_json(path, "PromiseRequest")?,

@@ -1,6 +1,5 @@
 //! `allotctl explain`, `watch` and `replay`: the decision log.
 
-use allot_client::AllotClient;
 use allot_client::decisions::{event_line, explain_text, parse_event_kind, replay_text};
 use allot_client::proto::DecisionEventKind;
 use anyhow::bail;
@@ -8,6 +7,7 @@ use clap::Args;
 use tokio_stream::StreamExt;
 
 use super::output::{print_line, print_one, write_line};
+use super::server::Server;
 
 /// Arguments of `explain`.
 #[derive(Debug, Args)]
@@ -57,8 +57,8 @@ fn kind(text: &str) -> Result<DecisionEventKind, String> {
 }
 
 /// `explain`: the recorded decision, readable or as JSON.
-pub async fn explain(endpoint: &str, args: ExplainArgs) -> anyhow::Result<()> {
-    let client = AllotClient::connect(endpoint).await?;
+pub async fn explain(server: &Server, args: ExplainArgs) -> anyhow::Result<()> {
+    let client = server.connect().await?;
     let record = client.explain(&args.decision_id).await?;
     if args.json {
         print_one(&record, "DecisionRecord")
@@ -69,8 +69,8 @@ pub async fn explain(endpoint: &str, args: ExplainArgs) -> anyhow::Result<()> {
 
 /// `watch`: events line by line until interrupted or the server ends the
 /// stream (the error says from which position to resume).
-pub async fn watch(endpoint: &str, args: WatchArgs) -> anyhow::Result<()> {
-    let client = AllotClient::connect(endpoint).await?;
+pub async fn watch(server: &Server, args: WatchArgs) -> anyhow::Result<()> {
+    let client = server.connect().await?;
     let mut events = client.watch(args.from, args.kinds).await?;
     let mut last = args.from;
     while let Some(event) = events.next().await {
@@ -97,8 +97,8 @@ pub async fn watch(endpoint: &str, args: WatchArgs) -> anyhow::Result<()> {
 }
 
 /// `replay`: identical, or the differences.
-pub async fn replay(endpoint: &str, args: ReplayArgs) -> anyhow::Result<()> {
-    let client = AllotClient::connect(endpoint).await?;
+pub async fn replay(server: &Server, args: ReplayArgs) -> anyhow::Result<()> {
+    let client = server.connect().await?;
     let replay = client.replay(&args.decision_id).await?;
     if args.json {
         print_one(&replay, "ReplayDecisionResponse")

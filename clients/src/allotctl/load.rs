@@ -9,6 +9,7 @@ use anyhow::bail;
 use clap::Args;
 
 use super::output::write_line;
+use super::server::Server;
 
 /// What `allotctl load --help` adds after the options.
 pub const LOAD_AFTER_HELP: &str = "\
@@ -149,18 +150,18 @@ impl LoadArgs {
     }
 }
 
-/// Runs `load` against `endpoint`: the table on stdout, and with `--json`
+/// Runs `load` against `server`: the table on stdout, and with `--json`
 /// the JSON object as the last line.
-pub async fn load(endpoint: &str, args: LoadArgs) -> anyhow::Result<()> {
+pub async fn load(server: &Server, args: LoadArgs) -> anyhow::Result<()> {
     let config = args.config()?;
     if let Some(file) = &args.write_body {
-        let (path, body) = first_request_body(endpoint, &config).await?;
+        let (path, body) = first_request_body(&server.endpoint, &server.options, &config).await?;
         std::fs::write(file, body)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
         write_line(path)?;
         return Ok(());
     }
-    let report = run_load(endpoint, &config, !args.quiet).await?;
+    let report = run_load(&server.endpoint, &server.options, &config, !args.quiet).await?;
     write_line(report.table().trim_end())?;
     if args.json {
         write_line(&report.to_json().to_string())?;

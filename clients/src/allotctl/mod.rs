@@ -6,3 +6,4 @@ pub mod commands;
 pub mod decisions;
 pub mod load;
 pub mod output;
+pub mod server;

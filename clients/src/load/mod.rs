@@ -12,7 +12,8 @@
 //! let mut config = LoadConfig::new(Mix::single(RpcKind::Allocate));
 //! config.pacing = Pacing::Open { rate: 500.0, max_in_flight: 4096 };
 //! config.stop = Stop::Duration(Duration::from_secs(5));
-//! let report = run_load("http://127.0.0.1:50051", &config, false).await?;
+//! let options = allot_client::ConnectOptions::default(); // TLS, token
+//! let report = run_load("http://127.0.0.1:50051", &options, &config, false).await?;
 //! println!("{}", report.to_json());
 //! # Ok(()) }
 //! ```
@@ -41,6 +42,7 @@ pub use stats::{RpcStats, RunStats, new_histogram, record_latency};
 pub use target::{Target, status_code};
 
 use crate::client::AllotClient;
+use crate::connect::ConnectOptions;
 use crate::error::ClientError;
 use crate::proto::GetNetworkRequest;
 
@@ -130,18 +132,20 @@ impl LoadConfig {
     }
 }
 
-/// Connects `config.connections` times to `endpoint`, fetches the network
+/// Connects `config.connections` times to `endpoint` (with `options`: TLS,
+/// token), fetches the network
 /// if the mix needs random orders, generates the request pool, runs the
 /// load and returns its report. With `progress`, prints a progress line to
 /// stderr every second.
 pub async fn run_load(
     endpoint: &str,
+    options: &ConnectOptions,
     config: &LoadConfig,
     progress: bool,
 ) -> Result<LoadReport, ClientError> {
     let mut clients = Vec::with_capacity(config.connections.max(1));
     for _ in 0..config.connections.max(1) {
-        clients.push(AllotClient::connect(endpoint).await?);
+        clients.push(AllotClient::connect_with(endpoint, options).await?);
     }
     let plan = request_plan(&clients[0], config).await?;
     let targets = clients.iter().map(Target::new).collect();
@@ -199,6 +203,7 @@ async fn request_plan(
 /// idempotency key).
 pub async fn first_request_body(
     endpoint: &str,
+    options: &ConnectOptions,
     config: &LoadConfig,
 ) -> Result<(&'static str, Vec<u8>), ClientError> {
     if config.is_mix || config.mix.weights().len() != 1 {
@@ -206,7 +211,7 @@ pub async fn first_request_body(
             "a fixed body sends one RPC: choose --rpc health, allocate, promise or score, not mix",
         )));
     }
-    let client = AllotClient::connect(endpoint).await?;
+    let client = AllotClient::connect_with(endpoint, options).await?;
     let plan = request_plan(&client, config).await?;
     let (kind, call) = plan.call(0);
     if !fixed_body_allowed(kind) {

@@ -6,32 +6,30 @@ use std::time::Duration;
 use allot_proto::v1::allocation_service_client::AllocationServiceClient;
 use allot_proto::v1::promise_service_client::PromiseServiceClient;
 use allot_proto::v1::risk_service_client::RiskServiceClient;
-use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_health::pb::health_client::HealthClient;
 
 use super::requests::Call;
-use crate::client::AllotClient;
+use crate::client::{AllotChannel, AllotClient};
 
 /// The service clients over one connection (one tonic `Channel`, one
 /// HTTP/2 connection). Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Target {
-    health: HealthClient<Channel>,
-    allocation: AllocationServiceClient<Channel>,
-    promise: PromiseServiceClient<Channel>,
-    risk: RiskServiceClient<Channel>,
+    health: HealthClient<AllotChannel>,
+    allocation: AllocationServiceClient<AllotChannel>,
+    promise: PromiseServiceClient<AllotChannel>,
+    risk: RiskServiceClient<AllotChannel>,
 }
 
 impl Target {
-    /// The clients over `client`'s channel.
+    /// The clients over `client`'s channel (with its token, if any).
     pub fn new(client: &AllotClient) -> Target {
-        let channel = client.channel();
         Target {
-            health: HealthClient::new(channel.clone()),
+            health: client.health_client(),
             allocation: client.allocation(),
-            promise: PromiseServiceClient::new(channel.clone()),
-            risk: RiskServiceClient::new(channel),
+            promise: client.promise(),
+            risk: client.risk(),
         }
     }
 
