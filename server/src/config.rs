@@ -77,7 +77,8 @@ pub struct GrpcConfig {
     pub stream_idle_timeout_ms: u64,
     /// A server stream (WatchDecisions) whose client leaves a message
     /// untaken this long, ms, gives its `rpc_concurrency` permit back
-    /// (`allot_grpc_streams_dropped_total{reason="stalled"}`).
+    /// (`allot_grpc_streams_dropped_total{reason="stalled"}`) and its
+    /// watcher stops reading the feed for it.
     pub stream_stall_timeout_ms: u64,
     /// Connections open at once; beyond it a new connection is closed as
     /// soon as it is accepted (`allot_grpc_connections_refused_total`).

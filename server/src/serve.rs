@@ -215,6 +215,7 @@ pub async fn serve(
     };
 
     let service_config = config.service();
+    let stall_ms = config.grpc.stream_stall_timeout_ms;
     let load_ready = ready.clone();
     let load_reporter = reporter.clone();
     let watch_stop = stop_rx.clone();
@@ -227,7 +228,14 @@ pub async fn serve(
         let engine = Arc::new(loaded);
         let wire = Arc::new(ProtoWire::new(&engine));
         allot_service::fraud_history::refill(engine.clone(), wire.clone()).await?;
-        let services = Services::new(engine, wire, pool, &service_config, watch_stop);
+        let services = Services::new(
+            engine,
+            wire,
+            pool,
+            &service_config,
+            watch_stop,
+            Duration::from_millis(stall_ms),
+        );
         let sweeper = services.reservations.clone();
         // Holds whose time ran out while the server was down expire before
         // it serves, with their events.

@@ -56,6 +56,7 @@ impl<W: Wire> Services<W> {
         pool: SolverPool,
         config: &ServiceConfig,
         stop: signal::Receiver<bool>,
+        watch_stall: std::time::Duration,
     ) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         type Keys<W> = Arc<dyn KeyLedger<<W as Wire>::AllocateResponse>>;
@@ -91,7 +92,7 @@ impl<W: Wire> Services<W> {
                 engine.privacy.clone(),
             )),
             stock: Stock::new(engine.stock.clone(), journal, clock.clone()),
-            decisions: Decisions::new(engine.decisions.clone(), stop),
+            decisions: Decisions::new(engine.decisions.clone(), stop, watch_stall),
             replay: Replayer::new(engine.clone()),
             models: Models::new(engine.clone()),
             engine,

@@ -6,11 +6,12 @@ mod watch;
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch as signal;
 
 pub use replay::{REPLAY_BUDGET, RecordedState, RecordedWith, Replayer};
-pub use watch::{EventStream, watch};
+pub use watch::{Ends, EventStream, watch};
 
 use crate::error::{Code, ServiceError};
 use crate::id::DecisionId;
@@ -20,12 +21,14 @@ use crate::sink::{DecisionSink, EventKind};
 pub struct Decisions {
     sink: Arc<dyn DecisionSink>,
     stop: signal::Receiver<bool>,
+    stall: Duration,
 }
 
 impl Decisions {
-    /// Over `sink`; watches end when `stop` turns true.
-    pub fn new(sink: Arc<dyn DecisionSink>, stop: signal::Receiver<bool>) -> Self {
-        Decisions { sink, stop }
+    /// Over `sink`; watches end when `stop` turns true, and a watch whose
+    /// client takes no event for `stall` while one waits ends too.
+    pub fn new(sink: Arc<dyn DecisionSink>, stop: signal::Receiver<bool>, stall: Duration) -> Self {
+        Decisions { sink, stop, stall }
     }
 
     /// The encoded record of `id`; NOT_FOUND when unknown or pruned.
@@ -52,6 +55,10 @@ impl Decisions {
         from_position: Option<u64>,
         kinds: HashSet<EventKind>,
     ) -> Result<EventStream, ServiceError> {
-        watch(self.sink.clone(), from_position, kinds, self.stop.clone()).await
+        let ends = Ends {
+            stop: self.stop.clone(),
+            stall: self.stall,
+        };
+        watch(self.sink.clone(), from_position, kinds, ends).await
     }
 }

@@ -12,6 +12,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use allot_engine::decisions::StoredEvent;
+use std::time::Duration;
+
 use tokio::sync::{broadcast, mpsc, watch as signal};
 
 use crate::error::{Code, ServiceError};
@@ -28,15 +30,26 @@ const CATCH_UP_RETRIES: u32 = 3;
 /// The events of one watch, in position order; an error ends it.
 pub type EventStream = mpsc::Receiver<Result<StoredEvent, ServiceError>>;
 
+/// What ends a watch besides its client: the server shutting down (`stop`
+/// turns true; the stream ends with UNAVAILABLE), or the client taking no
+/// event for `stall` while one waits for it (the watch just ends: a client
+/// that reads again finds the events it had not taken, then the end).
+#[derive(Debug, Clone)]
+pub struct Ends {
+    /// Turns true when the server shuts down.
+    pub stop: signal::Receiver<bool>,
+    /// How long an event may wait for the client to take it.
+    pub stall: Duration,
+}
+
 /// Starts a watch from `from_position` (`None`: from now on; 0: from the
 /// oldest retained event) of the events whose kind is in `wanted` (every
-/// kind when empty). `stop` turns true when the server shuts down; the
-/// stream then ends with UNAVAILABLE.
+/// kind when empty), until one of `ends`.
 pub async fn watch(
     recorder: Arc<dyn DecisionSink>,
     from_position: Option<u64>,
     wanted: HashSet<EventKind>,
-    stop: signal::Receiver<bool>,
+    ends: Ends,
 ) -> Result<EventStream, ServiceError> {
     let wanted: HashSet<i32> = wanted.into_iter().map(EventKind::code).collect();
     let live = recorder.subscribe();
@@ -72,7 +85,8 @@ pub async fn watch(
         recorder,
         wanted,
         tx,
-        stop,
+        stop: ends.stop,
+        stall: ends.stall,
         last: start,
     };
     tokio::spawn(watcher.run(live));
@@ -84,6 +98,7 @@ struct Watcher {
     wanted: HashSet<i32>,
     tx: mpsc::Sender<Result<StoredEvent, ServiceError>>,
     stop: signal::Receiver<bool>,
+    stall: Duration,
     /// The last position passed (sent or filtered out).
     last: u64,
 }
@@ -206,6 +221,14 @@ impl Watcher {
                 Ok(()) => Next::Go,
                 Err(_) => Next::End,
             },
+            () = tokio::time::sleep(self.stall) => {
+                tracing::info!(
+                    position = self.last,
+                    stall_ms = self.stall.as_millis() as u64,
+                    "a watcher's client stopped taking events: the watch ends"
+                );
+                Next::End
+            }
         }
     }
 }
@@ -226,6 +249,13 @@ mod tests {
             ..DecisionsConfig::default()
         };
         Arc::new(LogSink::open(&config).unwrap())
+    }
+
+    fn ends(stop: signal::Receiver<bool>) -> Ends {
+        Ends {
+            stop,
+            stall: Duration::from_secs(30),
+        }
     }
 
     fn event(i: usize) -> NewEvent {
@@ -271,9 +301,14 @@ mod tests {
         let mut watchers = Vec::new();
         for k in 0..8u64 {
             let from = k * 100;
-            let mut stream = watch(recorder.clone(), Some(from), HashSet::new(), stop.clone())
-                .await
-                .unwrap();
+            let mut stream = watch(
+                recorder.clone(),
+                Some(from),
+                HashSet::new(),
+                ends(stop.clone()),
+            )
+            .await
+            .unwrap();
             assert_eq!(
                 positions(&mut stream, 100).await,
                 (from + 1..=from + 100).collect::<Vec<_>>()
@@ -297,7 +332,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let recorder = recorder(dir.path(), 4);
         let (_stop, stop) = signal::channel(false);
-        let mut stream = watch(recorder.clone(), None, HashSet::new(), stop)
+        let mut stream = watch(recorder.clone(), None, HashSet::new(), ends(stop))
             .await
             .unwrap();
         recorder.event(event(0)).unwrap();
@@ -325,6 +360,37 @@ mod tests {
                 .contains(&format!("from_position = {last}")),
             "{status}"
         );
+        recorder.close();
+    }
+
+    #[tokio::test]
+    async fn a_watch_whose_client_stops_taking_events_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let recorder = recorder(dir.path(), 4096);
+        for i in 0..200 {
+            recorder.event(event(i)).unwrap();
+        }
+        let (_stop, stop) = signal::channel(false);
+        let ends = Ends {
+            stop,
+            stall: Duration::from_millis(100),
+        };
+        let mut stream = watch(recorder.clone(), Some(0), HashSet::new(), ends)
+            .await
+            .unwrap();
+        // Not read: the stream's buffer fills, the next event waits, and the
+        // watcher gives up on it.
+        let waited = std::time::Instant::now();
+        while !stream.is_closed() {
+            assert!(
+                waited.elapsed() < Duration::from_secs(30),
+                "the stalled watch did not end"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let buffered = positions(&mut stream, STREAM_BUFFER).await;
+        assert_eq!(buffered, (1..=STREAM_BUFFER as u64).collect::<Vec<_>>());
+        assert!(stream.recv().await.is_none(), "then the stream ends");
         recorder.close();
     }
 }
