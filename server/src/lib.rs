@@ -16,6 +16,8 @@ pub mod config;
 mod convert;
 mod deadline;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod gate;
 mod records;
 mod replay;

@@ -164,19 +164,21 @@ pub(crate) struct Replacement {
     pub(crate) rows: Vec<(SkuId, StockLevel)>,
 }
 
-/// Reads and validates a ReplaceNodeStock stream; errors name the message
-/// and row (`messages[i].rows[j].sku`).
+/// Reads and validates a ReplaceNodeStock stream (the request's
+/// `tonic::Streaming`, or any stream of its messages); errors name the
+/// message and row (`messages[i].rows[j].sku`).
 pub(crate) async fn replacement(
     network: &Network,
-    mut stream: tonic::Streaming<pb::ReplaceNodeStockRequest>,
+    mut stream: impl futures::Stream<Item = Result<pb::ReplaceNodeStockRequest, tonic::Status>> + Unpin,
 ) -> Result<Replacement, ServiceError> {
+    use futures::StreamExt;
     let mut node = None;
     let mut as_of = 0;
     let mut reset = false;
     let mut rows: Vec<(SkuId, StockLevel)> = Vec::new();
     let mut seen: HashSet<SkuId> = HashSet::new();
     let mut index = 0usize;
-    while let Some(message) = stream.message().await.map_err(stream_error)? {
+    while let Some(message) = stream.next().await.transpose().map_err(stream_error)? {
         let pb::ReplaceNodeStockRequest {
             node: code,
             as_of_sequence,
@@ -285,9 +287,10 @@ pub(crate) fn delta_summary(network: &Network, done: DeltaSummary) -> pb::StockD
     }
 }
 
-/// A delta stream's batches as engine rows.
+/// A delta stream's batches (the request's `tonic::Streaming`, or any
+/// stream of its messages) as engine rows.
 pub(crate) fn delta_batches(
-    stream: tonic::Streaming<pb::StockDeltaBatch>,
+    stream: impl futures::Stream<Item = Result<pb::StockDeltaBatch, tonic::Status>> + Unpin,
 ) -> impl futures::Stream<Item = Result<Vec<DeltaRow>, ServiceError>> + Unpin {
     use futures::StreamExt;
     stream.map(|batch| {
