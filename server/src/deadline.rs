@@ -67,9 +67,14 @@ impl Budget {
                 ),
             ));
         }
-        let margin = self
-            .margin
-            .max(timeout.mul_f64(self.margin_share.clamp(0.0, 0.9)));
+        // `clamp` keeps a NaN (a configuration may say `nan`), and a NaN
+        // share is no share.
+        let share = if self.margin_share.is_nan() {
+            0.0
+        } else {
+            self.margin_share.clamp(0.0, 0.9)
+        };
+        let margin = self.margin.max(timeout.mul_f64(share));
         Ok(started + (timeout - margin))
     }
 }
@@ -117,5 +122,16 @@ mod tests {
         // 100 ms: 20% is 20 ms.
         let long = BUDGET.deadline(&timeout("100m"), now).unwrap();
         assert_eq!(long, now + Duration::from_millis(80));
+    }
+
+    #[test]
+    fn a_margin_share_of_nan_in_the_configuration_keeps_only_the_fixed_margin() {
+        let now = Instant::now();
+        let nan = Budget {
+            margin_share: f64::NAN,
+            ..BUDGET
+        };
+        let deadline = nan.deadline(&timeout("100m"), now).unwrap();
+        assert_eq!(deadline, now + Duration::from_millis(98));
     }
 }
