@@ -204,6 +204,16 @@ impl Config {
             .extract()
             .map_err(|e| ConfigError(Box::new(e)))
     }
+
+    /// Defaults, then the TOML `text` of a configuration file: what
+    /// [`Config::load`] assembles from a file, without the environment or
+    /// overrides.
+    pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(text))
+            .extract()
+            .map_err(|e| ConfigError(Box::new(e)))
+    }
 }
 
 #[cfg(test)]

@@ -44,6 +44,16 @@ pub(crate) struct Budget {
 }
 
 impl Budget {
+    /// The budget `allocation` configures.
+    pub(crate) fn configured(allocation: &crate::config::AllocationConfig) -> Budget {
+        Budget {
+            default: Duration::from_millis(allocation.default_budget_ms),
+            margin: Duration::from_millis(allocation.deadline_margin_ms),
+            margin_share: allocation.deadline_margin_share,
+            max: Duration::from_millis(allocation.max_budget_ms),
+        }
+    }
+
     /// When the work of a call that started at `started` must be done:
     /// `started` + (the caller's timeout - the margin), or + `default`
     /// without one, never more than `max` after `started`.
@@ -70,9 +80,14 @@ impl Budget {
                 ),
             ));
         }
-        let margin = self
-            .margin
-            .max(timeout.mul_f64(self.margin_share.clamp(0.0, 0.9)));
+        // `clamp` keeps a NaN (a configuration may say `nan`), and a NaN
+        // share is no share.
+        let share = if self.margin_share.is_nan() {
+            0.0
+        } else {
+            self.margin_share.clamp(0.0, 0.9)
+        };
+        let margin = self.margin.max(timeout.mul_f64(share));
         Ok(started + (timeout - margin).min(self.max))
     }
 }
@@ -134,5 +149,16 @@ mod tests {
         };
         let default = capped.deadline(&MetadataMap::new(), now).unwrap();
         assert_eq!(default, now + Duration::from_millis(1_000));
+    }
+
+    #[test]
+    fn a_margin_share_of_nan_in_the_configuration_keeps_only_the_fixed_margin() {
+        let now = Instant::now();
+        let nan = Budget {
+            margin_share: f64::NAN,
+            ..BUDGET
+        };
+        let deadline = nan.deadline(&timeout("100m"), now).unwrap();
+        assert_eq!(deadline, now + Duration::from_millis(98));
     }
 }

@@ -17,6 +17,8 @@ mod connections;
 mod convert;
 mod deadline;
 mod error;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod gate;
 pub mod plaintext;
 mod records;

@@ -133,12 +133,7 @@ pub async fn serve(
         config.allocation.solver_threads,
         config.allocation.solver_queue,
     );
-    let budget = Budget {
-        default: Duration::from_millis(config.allocation.default_budget_ms),
-        margin: Duration::from_millis(config.allocation.deadline_margin_ms),
-        margin_share: config.allocation.deadline_margin_share,
-        max: Duration::from_millis(config.allocation.max_budget_ms),
-    };
+    let budget = Budget::configured(&config.allocation);
     let max = config.grpc.max_message_bytes;
     let millis = |ms: u64| (ms > 0).then(|| Duration::from_millis(ms));
     let mut builder = tonic::transport::Server::builder()

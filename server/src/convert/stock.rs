@@ -164,8 +164,9 @@ pub(crate) struct Replacement {
     pub(crate) rows: Vec<(SkuId, StockLevel)>,
 }
 
-/// Reads and validates a ReplaceNodeStock stream; errors name the message
-/// and row (`messages[i].rows[j].sku`).
+/// Reads and validates a ReplaceNodeStock stream (the request's
+/// `tonic::Streaming`, or any stream of its messages); errors name the
+/// message and row (`messages[i].rows[j].sku`).
 pub(crate) async fn replacement(
     network: &Network,
     mut stream: impl futures::Stream<Item = Result<pb::ReplaceNodeStockRequest, tonic::Status>> + Unpin,
@@ -286,7 +287,8 @@ pub(crate) fn delta_summary(network: &Network, done: DeltaSummary) -> pb::StockD
     }
 }
 
-/// A delta stream's batches as engine rows.
+/// A delta stream's batches (the request's `tonic::Streaming`, or any
+/// stream of its messages) as engine rows.
 pub(crate) fn delta_batches(
     stream: impl futures::Stream<Item = Result<pb::StockDeltaBatch, tonic::Status>> + Unpin,
 ) -> impl futures::Stream<Item = Result<Vec<DeltaRow>, ServiceError>> + Unpin {
