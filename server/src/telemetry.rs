@@ -26,7 +26,7 @@ pub fn init_logging(config: &LogConfig) {
 #[derive(Debug, thiserror::Error)]
 pub enum MetricsError {
     /// A plaintext endpoint on an address other than loopback, not allowed.
-    #[error("invalid configuration: {0}")]
+    #[error(transparent)]
     Plaintext(#[from] PlaintextRefused),
     /// The exporter could not be built or bound.
     #[error("cannot serve Prometheus metrics on {addr}: {source}")]

@@ -56,14 +56,15 @@ pub enum TlsError {
         given: &'static str,
     },
     /// A file could not be read.
-    #[error("grpc.tls.{field}: cannot read {}: {source}", path.display())]
+    #[error("grpc.tls.{field}: cannot read {}: {error}", path.display())]
     Read {
         /// The setting naming the file.
         field: &'static str,
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (in the message: not a separate source, so a printed chain
+        /// says it once).
+        error: std::io::Error,
     },
     /// A file holds nothing of what it should, or it is not valid PEM.
     #[error("grpc.tls.{field}: {} holds no {what}{}", path.display(), detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
@@ -148,10 +149,10 @@ fn read_certificates(field: &'static str, path: &Path) -> Result<Vec<u8>, TlsErr
 }
 
 fn read(field: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
-    std::fs::read(path).map_err(|source| TlsError::Read {
+    std::fs::read(path).map_err(|error| TlsError::Read {
         field,
         path: path.to_path_buf(),
-        source,
+        error,
     })
 }
 
