@@ -136,8 +136,10 @@ pub struct MetricsConfig {
     pub enabled: bool,
     /// Address of the Prometheus scrape endpoint.
     pub listen: SocketAddr,
-    /// Serve the (plaintext) endpoint on an address other than loopback.
-    /// Off: the server refuses to start with such an address.
+    /// Without `[grpc.tls]` (the endpoint is then plaintext HTTP), serve it
+    /// on an address other than loopback anyway. Off: the server refuses to
+    /// start with such an address. With `[grpc.tls]` the endpoint is HTTPS
+    /// with the same certificate, on any address.
     pub allow_plaintext: bool,
 }
 

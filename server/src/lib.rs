@@ -20,6 +20,7 @@ mod error;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod gate;
+pub mod metrics_https;
 pub mod plaintext;
 mod records;
 mod replay;

@@ -283,8 +283,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         if config.metrics.enabled {
-            allot_server::telemetry::install_metrics(&config.metrics)?;
-            tracing::info!(addr = %config.metrics.listen, "prometheus metrics at /metrics");
+            let https = allot_server::tls::https_config(&config.grpc.tls)?;
+            let scheme = if https.is_some() { "https" } else { "http" };
+            allot_server::telemetry::install_metrics(&config.metrics, https)?;
+            tracing::info!(addr = %config.metrics.listen, scheme, "prometheus metrics at /metrics");
         }
         let listener = tokio::net::TcpListener::bind(config.grpc.listen)
             .await

@@ -1,6 +1,7 @@
 //! Logging and the Prometheus metrics endpoint.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use crate::config::{LogConfig, MetricsConfig};
 use crate::plaintext::PlaintextRefused;
@@ -36,24 +37,51 @@ pub enum MetricsError {
         /// Why.
         source: metrics_exporter_prometheus::BuildError,
     },
+    /// The HTTPS endpoint's address could not be bound.
+    #[error("cannot listen for Prometheus metrics on {addr}: {source}")]
+    Bind {
+        /// The endpoint's address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// Installs the process-wide Prometheus recorder and serves `/metrics` on
-/// `config.listen` (plaintext HTTP: refused on an address other than
-/// loopback unless `config.allow_plaintext`). Call once per process, from a
-/// tokio runtime.
-pub fn install_metrics(config: &MetricsConfig) -> Result<(), MetricsError> {
+/// `config.listen`: over HTTPS with `tls` (the `[grpc.tls]` certificate,
+/// crate::metrics_https), else plaintext HTTP, refused on an address other
+/// than loopback unless `config.allow_plaintext`. Call once per process,
+/// from a tokio runtime.
+pub fn install_metrics(
+    config: &MetricsConfig,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Result<(), MetricsError> {
     let addr = config.listen;
-    crate::plaintext::check_metrics(addr, config.allow_plaintext)?;
-    metrics_exporter_prometheus::PrometheusBuilder::new()
-        .with_http_listener(addr)
+    let builder = metrics_exporter_prometheus::PrometheusBuilder::new()
         .set_buckets(&[
             0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1,
             0.25, 0.5, 1.0, 2.5,
         ])
-        .map_err(|source| MetricsError::Build { addr, source })?
-        .install()
         .map_err(|source| MetricsError::Build { addr, source })?;
+    match tls {
+        Some(tls) => {
+            let listener = std::net::TcpListener::bind(addr)
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .and_then(tokio::net::TcpListener::from_std)
+                .map_err(|source| MetricsError::Bind { addr, source })?;
+            let handle = builder
+                .install_recorder()
+                .map_err(|source| MetricsError::Build { addr, source })?;
+            tokio::spawn(crate::metrics_https::serve(listener, tls, handle));
+        }
+        None => {
+            crate::plaintext::check_metrics(addr, config.allow_plaintext)?;
+            builder
+                .with_http_listener(addr)
+                .install()
+                .map_err(|source| MetricsError::Build { addr, source })?;
+        }
+    }
     describe();
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! before the server listens, each error naming the setting and the file.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustls_pki_types::pem::PemObject;
@@ -129,6 +130,56 @@ pub fn server_tls(config: &TlsConfig) -> Result<Option<ServerTlsConfig>, TlsErro
 }
 
 /// The bytes of `path`, which must hold at least one PEM certificate.
+/// The same certificate, key and client authority as a rustls server
+/// configuration, for the HTTPS listeners besides gRPC (the metrics
+/// endpoint; HTTP/1.1 by ALPN). `None` without `[grpc.tls]`; errors as
+/// [`server_tls`]'s.
+pub fn https_config(config: &TlsConfig) -> Result<Option<Arc<rustls::ServerConfig>>, TlsError> {
+    if server_tls(config)?.is_none() {
+        return Ok(None);
+    }
+    let (Some(cert_file), Some(key_file)) = (&config.cert_file, &config.key_file) else {
+        return Ok(None);
+    };
+    let rejected = |e: &dyn std::fmt::Display| TlsError::Rejected(e.to_string());
+    let certs = CertificateDer::pem_slice_iter(&read_certificates("cert_file", cert_file)?)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| rejected(&e))?;
+    let key =
+        PrivateKeyDer::from_pem_slice(&read("key_file", key_file)?).map_err(|e| rejected(&e))?;
+    // The provider tonic's `tls-ring` serves gRPC with (rustls deprecates it
+    // for lacking post-quantum key exchange; gRPC and metrics stay alike).
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| rejected(&e))?;
+    let builder = match &config.client_ca_file {
+        Some(ca_file) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for ca in CertificateDer::pem_slice_iter(&read_certificates("client_ca_file", ca_file)?)
+            {
+                roots
+                    .add(ca.map_err(|e| rejected(&e))?)
+                    .map_err(|e| rejected(&e))?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .map_err(|e| rejected(&e))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut https = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| rejected(&e))?;
+    https.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Some(Arc::new(https)))
+}
+
 fn read_certificates(field: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
     let pem = read(field, path)?;
     let problem = |detail: Option<String>| TlsError::Pem {

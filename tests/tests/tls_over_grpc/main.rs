@@ -10,6 +10,7 @@ mod common;
 mod certs;
 mod connections;
 mod grpcio;
+mod metrics;
 mod plaintext;
 mod tls;
 mod token;
