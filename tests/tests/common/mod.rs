@@ -113,8 +113,42 @@ impl TestServer {
         tokio::time::sleep(down).await;
         let mut server = TestServer::start(config).await;
         server.owned_dir = owned_dir;
-        server.wait_serving().await;
+        server.wait_serving_or_stopped().await;
         server
+    }
+
+    /// [`TestServer::wait_serving`], failing with the server's own error
+    /// if it stops instead (a failed start, e.g. its data still held).
+    pub async fn wait_serving_or_stopped(&mut self) {
+        for _ in 0..1200 {
+            if self.handle.is_finished() {
+                let stopped = (&mut self.handle).await;
+                panic!("the server stopped instead of serving: {stopped:?}");
+            }
+            if self.health_if_up("").await == Some(ServingStatus::Serving) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("server never reported SERVING");
+    }
+
+    /// The health of `service`, or `None` when the server cannot be
+    /// reached.
+    async fn health_if_up(&self, service: &str) -> Option<ServingStatus> {
+        let channel = Channel::from_shared(self.endpoint())
+            .unwrap()
+            .connect()
+            .await
+            .ok()?;
+        let response = HealthClient::new(channel)
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .ok()?
+            .into_inner();
+        ServingStatus::try_from(response.status).ok()
     }
 
     /// The configuration it serves.
@@ -124,8 +158,8 @@ impl TestServer {
 
     /// Starts the default test server and waits until it reports SERVING.
     pub async fn serving() -> TestServer {
-        let server = TestServer::start(test_config()).await;
-        server.wait_serving().await;
+        let mut server = TestServer::start(test_config()).await;
+        server.wait_serving_or_stopped().await;
         server
     }
 
