@@ -187,6 +187,25 @@ fn decode_events(first: u64, bytes: &[u8]) -> Result<Vec<StoredEvent>, DecisionL
     })
 }
 
+/// How long [`DecisionStore::open`] waits for the file to be let go.
+const OPEN_WAIT: Duration = Duration::from_secs(5);
+
+/// Opens the database at `path`, waiting up to [`OPEN_WAIT`] while it is
+/// open elsewhere: a log closing in this process (a server restarted in
+/// place) lets go of the file only when its last read, on another thread,
+/// ends. Another process holding it still fails, after the wait.
+fn open_when_free(path: &Path) -> Result<Database, redb::DatabaseError> {
+    let waited = std::time::Instant::now();
+    loop {
+        match Database::create(path) {
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) if waited.elapsed() < OPEN_WAIT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            opened => return opened,
+        }
+    }
+}
+
 impl DecisionStore {
     pub(super) fn db(&self) -> &Database {
         &self.db
@@ -201,7 +220,7 @@ impl DecisionStore {
             dir: dir.display().to_string(),
             source,
         })?;
-        let db = Database::create(dir.join("decisions.redb"))?;
+        let db = open_when_free(&dir.join("decisions.redb"))?;
         let txn = db.begin_write()?;
         txn.open_table(RECORD_BATCHES)?;
         txn.open_table(RECORD_INDEX)?;

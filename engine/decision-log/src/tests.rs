@@ -555,3 +555,16 @@ mod model {
         }
     }
 }
+
+#[test]
+fn a_store_opens_once_the_previous_owner_in_this_process_lets_go() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = DecisionStore::open(dir.path()).unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        drop(first);
+    });
+    // Opened while `first` still holds the file: it waits for it.
+    DecisionStore::open(dir.path()).unwrap();
+    release.join().unwrap();
+}
