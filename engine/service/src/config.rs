@@ -49,6 +49,24 @@ pub struct StateConfig {
     /// A journal segment is closed, and folded into a checkpoint, once it
     /// holds this many MiB.
     pub segment_mib: u64,
+    /// The switch to scale-out (docs/scale-out.md): the PostgreSQL URL of a
+    /// ledger shared with other replicas (`postgres://user@host:port/db`).
+    /// Set, it is the state of record and `store` only says what this
+    /// process keeps on disk besides (nothing: its snapshot is rebuilt from
+    /// the ledger). Unset (the default), this process's own state.
+    pub ledger: Option<String>,
+    /// The NATS URL of the JetStream bus the replicas share (stock changes
+    /// fan out, the outbox's events are published); only with `ledger`.
+    pub bus: Option<String>,
+    /// Connections to the shared ledger.
+    pub ledger_connections: usize,
+    /// Longest wait for a ledger connection or statement before a commit
+    /// fails with UNAVAILABLE, ms.
+    pub ledger_timeout_ms: u64,
+    /// How often a replica reads the ledger's stock changes it may have
+    /// missed on the bus, ms (the bound on a quote's staleness when the bus
+    /// is down).
+    pub ledger_poll_ms: u64,
 }
 
 /// Where state is kept.
@@ -81,6 +99,11 @@ impl Default for StateConfig {
             sync: SyncMode::Always,
             sync_interval_ms: 10,
             segment_mib: 64,
+            ledger: None,
+            bus: None,
+            ledger_connections: 8,
+            ledger_timeout_ms: 1000,
+            ledger_poll_ms: 1000,
         }
     }
 }

@@ -145,7 +145,9 @@ impl Engine {
         let stock = Arc::new(StockStore::new(network.clone()));
         let book = Arc::new(ReservationBook::new(stock.clone()));
         let now = SystemTime::now();
-        let state_dir = (config.state.store == StateStore::Durable)
+        // With a shared ledger the ledger is the state of record: this
+        // process keeps its snapshot in memory and rebuilds it from there.
+        let state_dir = (config.state.store == StateStore::Durable && config.state.ledger.is_none())
             .then(|| config.state.dir(&config.decisions));
         let recovering = state_dir.as_deref().is_some_and(state::has_state);
         match &config.stock.file {
@@ -207,6 +209,10 @@ impl Engine {
                     "durable state opened"
                 );
                 (Some(Arc::new(durable)), Some(recovery))
+            }
+            None if config.state.ledger.is_some() => {
+                tracing::info!("state.ledger is set: the shared ledger is the state of record");
+                (None, None)
             }
             None => {
                 tracing::warn!(

@@ -25,6 +25,9 @@ pub enum Code {
     DeadlineExceeded,
     /// A position or page outside what is retained.
     OutOfRange,
+    /// Concurrent calls kept this one from finishing (other replicas took
+    /// the units first, again and again): retry.
+    Aborted,
     /// Not serving yet (loading) or any more (shutting down): retry.
     Unavailable,
     /// Part of the contract but not served by this release.

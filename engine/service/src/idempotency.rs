@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use allot_engine::reservation::Reservation;
 use dashmap::DashMap;
+use futures::future::BoxFuture;
 
 use crate::error::{Code, ServiceError};
 
@@ -34,8 +35,9 @@ pub struct Remembered<R> {
 /// [`KeyLedger::commit_record`] and writes that in the decision record's
 /// transaction, then [`KeyLedger::remember`]s the key in memory.
 pub trait KeyLedger<R>: Send + Sync {
-    /// What `key` remembers, if it was used (and not yet forgotten).
-    fn get(&self, key: &str) -> Option<Remembered<R>>;
+    /// What `key` remembers, if it was used (and not yet forgotten);
+    /// UNAVAILABLE when the ledger cannot be read.
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Remembered<R>>, ServiceError>>;
     /// Remembers `key`'s request and response (once its commit record, if
     /// any, is durable).
     fn remember(&self, key: &str, remembered: Remembered<R>);
@@ -88,8 +90,8 @@ impl<R: Clone + Send + Sync + 'static> MemoryKeys<R> {
 }
 
 impl<R: Clone + Send + Sync + 'static> KeyLedger<R> for MemoryKeys<R> {
-    fn get(&self, key: &str) -> Option<Remembered<R>> {
-        self.done.get(key)
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Remembered<R>>, ServiceError>> {
+        Box::pin(std::future::ready(Ok(self.done.get(key))))
     }
 
     fn remember(&self, key: &str, remembered: Remembered<R>) {
@@ -173,7 +175,7 @@ impl<R: Clone + Send + Sync + 'static> Idempotency<R> {
                 lock,
             };
             let _serialised = turn.lock.lock().await;
-            match ledger.get(&turn.key) {
+            match ledger.get(&turn.key).await? {
                 Some(seen) if seen.request == request => Ok(seen.response),
                 Some(_) => Err(ServiceError::new(
                     Code::AlreadyExists,

@@ -43,4 +43,4 @@ pub mod wire;
 
 pub use error::{Code, ServiceError};
 pub use id::DecisionId;
-pub use services::{Ready, Services};
+pub use services::{Ready, Services, SharedState};

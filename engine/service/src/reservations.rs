@@ -12,41 +12,71 @@ use crate::clock::Clock;
 use crate::error::ServiceError;
 use crate::sink::{DecisionSink, EventKind, reservation_event};
 use crate::state::Receipt;
+use futures::future::BoxFuture;
+
+/// Who changes a reservation, when, and what its event adds to the
+/// summary (a ledger that publishes events itself writes them from this).
+#[derive(Debug, Clone)]
+pub struct ReservationChange {
+    /// When.
+    pub now: SystemTime,
+    /// The name of the caller's token (empty with authentication off).
+    pub caller: String,
+    /// Appended to the event's summary (a release's reason and note hash).
+    pub detail: String,
+}
+
+/// What a ledger's calls resolve to.
+pub type Pending<'a, T> = BoxFuture<'a, Result<T, ServiceError>>;
 
 /// Where holds on stock are kept. Each change comes with the [`Receipt`]
 /// to await before acknowledging it.
 pub trait ReservationLedger: Send + Sync {
     /// The reservation with this id.
-    fn get(&self, id: &str) -> Result<Reservation, ServiceError>;
+    fn get<'a>(&'a self, id: &'a str) -> Pending<'a, Reservation>;
     /// Confirms a held reservation (idempotent: a repeat is not a change).
-    fn confirm(&self, id: &str, now: SystemTime) -> Result<(Finished, Receipt), ServiceError>;
+    fn confirm<'a>(&'a self, id: &'a str, change: &'a ReservationChange) -> Pending<'a, (Finished, Receipt)>;
     /// Releases a held reservation (idempotent: a repeat, or the release of
     /// an expired hold, is not a change).
-    fn release(&self, id: &str, now: SystemTime) -> Result<(Finished, Receipt), ServiceError>;
+    fn release<'a>(&'a self, id: &'a str, change: &'a ReservationChange) -> Pending<'a, (Finished, Receipt)>;
     /// Expires every hold whose time ran out by `now`; returns them.
-    fn expire_due(&self, now: SystemTime) -> Result<(Vec<Reservation>, Receipt), ServiceError>;
+    fn expire_due(&self, now: SystemTime) -> Pending<'_, (Vec<Reservation>, Receipt)>;
+    /// Whether the ledger publishes the events of its changes itself (a
+    /// shared ledger's outbox): then the use case logs none of its own.
+    fn publishes_events(&self) -> bool {
+        false
+    }
 }
 
 /// The book alone: state in memory only.
 impl ReservationLedger for ReservationBook {
-    fn get(&self, id: &str) -> Result<Reservation, ServiceError> {
-        ReservationBook::get(self, id).map_err(ServiceError::domain)
+    fn get<'a>(&'a self, id: &'a str) -> Pending<'a, Reservation> {
+        Box::pin(std::future::ready(
+            ReservationBook::get(self, id).map_err(ServiceError::domain),
+        ))
     }
 
-    fn confirm(&self, id: &str, now: SystemTime) -> Result<(Finished, Receipt), ServiceError> {
-        self.finish_as(id, ReservationState::Confirmed, now)
-            .map(|f| (f, Receipt::done()))
-            .map_err(ServiceError::domain)
+    fn confirm<'a>(&'a self, id: &'a str, change: &'a ReservationChange) -> Pending<'a, (Finished, Receipt)> {
+        Box::pin(std::future::ready(
+            self.finish_as(id, ReservationState::Confirmed, change.now)
+                .map(|f| (f, Receipt::done()))
+                .map_err(ServiceError::domain),
+        ))
     }
 
-    fn release(&self, id: &str, now: SystemTime) -> Result<(Finished, Receipt), ServiceError> {
-        self.finish_as(id, ReservationState::Released, now)
-            .map(|f| (f, Receipt::done()))
-            .map_err(ServiceError::domain)
+    fn release<'a>(&'a self, id: &'a str, change: &'a ReservationChange) -> Pending<'a, (Finished, Receipt)> {
+        Box::pin(std::future::ready(
+            self.finish_as(id, ReservationState::Released, change.now)
+                .map(|f| (f, Receipt::done()))
+                .map_err(ServiceError::domain),
+        ))
     }
 
-    fn expire_due(&self, now: SystemTime) -> Result<(Vec<Reservation>, Receipt), ServiceError> {
-        Ok((ReservationBook::expire_due(self, now), Receipt::done()))
+    fn expire_due(&self, now: SystemTime) -> Pending<'_, (Vec<Reservation>, Receipt)> {
+        Box::pin(std::future::ready(Ok((
+            ReservationBook::expire_due(self, now),
+            Receipt::done(),
+        ))))
     }
 }
 
@@ -94,9 +124,14 @@ impl Reservations {
         caller: &str,
     ) -> Result<Reservation, ServiceError> {
         required(reservation_id)?;
-        let (done, receipt) = self.ledger.confirm(reservation_id, self.clock.now())?;
+        let change = ReservationChange {
+            now: self.clock.now(),
+            caller: caller.to_string(),
+            detail: String::new(),
+        };
+        let (done, receipt) = self.ledger.confirm(reservation_id, &change).await?;
         receipt.durable().await?;
-        if done.changed {
+        if done.changed && !self.ledger.publishes_events() {
             self.log(EventKind::ReservationConfirmed, &done.reservation, caller);
         }
         Ok(done.reservation)
@@ -122,43 +157,49 @@ impl Reservations {
                 format!("at most {MAX_NOTE_BYTES} bytes, got {}", note.len()),
             ));
         }
-        let (done, receipt) = self.ledger.release(reservation_id, self.clock.now())?;
+        let detail = if note.is_empty() {
+            format!(": {reason}")
+        } else {
+            format!(": {reason}; note: {}", self.privacy.pseudonym(note))
+        };
+        let change = ReservationChange {
+            now: self.clock.now(),
+            caller: caller.to_string(),
+            detail,
+        };
+        let (done, receipt) = self.ledger.release(reservation_id, &change).await?;
         receipt.durable().await?;
         if done.changed {
             metrics::counter!("allot_reservations_released_total", "reason" => reason).increment(1);
+            tracing::info!(reservation = %reservation_id, reason, "reservation released");
+        }
+        if done.changed && !self.ledger.publishes_events() {
             let mut event =
                 reservation_event(EventKind::ReservationReleased, &done.reservation, caller);
-            event.summary = if note.is_empty() {
-                format!("{}: {reason}", event.summary)
-            } else {
-                format!(
-                    "{}: {reason}; note: {}",
-                    event.summary,
-                    self.privacy.pseudonym(note)
-                )
-            };
+            event.summary.push_str(&change.detail);
             if let Err(error) = self.sink.event(event) {
                 tracing::warn!(reservation = %reservation_id, %error, "reservation event not logged");
             }
-            tracing::info!(reservation = %reservation_id, reason, "reservation released");
         }
         Ok(done.reservation)
     }
 
     /// The reservation with this id.
-    pub fn get(&self, reservation_id: &str) -> Result<Reservation, ServiceError> {
+    pub async fn get(&self, reservation_id: &str) -> Result<Reservation, ServiceError> {
         required(reservation_id)?;
-        self.ledger.get(reservation_id)
+        self.ledger.get(reservation_id).await
     }
 
     /// Expires the holds whose time ran out, durably, then logs their
-    /// events; returns how many. Blocking (off the async workers).
-    pub fn expire_due(&self) -> Result<usize, ServiceError> {
-        let (expired, receipt) = self.ledger.expire_due(self.clock.now())?;
-        receipt.wait()?;
+    /// events; returns how many.
+    pub async fn expire_due(&self) -> Result<usize, ServiceError> {
+        let (expired, receipt) = self.ledger.expire_due(self.clock.now()).await?;
+        receipt.durable().await?;
         for reservation in &expired {
             tracing::info!(reservation = %reservation.id, order = %reservation.order_id, "reservation expired");
-            self.log(EventKind::ReservationExpired, reservation, "");
+            if !self.ledger.publishes_events() {
+                self.log(EventKind::ReservationExpired, reservation, "");
+            }
         }
         Ok(expired.len())
     }
@@ -170,9 +211,13 @@ impl Reservations {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            // Off the async workers: an embedded ledger expires a whole
+            // backlog under its lock.
             let sweeper = self.clone();
-            if let Ok(Err(error)) = tokio::task::spawn_blocking(move || sweeper.expire_due()).await
-            {
+            let runtime = tokio::runtime::Handle::current();
+            let swept =
+                tokio::task::spawn_blocking(move || runtime.block_on(sweeper.expire_due())).await;
+            if let Ok(Err(error)) = swept {
                 tracing::warn!(%error, "expiry sweep failed");
             }
         }

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use allot_engine::network::Network;
 use tokio::sync::watch as signal;
 
-use crate::allocate::{Allocation, EncodedKeys};
+use crate::allocate::{Allocation, EncodedKeys, SharedKeys};
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServiceConfig;
 use crate::decisions::{Decisions, Replayer};
@@ -19,6 +19,7 @@ use crate::pool::SolverPool;
 use crate::promise::Promising;
 use crate::reservations::{ReservationLedger, Reservations};
 use crate::score::Scoring;
+use crate::state::SharedLedger;
 use crate::stock::{Stock, StockJournal};
 use crate::wire::Wire;
 
@@ -46,10 +47,10 @@ pub struct Services<W: Wire> {
 }
 
 impl<W: Wire> Services<W> {
-    /// Every use case over `engine` with its state (durable, or in memory
-    /// with `state.store = "memory"`; the decision log on disk), answering
-    /// through `wire`, deciding on `pool`; watches end when `stop` turns
-    /// true.
+    /// Every use case over `engine` with its state (`shared` with other
+    /// replicas, else durable, or in memory with `state.store = "memory"`;
+    /// the decision log on disk), answering through `wire`, deciding on
+    /// `pool`; watches end when `stop` turns true.
     pub fn new(
         engine: Arc<Engine>,
         wire: Arc<W>,
@@ -57,17 +58,23 @@ impl<W: Wire> Services<W> {
         config: &ServiceConfig,
         stop: signal::Receiver<bool>,
         watch_stall: std::time::Duration,
+        shared: Option<SharedState>,
     ) -> Self {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         type Keys<W> = Arc<dyn KeyLedger<<W as Wire>::AllocateResponse>>;
         let (ledger, journal, keys): (Arc<dyn ReservationLedger>, Arc<dyn StockJournal>, Keys<W>) =
-            match &engine.durable {
-                Some(durable) => (
+            match (&shared, &engine.durable) {
+                (Some(shared), _) => (
+                    shared.reservations.clone(),
+                    shared.stock.clone(),
+                    Arc::new(SharedKeys::new(shared.commits.clone(), wire.clone())),
+                ),
+                (None, Some(durable)) => (
                     durable.clone(),
                     durable.clone(),
                     Arc::new(EncodedKeys::new(durable.clone(), wire.clone())),
                 ),
-                None => (
+                (None, None) => (
                     engine.allocator.book().clone(),
                     engine.stock.clone(),
                     Arc::new(MemoryKeys::new(config.allocation.idempotency_keys)),
@@ -79,9 +86,9 @@ impl<W: Wire> Services<W> {
                 clock.clone(),
                 wire.clone(),
                 pool.clone(),
-                config.allocation.clone(),
+                config,
                 keys,
-                config.decisions.queue_capacity,
+                shared.as_ref().map(|s| s.commits.clone()),
             ),
             promise: Promising::new(engine.clone(), wire.clone(), pool.clone()),
             score: Scoring::new(engine.clone(), clock.clone(), wire, pool),
@@ -92,7 +99,12 @@ impl<W: Wire> Services<W> {
                 engine.privacy.clone(),
             )),
             stock: Stock::new(engine.stock.clone(), journal, clock.clone()),
-            decisions: Decisions::new(engine.decisions.clone(), stop, watch_stall),
+            decisions: Decisions::new(
+                engine.decisions.clone(),
+                stop,
+                watch_stall,
+                shared.as_ref().map(|s| s.commits.clone()),
+            ),
             replay: Replayer::new(engine.clone()),
             models: Models::new(engine.clone()),
             engine,
@@ -109,6 +121,18 @@ impl<W: Wire> Services<W> {
     pub fn now(&self) -> SystemTime {
         self.clock.now()
     }
+}
+
+/// The state shared with other replicas (docs/scale-out.md): commits,
+/// reservations and stock writes go through it.
+#[derive(Clone)]
+pub struct SharedState {
+    /// Committing Allocates and their keys.
+    pub commits: Arc<dyn SharedLedger>,
+    /// Reservation reads and changes.
+    pub reservations: Arc<dyn ReservationLedger>,
+    /// Stock writes.
+    pub stock: Arc<dyn StockJournal>,
 }
 
 /// Set once the engine has loaded; use cases answer UNAVAILABLE before.

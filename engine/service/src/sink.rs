@@ -109,7 +109,8 @@ pub struct Event {
 }
 
 impl Event {
-    fn into_new(self, decision: &DecisionId) -> NewEvent {
+    /// The event as the log stores it, under `decision`.
+    pub fn into_new(self, decision: &DecisionId) -> NewEvent {
         NewEvent {
             kind: self.kind.code(),
             decision_id: decision.as_str().to_string(),

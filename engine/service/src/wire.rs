@@ -19,7 +19,7 @@ use crate::id::DecisionId;
 /// use cases add the events.
 pub trait Wire: Send + Sync + 'static {
     /// An Allocate request as received.
-    type AllocateRequest: Send + 'static;
+    type AllocateRequest: Clone + Send + 'static;
     /// An Allocate answer.
     type AllocateResponse: Clone + Send + Sync + 'static;
     /// An EvaluatePlan request as received.

@@ -8,6 +8,7 @@
 //! expires.
 
 mod book;
+mod mirror;
 mod restore;
 
 pub use book::{

@@ -69,6 +69,7 @@ mod image;
 mod level;
 mod lines;
 pub mod metrics;
+mod mirror;
 pub mod order_view;
 mod quarantine;
 mod snapshot;

@@ -10,6 +10,7 @@
 mod events;
 mod keys;
 mod policy;
+mod shared;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -22,11 +23,11 @@ use allot_models::features::{FraudFeatures, OrderEvent};
 use allot_models::risk::{RiskAssessment, RiskScorer, RuleHit};
 
 pub use events::allocation_event;
-pub use keys::EncodedKeys;
+pub use keys::{EncodedKeys, SharedKeys};
 pub use policy::{Disposition, Hold, hold_for};
 
 use crate::clock::Clock;
-use crate::config::{AllocationConfig, ReviewPolicy};
+use crate::config::{AllocationConfig, ReviewPolicy, ServiceConfig};
 use crate::engine::Engine;
 use crate::error::ServiceError;
 use crate::fraud::FraudOrder;
@@ -34,6 +35,7 @@ use crate::id::DecisionId;
 use crate::idempotency::{Fingerprint, Idempotency, KeyLedger, Remembered};
 use crate::pool::SolverPool;
 use crate::sink::Entry;
+use crate::state::SharedLedger;
 use crate::wire::{Recording, Wire};
 
 /// A decided order, before it becomes an answer.
@@ -61,6 +63,8 @@ pub enum FraudInput {
     /// A live order: features from the feature store (which then remembers
     /// the order).
     Live(Box<OrderEvent>),
+    /// Already scored (a re-solve after another replica took the units).
+    Scored(Box<RiskAssessment>),
     /// A recorded decision: its recorded features and rule hits.
     Recorded {
         /// The features as recorded.
@@ -102,6 +106,7 @@ pub fn decide(
     let risk = match fraud {
         FraudInput::None => None,
         FraudInput::Live(event) => Some(risk.assess(&event, true).map_err(scoring)?),
+        FraudInput::Scored(assessed) => Some(*assessed),
         FraudInput::Recorded { features, hits } => {
             Some(risk.assess_recorded(*features, hits).map_err(scoring)?)
         }
@@ -199,6 +204,9 @@ struct Decider<W: Wire> {
     /// Where a commit's key goes: asked for the record that makes it
     /// durable with the decision.
     keys: Arc<dyn KeyLedger<W::AllocateResponse>>,
+    /// The ledger shared with other replicas, when there is one: commits go
+    /// through it.
+    shared: Option<Arc<dyn SharedLedger>>,
 }
 
 /// What a committing call reserves under.
@@ -216,10 +224,12 @@ impl<W: Wire> Allocation<W> {
         clock: Arc<dyn Clock>,
         wire: Arc<W>,
         pool: SolverPool,
-        config: AllocationConfig,
+        config: &ServiceConfig,
         keys: Arc<dyn KeyLedger<W::AllocateResponse>>,
-        decision_queue: usize,
+        shared: Option<Arc<dyn SharedLedger>>,
     ) -> Self {
+        let decision_queue = config.decisions.queue_capacity;
+        let config = config.allocation.clone();
         Allocation {
             decider: Arc::new(Decider {
                 engine,
@@ -229,6 +239,7 @@ impl<W: Wire> Allocation<W> {
                 review: config.review,
                 decision_queue,
                 keys: keys.clone(),
+                shared,
             }),
             config,
             keys: Idempotency::new(keys),
@@ -269,11 +280,22 @@ impl<W: Wire> Allocation<W> {
                     fingerprint: commit.fingerprint,
                 };
                 let decider = self.decider.clone();
-                self.keys
-                    .run(&commit.idempotency_key, commit.fingerprint, move || {
-                        decider.decide_and_record(call, Some(keyed))
-                    })
-                    .await
+                match decider.shared.clone() {
+                    Some(shared) => {
+                        self.keys
+                            .run(&commit.idempotency_key, commit.fingerprint, move || {
+                                decider.decide_shared(shared, call, keyed)
+                            })
+                            .await
+                    }
+                    None => {
+                        self.keys
+                            .run(&commit.idempotency_key, commit.fingerprint, move || {
+                                decider.decide_and_record(call, Some(keyed))
+                            })
+                            .await
+                    }
+                }
             }
         }
     }

@@ -16,29 +16,50 @@ pub use watch::{Ends, EventStream, watch};
 use crate::error::{Code, ServiceError};
 use crate::id::DecisionId;
 use crate::sink::{DecisionSink, EventKind};
+use crate::state::SharedLedger;
 
 /// The decision-log use cases.
 pub struct Decisions {
     sink: Arc<dyn DecisionSink>,
     stop: signal::Receiver<bool>,
     stall: Duration,
+    /// The ledger shared with other replicas: the records of their
+    /// committed decisions.
+    shared: Option<Arc<dyn SharedLedger>>,
 }
 
 impl Decisions {
     /// Over `sink`; watches end when `stop` turns true, and a watch whose
-    /// client takes no event for `stall` while one waits ends too.
-    pub fn new(sink: Arc<dyn DecisionSink>, stop: signal::Receiver<bool>, stall: Duration) -> Self {
-        Decisions { sink, stop, stall }
+    /// client takes no event for `stall` while one waits ends too. With a
+    /// `shared` ledger, a committed decision another replica made is read
+    /// from there.
+    pub fn new(
+        sink: Arc<dyn DecisionSink>,
+        stop: signal::Receiver<bool>,
+        stall: Duration,
+        shared: Option<Arc<dyn SharedLedger>>,
+    ) -> Self {
+        Decisions {
+            sink,
+            stop,
+            stall,
+            shared,
+        }
     }
 
     /// The encoded record of `id`; NOT_FOUND when unknown or pruned.
     pub async fn read(&self, id: &DecisionId) -> Result<Vec<u8>, ServiceError> {
         let sink = self.sink.clone();
         let key = id.clone();
-        tokio::task::spawn_blocking(move || sink.read(&key))
+        let mut found = tokio::task::spawn_blocking(move || sink.read(&key))
             .await
-            .map_err(|e| ServiceError::internal(format!("reading the decision log: {e}")))??
-            .ok_or_else(|| {
+            .map_err(|e| ServiceError::internal(format!("reading the decision log: {e}")))??;
+        if found.is_none()
+            && let Some(shared) = &self.shared
+        {
+            found = shared.decision(id.as_str()).await?;
+        }
+        found.ok_or_else(|| {
                 ServiceError::new(
                     Code::NotFound,
                     format!(

@@ -19,7 +19,7 @@ use super::replica::{KeyEntry, Keys};
 use super::{Receipt, unavailable};
 use crate::error::ServiceError;
 use crate::idempotency::{Fingerprint, KEY_TTL, KeyStore};
-use crate::reservations::ReservationLedger;
+use crate::reservations::{Pending, ReservationChange, ReservationLedger};
 use crate::sink::DecisionSink;
 use crate::stock::StockJournal;
 
@@ -131,19 +131,35 @@ impl Drop for Durable {
 }
 
 impl ReservationLedger for Durable {
-    fn get(&self, id: &str) -> Result<Reservation, ServiceError> {
-        self.book.get(id).map_err(ServiceError::domain)
+    fn get<'a>(&'a self, id: &'a str) -> Pending<'a, Reservation> {
+        Box::pin(std::future::ready(
+            self.book.get(id).map_err(ServiceError::domain),
+        ))
     }
 
-    fn confirm(&self, id: &str, now: SystemTime) -> Result<(Finished, Receipt), ServiceError> {
-        self.finish(id, ReservationState::Confirmed, now)
+    fn confirm<'a>(&'a self, id: &'a str, change: &'a ReservationChange) -> Pending<'a, (Finished, Receipt)> {
+        Box::pin(std::future::ready(self.finish(
+            id,
+            ReservationState::Confirmed,
+            change.now,
+        )))
     }
 
-    fn release(&self, id: &str, now: SystemTime) -> Result<(Finished, Receipt), ServiceError> {
-        self.finish(id, ReservationState::Released, now)
+    fn release<'a>(&'a self, id: &'a str, change: &'a ReservationChange) -> Pending<'a, (Finished, Receipt)> {
+        Box::pin(std::future::ready(self.finish(
+            id,
+            ReservationState::Released,
+            change.now,
+        )))
     }
 
-    fn expire_due(&self, now: SystemTime) -> Result<(Vec<Reservation>, Receipt), ServiceError> {
+    fn expire_due(&self, now: SystemTime) -> Pending<'_, (Vec<Reservation>, Receipt)> {
+        Box::pin(std::future::ready(self.expire(now)))
+    }
+}
+
+impl Durable {
+    fn expire(&self, now: SystemTime) -> Result<(Vec<Reservation>, Receipt), ServiceError> {
         let _order = self.order.lock();
         let expired = self.book.expire_due(now);
         for r in &expired {

@@ -20,37 +20,53 @@ mod compact;
 mod durable;
 mod recover;
 mod replica;
+mod shared;
 
 use std::sync::Arc;
 
 use allot_journal::{Journal, JournalError, Ticket};
+use futures::future::BoxFuture;
 
 pub use compact::checkpoint_all;
 pub use durable::Durable;
 pub use recover::{Recovery, StateError, has_state, open};
+pub use shared::{Committed, SharedCommit, SharedLedger, UsedKey};
 
 use crate::error::ServiceError;
 
 /// A change's way to disk: await it before acknowledging the change.
 #[must_use = "a change is acknowledged only once its receipt is durable"]
-pub struct Receipt(Option<(Arc<Journal>, Ticket)>);
+pub struct Receipt(Way);
+
+enum Way {
+    Done,
+    Journal(Arc<Journal>, Ticket),
+    Later(BoxFuture<'static, Result<(), ServiceError>>),
+}
 
 impl Receipt {
     /// Nothing to wait for (state in memory, or no change).
     pub fn done() -> Receipt {
-        Receipt(None)
+        Receipt(Way::Done)
     }
 
     pub(crate) fn of(journal: &Arc<Journal>, ticket: Ticket) -> Receipt {
-        Receipt(Some((journal.clone(), ticket)))
+        Receipt(Way::Journal(journal.clone(), ticket))
+    }
+
+    /// A change made durable by `write` (a shared ledger's transaction).
+    pub fn later(write: BoxFuture<'static, Result<(), ServiceError>>) -> Receipt {
+        Receipt(Way::Later(write))
     }
 
     /// Resolves once the change is durable; UNAVAILABLE when the journal
-    /// failed (nothing more is acknowledged until a restart).
+    /// failed (nothing more is acknowledged until a restart) or the shared
+    /// ledger could not take it.
     pub async fn durable(self) -> Result<(), ServiceError> {
         match self.0 {
-            None => Ok(()),
-            Some((journal, ticket)) => journal.durable(ticket).await.map_err(unavailable),
+            Way::Done => Ok(()),
+            Way::Journal(journal, ticket) => journal.durable(ticket).await.map_err(unavailable),
+            Way::Later(write) => write.await,
         }
     }
 

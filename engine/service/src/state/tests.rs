@@ -17,6 +17,7 @@ use crate::config::{DecisionsConfig, StateConfig};
 use crate::id::DecisionId;
 use crate::idempotency::KeyStore;
 use crate::reservations::ReservationLedger;
+use futures::executor::block_on;
 use crate::sink::{DecisionSink, Entry, LogSink};
 use crate::stock::StockJournal;
 
@@ -220,8 +221,8 @@ impl Live {
                     return;
                 };
                 let done = match op {
-                    Op::Confirm(_) => self.durable.confirm(id, *now),
-                    _ => self.durable.release(id, *now),
+                    Op::Confirm(_) => block_on(self.durable.confirm(id, &at(*now))),
+                    _ => block_on(self.durable.release(id, &at(*now))),
                 };
                 if let Ok((_, receipt)) = done {
                     receipt.wait().unwrap();
@@ -229,7 +230,7 @@ impl Live {
             }
             Op::Sweep { advance_s } => {
                 *now += Duration::from_secs(advance_s);
-                let (_, receipt) = self.durable.expire_due(*now).unwrap();
+                let (_, receipt) = block_on(self.durable.expire_due(*now)).unwrap();
                 receipt.wait().unwrap();
             }
             Op::Replace {
@@ -399,10 +400,8 @@ fn an_expiry_recorded_before_its_commit_still_ends_the_hold() {
         .hold("o", "d", units, Duration::from_secs(1), now)
         .unwrap();
     // The sweep runs between the hold and its commit's record.
-    let (expired, receipt) = live
-        .durable
-        .expire_due(now + Duration::from_secs(5))
-        .unwrap();
+    let (expired, receipt) =
+        block_on(live.durable.expire_due(now + Duration::from_secs(5))).unwrap();
     receipt.wait().unwrap();
     assert_eq!(expired.len(), 1);
     live.commit("k", [0; 32], vec![1], &hold, now);
@@ -425,4 +424,12 @@ fn a_record_decodes_to_what_was_encoded() {
         reservation: None,
     };
     assert_eq!(Change::decode(&change.encode()).unwrap(), change);
+}
+
+fn at(now: SystemTime) -> crate::reservations::ReservationChange {
+    crate::reservations::ReservationChange {
+        now,
+        caller: String::new(),
+        detail: String::new(),
+    }
 }
