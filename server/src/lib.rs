@@ -24,6 +24,7 @@ pub mod metrics_https;
 pub mod plaintext;
 mod records;
 mod replay;
+mod scale_out;
 mod serve;
 mod services;
 mod streams;

@@ -105,6 +105,14 @@ struct ServeArgs {
     /// than loopback (`metrics.allow_plaintext`).
     #[arg(long)]
     metrics_allow_plaintext: bool,
+    /// Share a reservation ledger in PostgreSQL with other replicas
+    /// (`state.ledger`, `postgres://user@host:port/db`; docs/scale-out.md).
+    #[arg(long)]
+    ledger: Option<String>,
+    /// The replicas' event bus on NATS JetStream (`state.bus`,
+    /// `nats://host:port`); with `--ledger`.
+    #[arg(long, requires = "ledger")]
+    bus: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -269,6 +277,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if args.metrics_allow_plaintext {
         overrides = overrides.merge(Serialized::default("metrics.allow_plaintext", true));
+    }
+    if let Some(ledger) = args.ledger {
+        overrides = overrides.merge(Serialized::default("state.ledger", ledger));
+    }
+    if let Some(bus) = args.bus {
+        overrides = overrides.merge(Serialized::default("state.bus", bus));
     }
     let config = Config::load(args.config.as_deref(), overrides)?;
     allot_server::telemetry::init_logging(&config.log);

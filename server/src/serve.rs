@@ -43,6 +43,9 @@ pub enum ServeError {
     /// The fraud feature history could not be rebuilt from the decision log.
     #[error("startup failed: {0}")]
     History(#[from] allot_service::fraud_history::HistoryError),
+    /// The shared ledger or the bus could not be opened.
+    #[error("startup failed: {0}")]
+    Shared(#[from] allot_shared::SharedError),
     /// The loader thread panicked (a bug).
     #[error("startup failed: the loader stopped unexpectedly: {0}")]
     Loader(String),
@@ -223,6 +226,11 @@ pub async fn serve(
         let engine = Arc::new(loaded);
         let wire = Arc::new(ProtoWire::new(&engine));
         allot_service::fraud_history::refill(engine.clone(), wire.clone()).await?;
+        // Kept until `serve` returns: its tasks stop when it is dropped.
+        let shared = crate::scale_out::open(&service_config.state, &engine).await?;
+        let _health_of_shared = shared
+            .as_ref()
+            .map(|s| crate::scale_out::report_health(s, load_reporter.clone()));
         let services = Services::new(
             engine,
             wire,
@@ -230,14 +238,15 @@ pub async fn serve(
             &service_config,
             watch_stop,
             Duration::from_millis(stall_ms),
+            shared.as_ref().map(|s| s.state()),
         );
         let sweeper = services.reservations.clone();
         // Holds whose time ran out while the server was down expire before
         // it serves, with their events.
         let first_sweep = sweeper.clone();
-        let expired = tokio::task::spawn_blocking(move || first_sweep.expire_due())
+        let expired = first_sweep
+            .expire_due()
             .await
-            .map_err(|e| ServeError::Loader(e.to_string()))?
             .map_err(|e| ServeError::Loader(e.to_string()))?;
         if expired > 0 {
             tracing::info!(
@@ -290,7 +299,7 @@ fn transport_error_chain(error: &tonic::transport::Error) -> String {
 }
 
 /// Aborts a background task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

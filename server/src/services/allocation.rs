@@ -101,10 +101,12 @@ impl AllocationService for AllocationApi {
         request: Request<pb::GetReservationRequest>,
     ) -> Result<Response<pb::Reservation>, Status> {
         let pb::GetReservationRequest { reservation_id } = request.into_inner();
-        reply(self.ready.get().and_then(|services| {
-            let reservation = services.reservations.get(&reservation_id)?;
+        let answer = async {
+            let services = self.ready.get()?;
+            let reservation = services.reservations.get(&reservation_id).await?;
             Ok(conv::reservation(services.network(), &reservation))
-        }))
+        };
+        reply(answer.await)
     }
 
     async fn evaluate_plan(

@@ -1,0 +1,391 @@
+//! [`Ledger`]: the reservation ledger in PostgreSQL. Every change is one
+//! transaction: guarded updates of the stock and capacity rows it touches
+//! (in (node, SKU) and (node, day) order, so concurrent transactions never
+//! deadlock), the reservation, the key and the decision, and outbox rows
+//! with its events and the rows' new levels. The relay publishes the outbox
+//! on the bus; the replica that made the change mirrors the new levels at
+//! once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use allot_engine::network::Network;
+use allot_engine::reservation::{Reservation, ReservationBook};
+use allot_service::ServiceError;
+use allot_service::idempotency::Fingerprint;
+use allot_service::state::{Committed, SharedCommit, SharedLedger, UsedKey};
+use deadpool_postgres::{Object, Pool};
+use futures::future::BoxFuture;
+use tokio::sync::Notify;
+use tokio_postgres::Transaction;
+
+use crate::body::{Body, day_number, day_of, day_text};
+use crate::error::unavailable;
+use crate::messages::{CapacityChanged, Outgoing, StockChanged};
+use crate::mirror::Mirror;
+
+/// The columns a changed stock row returns.
+pub(crate) const STOCK_RETURNING: &str =
+    "RETURNING node, sku, on_hand, feed_reserved + held, protected, version, change";
+
+/// The ledger shared by replicas, as one replica uses it.
+pub struct Ledger {
+    pub(crate) pool: Pool,
+    pub(crate) network: Arc<Network>,
+    pub(crate) book: Arc<ReservationBook>,
+    pub(crate) mirror: Arc<Mirror>,
+    /// Wakes the outbox relay after a change.
+    pub(crate) relay: Arc<Notify>,
+    /// The longest a change waits for the ledger.
+    pub(crate) timeout: Duration,
+    /// Whether changes write outbox rows (there is a bus to relay them).
+    pub(crate) outbox: bool,
+}
+
+/// A stock row as a `StockChanged` (from [`STOCK_RETURNING`]'s columns).
+pub(crate) fn stock_changed(row: &tokio_postgres::Row) -> StockChanged {
+    StockChanged {
+        node: row.get(0),
+        sku: row.get(1),
+        on_hand: row.get(2),
+        reserved: row.get(3),
+        protected: row.get(4),
+        version: row.get(5),
+        change: row.get(6),
+    }
+}
+
+/// What one transaction changed: to write to the outbox and mirror here.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    pub(crate) stock: Vec<StockChanged>,
+    pub(crate) capacity: Vec<CapacityChanged>,
+    pub(crate) outgoing: Vec<Outgoing>,
+}
+
+impl Changes {
+    /// Writes the outbox rows: every event, and every changed row.
+    pub(crate) async fn write_outbox(
+        &mut self,
+        tx: &Transaction<'_>,
+        outbox: bool,
+    ) -> Result<(), ServiceError> {
+        if !outbox {
+            return Ok(());
+        }
+        for change in &self.stock {
+            self.outgoing.push(Outgoing::stock(change));
+        }
+        for change in &self.capacity {
+            self.outgoing.push(Outgoing::capacity(change));
+        }
+        if self.outgoing.is_empty() {
+            return Ok(());
+        }
+        let subjects: Vec<&str> = self.outgoing.iter().map(|o| o.subject.as_str()).collect();
+        let payloads: Vec<&[u8]> = self.outgoing.iter().map(|o| o.payload.as_slice()).collect();
+        tx.execute(
+            "INSERT INTO allot_outbox (subject, payload) SELECT * FROM unnest($1::text[], $2::bytea[])",
+            &[&subjects, &payloads],
+        )
+        .await
+        .map_err(unavailable)?;
+        Ok(())
+    }
+}
+
+impl Ledger {
+    /// A connection, within the timeout.
+    pub(crate) async fn client(&self) -> Result<Object, ServiceError> {
+        match tokio::time::timeout(self.timeout, self.pool.get()).await {
+            Ok(Ok(client)) => Ok(client),
+            Ok(Err(error)) => Err(unavailable(error)),
+            Err(_) => Err(unavailable(format!(
+                "no connection within {} ms (state.ledger_timeout_ms)",
+                self.timeout.as_millis()
+            ))),
+        }
+    }
+
+    /// Runs `change` within the timeout (its transaction rolls back when it
+    /// is dropped unfinished).
+    pub(crate) async fn within<T>(
+        &self,
+        change: impl std::future::Future<Output = Result<T, ServiceError>>,
+    ) -> Result<T, ServiceError> {
+        match tokio::time::timeout(self.timeout, change).await {
+            Ok(result) => result,
+            Err(_) => Err(unavailable(format!(
+                "no answer within {} ms (state.ledger_timeout_ms)",
+                self.timeout.as_millis()
+            ))),
+        }
+    }
+
+    /// Mirrors what a committed transaction changed and wakes the relay.
+    pub(crate) fn committed(&self, changes: &Changes) {
+        for change in &changes.stock {
+            self.mirror.stock(change);
+        }
+        for change in &changes.capacity {
+            self.mirror.capacity(change);
+        }
+        self.relay.notify_one();
+    }
+
+    /// Reads the rows and node-days of `r` back and mirrors them (after a
+    /// lost race).
+    async fn refresh(&self, r: &Reservation) -> Result<(), ServiceError> {
+        let pairs: Vec<(String, String)> = r
+            .units
+            .iter()
+            .map(|u| {
+                (
+                    self.network.node(u.node).code.clone(),
+                    self.network.sku(u.sku).code.clone(),
+                )
+            })
+            .collect();
+        let client = self.client().await?;
+        let nodes: Vec<&str> = pairs.iter().map(|p| p.0.as_str()).collect();
+        let skus: Vec<&str> = pairs.iter().map(|p| p.1.as_str()).collect();
+        let rows = client
+            .query(
+                "SELECT s.node, s.sku, s.on_hand, s.feed_reserved + s.held, s.protected, s.version, s.change \
+                 FROM allot_stock s JOIN unnest($1::text[], $2::text[]) AS w(node, sku) \
+                 ON s.node = w.node AND s.sku = w.sku",
+                &[&nodes, &skus],
+            )
+            .await
+            .map_err(unavailable)?;
+        for row in &rows {
+            self.mirror.stock(&stock_changed(row));
+        }
+        let nodes: Vec<&str> = r
+            .capacity_days
+            .iter()
+            .map(|&(node, _, _)| self.network.node(node).code.as_str())
+            .collect();
+        let days: Vec<i32> = r
+            .capacity_days
+            .iter()
+            .map(|&(_, day, _)| day_number(day))
+            .collect();
+        let rows = client
+            .query(
+                "SELECT c.node, c.day, c.used, c.change FROM allot_capacity c \
+                 JOIN unnest($1::text[], $2::int[]) AS w(node, day) ON c.node = w.node AND c.day = w.day",
+                &[&nodes, &days],
+            )
+            .await
+            .map_err(unavailable)?;
+        for row in &rows {
+            if let Some(change) = capacity_changed(row) {
+                self.mirror.capacity(&change);
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit_once(&self, c: &SharedCommit) -> Result<(Committed, Changes), ServiceError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(unavailable)?;
+        let fingerprint: &[u8] = &c.fingerprint;
+        let inserted = tx
+            .execute(
+                "INSERT INTO allot_keys (key, fingerprint, response, at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+                &[&c.key, &fingerprint, &c.response, &c.at],
+            )
+            .await
+            .map_err(unavailable)?;
+        if inserted == 0 {
+            let row = tx
+                .query_one(
+                    "SELECT fingerprint, response FROM allot_keys WHERE key = $1",
+                    &[&c.key],
+                )
+                .await
+                .map_err(unavailable)?;
+            let used: Vec<u8> = row.get(0);
+            let mut fingerprint: Fingerprint = [0; 32];
+            if used.len() == fingerprint.len() {
+                fingerprint.copy_from_slice(&used);
+            }
+            return Ok((
+                Committed::KeyUsed {
+                    fingerprint,
+                    response: row.get(1),
+                },
+                Changes::default(),
+            ));
+        }
+        let mut changes = Changes::default();
+        if let Some(r) = &c.reservation {
+            if let Some(short) = self.hold(&tx, r, &mut changes).await? {
+                drop(tx);
+                return Ok((Committed::Lost { short }, Changes::default()));
+            }
+            let body = serde_json::to_value(Body::of(&self.network, r)).unwrap_or_default();
+            tx.execute(
+                "INSERT INTO allot_reservations (id, order_id, decision_id, state, expires_at, updated_at, body) VALUES ($1, $2, $3, 'held', $4, $5, $6)",
+                &[&r.id, &r.order_id, &r.decision_id, &r.expires_at, &r.updated_at, &body],
+            )
+            .await
+            .map_err(unavailable)?;
+        }
+        tx.execute(
+            "INSERT INTO allot_decisions (id, record, at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+            &[&c.decision_id, &c.record, &c.at],
+        )
+        .await
+        .map_err(unavailable)?;
+        if let Some(event) = c.event.as_ref().and_then(|e| Outgoing::event(e, c.at)) {
+            changes.outgoing.push(event);
+        }
+        changes.write_outbox(&tx, self.outbox).await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok((Committed::Done, changes))
+    }
+
+    /// Takes the reservation's units and capacity, guarded; `Some(what was
+    /// short)` when another replica took them first.
+    async fn hold(
+        &self,
+        tx: &Transaction<'_>,
+        r: &Reservation,
+        changes: &mut Changes,
+    ) -> Result<Option<String>, ServiceError> {
+        let mut units: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+        for u in &r.units {
+            *units
+                .entry((
+                    self.network.node(u.node).code.as_str(),
+                    self.network.sku(u.sku).code.as_str(),
+                ))
+                .or_insert(0) += i64::from(u.quantity);
+        }
+        for (&(node, sku), &quantity) in &units {
+            let row = tx
+                .query_opt(
+                    &format!(
+                        "UPDATE allot_stock SET held = held + $3, version = version + 1, change = nextval('allot_change') \
+                         WHERE node = $1 AND sku = $2 AND feed_reserved + held + $3 <= on_hand {STOCK_RETURNING}"
+                    ),
+                    &[&node, &sku, &quantity],
+                )
+                .await
+                .map_err(unavailable)?;
+            match row {
+                Some(row) => changes.stock.push(stock_changed(&row)),
+                None => return Ok(Some(format!("{quantity} of {sku} at {node}"))),
+            }
+        }
+        let mut days: Vec<_> = r.capacity_days.clone();
+        days.sort();
+        for (node, day, used) in days {
+            let code = self.network.node(node).code.as_str();
+            let limit = i64::from(self.network.node(node).daily_capacity_units);
+            let used = i64::from(used);
+            let number = day_number(day);
+            let row = tx
+                .query_opt(
+                    "INSERT INTO allot_capacity AS c (node, day, used, change) \
+                     SELECT $1, $2, $3, nextval('allot_change') WHERE $3 <= $4 \
+                     ON CONFLICT (node, day) DO UPDATE SET used = c.used + EXCLUDED.used, change = EXCLUDED.change \
+                     WHERE c.used + EXCLUDED.used <= $4 RETURNING used, change",
+                    &[&code, &number, &used, &limit],
+                )
+                .await
+                .map_err(unavailable)?;
+            match row {
+                Some(row) => changes.capacity.push(CapacityChanged {
+                    node: code.to_string(),
+                    day: day_text(day),
+                    used: row.get(0),
+                    change: row.get(1),
+                }),
+                None => return Ok(Some(format!("capacity of {code} on {}", day_text(day)))),
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// A stock or capacity `(node, day)` row read back, for the mirror.
+pub(crate) fn capacity_changed(row: &tokio_postgres::Row) -> Option<CapacityChanged> {
+    let number: i32 = row.get(1);
+    Some(CapacityChanged {
+        node: row.get(0),
+        day: day_text(day_of(number)?),
+        used: row.get(2),
+        change: row.get(3),
+    })
+}
+
+impl SharedLedger for Ledger {
+    fn key<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<UsedKey>, ServiceError>> {
+        Box::pin(self.within(async move {
+            let client = self.client().await?;
+            let row = client
+                .query_opt(
+                    "SELECT fingerprint, response FROM allot_keys WHERE key = $1",
+                    &[&key],
+                )
+                .await
+                .map_err(unavailable)?;
+            Ok(row.map(|row| {
+                let used: Vec<u8> = row.get(0);
+                let mut fingerprint: Fingerprint = [0; 32];
+                if used.len() == fingerprint.len() {
+                    fingerprint.copy_from_slice(&used);
+                }
+                (fingerprint, row.get(1))
+            }))
+        }))
+    }
+
+    fn commit(&self, commit: SharedCommit) -> BoxFuture<'_, Result<Committed, ServiceError>> {
+        Box::pin(async move {
+            let started = std::time::Instant::now();
+            let result = self.within(self.commit_once(&commit)).await;
+            // The hold made here ends whatever happened: the ledger has it
+            // now, or nobody does.
+            if let Some(r) = &commit.reservation {
+                self.book.withdraw(&r.id);
+            }
+            let (committed, changes) = result?;
+            match &committed {
+                Committed::Done => {
+                    self.committed(&changes);
+                    metrics::histogram!("allot_ledger_commit_seconds")
+                        .record(started.elapsed().as_secs_f64());
+                }
+                Committed::Lost { .. } => {
+                    if let Some(r) = &commit.reservation {
+                        self.within(self.refresh(r)).await?;
+                    }
+                }
+                Committed::KeyUsed { .. } => {}
+            }
+            Ok(committed)
+        })
+    }
+
+    fn decision<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, ServiceError>> {
+        Box::pin(self.within(async move {
+            let client = self.client().await?;
+            let row = client
+                .query_opt("SELECT record FROM allot_decisions WHERE id = $1", &[&id])
+                .await
+                .map_err(unavailable)?;
+            Ok(row.map(|r| r.get(0)))
+        }))
+    }
+}
