@@ -30,7 +30,7 @@ pub enum ClientError {
     },
     /// None of several replicas could be reached (each refused, unreachable
     /// or not answering within [`crate::CONNECT_TIMEOUT`]).
-    #[error("cannot connect to any of {}: {detail}", .endpoints.join(", "))]
+    #[error("cannot connect to any replica: {detail}")]
     NoReplica {
         /// The endpoints as used (with scheme).
         endpoints: Vec<String>,
