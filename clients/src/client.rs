@@ -13,6 +13,7 @@ use tonic_health::pb::health_client::HealthClient;
 
 use crate::connect::{BearerToken, ConnectOptions};
 use crate::error::{ClientError, error_chain};
+use crate::replicas::{ReplicaState, ReplicaStatus, Replicas};
 
 /// The channel the service clients call through: the connection, with the
 /// bearer token (if any) added to every call.
@@ -25,13 +26,16 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// e.g. `GetNetwork` with SKUs is limited by the server, not the client.
 pub const MAX_DECODING_MESSAGE_SIZE: usize = 64 * 1024 * 1024;
 
-/// A connection to one allot server. Cheap to clone; every accessor returns a
-/// client over a clone of the same channel.
+/// A connection to one allot server, or to several replicas with calls
+/// spread over those that are up ([`AllotClient::connect_many`]). Cheap to
+/// clone; every accessor returns a client over a clone of the same channel.
 #[derive(Debug, Clone)]
 pub struct AllotClient {
     channel: Channel,
     token: BearerToken,
     endpoint: String,
+    /// The replicas' watchers, for a client of several endpoints.
+    replicas: Option<Replicas>,
 }
 
 impl AllotClient {
@@ -56,6 +60,7 @@ impl AllotClient {
                 channel,
                 token,
                 endpoint: uri,
+                replicas: None,
             }),
             Err(source) => Err(ClientError::Connect {
                 detail: error_chain(&source),
@@ -84,6 +89,91 @@ impl AllotClient {
             channel: ep.connect_lazy(),
             token: BearerToken::new(options.token.as_deref())?,
             endpoint: uri,
+            replicas: None,
+        })
+    }
+
+    /// Connects to several replicas of allot and spreads the calls over the
+    /// replicas that are up: tonic's balancer (power of two choices) over
+    /// the replicas whose health says SERVING (all of them while none
+    /// does). Each replica is watched on a connection of its own
+    /// (`grpc.health.v1.Health/Watch`); one that goes down or reports
+    /// NOT_SERVING leaves the rotation and comes back when it serves again
+    /// (see [`AllotClient::replicas`]). Endpoints are written as for
+    /// [`AllotClient::connect`]; repeated ones count once.
+    ///
+    /// Waits until a replica is SERVING or each has been tried once (at
+    /// most [`CONNECT_TIMEOUT`]); fails with [`ClientError::NoReplica`] when
+    /// none could be reached. Needs a tokio runtime.
+    pub async fn connect_many(endpoints: &[impl AsRef<str>]) -> Result<AllotClient, ClientError> {
+        AllotClient::connect_many_with(endpoints, &ConnectOptions::default()).await
+    }
+
+    /// [`AllotClient::connect_many`] with TLS and a bearer token, the same
+    /// for every replica (see [`AllotClient::connect_with`]).
+    pub async fn connect_many_with(
+        endpoints: &[impl AsRef<str>],
+        options: &ConnectOptions,
+    ) -> Result<AllotClient, ClientError> {
+        let client = AllotClient::connect_lazy_many_with(endpoints, options)?;
+        let statuses = match &client.replicas {
+            Some(replicas) => replicas.settled(CONNECT_TIMEOUT).await,
+            None => Vec::new(),
+        };
+        let reachable =
+            |r: &ReplicaStatus| matches!(r.state, ReplicaState::Serving | ReplicaState::NotServing);
+        if statuses.iter().any(reachable) {
+            return Ok(client);
+        }
+        let detail = statuses
+            .iter()
+            .map(|r| match &r.state {
+                ReplicaState::Down { error } => format!("{}: {error}", r.endpoint),
+                _ => format!(
+                    "{}: no answer within {:.1}s",
+                    r.endpoint,
+                    CONNECT_TIMEOUT.as_secs_f64()
+                ),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(ClientError::NoReplica {
+            endpoints: statuses.into_iter().map(|r| r.endpoint).collect(),
+            detail,
+        })
+    }
+
+    /// [`AllotClient::connect_many_with`] without waiting: the replicas are
+    /// watched from now on, and until the first watch answers calls go to
+    /// any of them. Only the endpoints' syntax is checked here.
+    pub fn connect_lazy_many_with(
+        endpoints: &[impl AsRef<str>],
+        options: &ConnectOptions,
+    ) -> Result<AllotClient, ClientError> {
+        let mut replicas: Vec<(String, Endpoint)> = Vec::with_capacity(endpoints.len());
+        for endpoint in endpoints {
+            let (uri, ep) = endpoint_for(endpoint.as_ref(), options)?;
+            if !replicas.iter().any(|(seen, _)| *seen == uri) {
+                replicas.push((uri, ep));
+            }
+        }
+        if replicas.is_empty() {
+            return Err(ClientError::InvalidArgument(String::from(
+                "no endpoint given: name at least one replica",
+            )));
+        }
+        let token = BearerToken::new(options.token.as_deref())?;
+        let endpoint = replicas
+            .iter()
+            .map(|(uri, _)| uri.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (channel, watched) = Replicas::balance(replicas, &token);
+        Ok(AllotClient {
+            channel,
+            token,
+            endpoint,
+            replicas: Some(watched),
         })
     }
 
@@ -94,12 +184,23 @@ impl AllotClient {
             channel,
             token: BearerToken::default(),
             endpoint: endpoint.into(),
+            replicas: None,
         }
     }
 
-    /// The endpoint this client talks to, with scheme.
+    /// The endpoint this client talks to, with scheme (several replicas:
+    /// their endpoints, joined by `, `).
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// The replicas of a client of several endpoints, in the order given:
+    /// what each one's watcher last saw and whether calls go to it. Empty
+    /// for a client of one endpoint (which is not watched).
+    pub fn replicas(&self) -> Vec<ReplicaStatus> {
+        self.replicas
+            .as_ref()
+            .map_or_else(Vec::new, Replicas::statuses)
     }
 
     /// The underlying channel (calls on it go without the token).

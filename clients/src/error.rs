@@ -28,6 +28,15 @@ pub enum ClientError {
         #[source]
         source: tonic::transport::Error,
     },
+    /// None of several replicas could be reached (each refused, unreachable
+    /// or not answering within [`crate::CONNECT_TIMEOUT`]).
+    #[error("cannot connect to any replica: {detail}")]
+    NoReplica {
+        /// The endpoints as used (with scheme).
+        endpoints: Vec<String>,
+        /// Why, per endpoint, in one line.
+        detail: String,
+    },
     /// The server answered with a gRPC error.
     #[error("{}", status_text(.0))]
     Status(#[from] tonic::Status),
@@ -88,7 +97,7 @@ impl ClientError {
                 Code::InvalidArgument
             }
             Self::Json(_) => Code::InvalidArgument,
-            Self::Connect { .. } => Code::Unavailable,
+            Self::Connect { .. } | Self::NoReplica { .. } => Code::Unavailable,
             Self::Status(s) | Self::NodeReplace { source: s, .. } => s.code(),
             Self::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 Code::NotFound
@@ -133,7 +142,7 @@ pub fn code_name(code: Code) -> &'static str {
 /// The status message (or the code's description when the message is
 /// empty), followed by the chain of a local cause such as a refused
 /// connection.
-fn status_text(status: &tonic::Status) -> String {
+pub(crate) fn status_text(status: &tonic::Status) -> String {
     let message = if status.message().is_empty() {
         status.code().description()
     } else {

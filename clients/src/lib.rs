@@ -22,10 +22,13 @@ pub mod input;
 pub mod json;
 pub mod load;
 pub mod random;
+mod replicas;
 mod stock;
 
 #[cfg(test)]
 mod mock_tests;
+#[cfg(test)]
+mod replica_tests;
 
 pub use batch::{
     DEFAULT_DELTA_BATCH_SIZE, FeedPosition, MAX_STOCK_ROWS_PER_MESSAGE, batch_deltas,
@@ -35,6 +38,10 @@ pub use client::{AllotChannel, AllotClient, CONNECT_TIMEOUT, MAX_DECODING_MESSAG
 pub use connect::{BearerToken, ConnectOptions, TlsOptions};
 pub use error::{ClientError, code_name};
 pub use health::{POLL_INTERVAL, ServingStatus};
+pub use replicas::{
+    REPLICA_KEEPALIVE_INTERVAL, REPLICA_KEEPALIVE_TIMEOUT, REPLICA_RETRY_INTERVAL, ReplicaState,
+    ReplicaStatus, rotation,
+};
 
 /// The generated `allot.v1` types, re-exported for convenience.
 pub use allot_proto::v1 as proto;

@@ -26,13 +26,18 @@ Errors:
 #[command(name = "allotctl", version, after_help = AFTER_HELP)]
 pub struct Cli {
     /// gRPC endpoint of the allot server (a missing scheme means http://).
+    /// Several replicas: repeat the flag or separate endpoints with commas
+    /// (ALLOTCTL_ENDPOINT too); calls are spread over the replicas that
+    /// serve, and one that is down or draining gets none.
     #[arg(
-        long,
+        long = "endpoint",
         global = true,
         env = "ALLOTCTL_ENDPOINT",
+        value_name = "ENDPOINT",
+        value_delimiter = ',',
         default_value = "http://127.0.0.1:50051"
     )]
-    pub endpoint: String,
+    pub endpoints: Vec<String>,
 
     /// TLS and token.
     #[command(flatten)]
@@ -352,7 +357,7 @@ mod tests {
             "http://h:1",
         ])
         .unwrap();
-        assert_eq!(cli.endpoint, "http://h:1");
+        assert_eq!(cli.endpoints, ["http://h:1"]);
         let Command::Stock(StockCommand::Availability {
             sku,
             nodes,
@@ -391,12 +396,43 @@ mod tests {
             "s3cret",
         ])
         .unwrap();
-        let server = super::super::server::Server::new(&cli.endpoint, &cli.connection);
+        let server = super::super::server::Server::new(&cli.endpoints, &cli.connection);
         let tls = &server.options.tls;
         assert_eq!(tls.ca_file.as_deref(), Some(std::path::Path::new("ca.pem")));
         assert_eq!(tls.domain.as_deref(), Some("allot.internal"));
         assert!(tls.cert_file.is_some() && tls.key_file.is_some());
         assert_eq!(server.options.token.as_deref(), Some("s3cret"));
         assert!(Cli::try_parse_from(["allotctl", "health", "--tls-cert", "client.pem"]).is_err());
+    }
+
+    #[test]
+    fn several_endpoints_repeated_or_comma_separated() {
+        let cli = Cli::try_parse_from([
+            "allotctl",
+            "--endpoint",
+            "http://a:1,http://b:1",
+            "--endpoint",
+            "c:1",
+            "health",
+        ])
+        .unwrap();
+        assert_eq!(cli.endpoints, ["http://a:1", "http://b:1", "c:1"]);
+        let cli = Cli::try_parse_from([
+            "allotctl",
+            "health",
+            "--endpoint",
+            "a:1",
+            "--endpoint",
+            "b:1",
+        ])
+        .unwrap();
+        assert_eq!(cli.endpoints, ["a:1", "b:1"]);
+        let cli = Cli::try_parse_from(["allotctl", "health"]).unwrap();
+        assert_eq!(cli.endpoints, ["http://127.0.0.1:50051"]);
+        let server = super::super::server::Server::new(
+            &["a:1".into(), "b:1".into(), "a:1".into()],
+            &cli.connection,
+        );
+        assert_eq!(server.endpoints, ["a:1", "b:1"]);
     }
 }

@@ -21,7 +21,7 @@ use super::server::Server;
 /// Runs `cli`; the exit code is for outcomes that are not errors (e.g.
 /// `health` answered NOT_SERVING).
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let server = Server::new(&cli.endpoint, &cli.connection);
+    let server = Server::new(&cli.endpoints, &cli.connection);
     match cli.command {
         Command::Health(args) => health(&server, args).await,
         Command::Stock(cmd) => {

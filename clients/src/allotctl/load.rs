@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use allot_client::load::{
-    LoadConfig, Mix, Pacing, RpcKind, Stop, first_request_body, parse_duration, run_load,
+    LoadConfig, Mix, Pacing, RpcKind, Stop, first_request_body_from, parse_duration, run_load_many,
 };
 use anyhow::bail;
 use clap::Args;
@@ -15,6 +15,9 @@ use super::server::Server;
 pub const LOAD_AFTER_HELP: &str = "\
 For load testing your own allot server, normally on loopback: it sends only
 to --endpoint, as fast as asked. Do not point it at servers you do not run.
+Several --endpoint (or ENDPOINT,ENDPOINT): the calls are spread over the
+replicas that serve; the report says how many targets there were and how
+many served at the end.
 
 Examples:
   allotctl load --rpc health --concurrency 32 --duration 10s
@@ -22,6 +25,7 @@ Examples:
   allotctl load --rpc mix --mix allocate=6,promise=3,score=1 --concurrency 64
   allotctl load --rpc allocate-commit --requests 10000 --concurrency 8
   allotctl load --rpc allocate --write-body /tmp/allocate.bin   (for h2load)
+  allotctl --endpoint 10.0.0.5:50051,10.0.0.6:50051 --tls-ca ca.pem load --rpc promise
 
 Closed loop (--concurrency N, the default with N=16): N senders, each sending
 its next request when the previous answered; latency from the send.
@@ -40,10 +44,11 @@ served network generated before the run (order k from seed SEED+k).
 
 Output: progress on stderr every second (--quiet: none); at the end a table
 on stdout, and with --json one JSON object as the last stdout line: rpc,
-mode, concurrency|rate, duration_s, connections, ok, errors {CODE: n}, rps,
-p50_us, p90_us, p99_us, p999_us, max_us, ok_latency, client_dropped, and
-by_rpc when several RPCs are sent. Latencies in microseconds over every
-answer (ok_latency: OK answers only); rps = answers per measured second.";
+mode, concurrency|rate, duration_s, targets (and targets_serving with
+several), connections, ok, errors {CODE: n}, rps, p50_us, p90_us, p99_us,
+p999_us, max_us, ok_latency, client_dropped, and by_rpc when several RPCs
+are sent. Latencies in microseconds over every answer (ok_latency: OK
+answers only); rps = answers per measured second.";
 
 /// Arguments of `load`.
 #[derive(Debug, Args)]
@@ -85,7 +90,7 @@ pub struct LoadArgs {
     /// Sent first and left out of the results.
     #[arg(long, value_name = "TIME", default_value = "1s", value_parser = parse_duration)]
     pub warmup: Duration,
-    /// HTTP/2 connections, used round robin.
+    /// HTTP/2 connections (to each target), used round robin.
     #[arg(long, value_name = "C", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub connections: u16,
     /// gRPC deadline of each request, milliseconds.
@@ -150,18 +155,18 @@ impl LoadArgs {
     }
 }
 
-/// Runs `load` against `server`: the table on stdout, and with `--json`
-/// the JSON object as the last line.
+/// Runs `load` against `server` (its replicas, with several endpoints):
+/// the table on stdout, and with `--json` the JSON object as the last line.
 pub async fn load(server: &Server, args: LoadArgs) -> anyhow::Result<()> {
     let config = args.config()?;
     if let Some(file) = &args.write_body {
-        let (path, body) = first_request_body(&server.endpoint, &server.options, &config).await?;
+        let (path, body) = first_request_body_from(&server.connect().await?, &config).await?;
         std::fs::write(file, body)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", file.display()))?;
         write_line(path)?;
         return Ok(());
     }
-    let report = run_load(&server.endpoint, &server.options, &config, !args.quiet).await?;
+    let report = run_load_many(&server.endpoints, &server.options, &config, !args.quiet).await?;
     write_line(report.table().trim_end())?;
     if args.json {
         write_line(&report.to_json().to_string())?;

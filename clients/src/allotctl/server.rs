@@ -1,5 +1,6 @@
-//! The server `allotctl` talks to: the endpoint and how to connect (TLS, a
-//! bearer token), from the global flags.
+//! The server `allotctl` talks to: its endpoint, or the endpoints of its
+//! replicas, and how to connect (TLS, a bearer token), from the global
+//! flags.
 
 use std::path::PathBuf;
 
@@ -38,17 +39,25 @@ pub struct ConnectArgs {
 /// Where to connect, and how.
 #[derive(Debug, Clone)]
 pub struct Server {
-    /// The endpoint as given.
-    pub endpoint: String,
+    /// The endpoints as given, each once: one server, or replicas to
+    /// spread the calls over.
+    pub endpoints: Vec<String>,
     /// TLS and token.
     pub options: ConnectOptions,
 }
 
 impl Server {
-    /// The server of `endpoint` with the connection flags `args`.
-    pub fn new(endpoint: &str, args: &ConnectArgs) -> Server {
+    /// The server at `endpoints` (repeated ones count once) with the
+    /// connection flags `args`.
+    pub fn new(endpoints: &[String], args: &ConnectArgs) -> Server {
+        let mut distinct: Vec<String> = Vec::with_capacity(endpoints.len());
+        for endpoint in endpoints {
+            if !distinct.contains(endpoint) {
+                distinct.push(endpoint.clone());
+            }
+        }
         Server {
-            endpoint: endpoint.to_string(),
+            endpoints: distinct,
             options: ConnectOptions {
                 tls: TlsOptions {
                     ca_file: args.tls_ca.clone(),
@@ -61,13 +70,22 @@ impl Server {
         }
     }
 
-    /// Connects now (see [`AllotClient::connect_with`]).
+    /// Connects now: to the one endpoint (see
+    /// [`AllotClient::connect_with`]), or to the replicas with calls spread
+    /// over those that serve (see [`AllotClient::connect_many_with`]).
     pub async fn connect(&self) -> Result<AllotClient, ClientError> {
-        AllotClient::connect_with(&self.endpoint, &self.options).await
+        match self.endpoints.as_slice() {
+            [one] => AllotClient::connect_with(one, &self.options).await,
+            several => AllotClient::connect_many_with(several, &self.options).await,
+        }
     }
 
-    /// Connects on first use (see [`AllotClient::connect_lazy_with`]).
+    /// Connects on first use (see [`AllotClient::connect_lazy_with`] and
+    /// [`AllotClient::connect_lazy_many_with`]).
     pub fn connect_lazy(&self) -> Result<AllotClient, ClientError> {
-        AllotClient::connect_lazy_with(&self.endpoint, &self.options)
+        match self.endpoints.as_slice() {
+            [one] => AllotClient::connect_lazy_with(one, &self.options),
+            several => AllotClient::connect_lazy_many_with(several, &self.options),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The load generator behind `allotctl load`: drives a running allot server
-//! (your own, normally on loopback) with health checks, random allocations,
-//! promises, risk scores or a weighted mix, in closed loop (fixed
+//! (your own, normally on loopback; or its replicas, see [`run_load_many`])
+//! with health checks, random allocations, promises, risk scores or a
+//! weighted mix, in closed loop (fixed
 //! concurrency) or open loop (fixed rate, coordinated-omission-corrected
 //! latencies), and reports latency percentiles (HDR histograms), throughput
 //! and status codes per RPC.
@@ -45,6 +46,7 @@ use crate::client::AllotClient;
 use crate::connect::ConnectOptions;
 use crate::error::ClientError;
 use crate::proto::GetNetworkRequest;
+use crate::replicas::ReplicaState;
 
 /// How requests are paced.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -97,7 +99,8 @@ pub struct LoadConfig {
     pub stop: Stop,
     /// Sent first and left out of the results.
     pub warmup: Duration,
-    /// Number of HTTP/2 connections, used round robin.
+    /// Number of HTTP/2 connections (to each replica, with several), used
+    /// round robin.
     pub connections: usize,
     /// gRPC deadline of each request.
     pub timeout: Duration,
@@ -143,20 +146,53 @@ pub async fn run_load(
     config: &LoadConfig,
     progress: bool,
 ) -> Result<LoadReport, ClientError> {
+    run_load_many(&[endpoint], options, config, progress).await
+}
+
+/// [`run_load`] over several replicas: each of the `config.connections`
+/// connections is a client of every endpoint
+/// ([`AllotClient::connect_many_with`]: a connection to each replica, calls
+/// spread over those that serve). The report counts the targets, and how
+/// many served at the end. One endpoint: as [`run_load`].
+pub async fn run_load_many(
+    endpoints: &[impl AsRef<str>],
+    options: &ConnectOptions,
+    config: &LoadConfig,
+    progress: bool,
+) -> Result<LoadReport, ClientError> {
     let mut clients = Vec::with_capacity(config.connections.max(1));
     for _ in 0..config.connections.max(1) {
-        clients.push(AllotClient::connect_with(endpoint, options).await?);
+        clients.push(connect(endpoints, options).await?);
     }
+    let targets = clients[0].replicas().len().max(1);
     let plan = request_plan(&clients[0], config).await?;
-    let targets = clients.iter().map(Target::new).collect();
-    let shared = Arc::new(runner::Shared::new(plan, targets, config));
+    let senders = clients.iter().map(Target::new).collect();
+    let shared = Arc::new(runner::Shared::new(plan, senders, config));
     let reporter =
         progress.then(|| tokio::spawn(progress::report_every_second(Arc::clone(&shared))));
-    let report = runner::drive(shared, config).await;
+    let mut report = runner::drive(shared, config, targets).await;
     if let Some(reporter) = reporter {
         reporter.abort();
     }
+    report.targets_serving = (targets > 1).then(|| {
+        let replicas = clients[0].replicas();
+        replicas
+            .iter()
+            .filter(|r| r.state == ReplicaState::Serving)
+            .count()
+    });
     Ok(report)
+}
+
+/// One endpoint: a client of it; several: a client of the replicas.
+async fn connect(
+    endpoints: &[impl AsRef<str>],
+    options: &ConnectOptions,
+) -> Result<AllotClient, ClientError> {
+    match endpoints {
+        [one] => AllotClient::connect_with(one.as_ref(), options).await,
+        several => AllotClient::connect_many_with(several, options).await,
+    }
 }
 
 /// Fetches the network if the mix needs random orders and generates the
@@ -206,13 +242,22 @@ pub async fn first_request_body(
     options: &ConnectOptions,
     config: &LoadConfig,
 ) -> Result<(&'static str, Vec<u8>), ClientError> {
+    let client = AllotClient::connect_with(endpoint, options).await?;
+    first_request_body_from(&client, config).await
+}
+
+/// [`first_request_body`] with the network read through `client` (e.g. a
+/// client of several replicas).
+pub async fn first_request_body_from(
+    client: &AllotClient,
+    config: &LoadConfig,
+) -> Result<(&'static str, Vec<u8>), ClientError> {
     if config.is_mix || config.mix.weights().len() != 1 {
         return Err(ClientError::Status(tonic::Status::invalid_argument(
             "a fixed body sends one RPC: choose --rpc health, allocate, promise or score, not mix",
         )));
     }
-    let client = AllotClient::connect_with(endpoint, options).await?;
-    let plan = request_plan(&client, config).await?;
+    let plan = request_plan(client, config).await?;
     let (kind, call) = plan.call(0);
     if !fixed_body_allowed(kind) {
         return Err(ClientError::Status(tonic::Status::invalid_argument(

@@ -22,11 +22,16 @@ pub struct LoadReport {
     /// Open loop only: how late the scheduler issued requests after their
     /// intended time (client-side lag, already included in the latencies).
     pub schedule_lag: Option<Histogram<u64>>,
+    /// The endpoints the calls were spread over (1: one server).
+    pub targets: usize,
+    /// With several targets: how many of them served when the run ended.
+    pub targets_serving: Option<usize>,
 }
 
 impl LoadReport {
     /// The report as one JSON object: `rpc`, `mode`, `concurrency` or
-    /// `rate` (and `max_in_flight`), `duration_s`, `connections`, `lines`,
+    /// `rate` (and `max_in_flight`), `duration_s`, `targets` (and, with
+    /// several, `targets_serving` at the end), `connections`, `lines`,
     /// `seed`, `warmup_s`, `timeout_ms`, then the totals of
     /// [`RpcStats::summary`] (`ok`, `errors`, `rps`, `p50_us`, `p90_us`,
     /// `p99_us`, `p999_us`, `max_us`, ...), and `by_rpc` (name -> the same
@@ -57,6 +62,10 @@ impl LoadReport {
             }
         }
         object.insert("duration_s".into(), json!(round3(seconds)));
+        object.insert("targets".into(), json!(self.targets));
+        if let Some(serving) = self.targets_serving {
+            object.insert("targets_serving".into(), json!(serving));
+        }
         object.insert("connections".into(), json!(config.connections));
         object.insert("lines".into(), json!(config.lines));
         object.insert("seed".into(), json!(config.seed));
@@ -104,10 +113,16 @@ impl LoadReport {
         } else {
             config.rpc_label()
         };
+        let targets = match self.targets_serving {
+            Some(serving) => format!(
+                "{} targets ({serving} serving at the end), {} connection(s) to each",
+                self.targets, config.connections
+            ),
+            None => format!("{} connection(s)", config.connections),
+        };
         let _ = writeln!(
             out,
-            "{what}: {pacing}, {} connection(s), measured {seconds:.2}s after {:.2}s warmup",
-            config.connections,
+            "{what}: {pacing}, {targets}, measured {seconds:.2}s after {:.2}s warmup",
             config.warmup.as_secs_f64(),
         );
         let _ = writeln!(
@@ -206,6 +221,8 @@ mod tests {
             stats,
             measured: Duration::from_secs(2),
             schedule_lag: matches!(pacing, Pacing::Open { .. }).then(crate::load::new_histogram),
+            targets: 1,
+            targets_serving: None,
         }
     }
 
@@ -268,6 +285,24 @@ mod tests {
         assert!(table.contains("score "), "{table}");
         assert!(table.contains("total "), "{table}");
         assert!(table.contains("UNIMPLEMENTED 1"), "{table}");
+    }
+
+    #[test]
+    fn several_targets_are_counted() {
+        let mut report = report("health", false, Pacing::Closed { concurrency: 4 });
+        assert_eq!(report.to_json()["targets"], 1);
+        assert!(report.to_json().get("targets_serving").is_none());
+        (report.targets, report.targets_serving) = (3, Some(2));
+        let json = report.to_json();
+        assert_eq!(
+            (json["targets"].clone(), json["targets_serving"].clone()),
+            (3.into(), 2.into())
+        );
+        let table = report.table();
+        assert!(
+            table.contains("3 targets (2 serving at the end), 2 connection(s) to each"),
+            "{table}"
+        );
     }
 
     #[test]

@@ -121,8 +121,9 @@ impl Shared {
     }
 }
 
-/// Runs `config.pacing` to the end and returns the report.
-pub(super) async fn drive(shared: Arc<Shared>, config: &LoadConfig) -> LoadReport {
+/// Runs `config.pacing` to the end and returns the report (of a run over
+/// `targets` endpoints).
+pub(super) async fn drive(shared: Arc<Shared>, config: &LoadConfig, targets: usize) -> LoadReport {
     let schedule_lag = match config.pacing {
         Pacing::Closed { concurrency } => {
             closed_loop(&shared, concurrency).await;
@@ -141,6 +142,8 @@ pub(super) async fn drive(shared: Arc<Shared>, config: &LoadConfig) -> LoadRepor
         stats,
         measured,
         schedule_lag,
+        targets,
+        targets_serving: None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! The bearer token the Rust client sends, accepted by a server with
-//! `[auth] tokens`, over plaintext and over TLS.
+//! `[auth] tokens`, over plaintext and over TLS, to one server or to
+//! replicas.
 
 use allot_client::proto::GetNetworkRequest;
 use allot_client::{AllotClient, ConnectOptions};
@@ -74,4 +75,49 @@ async fn a_token_over_tls() {
         .await
         .unwrap();
     assert!(get_network(&reader).await.unwrap() > 0);
+}
+
+#[tokio::test]
+async fn a_token_over_tls_to_two_replicas() {
+    let pki = Pki::new();
+    let config = || with_reader_token(with_tls(test_config(), &pki, false));
+    let (a, b) = (
+        TestServer::start(config()).await,
+        TestServer::start(config()).await,
+    );
+    let endpoints = [https(&a), https(&b)];
+    let mut options = trusting(&pki, false);
+    for endpoint in &endpoints {
+        wait_serving(endpoint, &options).await;
+    }
+
+    // Health is open: both replicas serve, but calls need the token.
+    let anonymous = AllotClient::connect_many_with(&endpoints, &options)
+        .await
+        .unwrap();
+    let err = get_network(&anonymous).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unauthenticated, "{err:?}");
+
+    options.token = Some(SECRET.into());
+    let reader = AllotClient::connect_many_with(&endpoints, &options)
+        .await
+        .unwrap();
+    // Both watchers got through TLS with the token's client: both serve.
+    let serving = |r: &allot_client::ReplicaStatus| {
+        r.state == allot_client::ReplicaState::Serving && r.in_rotation
+    };
+    for _ in 0..3000 {
+        if reader.replicas().iter().all(serving) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(
+        reader.replicas().iter().all(serving),
+        "{:?}",
+        reader.replicas()
+    );
+    for _ in 0..20 {
+        assert!(get_network(&reader).await.unwrap() > 0);
+    }
 }
