@@ -14,6 +14,7 @@ mod error;
 mod ledger;
 pub mod messages;
 mod mirror;
+mod nats;
 mod port;
 mod reservations;
 mod schema;
@@ -36,6 +37,7 @@ pub use catch_up::CaughtUp;
 pub use error::SharedError;
 pub use ledger::Ledger;
 pub use mirror::Mirror;
+pub use nats::connect_bus;
 pub use port::{BusPort, Followed};
 pub use stock::SharedStock;
 
