@@ -21,7 +21,10 @@ pub const BUS_HEALTH: &str = "allot.bus";
 
 /// The shared state, when `state.ledger` is set: the bus connected (when
 /// `state.bus` is), the ledger migrated, seeded and caught up.
-pub async fn open(config: &StateConfig, engine: &Arc<Engine>) -> Result<Option<Shared>, SharedError> {
+pub async fn open(
+    config: &StateConfig,
+    engine: &Arc<Engine>,
+) -> Result<Option<Shared>, SharedError> {
     if config.ledger.is_none() {
         return Ok(None);
     }

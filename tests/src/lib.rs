@@ -6,3 +6,4 @@
 //! `benches/`) run the same code.
 
 pub mod crash;
+pub mod replicas;

@@ -60,9 +60,13 @@ pub struct StateConfig {
     pub bus: Option<String>,
     /// Connections to the shared ledger.
     pub ledger_connections: usize,
-    /// Longest wait for a ledger connection or statement before a commit
-    /// fails with UNAVAILABLE, ms.
+    /// Longest wait for a ledger connection before a change fails with
+    /// UNAVAILABLE, ms (a database that is down fails at once).
     pub ledger_timeout_ms: u64,
+    /// Longest one change (a commit, a confirmation, a stock write) may
+    /// take in the ledger, waiting for rows other replicas hold included,
+    /// before it fails with UNAVAILABLE, ms.
+    pub ledger_change_timeout_ms: u64,
     /// How often a replica reads the ledger's stock changes it may have
     /// missed on the bus, ms (the bound on a quote's staleness when the bus
     /// is down).
@@ -103,6 +107,7 @@ impl Default for StateConfig {
             bus: None,
             ledger_connections: 8,
             ledger_timeout_ms: 1000,
+            ledger_change_timeout_ms: 5000,
             ledger_poll_ms: 1000,
         }
     }

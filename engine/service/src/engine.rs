@@ -147,8 +147,9 @@ impl Engine {
         let now = SystemTime::now();
         // With a shared ledger the ledger is the state of record: this
         // process keeps its snapshot in memory and rebuilds it from there.
-        let state_dir = (config.state.store == StateStore::Durable && config.state.ledger.is_none())
-            .then(|| config.state.dir(&config.decisions));
+        let state_dir = (config.state.store == StateStore::Durable
+            && config.state.ledger.is_none())
+        .then(|| config.state.dir(&config.decisions));
         let recovering = state_dir.as_deref().is_some_and(state::has_state);
         match &config.stock.file {
             _ if recovering => {

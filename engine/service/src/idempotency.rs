@@ -37,7 +37,10 @@ pub struct Remembered<R> {
 pub trait KeyLedger<R>: Send + Sync {
     /// What `key` remembers, if it was used (and not yet forgotten);
     /// UNAVAILABLE when the ledger cannot be read.
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Remembered<R>>, ServiceError>>;
+    fn get<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Remembered<R>>, ServiceError>>;
     /// Remembers `key`'s request and response (once its commit record, if
     /// any, is durable).
     fn remember(&self, key: &str, remembered: Remembered<R>);
@@ -90,7 +93,10 @@ impl<R: Clone + Send + Sync + 'static> MemoryKeys<R> {
 }
 
 impl<R: Clone + Send + Sync + 'static> KeyLedger<R> for MemoryKeys<R> {
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Remembered<R>>, ServiceError>> {
+    fn get<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Remembered<R>>, ServiceError>> {
         Box::pin(std::future::ready(Ok(self.done.get(key))))
     }
 

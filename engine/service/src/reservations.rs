@@ -35,10 +35,18 @@ pub trait ReservationLedger: Send + Sync {
     /// The reservation with this id.
     fn get<'a>(&'a self, id: &'a str) -> Pending<'a, Reservation>;
     /// Confirms a held reservation (idempotent: a repeat is not a change).
-    fn confirm<'a>(&'a self, id: &'a str, change: &'a ReservationChange) -> Pending<'a, (Finished, Receipt)>;
+    fn confirm<'a>(
+        &'a self,
+        id: &'a str,
+        change: &'a ReservationChange,
+    ) -> Pending<'a, (Finished, Receipt)>;
     /// Releases a held reservation (idempotent: a repeat, or the release of
     /// an expired hold, is not a change).
-    fn release<'a>(&'a self, id: &'a str, change: &'a ReservationChange) -> Pending<'a, (Finished, Receipt)>;
+    fn release<'a>(
+        &'a self,
+        id: &'a str,
+        change: &'a ReservationChange,
+    ) -> Pending<'a, (Finished, Receipt)>;
     /// Expires every hold whose time ran out by `now`; returns them.
     fn expire_due(&self, now: SystemTime) -> Pending<'_, (Vec<Reservation>, Receipt)>;
     /// Whether the ledger publishes the events of its changes itself (a
@@ -56,7 +64,11 @@ impl ReservationLedger for ReservationBook {
         ))
     }
 
-    fn confirm<'a>(&'a self, id: &'a str, change: &'a ReservationChange) -> Pending<'a, (Finished, Receipt)> {
+    fn confirm<'a>(
+        &'a self,
+        id: &'a str,
+        change: &'a ReservationChange,
+    ) -> Pending<'a, (Finished, Receipt)> {
         Box::pin(std::future::ready(
             self.finish_as(id, ReservationState::Confirmed, change.now)
                 .map(|f| (f, Receipt::done()))
@@ -64,7 +76,11 @@ impl ReservationLedger for ReservationBook {
         ))
     }
 
-    fn release<'a>(&'a self, id: &'a str, change: &'a ReservationChange) -> Pending<'a, (Finished, Receipt)> {
+    fn release<'a>(
+        &'a self,
+        id: &'a str,
+        change: &'a ReservationChange,
+    ) -> Pending<'a, (Finished, Receipt)> {
         Box::pin(std::future::ready(
             self.finish_as(id, ReservationState::Released, change.now)
                 .map(|f| (f, Receipt::done()))

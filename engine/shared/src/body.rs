@@ -63,11 +63,7 @@ impl Body {
 
     /// The reservation over `network` (units at nodes or SKUs it does not
     /// have are left out).
-    pub(crate) fn reservation(
-        &self,
-        network: &Network,
-        columns: Columns,
-    ) -> Reservation {
+    pub(crate) fn reservation(&self, network: &Network, columns: Columns) -> Reservation {
         Reservation {
             id: columns.id,
             order_id: columns.order_id,
@@ -84,7 +80,8 @@ impl Body {
                     })
                 })
                 .collect(),
-            created_at: SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(self.created_at_ms),
+            created_at: SystemTime::UNIX_EPOCH
+                + std::time::Duration::from_millis(self.created_at_ms),
             expires_at: columns.expires_at,
             state: columns.state,
             updated_at: columns.updated_at,

@@ -16,7 +16,9 @@ pub enum SharedError {
     #[error("cannot connect to the shared ledger: {0}")]
     Pool(String),
     /// The database holds a schema from a newer allot.
-    #[error("the shared ledger's schema is at version {current}, newer than this allot's {latest}: upgrade allot")]
+    #[error(
+        "the shared ledger's schema is at version {current}, newer than this allot's {latest}: upgrade allot"
+    )]
     SchemaTooNew {
         /// The database's version.
         current: i32,
@@ -24,7 +26,9 @@ pub enum SharedError {
         latest: i32,
     },
     /// The ledger was seeded for another network.
-    #[error("the shared ledger holds stock of another network (hash {found}); this replica serves {served}")]
+    #[error(
+        "the shared ledger holds stock of another network (hash {found}); this replica serves {served}"
+    )]
     OtherNetwork {
         /// The network hash the ledger was seeded with.
         found: String,

@@ -37,7 +37,9 @@ pub struct Ledger {
     pub(crate) mirror: Arc<Mirror>,
     /// Wakes the outbox relay after a change.
     pub(crate) relay: Arc<Notify>,
-    /// The longest a change waits for the ledger.
+    /// The longest a change waits for a connection.
+    pub(crate) connect_timeout: Duration,
+    /// The longest a change may take.
     pub(crate) timeout: Duration,
     /// Whether changes write outbox rows (there is a bus to relay them).
     pub(crate) outbox: bool,
@@ -98,12 +100,12 @@ impl Changes {
 impl Ledger {
     /// A connection, within the timeout.
     pub(crate) async fn client(&self) -> Result<Object, ServiceError> {
-        match tokio::time::timeout(self.timeout, self.pool.get()).await {
+        match tokio::time::timeout(self.connect_timeout, self.pool.get()).await {
             Ok(Ok(client)) => Ok(client),
             Ok(Err(error)) => Err(unavailable(error)),
             Err(_) => Err(unavailable(format!(
                 "no connection within {} ms (state.ledger_timeout_ms)",
-                self.timeout.as_millis()
+                self.connect_timeout.as_millis()
             ))),
         }
     }
@@ -117,7 +119,7 @@ impl Ledger {
         match tokio::time::timeout(self.timeout, change).await {
             Ok(result) => result,
             Err(_) => Err(unavailable(format!(
-                "no answer within {} ms (state.ledger_timeout_ms)",
+                "no answer within {} ms (state.ledger_change_timeout_ms)",
                 self.timeout.as_millis()
             ))),
         }
@@ -220,26 +222,42 @@ impl Ledger {
                 Changes::default(),
             ));
         }
-        let mut changes = Changes::default();
-        if let Some(r) = &c.reservation {
-            if let Some(short) = self.hold(&tx, r, &mut changes).await? {
-                drop(tx);
-                return Ok((Committed::Lost { short }, Changes::default()));
+        // What no other commit touches first, sent together; the rows
+        // other commits contend for last, so their locks are held for the
+        // shortest time: the guarded updates, the outbox and the commit.
+        let body = c
+            .reservation
+            .as_ref()
+            .map(|r| serde_json::to_value(Body::of(&self.network, r)).unwrap_or_default());
+        let reservation = async {
+            match (&c.reservation, &body) {
+                (Some(r), Some(body)) => tx
+                    .execute(
+                        "INSERT INTO allot_reservations (id, order_id, decision_id, state, expires_at, updated_at, body) VALUES ($1, $2, $3, 'held', $4, $5, $6)",
+                        &[&r.id, &r.order_id, &r.decision_id, &r.expires_at, &r.updated_at, body],
+                    )
+                    .await
+                    .map(|_| ()),
+                _ => Ok(()),
             }
-            let body = serde_json::to_value(Body::of(&self.network, r)).unwrap_or_default();
+        };
+        let decision = async {
             tx.execute(
-                "INSERT INTO allot_reservations (id, order_id, decision_id, state, expires_at, updated_at, body) VALUES ($1, $2, $3, 'held', $4, $5, $6)",
-                &[&r.id, &r.order_id, &r.decision_id, &r.expires_at, &r.updated_at, &body],
+                "INSERT INTO allot_decisions (id, record, at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                &[&c.decision_id, &c.record, &c.at],
             )
             .await
-            .map_err(unavailable)?;
+        };
+        let (reservation, decision) = futures::join!(reservation, decision);
+        reservation.map_err(unavailable)?;
+        decision.map_err(unavailable)?;
+        let mut changes = Changes::default();
+        if let Some(r) = &c.reservation
+            && let Some(short) = self.hold(&tx, r, &mut changes).await?
+        {
+            drop(tx);
+            return Ok((Committed::Lost { short }, Changes::default()));
         }
-        tx.execute(
-            "INSERT INTO allot_decisions (id, record, at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-            &[&c.decision_id, &c.record, &c.at],
-        )
-        .await
-        .map_err(unavailable)?;
         if let Some(event) = c.event.as_ref().and_then(|e| Outgoing::event(e, c.at)) {
             changes.outgoing.push(event);
         }
@@ -265,47 +283,57 @@ impl Ledger {
                 ))
                 .or_insert(0) += i64::from(u.quantity);
         }
-        for (&(node, sku), &quantity) in &units {
-            let row = tx
-                .query_opt(
-                    &format!(
-                        "UPDATE allot_stock SET held = held + $3, version = version + 1, change = nextval('allot_change') \
-                         WHERE node = $1 AND sku = $2 AND feed_reserved + held + $3 <= on_hand {STOCK_RETURNING}"
-                    ),
-                    &[&node, &sku, &quantity],
+        let stock_sql = format!(
+            "UPDATE allot_stock SET held = held + $3, version = version + 1, change = nextval('allot_change') \
+             WHERE node = $1 AND sku = $2 AND feed_reserved + held + $3 <= on_hand {STOCK_RETURNING}"
+        );
+        let mut days: Vec<_> = r
+            .capacity_days
+            .iter()
+            .map(|&(node, day, used)| {
+                (
+                    self.network.node(node).code.as_str(),
+                    day_number(day),
+                    i64::from(used),
+                    i64::from(self.network.node(node).daily_capacity_units),
+                    day,
                 )
-                .await
-                .map_err(unavailable)?;
-            match row {
+            })
+            .collect();
+        days.sort();
+        // One round trip: the statements run in the order sent (rows in
+        // (node, SKU) order, then node-days: no two commits deadlock).
+        let stock_sql = stock_sql.as_str();
+        let stock =
+            futures::future::join_all(units.iter().map(|((node, sku), quantity)| async move {
+                tx.query_opt(stock_sql, &[node, sku, quantity]).await
+            }));
+        let capacity = futures::future::join_all(days.iter().map(|(code, number, used, limit, _)| async move {
+            tx.query_opt(
+                "INSERT INTO allot_capacity AS c (node, day, used, change) \
+                 SELECT $1::text, $2::int, $3::bigint, nextval('allot_change') WHERE $3::bigint <= $4::bigint \
+                 ON CONFLICT (node, day) DO UPDATE SET used = c.used + EXCLUDED.used, change = EXCLUDED.change \
+                 WHERE c.used + EXCLUDED.used <= $4::bigint RETURNING used, change",
+                &[code, number, used, limit],
+            )
+            .await
+        }));
+        let (stock, capacity) = futures::join!(stock, capacity);
+        for (((node, sku), quantity), row) in units.iter().zip(stock) {
+            match row.map_err(unavailable)? {
                 Some(row) => changes.stock.push(stock_changed(&row)),
                 None => return Ok(Some(format!("{quantity} of {sku} at {node}"))),
             }
         }
-        let mut days: Vec<_> = r.capacity_days.clone();
-        days.sort();
-        for (node, day, used) in days {
-            let code = self.network.node(node).code.as_str();
-            let limit = i64::from(self.network.node(node).daily_capacity_units);
-            let used = i64::from(used);
-            let number = day_number(day);
-            let row = tx
-                .query_opt(
-                    "INSERT INTO allot_capacity AS c (node, day, used, change) \
-                     SELECT $1, $2, $3, nextval('allot_change') WHERE $3 <= $4 \
-                     ON CONFLICT (node, day) DO UPDATE SET used = c.used + EXCLUDED.used, change = EXCLUDED.change \
-                     WHERE c.used + EXCLUDED.used <= $4 RETURNING used, change",
-                    &[&code, &number, &used, &limit],
-                )
-                .await
-                .map_err(unavailable)?;
-            match row {
+        for ((code, _, _, _, day), row) in days.iter().zip(capacity) {
+            match row.map_err(unavailable)? {
                 Some(row) => changes.capacity.push(CapacityChanged {
                     node: code.to_string(),
-                    day: day_text(day),
+                    day: day_text(*day),
                     used: row.get(0),
                     change: row.get(1),
                 }),
-                None => return Ok(Some(format!("capacity of {code} on {}", day_text(day)))),
+                None => return Ok(Some(format!("capacity of {code} on {}", day_text(*day)))),
             }
         }
         Ok(None)
@@ -324,10 +352,7 @@ pub(crate) fn capacity_changed(row: &tokio_postgres::Row) -> Option<CapacityChan
 }
 
 impl SharedLedger for Ledger {
-    fn key<'a>(
-        &'a self,
-        key: &'a str,
-    ) -> BoxFuture<'a, Result<Option<UsedKey>, ServiceError>> {
+    fn key<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<UsedKey>, ServiceError>> {
         Box::pin(self.within(async move {
             let client = self.client().await?;
             let row = client
@@ -375,10 +400,7 @@ impl SharedLedger for Ledger {
         })
     }
 
-    fn decision<'a>(
-        &'a self,
-        id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, ServiceError>> {
+    fn decision<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, ServiceError>> {
         Box::pin(self.within(async move {
             let client = self.client().await?;
             let row = client

@@ -116,8 +116,10 @@ impl Shared {
             .ledger
             .as_deref()
             .ok_or_else(|| SharedError::Url("state.ledger is not set".into()))?;
-        let pg = tokio_postgres::Config::from_str(url).map_err(|e| SharedError::Url(e.to_string()))?;
+        let pg =
+            tokio_postgres::Config::from_str(url).map_err(|e| SharedError::Url(e.to_string()))?;
         let timeout = Duration::from_millis(config.ledger_timeout_ms.max(1));
+        let change_timeout = Duration::from_millis(config.ledger_change_timeout_ms.max(1));
         let manager = Manager::from_config(
             pg,
             tokio_postgres::NoTls,
@@ -140,14 +142,17 @@ impl Shared {
             mirror: Arc::new(Mirror::new(book.clone())),
             book,
             relay: Arc::new(Notify::new()),
-            timeout,
+            connect_timeout: timeout,
+            timeout: change_timeout,
             outbox: bus.is_some(),
         });
         let where_ = redacted(url);
         loop {
             match Self::prepare(&ledger, engine).await {
                 Ok(()) => break,
-                Err(error @ (SharedError::OtherNetwork { .. } | SharedError::SchemaTooNew { .. })) => {
+                Err(
+                    error @ (SharedError::OtherNetwork { .. } | SharedError::SchemaTooNew { .. }),
+                ) => {
                     return Err(error);
                 }
                 Err(error) => {

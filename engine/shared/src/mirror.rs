@@ -98,8 +98,11 @@ impl Mirror {
             return false;
         }
         *at = change.change;
-        self.book
-            .mirror_capacity(node, day, u32::try_from(change.used.max(0)).unwrap_or(u32::MAX));
+        self.book.mirror_capacity(
+            node,
+            day,
+            u32::try_from(change.used.max(0)).unwrap_or(u32::MAX),
+        );
         metrics::counter!("allot_ledger_mirrored_total", "what" => "capacity").increment(1);
         true
     }
@@ -109,7 +112,12 @@ impl Mirror {
         let (Some(node), Some(sku)) = (self.network.node_id(node), self.network.sku_id(sku)) else {
             return 0;
         };
-        self.seen.lock().rows.get(&(node, sku)).copied().unwrap_or(0)
+        self.seen
+            .lock()
+            .rows
+            .get(&(node, sku))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Every (node, SKU) version applied here, by codes, sorted.

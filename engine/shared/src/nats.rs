@@ -39,9 +39,7 @@ impl BusPort for Bus {
     ) -> BoxFuture<'a, Result<BoxStream<'static, Followed>, String>> {
         Box::pin(async move {
             let messages = Bus::follow(self, filter).await.map_err(|e| e.to_string())?;
-            Ok(messages
-                .map(|m| (m.subject, m.payload.to_vec()))
-                .boxed())
+            Ok(messages.map(|m| (m.subject, m.payload.to_vec())).boxed())
         })
     }
 

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use allot_engine::reservation::{Finished, Reservation, ReservationError, ReservationState};
 use allot_service::ServiceError;
-use allot_service::reservations::{ReservationChange, Pending, ReservationLedger};
+use allot_service::reservations::{Pending, ReservationChange, ReservationLedger};
 use allot_service::sink::{EventKind, reservation_event};
 use allot_service::state::Receipt;
 use tokio_postgres::Transaction;
@@ -236,7 +236,11 @@ impl ReservationLedger for Ledger {
         }))
     }
 
-    fn confirm<'a>(&'a self, id: &'a str, change: &'a ReservationChange) -> Pending<'a, (Finished, Receipt)> {
+    fn confirm<'a>(
+        &'a self,
+        id: &'a str,
+        change: &'a ReservationChange,
+    ) -> Pending<'a, (Finished, Receipt)> {
         Box::pin(async move {
             let done = self
                 .within(self.finish(id, ReservationState::Confirmed, change))
@@ -245,7 +249,11 @@ impl ReservationLedger for Ledger {
         })
     }
 
-    fn release<'a>(&'a self, id: &'a str, change: &'a ReservationChange) -> Pending<'a, (Finished, Receipt)> {
+    fn release<'a>(
+        &'a self,
+        id: &'a str,
+        change: &'a ReservationChange,
+    ) -> Pending<'a, (Finished, Receipt)> {
         Box::pin(async move {
             let done = self
                 .within(self.finish(id, ReservationState::Released, change))

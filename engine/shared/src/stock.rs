@@ -59,7 +59,9 @@ impl SharedStock {
         let ledger = self.ledger.clone();
         Receipt::later(Box::pin(async move {
             let inner = ledger.clone();
-            ledger.within(async move { write(&inner, writes).await }).await
+            ledger
+                .within(async move { write(&inner, writes).await })
+                .await
         }))
     }
 }
@@ -174,7 +176,8 @@ impl StockJournal for SharedStock {
         // The levels the batch left on the rows it named, per node.
         let mut by_node: BTreeMap<NodeId, BTreeMap<SkuId, ()>> = BTreeMap::new();
         for row in rows {
-            if let (Some(node), Some(sku)) = (network.node_id(&row.node), network.sku_id(&row.sku)) {
+            if let (Some(node), Some(sku)) = (network.node_id(&row.node), network.sku_id(&row.sku))
+            {
                 by_node.entry(node).or_default().insert(sku, ());
             }
         }

@@ -211,7 +211,9 @@ pub(crate) async fn watch_health(
             if ok {
                 tracing::info!("the shared ledger answers again: commits resume");
             } else {
-                tracing::warn!("the shared ledger does not answer: commits fail with UNAVAILABLE, quotes answer from the snapshot");
+                tracing::warn!(
+                    "the shared ledger does not answer: commits fail with UNAVAILABLE, quotes answer from the snapshot"
+                );
             }
         }
         metrics::gauge!("allot_ledger_up").set(if ok { 1.0 } else { 0.0 });

@@ -25,9 +25,9 @@ mod client;
 mod ledger;
 mod recover;
 mod report;
-mod rpc;
-mod server;
-mod workload;
+pub mod rpc;
+pub mod server;
+pub mod workload;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -9,8 +9,8 @@ use allot_engine::reservation::Reservation;
 use futures::future::BoxFuture;
 
 use crate::error::ServiceError;
-use crate::state::SharedLedger;
 use crate::idempotency::{Fingerprint, KeyLedger, KeyStore, Remembered};
+use crate::state::SharedLedger;
 use crate::wire::Wire;
 
 /// A [`KeyLedger`] of Allocate answers over a byte [`KeyStore`].

@@ -137,7 +137,11 @@ impl ReservationLedger for Durable {
         ))
     }
 
-    fn confirm<'a>(&'a self, id: &'a str, change: &'a ReservationChange) -> Pending<'a, (Finished, Receipt)> {
+    fn confirm<'a>(
+        &'a self,
+        id: &'a str,
+        change: &'a ReservationChange,
+    ) -> Pending<'a, (Finished, Receipt)> {
         Box::pin(std::future::ready(self.finish(
             id,
             ReservationState::Confirmed,
@@ -145,7 +149,11 @@ impl ReservationLedger for Durable {
         )))
     }
 
-    fn release<'a>(&'a self, id: &'a str, change: &'a ReservationChange) -> Pending<'a, (Finished, Receipt)> {
+    fn release<'a>(
+        &'a self,
+        id: &'a str,
+        change: &'a ReservationChange,
+    ) -> Pending<'a, (Finished, Receipt)> {
         Box::pin(std::future::ready(self.finish(
             id,
             ReservationState::Released,

@@ -67,10 +67,7 @@ pub enum Committed {
 /// its stock writes through [`StockJournal`](crate::stock::StockJournal)).
 pub trait SharedLedger: Send + Sync {
     /// The request fingerprint and encoded answer `key` remembers.
-    fn key<'a>(
-        &'a self,
-        key: &'a str,
-    ) -> BoxFuture<'a, Result<Option<UsedKey>, ServiceError>>;
+    fn key<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<UsedKey>, ServiceError>>;
     /// Commits in one transaction: the hold's units (each guarded by
     /// `reserved + q <= on_hand`) and capacity, the key with its answer,
     /// the decision record and an outbox row for its events. Whatever it
@@ -79,6 +76,5 @@ pub trait SharedLedger: Send + Sync {
     /// cannot be reached.
     fn commit(&self, commit: SharedCommit) -> BoxFuture<'_, Result<Committed, ServiceError>>;
     /// The encoded record of a decision made by any replica.
-    fn decision<'a>(&'a self, id: &'a str)
-    -> BoxFuture<'a, Result<Option<Vec<u8>>, ServiceError>>;
+    fn decision<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, ServiceError>>;
 }

@@ -17,9 +17,9 @@ use crate::config::{DecisionsConfig, StateConfig};
 use crate::id::DecisionId;
 use crate::idempotency::KeyStore;
 use crate::reservations::ReservationLedger;
-use futures::executor::block_on;
 use crate::sink::{DecisionSink, Entry, LogSink};
 use crate::stock::StockJournal;
+use futures::executor::block_on;
 
 const NODES: u32 = 3;
 const SKUS: u32 = 3;
