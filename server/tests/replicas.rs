@@ -20,8 +20,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use allot_client::AllotClient;
 use allot_client::proto as pb;
+use allot_client::proto::decision_service_client::DecisionServiceClient;
+use allot_client::{AllotClient, ServingStatus};
 use allot_tests::crash::workload::{Levels, Workload, read_levels};
 use allot_tests::replicas::Fleet;
 use prost::Message;
@@ -35,6 +36,8 @@ const CLIENTS: usize = 64;
 const ORDERS_PER_CLIENT: usize = 4;
 /// Contested SKUs.
 const SKUS: usize = 3;
+/// Tries of an order the replica sheds for overload.
+const SHED_RETRIES: usize = 200;
 /// Longest wait for the replicas' snapshots to agree.
 const CONVERGE: Duration = Duration::from_secs(60);
 
@@ -71,17 +74,25 @@ impl Acked {
     }
 }
 
-/// Sends one committing order to `api`; the answer, or the error status.
+/// Sends one order to `api`, again (same key) while the replica sheds it
+/// for overload; the answer, or the error status.
 async fn commit(
     api: &AllotClient,
     order: pb::AllocateRequest,
 ) -> Result<pb::AllocateResponse, tonic::Status> {
-    let mut request = tonic::Request::new(order);
-    request.set_timeout(Duration::from_secs(30));
-    api.allocation()
-        .allocate(request)
-        .await
-        .map(|r| r.into_inner())
+    let mut backoff = Duration::from_millis(20);
+    for _ in 0..SHED_RETRIES {
+        let mut request = tonic::Request::new(order.clone());
+        request.set_timeout(Duration::from_secs(30));
+        match api.allocation().allocate(request).await {
+            Err(status) if status.code() == tonic::Code::ResourceExhausted => {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_millis(500));
+            }
+            answer => return answer.map(|r| r.into_inner()),
+        }
+    }
+    panic!("order {} shed {SHED_RETRIES} times", order.order_id)
 }
 
 /// Waits until every running replica in `replicas` reads the same levels
@@ -202,10 +213,32 @@ async fn replicas_share_one_ledger_without_overselling() {
     let levels = converged(&fleet, &[0, 1, 2], &workload.skus).await;
     check_levels(&baseline, &levels, &acked.held(&confirmed), &shipped);
 
-    // 2. A key retried on the other replicas answers the first answer.
+    // 2. A key retried on the other replicas answers the first answer; a
+    // watch on another replica sees the commit's event.
+    let watcher = fleet.client(2).await.unwrap();
+    let mut feed = DecisionServiceClient::new(watcher.authorized())
+        .watch_decisions(pb::WatchDecisionsRequest {
+            from_position: None,
+            kinds: Vec::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
     let mut rng = ChaCha8Rng::seed_from_u64(1_000);
     let order = workload.order(&mut rng, "retried-key".into());
     let first_answer = commit(&first, order.clone()).await.unwrap();
+    let seen = tokio::time::timeout(CONVERGE, async {
+        while let Some(event) = feed.message().await.unwrap() {
+            if event.order_id == "retried-key" {
+                return event;
+            }
+        }
+        panic!("the feed ended");
+    })
+    .await
+    .expect("replica 2's feed never showed the commit made on replica 0");
+    assert_eq!(seen.kind(), pb::DecisionEventKind::OrderAllocated);
+    assert_eq!(seen.decision_id, first_answer.decision_id);
     for i in 1..fleet.len() {
         let other = fleet.client(i).await.unwrap();
         let again = commit(&other, order.clone()).await.unwrap();
@@ -279,6 +312,7 @@ async fn replicas_share_one_ledger_without_overselling() {
     // 4. The database stopped mid-load, then started again.
     fleet.postgres.stop().unwrap();
     let api = fleet.client(1).await.unwrap();
+    health_becomes(&api, ServingStatus::NotServing).await;
     let mut rng = ChaCha8Rng::seed_from_u64(20_000);
     for n in 0..3 {
         let order = workload.order(&mut rng, format!("down-{n}"));
@@ -294,6 +328,7 @@ async fn replicas_share_one_ledger_without_overselling() {
         .await
         .expect("a quote answers from the snapshot while the database is down");
     fleet.postgres.start_again().unwrap();
+    health_becomes(&api, ServingStatus::Serving).await;
     let started = Instant::now();
     let mut acked = acked;
     loop {
@@ -316,6 +351,18 @@ async fn replicas_share_one_ledger_without_overselling() {
     all_there(&fleet, &acked, &confirmed, 0).await;
     let levels = converged(&fleet, &[0, 1, 2], &workload.skus).await;
     check_levels(&baseline, &levels, &acked.held(&confirmed), &shipped);
+}
+
+/// Waits until the replica's `allot.ledger` health is `want`.
+async fn health_becomes(api: &AllotClient, want: ServingStatus) {
+    let started = Instant::now();
+    while api.health("allot.ledger").await.ok() != Some(want) {
+        assert!(
+            started.elapsed() < CONVERGE,
+            "allot.ledger never became {want:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Waits until at least `count` more commits were acknowledged.

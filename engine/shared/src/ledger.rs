@@ -400,6 +400,10 @@ impl SharedLedger for Ledger {
         })
     }
 
+    fn publishes_events(&self) -> bool {
+        self.outbox
+    }
+
     fn decision<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, ServiceError>> {
         Box::pin(self.within(async move {
             let client = self.client().await?;

@@ -270,6 +270,6 @@ impl ReservationLedger for Ledger {
     }
 
     fn publishes_events(&self) -> bool {
-        true
+        self.outbox
     }
 }

@@ -83,7 +83,9 @@ impl<W: Wire> Decider<W> {
                     // The ledger has the record; this copy serves explains
                     // on this replica, and losing it under load loses
                     // nothing acknowledged.
-                    if let Err(error) = sink.record(Entry::new(&id, record, None)) {
+                    let own_event = (!shared.publishes_events())
+                        .then(|| allocation_event(&self.engine.network, &decided, &call.caller));
+                    if let Err(error) = sink.record(Entry::new(&id, record, own_event)) {
                         tracing::warn!(decision = %id, %error, "local copy of a shared decision not kept");
                     }
                     return Ok(response);

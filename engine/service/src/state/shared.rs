@@ -75,6 +75,10 @@ pub trait SharedLedger: Send + Sync {
     /// ledger has it now, or nobody does). UNAVAILABLE when the ledger
     /// cannot be reached.
     fn commit(&self, commit: SharedCommit) -> BoxFuture<'_, Result<Committed, ServiceError>>;
+    /// Whether committed decisions' events go out through the ledger's
+    /// outbox to every replica's feed (there is a bus); else the replica
+    /// logs them in its own feed.
+    fn publishes_events(&self) -> bool;
     /// The encoded record of a decision made by any replica.
     fn decision<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, ServiceError>>;
 }
