@@ -138,3 +138,56 @@ impl Mirror {
         all
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use allot_engine::network::DEMO_SEED;
+
+    fn change(version: i64, on_hand: i64) -> StockChanged {
+        StockChanged {
+            node: "DC-ATL".into(),
+            sku: "SKU-000001".into(),
+            on_hand,
+            reserved: 1,
+            protected: 0,
+            version,
+            change: version * 10,
+        }
+    }
+
+    #[test]
+    fn the_newest_version_wins_in_any_order_and_unknown_rows_are_ignored() {
+        let network = Arc::new(Network::demo(DEMO_SEED));
+        let stock = Arc::new(StockStore::new(network.clone()));
+        let mirror = Mirror::new(Arc::new(ReservationBook::new(stock.clone())));
+        let node = network.node_id("DC-ATL").unwrap();
+        let sku = network.sku_id("SKU-000001").unwrap();
+        assert!(mirror.stock(&change(2, 7)));
+        assert!(
+            !mirror.stock(&change(1, 99)),
+            "an older version arrives late"
+        );
+        assert!(!mirror.stock(&change(2, 99)), "the same version twice");
+        assert_eq!(stock.level(node, sku).on_hand, 7);
+        assert!(mirror.stock(&change(3, 5)));
+        assert_eq!(stock.level(node, sku).on_hand, 5);
+        assert_eq!(mirror.version("DC-ATL", "SKU-000001"), 3);
+        assert_eq!(mirror.position(), 30);
+        let mut unknown = change(9, 1);
+        unknown.node = "NOWHERE".into();
+        assert!(!mirror.stock(&unknown));
+        let day = CapacityChanged {
+            node: "DC-ATL".into(),
+            day: "2026-12-06".into(),
+            used: 4,
+            change: 40,
+        };
+        assert!(mirror.capacity(&day));
+        assert!(!mirror.capacity(&CapacityChanged {
+            used: 9,
+            change: 35,
+            ..day
+        }));
+    }
+}
