@@ -29,10 +29,24 @@ pub async fn open(
         return Ok(None);
     }
     let bus: Option<Arc<dyn BusPort>> = match &config.bus {
-        Some(url) => Some(allot_shared::connect_bus(url).await?),
+        Some(url) => Some(connect_bus(url).await),
         None => None,
     };
     Shared::open(config, engine, bus).await.map(Some)
+}
+
+/// The bus at `url`, retrying every second until it answers (the replica
+/// is not serving meanwhile).
+async fn connect_bus(url: &str) -> Arc<dyn BusPort> {
+    loop {
+        match allot_shared::connect_bus(url).await {
+            Ok(bus) => return bus,
+            Err(error) => {
+                tracing::warn!(%error, "the event bus is not ready: retrying in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
 }
 
 /// Reports the ledger's and the bus's health every second until the

@@ -366,7 +366,6 @@ async fn replicas_share_one_ledger_without_overselling() {
     fleet.postgres.start_again().unwrap();
     health_becomes(&api, ServingStatus::Serving).await;
     let started = Instant::now();
-    let mut acked = acked;
     loop {
         let order = workload.order(&mut rng, format!("back-{}", acked.commits));
         match commit(&api, order).await {

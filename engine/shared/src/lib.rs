@@ -191,6 +191,7 @@ impl Shared {
             ledger.clone(),
             Duration::from_millis(config.ledger_poll_ms.max(10)),
         )));
+        tasks.push(tokio::spawn(tasks::prune(ledger.clone())));
         tasks.push(tokio::spawn(tasks::watch_health(
             ledger.clone(),
             bus.clone(),

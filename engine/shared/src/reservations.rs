@@ -264,8 +264,15 @@ impl ReservationLedger for Ledger {
 
     fn expire_due(&self, now: SystemTime) -> Pending<'_, (Vec<Reservation>, Receipt)> {
         Box::pin(async move {
-            let expired = self.within(self.expire(now)).await?;
-            Ok((expired, Receipt::done()))
+            let mut expired = Vec::new();
+            loop {
+                let batch = self.within(self.expire(now)).await?;
+                let full = batch.len() as i64 == EXPIRE_BATCH;
+                expired.extend(batch);
+                if !full {
+                    return Ok((expired, Receipt::done()));
+                }
+            }
         })
     }
 

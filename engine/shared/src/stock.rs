@@ -66,7 +66,12 @@ impl SharedStock {
     }
 }
 
-async fn write(ledger: &Ledger, writes: Vec<NodeRows>) -> Result<(), ServiceError> {
+async fn write(ledger: &Ledger, mut writes: Vec<NodeRows>) -> Result<(), ServiceError> {
+    // Rows in (node, SKU) code order, as commits take them: no deadlock.
+    writes.sort_by(|a, b| a.node.cmp(&b.node));
+    for w in &mut writes {
+        w.rows.sort_by(|a, b| a.0.cmp(&b.0));
+    }
     let mut client = ledger.client().await?;
     let tx = client.transaction().await.map_err(unavailable)?;
     let mut changes = Changes::default();

@@ -71,7 +71,6 @@ pub(crate) async fn poll_once(ledger: &Ledger) -> Result<(), allot_service::Serv
 /// to publish); each row under its id, so a row published twice (a relay
 /// that died between publishing and marking) is stored once.
 pub(crate) async fn relay(ledger: Arc<Ledger>, bus: Arc<dyn BusPort>) {
-    let mut pruned = std::time::Instant::now();
     loop {
         let _ = tokio::time::timeout(Duration::from_millis(200), ledger.relay.notified()).await;
         loop {
@@ -85,16 +84,48 @@ pub(crate) async fn relay(ledger: Arc<Ledger>, bus: Arc<dyn BusPort>) {
                 }
             }
         }
-        if pruned.elapsed() > Duration::from_secs(60) {
-            pruned = std::time::Instant::now();
-            if let Ok(client) = ledger.client().await {
-                let _ = client
+    }
+}
+
+/// Forgets, once a minute, what the ledger no longer needs: published
+/// outbox rows after an hour, idempotency keys after their day
+/// (`KEY_TTL`, as a single process forgets them), and finished
+/// reservations a day after they ended. Any replica may run it.
+pub(crate) async fn prune(ledger: Arc<Ledger>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let day = allot_service::idempotency::KEY_TTL.as_secs_f64();
+    loop {
+        tick.tick().await;
+        let pruned = ledger
+            .within(async {
+                let client = ledger.client().await?;
+                let outbox = client
                     .execute(
                         "DELETE FROM allot_outbox WHERE published_at < now() - make_interval(secs => $1)",
                         &[&OUTBOX_RETENTION_S],
                     )
                     .await;
-            }
+                let keys = client
+                    .execute(
+                        "DELETE FROM allot_keys WHERE at < now() - make_interval(secs => $1)",
+                        &[&day],
+                    )
+                    .await;
+                let reservations = client
+                    .execute(
+                        "DELETE FROM allot_reservations WHERE state <> 'held' AND updated_at < now() - make_interval(secs => $1)",
+                        &[&day],
+                    )
+                    .await;
+                for result in [outbox, keys, reservations] {
+                    result.map_err(crate::error::unavailable)?;
+                }
+                Ok(())
+            })
+            .await;
+        if let Err(error) = pruned {
+            tracing::debug!(%error, "ledger pruning failed");
         }
     }
 }
