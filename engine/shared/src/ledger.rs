@@ -125,6 +125,21 @@ impl Ledger {
         }
     }
 
+    /// A reservation's units summed per (node, SKU) code, in the order
+    /// every transaction locks the rows.
+    pub(crate) fn units<'a>(&'a self, r: &Reservation) -> BTreeMap<(&'a str, &'a str), i64> {
+        let mut units = BTreeMap::new();
+        for u in &r.units {
+            *units
+                .entry((
+                    self.network.node(u.node).code.as_str(),
+                    self.network.sku(u.sku).code.as_str(),
+                ))
+                .or_insert(0) += i64::from(u.quantity);
+        }
+        units
+    }
+
     /// Mirrors what a committed transaction changed and wakes the relay.
     pub(crate) fn committed(&self, changes: &Changes) {
         for change in &changes.stock {
@@ -209,15 +224,11 @@ impl Ledger {
                 )
                 .await
                 .map_err(unavailable)?;
-            let used: Vec<u8> = row.get(0);
-            let mut fingerprint: Fingerprint = [0; 32];
-            if used.len() == fingerprint.len() {
-                fingerprint.copy_from_slice(&used);
-            }
+            let (fingerprint, response) = used_key(&row);
             return Ok((
                 Committed::KeyUsed {
                     fingerprint,
-                    response: row.get(1),
+                    response,
                 },
                 Changes::default(),
             ));
@@ -274,15 +285,7 @@ impl Ledger {
         r: &Reservation,
         changes: &mut Changes,
     ) -> Result<Option<String>, ServiceError> {
-        let mut units: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-        for u in &r.units {
-            *units
-                .entry((
-                    self.network.node(u.node).code.as_str(),
-                    self.network.sku(u.sku).code.as_str(),
-                ))
-                .or_insert(0) += i64::from(u.quantity);
-        }
+        let units = self.units(r);
         let stock_sql = format!(
             "UPDATE allot_stock SET held = held + $3, version = version + 1, change = nextval('allot_change') \
              WHERE node = $1 AND sku = $2 AND feed_reserved + held + $3 <= on_hand {STOCK_RETURNING}"
@@ -340,6 +343,16 @@ impl Ledger {
     }
 }
 
+/// A key's row read back: (fingerprint, response).
+fn used_key(row: &tokio_postgres::Row) -> UsedKey {
+    let used: Vec<u8> = row.get(0);
+    let mut fingerprint: Fingerprint = [0; 32];
+    if used.len() == fingerprint.len() {
+        fingerprint.copy_from_slice(&used);
+    }
+    (fingerprint, row.get(1))
+}
+
 /// A stock or capacity `(node, day)` row read back, for the mirror.
 pub(crate) fn capacity_changed(row: &tokio_postgres::Row) -> Option<CapacityChanged> {
     let number: i32 = row.get(1);
@@ -362,14 +375,7 @@ impl SharedLedger for Ledger {
                 )
                 .await
                 .map_err(unavailable)?;
-            Ok(row.map(|row| {
-                let used: Vec<u8> = row.get(0);
-                let mut fingerprint: Fingerprint = [0; 32];
-                if used.len() == fingerprint.len() {
-                    fingerprint.copy_from_slice(&used);
-                }
-                (fingerprint, row.get(1))
-            }))
+            Ok(row.map(|row| used_key(&row)))
         }))
     }
 

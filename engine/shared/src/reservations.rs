@@ -2,7 +2,6 @@
 //! by any replica, each change one transaction with its events in the
 //! outbox.
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use allot_engine::reservation::{Finished, Reservation, ReservationError, ReservationState};
@@ -58,15 +57,7 @@ impl Ledger {
         )
         .await
         .map_err(unavailable)?;
-        let mut units: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-        for u in &reservation.units {
-            *units
-                .entry((
-                    self.network.node(u.node).code.as_str(),
-                    self.network.sku(u.sku).code.as_str(),
-                ))
-                .or_insert(0) += i64::from(u.quantity);
-        }
+        let units = self.units(reservation);
         let shipped = to == ReservationState::Confirmed;
         for (&(node, sku), &quantity) in &units {
             let sql = if shipped {

@@ -338,24 +338,9 @@ impl<W: Wire> Decider<W> {
             Some(order) => FraudInput::Live(Box::new(order.event(now, &self.engine.privacy))),
             None => FraudInput::None,
         };
-        let review = self.review;
-        let worker = self.engine.clone();
-        let order = call.order;
-        let deadline = call.deadline;
         let decided = self
-            .pool
-            .run(deadline, move || {
-                decide(
-                    &worker.allocator,
-                    &worker.risk,
-                    &order,
-                    fraud,
-                    Mode::Live { commit, review },
-                    deadline,
-                    now,
-                )
-            })
-            .await??;
+            .solve(call.order, call.deadline, commit, fraud, now)
+            .await?;
         let disposition = decided.disposition();
         metrics::counter!("allot_allocations_total", "disposition" => disposition.name())
             .increment(1);
@@ -410,6 +395,33 @@ impl<W: Wire> Decider<W> {
             return Err(failed);
         }
         Ok(response)
+    }
+
+    /// Scores (unless scored already) and solves on the pool, holding the
+    /// plan in the book when `commit` says so.
+    async fn solve(
+        &self,
+        order: OrderRequest,
+        deadline: Instant,
+        commit: Option<Commit>,
+        fraud: FraudInput,
+        now: SystemTime,
+    ) -> Result<Decided, ServiceError> {
+        let review = self.review;
+        let worker = self.engine.clone();
+        self.pool
+            .run(deadline, move || {
+                decide(
+                    &worker.allocator,
+                    &worker.risk,
+                    &order,
+                    fraud,
+                    Mode::Live { commit, review },
+                    deadline,
+                    now,
+                )
+            })
+            .await?
     }
 
     /// See [`Allocation::evaluate`].

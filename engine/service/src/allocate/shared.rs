@@ -5,15 +5,9 @@
 
 use std::sync::Arc;
 
-use std::time::Instant;
-
 use allot_engine::allocation::allocate::Commit;
-use allot_engine::allocation::request::OrderRequest;
 
-use super::{
-    AllocateCall, Decided, Decider, FraudInput, KeyedCommit, Mode, allocation_event, decide,
-    log_has_room,
-};
+use super::{AllocateCall, Decider, FraudInput, KeyedCommit, allocation_event, log_has_room};
 use crate::error::{Code, ServiceError};
 use crate::id::DecisionId;
 use crate::sink::Entry;
@@ -45,8 +39,18 @@ impl<W: Wire> Decider<W> {
         for _attempt in 0..MAX_ATTEMPTS {
             log_has_room(sink.queue_depth(), self.decision_queue)?;
             let id = DecisionId::mint();
+            let commit = Some(Commit {
+                ttl: keyed.ttl,
+                decision_id: id.as_str().to_string(),
+            });
             let decided = self
-                .solve(call.order.clone(), call.deadline, &id, &keyed, fraud)
+                .solve(
+                    call.order.clone(),
+                    call.deadline,
+                    commit,
+                    fraud,
+                    self.clock.now(),
+                )
                 .await?;
             // A re-solve keeps the first score: the order was observed once.
             fraud = match &decided.risk {
@@ -119,37 +123,5 @@ impl<W: Wire> Decider<W> {
                 lost.join("; ")
             ),
         ))
-    }
-
-    /// Scores (unless scored already) and solves on the pool, holding the
-    /// plan in this replica's book.
-    async fn solve(
-        &self,
-        order: OrderRequest,
-        deadline: Instant,
-        id: &DecisionId,
-        keyed: &KeyedCommit,
-        fraud: FraudInput,
-    ) -> Result<Decided, ServiceError> {
-        let commit = Some(Commit {
-            ttl: keyed.ttl,
-            decision_id: id.as_str().to_string(),
-        });
-        let review = self.review;
-        let worker = self.engine.clone();
-        let now = self.clock.now();
-        self.pool
-            .run(deadline, move || {
-                decide(
-                    &worker.allocator,
-                    &worker.risk,
-                    &order,
-                    fraud,
-                    Mode::Live { commit, review },
-                    deadline,
-                    now,
-                )
-            })
-            .await?
     }
 }
