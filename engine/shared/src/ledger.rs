@@ -208,34 +208,18 @@ impl Ledger {
     async fn commit_once(&self, c: &SharedCommit) -> Result<(Committed, Changes), ServiceError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(unavailable)?;
+        // What no other commit touches, sent together in one round trip
+        // (the key first: a concurrent commit of the same key waits on it);
+        // the rows other commits contend for last, so their locks are held
+        // for the shortest time: the guarded updates, the outbox, the commit.
         let fingerprint: &[u8] = &c.fingerprint;
-        let inserted = tx
-            .execute(
+        let key = async {
+            tx.execute(
                 "INSERT INTO allot_keys (key, fingerprint, response, at) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
                 &[&c.key, &fingerprint, &c.response, &c.at],
             )
             .await
-            .map_err(unavailable)?;
-        if inserted == 0 {
-            let row = tx
-                .query_one(
-                    "SELECT fingerprint, response FROM allot_keys WHERE key = $1",
-                    &[&c.key],
-                )
-                .await
-                .map_err(unavailable)?;
-            let (fingerprint, response) = used_key(&row);
-            return Ok((
-                Committed::KeyUsed {
-                    fingerprint,
-                    response,
-                },
-                Changes::default(),
-            ));
-        }
-        // What no other commit touches first, sent together; the rows
-        // other commits contend for last, so their locks are held for the
-        // shortest time: the guarded updates, the outbox and the commit.
+        };
         let body = c
             .reservation
             .as_ref()
@@ -259,7 +243,25 @@ impl Ledger {
             )
             .await
         };
-        let (reservation, decision) = futures::join!(reservation, decision);
+        let (inserted, reservation, decision) = futures::join!(key, reservation, decision);
+        if inserted.map_err(unavailable)? == 0 {
+            // Rolled back when `tx` drops: nothing of this call stays.
+            let row = tx
+                .query_one(
+                    "SELECT fingerprint, response FROM allot_keys WHERE key = $1",
+                    &[&c.key],
+                )
+                .await
+                .map_err(unavailable)?;
+            let (fingerprint, response) = used_key(&row);
+            return Ok((
+                Committed::KeyUsed {
+                    fingerprint,
+                    response,
+                },
+                Changes::default(),
+            ));
+        }
         reservation.map_err(unavailable)?;
         decision.map_err(unavailable)?;
         let mut changes = Changes::default();
