@@ -100,8 +100,23 @@ pub(crate) async fn load(ledger: &Arc<Ledger>) -> Result<CaughtUp, SharedError> 
             &[],
         )
         .await?;
+    let mut known = std::collections::HashSet::new();
     for row in &rows {
-        ledger.mirror.stock(&stock_changed(row));
+        let change = stock_changed(row);
+        ledger.mirror.stock(&change);
+        known.insert((change.node, change.sku));
+    }
+    // Rows this replica's startup stock has and the ledger does not: the
+    // ledger is the stock of record, so they are empty.
+    let network = stock.network().clone();
+    let now = std::time::SystemTime::now();
+    for node in network.node_ids() {
+        let code = &network.node(node).code;
+        for (sku, _) in stock.node_levels(node).1 {
+            if !known.contains(&(code.clone(), network.sku(sku).code.clone())) {
+                stock.mirror_level(node, sku, allot_engine::stock::StockLevel::default(), now);
+            }
+        }
     }
     let today = chrono::Utc::now().date_naive();
     let from = today

@@ -62,6 +62,22 @@ pub(crate) async fn poll_once(ledger: &Ledger) -> Result<(), allot_service::Serv
             ledger.mirror.capacity(&change);
         }
     }
+    // Feed positions a node's feed reached on another replica.
+    let stock = ledger.book.stock();
+    for row in client
+        .query(
+            "SELECT node, sequence FROM allot_feed WHERE change > $1",
+            &[&from],
+        )
+        .await
+        .map_err(crate::error::unavailable)?
+    {
+        let node: String = row.get(0);
+        let sequence: i64 = row.get(1);
+        if let Some(id) = stock.network().node_id(&node) {
+            stock.mirror_sequence(id, u64::try_from(sequence).unwrap_or(0));
+        }
+    }
     metrics::gauge!("allot_ledger_position").set(ledger.mirror.position() as f64);
     Ok(())
 }
