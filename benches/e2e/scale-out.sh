@@ -231,7 +231,7 @@ pg_segments() { # sum of data_segs_out and data_segs_in of connections to Postgr
 
 # Samples pg_stat_activity of the ledger's backends every 100 ms for
 # `count` samples, then prints state|wait type|wait event|samples. One
-# session, each sample its own short transaction (a long one would hold
+# psql connection, each sample its own short transaction (a long one would hold
 # back the pruning of the rows the ledger updates over and over).
 wait_sampler() { # count
   {
