@@ -12,7 +12,7 @@ pub const RPC_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Retries of a call refused for overload (or unknown) during recovery and
 /// checks, when the server is up and the outcome must be known.
-const RETRIES: u32 = 40;
+pub const RETRIES: u32 = 40;
 
 /// Pause before the first retry; doubles up to [`MAX_BACKOFF`].
 const BACKOFF: Duration = Duration::from_millis(20);
