@@ -67,7 +67,9 @@ impl PromiseWorld {
             )?);
             eta.prefill(now)?;
             eta.prefill(now + Duration::from_secs(900))?;
-            let refresher = Refresher::spawn(eta.clone(), Duration::from_secs(90), |_| {})?;
+            let live = eta.clone();
+            let refresher =
+                Refresher::spawn(move || live.clone(), Duration::from_secs(90), |_| {})?;
             (Some(eta), Some(refresher))
         } else {
             (None, None)

@@ -8,6 +8,7 @@
 //! the delivery window of each shipment; promises use it for the delivery
 //! window and the on-time probability of each option.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::network::{NodeId, RegionId, ServiceId};
@@ -57,13 +58,36 @@ impl TransitQuantiles {
 #[error("transit prediction failed: {0}")]
 pub struct TransitError(pub String);
 
+/// Which model answered: recorded with every decision that used it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModelTag {
+    /// Model name, e.g. `eta`.
+    pub name: String,
+    /// Model version, from its card.
+    pub version: String,
+    /// Hex SHA-256 of the model file (empty when the predictor has no file).
+    pub sha256: String,
+}
+
 /// Predicts transit quantiles and on-time probabilities.
 pub trait TransitPredictor: Send + Sync {
-    /// Name of the model behind the predictions, e.g. `eta-gbt`.
-    fn model_name(&self) -> &str;
+    /// The model behind the predictions.
+    fn model(&self) -> ModelTag;
 
-    /// Version of the model behind the predictions, recorded with decisions.
-    fn model_version(&self) -> &str;
+    /// The predictor that answers now, for a predictor whose model can be
+    /// swapped while serving: a caller pins it once and uses it for every
+    /// prediction of one decision, so one decision never mixes two model
+    /// versions. `None` (the default): this predictor never changes.
+    fn pinned(&self) -> Option<Arc<dyn TransitPredictor>> {
+        None
+    }
+
+    /// Records that a decision ships on `lanes` released at `released` (for
+    /// drift monitoring of the model's live population); the default does
+    /// nothing.
+    fn observe_shipped(&self, lanes: &[Lane], released: SystemTime) {
+        let _ = (lanes, released);
+    }
 
     /// Quantiles for every lane, in order, for an order released at
     /// `released`. One call per order: implementations batch the lanes into

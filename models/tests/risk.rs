@@ -16,6 +16,7 @@ fn scorer(policy: RiskPolicy) -> RiskScorer {
         &policy,
         StoreConfig::default(),
         &allot_models::features::PlainKeys,
+        allot_models::risk::VersionOptions::default(),
     )
     .unwrap()
 }

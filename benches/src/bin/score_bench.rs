@@ -345,6 +345,7 @@ fn main() -> anyhow_free::Result {
         &RiskPolicy::default(),
         StoreConfig::default(),
         &allot_models::features::PlainKeys,
+        allot_models::risk::VersionOptions::default(),
     )?;
     for case in &orders[..warm] {
         for &c in &case.returns_before {

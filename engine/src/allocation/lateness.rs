@@ -66,8 +66,8 @@ pub struct DeliveryWindow {
 pub struct TransitRead {
     /// Where the lateness term comes from.
     pub source: LatenessSource,
-    /// Name and version of the transit model that answered, if one did.
-    pub model: Option<(String, String)>,
+    /// The transit model that answered, if one did.
+    pub model: Option<crate::transit::ModelTag>,
     /// P(late) per candidate, in candidate order; all 0 without a promise.
     pub p_late: Vec<f64>,
     /// The delivery window per candidate, in candidate order; empty when no
@@ -122,6 +122,8 @@ pub(crate) fn predict(
     if problem.candidates.is_empty() {
         return;
     }
+    let pinned = predictor.pinned();
+    let predictor: &dyn TransitPredictor = pinned.as_deref().unwrap_or(predictor);
     let region = request
         .destination
         .region
@@ -186,10 +188,7 @@ pub(crate) fn predict(
     }
     read.p_late = p_late;
     read.windows = windows;
-    read.model = Some((
-        predictor.model_name().to_string(),
-        predictor.model_version().to_string(),
-    ));
+    read.model = Some(predictor.model());
     if promise_end.is_some() {
         read.source = LatenessSource::Model;
     }
@@ -277,12 +276,12 @@ pub(crate) mod test_predictor {
     }
 
     impl TransitPredictor for FixedPredictor {
-        fn model_name(&self) -> &str {
-            "eta-test"
-        }
-
-        fn model_version(&self) -> &str {
-            "1"
+        fn model(&self) -> crate::transit::ModelTag {
+            crate::transit::ModelTag {
+                name: "eta-test".into(),
+                version: "1".into(),
+                sha256: String::new(),
+            }
         }
 
         fn predict(

@@ -71,7 +71,7 @@ pub struct Promiser {
 impl std::fmt::Debug for Promiser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Promiser")
-            .field("transit", &self.transit.as_ref().map(|t| t.model_version()))
+            .field("transit", &self.transit.as_ref().map(|t| t.model().version))
             .field("stats", &self.stats())
             .finish()
     }
@@ -139,6 +139,14 @@ impl Promiser {
     ) -> Result<PromiseOutcome, AllocationError> {
         request.validate(self.book.stock().network())?;
         self.quote(request, capacity, deadline)
+    }
+
+    /// Forgets every cached promise (after the transit model changed: a
+    /// cached answer names the model that planned it).
+    pub fn clear_cache(&self) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate_all();
+        }
     }
 
     /// The quote of `request` if the promise cache holds its plans (same

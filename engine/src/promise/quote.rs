@@ -127,8 +127,8 @@ pub struct PromiseOutcome {
     pub options: Vec<DeliveryOption>,
     /// Levels that cannot be offered (only when asked to explain).
     pub unavailable: Vec<UnavailableOption>,
-    /// Name and version of the transit model that answered, if one did.
-    pub model: Option<(String, String)>,
+    /// The transit model that answered, if one did.
+    pub model: Option<crate::transit::ModelTag>,
     /// Where the windows come from.
     pub transit: TransitSource,
     /// The plans came from the cache.

@@ -22,11 +22,12 @@ struct FixedTransit {
 }
 
 impl TransitPredictor for FixedTransit {
-    fn model_name(&self) -> &str {
-        "fixed"
-    }
-    fn model_version(&self) -> &str {
-        "fixed-1"
+    fn model(&self) -> crate::transit::ModelTag {
+        crate::transit::ModelTag {
+            name: "fixed".into(),
+            version: "fixed-1".into(),
+            sha256: String::new(),
+        }
     }
     fn predict(
         &self,

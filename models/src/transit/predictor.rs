@@ -7,10 +7,11 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use allot_engine::network::{Network, RegionId};
-use allot_engine::transit::{Lane, TransitError, TransitPredictor, TransitQuantiles};
+use allot_engine::transit::{Lane, ModelTag, TransitError, TransitPredictor, TransitQuantiles};
 use moka::sync::Cache;
 
 use super::calibration::{CALIBRATION_FILE, Calibration, CalibrationError, WindowAdjust};
+use crate::drift::DriftMonitor;
 use crate::features::{ETA_FEATURE_COUNT, ETA_TIME_BUCKET_SECS, EtaKey};
 use crate::scoring::{EtaModel, ScoringError};
 
@@ -59,12 +60,16 @@ pub struct EtaPredictor {
     hits: AtomicU64,
     misses: AtomicU64,
     runs: AtomicU64,
+    /// Hex SHA-256 of the model file (empty when not computed).
+    sha256: String,
+    /// Watches the lanes decisions ship on, when set.
+    drift: Option<DriftMonitor>,
 }
 
 impl std::fmt::Debug for EtaPredictor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EtaPredictor")
-            .field("model", &self.model_version())
+            .field("model", &self.onnx_model().card().version)
             .field("calibration", &self.calibration.fitted_on)
             .field("cached", &self.cache.entry_count())
             .finish()
@@ -133,7 +138,27 @@ impl EtaPredictor {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             runs: AtomicU64::new(0),
+            sha256: String::new(),
+            drift: None,
         }
+    }
+
+    /// This predictor, naming its model file's hex SHA-256 and watching the
+    /// lanes decisions ship on with `drift`.
+    pub fn with_identity(mut self, sha256: String, drift: DriftMonitor) -> EtaPredictor {
+        self.sha256 = sha256;
+        self.drift = Some(drift);
+        self
+    }
+
+    /// The drift monitor of the lanes decisions ship on, when set.
+    pub fn drift(&self) -> Option<&DriftMonitor> {
+        self.drift.as_ref()
+    }
+
+    /// The typed ETA model.
+    pub fn eta_model(&self) -> &EtaModel {
+        &self.model
     }
 
     /// Loads `eta.onnx`, `cards/eta.json` and, when present,
@@ -156,7 +181,7 @@ impl EtaPredictor {
     }
 
     /// The ETA model (its card and file).
-    pub fn model(&self) -> &crate::scoring::Model {
+    pub fn onnx_model(&self) -> &crate::scoring::Model {
         self.model.model()
     }
 
@@ -336,12 +361,44 @@ fn unix_secs(t: SystemTime) -> i64 {
 }
 
 impl TransitPredictor for EtaPredictor {
-    fn model_name(&self) -> &str {
-        &self.model.model().card().name
+    fn model(&self) -> ModelTag {
+        let card = self.model.model().card();
+        ModelTag {
+            name: card.name.clone(),
+            version: card.version.clone(),
+            sha256: self.sha256.clone(),
+        }
     }
 
-    fn model_version(&self) -> &str {
-        &self.model.model().card().version
+    fn observe_shipped(&self, lanes: &[Lane], released: SystemTime) {
+        let Some(drift) = &self.drift else {
+            return;
+        };
+        let bucket = unix_secs(released).div_euclid(ETA_TIME_BUCKET_SECS);
+        let rows: Vec<[f32; ETA_FEATURE_COUNT]> = lanes
+            .iter()
+            .filter(|lane| self.check_lane(lane).is_ok())
+            .map(|lane| {
+                let key = EtaKey {
+                    node: lane.node,
+                    service: lane.service,
+                    region: lane.region,
+                    bucket,
+                };
+                key.features(&self.network).to_row()
+            })
+            .collect();
+        if rows.is_empty() {
+            return;
+        }
+        // The card's output histograms are of the model's raw quantiles,
+        // before sorting and the calibrated window: watch the same.
+        let Ok(raw) = self.model.quantiles_batch(&rows) else {
+            return;
+        };
+        for (row, q) in rows.iter().zip(raw) {
+            drift.observe(row, &q);
+        }
     }
 
     fn predict(

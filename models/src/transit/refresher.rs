@@ -33,12 +33,13 @@ impl std::fmt::Debug for Refresher {
 }
 
 impl Refresher {
-    /// Starts a thread named `eta-refresher` that prefills the bucket of now
+    /// Starts a thread named `eta-refresher` that prefills, on the predictor
+    /// `live` returns at each pass (the live version), the bucket of now
     /// and the next one at once, then again `lead` before each bucket
     /// starts. `report` is called after each pass with the lanes scored (or
     /// the error; the thread carries on and retries at the next pass).
     pub fn spawn(
-        predictor: Arc<EtaPredictor>,
+        live: impl Fn() -> Arc<EtaPredictor> + Send + 'static,
         lead: Duration,
         report: impl Fn(PassReport) + Send + 'static,
     ) -> std::io::Result<Refresher> {
@@ -52,6 +53,7 @@ impl Refresher {
             .spawn(move || {
                 loop {
                     let now = SystemTime::now();
+                    let predictor = live();
                     let keep_going = || !flag.load(Ordering::Relaxed);
                     let pass = predictor
                         .prefill_while(now, &keep_going)

@@ -18,7 +18,7 @@ use crate::promise::quote::{ShipFrom, TransitSource};
 use crate::promise::request::PromiseRequest;
 use crate::stock::NodeVersion;
 use crate::stock::order_view::OrderStockView;
-use crate::transit::{Lane, TransitQuantiles};
+use crate::transit::{Lane, TransitPredictor, TransitQuantiles};
 
 /// One planned level.
 #[derive(Debug, Clone)]
@@ -48,7 +48,7 @@ pub(super) struct Planned {
     /// Where the windows come from.
     pub(super) transit: TransitSource,
     /// Name and version of the transit model that answered, if one did.
-    pub(super) model: Option<(String, String)>,
+    pub(super) model: Option<crate::transit::ModelTag>,
     /// The decision that recorded the read this entry was planned on.
     pub(super) recorded_by: Arc<OnceLock<String>>,
 }
@@ -150,14 +150,13 @@ impl Promiser {
         network: &Network,
         request: &PromiseRequest,
         plans: &mut [LevelPlan],
-    ) -> (TransitSource, Option<(String, String)>) {
-        let Some(predictor) = &self.transit else {
+    ) -> (TransitSource, Option<crate::transit::ModelTag>) {
+        let Some(transit) = &self.transit else {
             return (TransitSource::Nominal, None);
         };
-        let model = Some((
-            predictor.model_name().to_string(),
-            predictor.model_version().to_string(),
-        ));
+        let pinned = transit.pinned();
+        let predictor: &dyn TransitPredictor = pinned.as_deref().unwrap_or(transit.as_ref());
+        let model = Some(predictor.model());
         let region = request
             .destination
             .region
