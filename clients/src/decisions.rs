@@ -157,11 +157,15 @@ fn reason_line(r: &pb::Reason) -> String {
     line
 }
 
-fn risk_lines(out: &mut String, risk: &pb::RiskAssessment, top: usize) {
-    let decision = pb::RiskDecision::try_from(risk.decision).map_or_else(
-        |_| format!("decision {}", risk.decision),
+fn risk_decision_name(decision: i32) -> String {
+    pb::RiskDecision::try_from(decision).map_or_else(
+        |_| format!("decision {decision}"),
         |d| name(d.as_str_name(), "RISK_DECISION_"),
-    );
+    )
+}
+
+fn risk_lines(out: &mut String, risk: &pb::RiskAssessment, top: usize) {
+    let decision = risk_decision_name(risk.decision);
     let _ = writeln!(
         out,
         "  Fraud risk: {decision} (probability {:.3}, model {} {})",
@@ -441,9 +445,26 @@ pub fn explain_text(record: &pb::DecisionRecord) -> String {
         let models: Vec<String> = record
             .model_versions
             .iter()
-            .map(|m| format!("{} {}", m.name, m.version))
+            .map(|m| match m.sha256.get(..12) {
+                Some(short) => format!("{} {} (sha256 {short}…)", m.name, m.version),
+                None => format!("{} {}", m.name, m.version),
+            })
             .collect();
         let _ = writeln!(out, "  models: {}", models.join(", "));
+    }
+    if let Some(shadow) = &record.shadow {
+        let model = shadow
+            .model
+            .as_ref()
+            .map(|m| format!("{} {}", m.name, m.version))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  shadow model {model}: fraud probability {:.3}, would {} ({})",
+            shadow.fraud_probability,
+            risk_decision_name(shadow.decision),
+            if shadow.agrees { "agrees" } else { "disagrees" }
+        );
     }
     let _ = writeln!(
         out,
@@ -547,6 +568,7 @@ mod tests {
             model_versions: vec![pb::ModelVersion {
                 name: "fraud-gbt".into(),
                 version: "2025.06.1".into(),
+                sha256: "5eed".repeat(16),
             }],
             config_hash: "c0ffee".into(),
             ..Default::default()
@@ -563,7 +585,7 @@ mod tests {
             "1843 minor",
             "LOWEST_COST: cheapest node with stock (node DC-ATL)",
             "Without DC-ATL: 2043 minor (+200 minor)",
-            "models: fraud-gbt 2025.06.1",
+            "models: fraud-gbt 2025.06.1 (sha256 5eed5eed5eed…)",
             "config sha256 c0ffee",
             "Excluded (EXCLUDED_NO_STOCK): ST-1, ST-2",
         ] {

@@ -20,9 +20,10 @@ pub enum Role {
     /// Stock writes, ConfirmReservation, ReleaseReservation.
     Operate,
     /// The decision feed, ExplainDecision, ReplayDecision, stock and
-    /// reservation reads, GetNetwork, GetModelInfo.
+    /// reservation reads, GetNetwork, GetModelInfo, GetModelDrift.
     Read,
-    /// ReloadModels, and any RPC not listed above.
+    /// ReloadModels, RollbackModels, ClearShadowModels, and any RPC not
+    /// listed above.
     Admin,
 }
 
@@ -108,7 +109,8 @@ fn required_role(path: &str) -> Option<Role> {
         | "DecisionService/WatchDecisions"
         | "DecisionService/ReplayDecision"
         | "AdminService/GetNetwork"
-        | "AdminService/GetModelInfo" => Role::Read,
+        | "AdminService/GetModelInfo"
+        | "AdminService/GetModelDrift" => Role::Read,
         // Fail closed: an RPC added to the contract needs admin until it is
         // given its role here.
         _ => Role::Admin,

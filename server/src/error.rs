@@ -16,6 +16,7 @@ pub(crate) fn grpc_code(code: Code) -> tonic::Code {
         Code::OutOfRange => tonic::Code::OutOfRange,
         Code::Aborted => tonic::Code::Aborted,
         Code::Unavailable => tonic::Code::Unavailable,
+        Code::PermissionDenied => tonic::Code::PermissionDenied,
         Code::Unimplemented => tonic::Code::Unimplemented,
         Code::Internal => tonic::Code::Internal,
     }
@@ -76,6 +77,7 @@ mod tests {
             Code::OutOfRange,
             Code::Aborted,
             Code::Unavailable,
+            Code::PermissionDenied,
             Code::Unimplemented,
             Code::Internal,
         ];

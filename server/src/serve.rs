@@ -254,9 +254,17 @@ pub async fn serve(
                 "holds that ran out while the server was down expired"
             );
         }
-        load_ready.set(Arc::new(services));
+        let services = Arc::new(services);
+        load_ready.set(services.clone());
         // Aborted when `serve` returns (this future is dropped then).
         let _sweeper = AbortOnDrop(tokio::spawn(sweeper.expire_every_second()));
+        let _drift = AbortOnDrop(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(services.models.drift_interval());
+            loop {
+                tick.tick().await;
+                services.models.publish_drift();
+            }
+        }));
         if !*load_stop.borrow_and_update() {
             set_health(&load_reporter, ServingStatus::Serving).await;
             tracing::info!("network and stock loaded: serving");

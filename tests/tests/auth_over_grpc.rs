@@ -138,7 +138,25 @@ async fn call(channel: Channel, rpc: &str, token: Option<&str>) -> Code {
             .await
             .map(drop),
         "ReloadModels" => AdminServiceClient::new(channel)
-            .reload_models(with(pb::ReloadModelsRequest::default(), token))
+            .reload_models(with(
+                pb::ReloadModelsRequest {
+                    model_dir: "/nonexistent-models".into(),
+                    ..Default::default()
+                },
+                token,
+            ))
+            .await
+            .map(drop),
+        "RollbackModels" => AdminServiceClient::new(channel)
+            .rollback_models(with(pb::RollbackModelsRequest::default(), token))
+            .await
+            .map(drop),
+        "ClearShadowModels" => AdminServiceClient::new(channel)
+            .clear_shadow_models(with(pb::ClearShadowModelsRequest::default(), token))
+            .await
+            .map(drop),
+        "GetModelDrift" => AdminServiceClient::new(channel)
+            .get_model_drift(with(pb::GetModelDriftRequest::default(), token))
             .await
             .map(drop),
         other => panic!("no call for {other}"),
@@ -147,7 +165,7 @@ async fn call(channel: Channel, rpc: &str, token: Option<&str>) -> Code {
 }
 
 /// Every RPC of the contract with the role that may call it.
-const RPCS: [(&str, Role); 19] = [
+const RPCS: [(&str, Role); 22] = [
     ("Allocate", Role::Decide),
     ("EvaluatePlan", Role::Decide),
     ("GetDeliveryPromise", Role::Decide),
@@ -166,7 +184,10 @@ const RPCS: [(&str, Role); 19] = [
     ("ReplayDecision", Role::Read),
     ("GetNetwork", Role::Read),
     ("GetModelInfo", Role::Read),
+    ("GetModelDrift", Role::Read),
     ("ReloadModels", Role::Admin),
+    ("RollbackModels", Role::Admin),
+    ("ClearShadowModels", Role::Admin),
 ];
 
 #[tokio::test]

@@ -94,6 +94,10 @@ pub enum Command {
     /// Load-test your own server (loopback): latency percentiles,
     /// throughput and status codes per RPC.
     Load(Box<super::load::LoadArgs>),
+    /// Model versions: info, reload through the gates, rollback, shadows,
+    /// drift (AdminService).
+    #[command(subcommand)]
+    Models(super::models::ModelsCommand),
 }
 
 /// Arguments of `health`.

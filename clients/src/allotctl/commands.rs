@@ -72,6 +72,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             super::load::load(&server, *args).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Models(cmd) => {
+            super::models::models(&server, cmd).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Network { include_skus } => {
             let client = server.connect().await?;
             let network = client

@@ -5,5 +5,6 @@ pub mod cli;
 pub mod commands;
 pub mod decisions;
 pub mod load;
+pub mod models;
 pub mod output;
 pub mod server;

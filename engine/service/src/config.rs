@@ -254,6 +254,27 @@ pub struct ModelsConfig {
     pub eta_refresh_lead_s: u64,
     /// Block lists, allow lists and the amount limit.
     pub risk: allot_models::risk::RiskPolicy,
+    /// Whether `ReloadModels` and `RollbackModels` may change the models
+    /// while serving (PERMISSION_DENIED when off).
+    pub reload: bool,
+    /// How much lower a reloaded fraud model's AUC may be than the live
+    /// model's on the candidate card's held-out rows.
+    pub reload_fraud_auc_margin: f64,
+    /// How much higher, relative, a reloaded ETA model's mean pinball loss
+    /// may be than the live model's on the candidate card's held-out rows
+    /// (0.02: 2% worse at most).
+    pub reload_eta_loss_margin: f64,
+    /// Rows of live traffic each model's drift window keeps.
+    pub drift_window: usize,
+    /// PSI at or above which a column's drift raises the alert (the
+    /// `allot_model_drift_alert` gauge and a warning); 0.25 is the
+    /// conventional "significant" band.
+    pub drift_alert_psi: f64,
+    /// Rows a drift window needs before its PSI is exported and can alert
+    /// (PSI over a handful of rows is noise).
+    pub drift_min_rows: usize,
+    /// How often the drift gauges are recomputed, seconds.
+    pub drift_interval_s: u64,
 }
 
 impl Default for ModelsConfig {
@@ -266,6 +287,13 @@ impl Default for ModelsConfig {
             eta_refresh: true,
             eta_refresh_lead_s: 90,
             risk: Default::default(),
+            reload: true,
+            reload_fraud_auc_margin: 0.005,
+            reload_eta_loss_margin: 0.02,
+            drift_window: 10_000,
+            drift_alert_psi: 0.25,
+            drift_min_rows: 500,
+            drift_interval_s: 10,
         }
     }
 }

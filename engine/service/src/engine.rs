@@ -11,11 +11,14 @@ use allot_engine::network::{Network, NetworkError, demo_stock};
 use allot_engine::promise::{PromiseCacheConfig, Promiser};
 use allot_engine::reservation::ReservationBook;
 use allot_engine::stock::{StockError, StockLevel, StockStore};
-use allot_engine::transit::TransitPredictor;
+use allot_engine::transit::{ModelTag, TransitPredictor};
 use allot_models::features::StoreConfig;
-use allot_models::risk::RiskScorer;
-use allot_models::scoring::{ModelCard, OrtRuntime, ScoringError};
-use allot_models::transit::{EtaPredictor, PredictorLoadError, PredictorOptions, Refresher};
+use allot_models::registry::GateRefusal;
+use allot_models::risk::{RiskScorer, VersionOptions};
+use allot_models::scoring::{OrtRuntime, ScoringError};
+use allot_models::transit::{
+    EtaVersion, EtaVersionOptions, LiveTransit, PredictorOptions, Refresher,
+};
 
 use crate::config::{ModelsConfig, ServiceConfig, StateStore};
 use crate::hash::{config_hash, network_hash};
@@ -37,17 +40,18 @@ pub struct Engine {
     pub stock: Arc<StockStore>,
     /// Allocation over the stock and its reservation book.
     pub allocator: Arc<Allocator>,
-    /// Fraud scoring with its feature store.
+    /// Fraud scoring with its feature store; its model versions (live,
+    /// previous, shadow) swap on reload.
     pub risk: Arc<RiskScorer>,
-    /// Where the models were loaded from, and when.
-    pub models_loaded: (PathBuf, SystemTime),
+    /// The configured models directory (where a reload without a directory
+    /// reads from).
+    pub models_dir: PathBuf,
     /// Transit quantiles and calibrated on-time probabilities from the ETA
     /// model (cached per lane and 15-minute bucket); `None` only when the
     /// models directory has no `eta.onnx`.
     pub transit: Option<Arc<dyn TransitPredictor>>,
-    /// The ETA model's card and file, when it is loaded (what `transit`
-    /// predicts with).
-    pub eta_model: Option<(ModelCard, PathBuf)>,
+    /// The ETA model's versions (live, previous) behind `transit`.
+    pub eta: Option<Arc<LiveTransit>>,
     /// Keeps the ETA cache warm for the current and the next bucket; stops
     /// when the engine is dropped. `None` without `eta.onnx` or with
     /// `models.eta_refresh = false`.
@@ -90,7 +94,7 @@ pub enum LoadError {
     /// The stock file or the demo stock is invalid.
     #[error(transparent)]
     Stock(#[from] StockError),
-    /// The models or the ONNX Runtime library could not be loaded.
+    /// The ONNX Runtime library could not be loaded.
     #[error("cannot load the models from {dir}: {source}")]
     Models {
         /// The models directory.
@@ -98,13 +102,13 @@ pub enum LoadError {
         /// What failed.
         source: ScoringError,
     },
-    /// The ETA model or its calibration could not be loaded.
-    #[error("cannot load the ETA model from {dir}: {source}")]
-    Eta {
+    /// A model failed one of its gates.
+    #[error("cannot serve the models of {dir}: {source}")]
+    Gate {
         /// The models directory.
         dir: String,
-        /// What failed.
-        source: PredictorLoadError,
+        /// The gate that refused, and why.
+        source: GateRefusal,
     },
     /// The ETA refresher thread could not start.
     #[error("cannot start the ETA refresher thread: {0}")]
@@ -128,6 +132,17 @@ fn models_dir(config: &ModelsConfig) -> PathBuf {
 }
 
 impl Engine {
+    /// The live version of every served model: name, version and file
+    /// hash (what decision records carry and replay checks).
+    pub fn live_models(&self) -> Vec<ModelTag> {
+        let fraud = self.risk.versions().live();
+        let mut models = vec![tag(fraud.identity())];
+        if let Some(eta) = &self.eta {
+            models.push(tag(eta.versions().live().identity()));
+        }
+        models
+    }
+
     /// Loads the configured network (or the demo network) and the configured
     /// stock (or the demo stock). Blocking: call it off the async workers.
     pub fn load(config: &ServiceConfig) -> Result<Engine, LoadError> {
@@ -236,25 +251,33 @@ impl Engine {
             },
             ..StoreConfig::default()
         };
+        let gate_error = |source| LoadError::Gate {
+            dir: dir.display().to_string(),
+            source,
+        };
         let risk = Arc::new(
-            RiskScorer::load(&dir, &config.models.risk, store, privacy.as_ref())
-                .map_err(models_error)?,
+            RiskScorer::load(
+                &dir,
+                &config.models.risk,
+                store,
+                privacy.as_ref(),
+                VersionOptions {
+                    drift_window: config.models.drift_window,
+                },
+            )
+            .map_err(gate_error)?,
         );
         let (name, version) = risk.model_version();
-        tracing::info!(model = name, version, dir = %dir.display(), "fraud model loaded");
-        let (transit, transit_refresher, eta_model) =
-            match load_transit(&dir, &network, &config.models)? {
-                Some((eta, refresher)) => {
-                    let model = eta.model();
-                    let eta_model = (model.card().clone(), model.path().to_path_buf());
-                    (
-                        Some(eta as Arc<dyn TransitPredictor>),
-                        refresher,
-                        Some(eta_model),
-                    )
-                }
-                None => (None, None, None),
-            };
+        tracing::info!(model = %name, version = %version, dir = %dir.display(), "fraud model loaded");
+        let (transit, transit_refresher, eta) = match load_transit(&dir, &network, &config.models)?
+        {
+            Some((eta, refresher)) => (
+                Some(eta.clone() as Arc<dyn TransitPredictor>),
+                refresher,
+                Some(eta),
+            ),
+            None => (None, None, None),
+        };
         let promiser = Arc::new(Promiser::new(
             book.clone(),
             config.allocation.costs,
@@ -274,10 +297,10 @@ impl Engine {
             stock,
             allocator,
             risk,
-            models_loaded: (dir, SystemTime::now()),
+            models_dir: dir,
             transit,
             transit_refresher,
-            eta_model,
+            eta,
             promiser,
             durable,
             recovery,
@@ -286,11 +309,22 @@ impl Engine {
     }
 }
 
-/// The ETA predictor and its refresher (`None` when switched off).
-type LoadedTransit = (Arc<EtaPredictor>, Option<Refresher>);
+/// The ETA model and its refresher (`None` when switched off).
+type LoadedTransit = (Arc<LiveTransit>, Option<Refresher>);
 
-/// The ETA predictor and its refresher, or `None` when `dir` has no
-/// `eta.onnx`.
+/// How the ETA versions of this configuration load.
+pub(crate) fn eta_options(config: &ModelsConfig) -> EtaVersionOptions {
+    EtaVersionOptions {
+        predictor: PredictorOptions {
+            cache_entries: config.eta_cache_entries,
+            ..PredictorOptions::default()
+        },
+        drift_window: config.drift_window,
+    }
+}
+
+/// The ETA model through its gates and its refresher, or `None` when `dir`
+/// has no `eta.onnx`.
 fn load_transit(
     dir: &std::path::Path,
     network: &Arc<Network>,
@@ -300,33 +334,33 @@ fn load_transit(
         tracing::warn!(dir = %dir.display(), "no eta.onnx: promises and allocation use nominal transit times");
         return Ok(None);
     }
-    let options = PredictorOptions {
-        cache_entries: config.eta_cache_entries,
-        ..PredictorOptions::default()
-    };
-    let eta =
-        EtaPredictor::load(dir, network.clone(), options).map_err(|source| LoadError::Eta {
-            dir: dir.display().to_string(),
-            source,
+    let version =
+        EtaVersion::load(dir, network.clone(), &eta_options(config), None).map_err(|source| {
+            LoadError::Gate {
+                dir: dir.display().to_string(),
+                source,
+            }
         })?;
-    if eta.calibration().is_identity() {
+    let calibration = version.predictor().calibration();
+    if calibration.is_identity() {
         tracing::warn!(dir = %dir.display(), "no eta.calibration.json: on-time probabilities are uncalibrated");
     }
     tracing::info!(
-        model = eta.model_name(),
-        version = eta.model_version(),
-        calibration = %eta.calibration().fitted_on,
+        model = %version.identity().name,
+        version = %version.identity().version,
+        calibration = %calibration.fitted_on,
         "eta model loaded"
     );
-    let eta = Arc::new(eta);
+    let eta = Arc::new(LiveTransit::new(Arc::new(version)));
     if !config.eta_refresh {
         tracing::info!(
             "eta refresher off (models.eta_refresh = false): lanes are scored on demand"
         );
         return Ok(Some((eta, None)));
     }
+    let live = eta.clone();
     let refresher = Refresher::spawn(
-        eta.clone(),
+        move || live.versions().live().predictor().clone(),
         Duration::from_secs(config.eta_refresh_lead_s),
         |pass| match pass {
             Ok(lanes) => {
@@ -341,6 +375,14 @@ fn load_transit(
     )
     .map_err(LoadError::Refresher)?;
     Ok(Some((eta, Some(refresher))))
+}
+
+fn tag(identity: &allot_models::registry::ModelIdentity) -> ModelTag {
+    ModelTag {
+        name: identity.name.clone(),
+        version: identity.version.clone(),
+        sha256: identity.sha256.clone(),
+    }
 }
 
 #[cfg(test)]

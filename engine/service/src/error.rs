@@ -30,6 +30,9 @@ pub enum Code {
     Aborted,
     /// Not serving yet (loading) or any more (shutting down): retry.
     Unavailable,
+    /// The server's configuration does not allow the call (e.g. model
+    /// reloads switched off).
+    PermissionDenied,
     /// Part of the contract but not served by this release.
     Unimplemented,
     /// A bug or an unexpected failure inside allot.

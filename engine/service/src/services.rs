@@ -106,7 +106,7 @@ impl<W: Wire> Services<W> {
                 shared.as_ref().map(|s| s.commits.clone()),
             ),
             replay: Replayer::new(engine.clone()),
-            models: Models::new(engine.clone()),
+            models: Models::new(engine.clone(), config.models.clone()),
             engine,
             clock,
         }

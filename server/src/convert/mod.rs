@@ -6,6 +6,7 @@
 pub(crate) mod allocation;
 pub(crate) mod decisions;
 pub(crate) mod level;
+pub(crate) mod models;
 pub(crate) mod network;
 pub(crate) mod order;
 pub(crate) mod promise;

@@ -2,7 +2,6 @@
 
 use allot_engine::network::{Network, NodeKind};
 use allot_proto::v1 as pb;
-use allot_service::models::{LoadedModel, ModelKind};
 
 /// Engine node kind to proto.
 pub(crate) fn node_kind(kind: NodeKind) -> pb::NodeKind {
@@ -102,28 +101,5 @@ pub(crate) fn describe(network: &Network, include_skus: bool) -> pb::NetworkDesc
         regions,
         skus,
         sku_count: network.sku_count() as u32,
-    }
-}
-
-/// The `ModelInfo` answer: one card per model being served, in the order
-/// given (by name).
-pub(crate) fn model_info(models: &[LoadedModel]) -> pb::ModelInfo {
-    pb::ModelInfo {
-        models: models
-            .iter()
-            .map(|m| pb::ModelCard {
-                name: m.name.clone(),
-                version: m.version.clone(),
-                kind: match m.kind {
-                    ModelKind::Fraud => pb::ModelKind::Fraud,
-                    ModelKind::Eta => pb::ModelKind::Eta,
-                } as i32,
-                feature_names: m.feature_names.clone(),
-                loaded_at: Some(super::time::timestamp(m.loaded_at)),
-                thresholds: m.thresholds.iter().cloned().collect(),
-                sha256: m.sha256.clone(),
-                path: m.path.display().to_string(),
-            })
-            .collect(),
     }
 }

@@ -148,7 +148,7 @@ pub(crate) fn promise_response(
         model_version: outcome
             .model
             .as_ref()
-            .map(|(_, v)| v.clone())
+            .map(|m| m.version.clone())
             .unwrap_or_default(),
         quoted_at: Some(timestamp(quoted_at)),
     }

@@ -311,13 +311,18 @@ fn reason(r: &RiskReason, amount: f32) -> pb::Reason {
     }
 }
 
-/// The `RiskAssessment` message.
-pub(crate) fn assessment(decision_id: String, a: &RiskAssessment) -> pb::RiskAssessment {
-    let decision = match a.decision {
+/// A fraud decision on the wire.
+pub(crate) fn risk_decision(d: RiskDecision) -> pb::RiskDecision {
+    match d {
         RiskDecision::Approve => pb::RiskDecision::Approve,
         RiskDecision::Review => pb::RiskDecision::Review,
         RiskDecision::Reject => pb::RiskDecision::Reject,
-    };
+    }
+}
+
+/// The `RiskAssessment` message.
+pub(crate) fn assessment(decision_id: String, a: &RiskAssessment) -> pb::RiskAssessment {
+    let decision = risk_decision(a.decision);
     pb::RiskAssessment {
         fraud_probability: f64::from(a.probability),
         decision: decision as i32,

@@ -14,7 +14,8 @@ use prost::Message;
 
 use super::ProtoWire;
 use super::common::{
-    ETA_FALLBACK, capacity, fraud_features, input_hash, stock_read, stock_versions,
+    ETA_FALLBACK, capacity, fraud_features, input_hash, model_version, shadow_score, stock_read,
+    stock_versions,
 };
 use super::redact::redact_allocate;
 use crate::convert::allocation as conv;
@@ -133,16 +134,15 @@ pub(super) fn record(
 
     let mut model_versions = Vec::new();
     if let Some(risk) = &decided.risk {
-        model_versions.push(pb::ModelVersion {
-            name: risk.model_name.clone(),
-            version: risk.model_version.clone(),
-        });
+        model_versions.push(model_version(
+            &risk.model_name,
+            &risk.model_version,
+            &risk.model_sha256,
+        ));
+        record.shadow = shadow_score(risk);
     }
-    if let Some((name, version)) = &read.transit.model {
-        model_versions.push(pb::ModelVersion {
-            name: name.clone(),
-            version: version.clone(),
-        });
+    if let Some(m) = &read.transit.model {
+        model_versions.push(model_version(&m.name, &m.version, &m.sha256));
     }
     model_versions.sort_by(|a, b| a.name.cmp(&b.name));
 

@@ -7,13 +7,39 @@ use allot_engine::allocation::candidates::StockRow;
 use allot_engine::network::Network;
 use allot_engine::stock::NodeVersion;
 use allot_models::features::{FRAUD_FEATURES, FraudFeatures};
+use allot_models::risk::RiskAssessment;
 use allot_proto::v1 as pb;
 use allot_service::hash::sha256_hex;
+
+use crate::convert::risk::risk_decision;
 
 /// Feature-map key set to 1 when the ETA model failed and the decision
 /// fell back to nominal transit (the lateness term of an allocation, the
 /// windows of a promise).
 pub(crate) const ETA_FALLBACK: &str = "eta_fallback";
+
+/// A model as a record names it: name, version and file hash.
+pub(crate) fn model_version(name: &str, version: &str, sha256: &str) -> pb::ModelVersion {
+    pb::ModelVersion {
+        name: name.to_string(),
+        version: version.to_string(),
+        sha256: sha256.to_string(),
+    }
+}
+
+/// What the shadow fraud model said about `assessed`, when one scored it.
+pub(crate) fn shadow_score(assessed: &RiskAssessment) -> Option<pb::ShadowScore> {
+    assessed.shadow.as_ref().map(|s| pb::ShadowScore {
+        model: Some(model_version(
+            &s.model_name,
+            &s.model_version,
+            &s.model_sha256,
+        )),
+        fraud_probability: f64::from(s.probability),
+        decision: risk_decision(s.decision) as i32,
+        agrees: s.decision == assessed.decision,
+    })
+}
 
 /// Hex SHA-256 of the canonical protobuf encoding of `request` (prost
 /// encodes fields in field-number order, so equal messages have equal

@@ -12,7 +12,9 @@ use allot_service::wire::{Quote, Recording};
 use prost::Message;
 
 use super::ProtoWire;
-use super::common::{ETA_FALLBACK, capacity, distinct, input_hash, stock_read, stock_versions};
+use super::common::{
+    ETA_FALLBACK, capacity, distinct, input_hash, model_version, stock_read, stock_versions,
+};
 use super::redact::redact_promise;
 
 /// The ETA quantiles behind each option's shipments, and whether the
@@ -58,10 +60,7 @@ pub(super) fn record(
     record.model_versions = outcome
         .model
         .iter()
-        .map(|(name, version)| pb::ModelVersion {
-            name: name.clone(),
-            version: version.clone(),
-        })
+        .map(|m| model_version(&m.name, &m.version, &m.sha256))
         .collect();
     // A quote from a cache entry whose first quote is recorded refers to
     // that record for the rows, versions, capacities and ETA features it

@@ -7,7 +7,7 @@ use allot_service::wire::Recording;
 use prost::Message;
 
 use super::ProtoWire;
-use super::common::{fraud_features, input_hash};
+use super::common::{fraud_features, input_hash, model_version, shadow_score};
 use super::history::entry;
 use super::redact::redact_score;
 use crate::convert::risk::missing_signals;
@@ -25,10 +25,12 @@ pub(super) fn record(
     assessment.missing_signals = missing_signals(request.context.as_ref());
     record.input_hash = input_hash(&request);
     redact_score(&mut request, &wire.privacy);
-    record.model_versions = vec![pb::ModelVersion {
-        name: assessment.model_name.clone(),
-        version: assessment.model_version.clone(),
-    }];
+    record.model_versions = vec![model_version(
+        &assessed.model_name,
+        &assessed.model_version,
+        &assessed.model_sha256,
+    )];
+    record.shadow = shadow_score(assessed);
     record.request = Some(pb::decision_record::Request::ScoreOrderRequest(request));
     record.reasons = assessment.reasons.clone();
     record.response = Some(pb::decision_record::Response::RiskAssessment(assessment));

@@ -5,10 +5,7 @@
 use allot_proto::v1 as pb;
 use allot_service::ServiceError;
 
-use super::{
-    Services, config_note, diff, precondition, recorded_fraud_features, recorded_state,
-    recorded_with,
-};
+use super::{Services, diff, precondition, recorded_fraud_features, recorded_state, recorded_with};
 use crate::convert::order::order_request;
 use crate::convert::risk as risk_conv;
 use crate::records::allocation_response;
@@ -48,8 +45,7 @@ pub(super) async fn replay(
     if let (Some(replayed), Some(recorded)) = (replayed.risk.as_mut(), recorded.risk.as_ref()) {
         replayed.missing_signals = recorded.missing_signals.clone();
     }
-    let mut differences = diff::allocation(&recorded, &replayed);
-    config_note(services, &record, &mut differences);
+    let differences = diff::allocation(&recorded, &replayed);
     Ok(pb::ReplayDecisionResponse {
         original: Some(record),
         identical: differences.is_empty(),

@@ -78,8 +78,9 @@ fn recorded_with(record: &pb::DecisionRecord) -> RecordedWith<'_> {
         models: record
             .model_versions
             .iter()
-            .map(|m| (m.name.as_str(), m.version.as_str()))
+            .map(|m| (m.name.as_str(), m.version.as_str(), m.sha256.as_str()))
             .collect(),
+        config_hash: &record.config_hash,
     }
 }
 
@@ -138,16 +139,4 @@ fn recorded_fraud_features(record: &pb::DecisionRecord) -> FraudFeatures {
         }
     }
     FraudFeatures::from_row(&row)
-}
-
-/// When the answers differ and the configuration changed since the
-/// decision, says so.
-fn config_note(services: &Services, record: &pb::DecisionRecord, differences: &mut Vec<String>) {
-    let config = services.replay.config_hash();
-    if !differences.is_empty() && !record.config_hash.is_empty() && record.config_hash != config {
-        differences.push(format!(
-            "config_hash: {} -> {config} (the configuration changed since the decision)",
-            record.config_hash
-        ));
-    }
 }

@@ -7,7 +7,7 @@
 use allot_proto::v1 as pb;
 use allot_service::{DecisionId, ServiceError};
 
-use super::{Services, config_note, precondition, read_record, recorded_state, recorded_with};
+use super::{Services, precondition, read_record, recorded_state, recorded_with};
 use crate::convert::promise::{promise_request, promise_response};
 use crate::convert::time::system_time;
 
@@ -217,8 +217,7 @@ pub(super) async fn replay(
     for (o, r) in replayed.options.iter_mut().zip(&recorded.options) {
         o.from_cache = r.from_cache;
     }
-    let mut differences = differences(&recorded, &replayed);
-    config_note(services, &record, &mut differences);
+    let differences = differences(&recorded, &replayed);
     Ok(pb::ReplayDecisionResponse {
         original: Some(record),
         identical: differences.is_empty(),

@@ -3,9 +3,11 @@
 use allot_proto::v1 as pb;
 use allot_proto::v1::admin_service_server::AdminService;
 use allot_service::ServiceError;
+use allot_service::models::{ReloadRequest, ReloadTarget};
 use tonic::{Request, Response, Status};
 
-use crate::convert::network::{describe, model_info};
+use crate::convert::models::{drift_report, kinds, model_info, reloaded};
+use crate::convert::network::describe;
 use crate::error::reply;
 use crate::serve::Ready;
 
@@ -62,10 +64,69 @@ impl AdminService for AdminApi {
 
     async fn reload_models(
         &self,
-        _request: Request<pb::ReloadModelsRequest>,
+        request: Request<pb::ReloadModelsRequest>,
     ) -> Result<Response<pb::ReloadModelsResponse>, Status> {
-        reply(Err(ServiceError::not_in_this_release(
-            "AdminService.ReloadModels",
-        )))
+        let pb::ReloadModelsRequest {
+            model_dir,
+            models,
+            shadow,
+        } = request.into_inner();
+        let services = match self.ready.get() {
+            Ok(s) => s,
+            Err(e) => return reply(Err(e)),
+        };
+        let request = kinds(&models, "models").map(|kinds| ReloadRequest {
+            dir: (!model_dir.is_empty()).then(|| model_dir.into()),
+            kinds,
+            target: if shadow {
+                ReloadTarget::Shadow
+            } else {
+                ReloadTarget::Live
+            },
+        });
+        let result = match request {
+            Ok(request) => services.models.reload(request).await,
+            Err(e) => Err(e),
+        };
+        reply(result.map(|r| reloaded(&r)))
+    }
+
+    async fn rollback_models(
+        &self,
+        request: Request<pb::RollbackModelsRequest>,
+    ) -> Result<Response<pb::ReloadModelsResponse>, Status> {
+        let pb::RollbackModelsRequest { models } = request.into_inner();
+        let services = match self.ready.get() {
+            Ok(s) => s,
+            Err(e) => return reply(Err(e)),
+        };
+        let result = match kinds(&models, "models") {
+            Ok(kinds) => services.models.rollback(kinds).await,
+            Err(e) => Err(e),
+        };
+        reply(result.map(|r| reloaded(&r)))
+    }
+
+    async fn clear_shadow_models(
+        &self,
+        request: Request<pb::ClearShadowModelsRequest>,
+    ) -> Result<Response<pb::ModelInfo>, Status> {
+        let pb::ClearShadowModelsRequest {} = request.into_inner();
+        reply(self.ready.get().and_then(|services| {
+            services.models.clear_shadows()?;
+            Ok(model_info(&services.models.loaded()))
+        }))
+    }
+
+    async fn get_model_drift(
+        &self,
+        request: Request<pb::GetModelDriftRequest>,
+    ) -> Result<Response<pb::ModelDriftReport>, Status> {
+        let pb::GetModelDriftRequest {} = request.into_inner();
+        reply(
+            self.ready.get().map(|services| {
+                drift_report(&services.models.drift(), services.models.alert_psi())
+            }),
+        )
     }
 }

@@ -1,4 +1,4 @@
-//! AdminService: GetNetwork, GetModelInfo, ReloadModels.
+//! AdminService: GetNetwork, GetModelInfo, ReloadModels, RollbackModels.
 
 use std::time::SystemTime;
 
@@ -12,7 +12,9 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 use crate::common::orders::{line, promise, score_request};
-use crate::common::{EXAMPLE_NETWORK, Saturated, TestServer, network_config, test_config};
+use crate::common::{
+    EXAMPLE_NETWORK, Saturated, TestServer, assert_field_error, network_config, test_config,
+};
 
 type Client = AdminServiceClient<Channel>;
 
@@ -441,21 +443,104 @@ async fn get_model_info_when_overloaded_is_resource_exhausted() {
 // --- ReloadModels -----------------------------------------------------------
 
 #[tokio::test]
-async fn reload_models_is_unimplemented_naming_the_rpc_and_the_models_stay() {
+async fn reload_models_of_the_served_directory_passes_every_gate_and_keeps_the_old_version_for_rollback()
+ {
+    let server = TestServer::serving().await;
+    let before = models(&server).await;
+    let answer = client(&server)
+        .await
+        .reload_models(pb::ReloadModelsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let names = |cards: &[pb::ModelCard]| codes(cards, |c| c.name.as_str());
+    let live: Vec<&pb::ModelCard> = before
+        .models
+        .iter()
+        .filter(|m| m.role == pb::ModelRole::Live as i32)
+        .collect();
+    assert_eq!(names(&answer.models).len(), live.len(), "{answer:?}");
+    for card in &answer.models {
+        let old = live.iter().find(|m| m.name == card.name).unwrap();
+        assert_eq!(card.sha256, old.sha256, "the same files hash the same");
+        assert_eq!(card.role, pb::ModelRole::Live as i32);
+        let gates = codes(&card.gates, |g| g.gate.as_str());
+        for gate in ["schema", "sha256", "load", "parity", "quality"] {
+            assert!(
+                gates.contains(&gate.to_string()),
+                "{} passed {gates:?}",
+                card.name
+            );
+        }
+    }
+    let after = models(&server).await;
+    let previous = after
+        .models
+        .iter()
+        .filter(|m| m.role == pb::ModelRole::Previous as i32)
+        .count();
+    assert_eq!(previous, live.len(), "{after:?}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn reload_models_from_a_missing_directory_is_invalid_argument_naming_model_dir_and_the_models_stay()
+ {
     let server = TestServer::serving().await;
     let before = models(&server).await;
     let status = client(&server)
         .await
         .reload_models(pb::ReloadModelsRequest {
-            model_dir: String::new(),
+            model_dir: "/nonexistent/models".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
-    assert_eq!(status.code(), Code::Unimplemented, "{status:?}");
-    assert!(
-        status.message().contains("AdminService.ReloadModels"),
-        "{status:?}"
-    );
+    assert_field_error(&status, Code::InvalidArgument, "model_dir");
+    let status = client(&server)
+        .await
+        .reload_models(pb::ReloadModelsRequest {
+            models: vec![42],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_field_error(&status, Code::InvalidArgument, "models[0]");
+    assert_eq!(models(&server).await, before);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn rollback_models_without_a_previous_version_is_failed_precondition() {
+    let server = TestServer::serving().await;
+    let status = client(&server)
+        .await
+        .rollback_models(pb::RollbackModelsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn model_changes_are_permission_denied_when_reload_is_off_in_the_config() {
+    let mut config = test_config();
+    config.models.reload = false;
+    let server = TestServer::start(config).await;
+    server.wait_serving().await;
+    let before = models(&server).await;
+    let mut admin = client(&server).await;
+    let reload = admin
+        .reload_models(pb::ReloadModelsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(reload.code(), Code::PermissionDenied, "{reload:?}");
+    assert!(reload.message().contains("models.reload"), "{reload:?}");
+    let rollback = admin
+        .rollback_models(pb::RollbackModelsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(rollback.code(), Code::PermissionDenied, "{rollback:?}");
     assert_eq!(models(&server).await, before);
     server.stop().await.unwrap();
 }

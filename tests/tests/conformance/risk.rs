@@ -1336,11 +1336,15 @@ async fn score_order_decision_id_resolves_with_explain_decision() {
     assert_eq!(record.decision_id, answer.decision_id);
     assert_eq!(record.kind, pb::DecisionKind::Risk as i32);
     assert_eq!(recorded_request(&record).order_id, "o-explained");
+    // The model by name, version and the hash of the file that decided.
+    let card = fraud_card(&server).await;
+    assert_eq!(card.sha256.len(), 64);
     assert_eq!(
         record.model_versions,
         vec![pb::ModelVersion {
             name: answer.model_name.clone(),
             version: answer.model_version.clone(),
+            sha256: card.sha256,
         }]
     );
     // The response as sent.

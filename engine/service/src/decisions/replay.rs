@@ -41,8 +41,11 @@ pub struct RecordedWith<'a> {
     pub id: &'a str,
     /// The network's hash; empty when not recorded.
     pub network_hash: &'a str,
-    /// The models used, by name and version.
-    pub models: Vec<(&'a str, &'a str)>,
+    /// The models used, by name, version and file hash (empty when not
+    /// recorded).
+    pub models: Vec<(&'a str, &'a str, &'a str)>,
+    /// The configuration's hash; empty when not recorded.
+    pub config_hash: &'a str,
 }
 
 /// Re-runs recorded decisions.
@@ -60,8 +63,9 @@ impl Replayer {
         Replayer { engine }
     }
 
-    /// FAILED_PRECONDITION unless the record's network and models are the
-    /// ones served now (the message names both).
+    /// FAILED_PRECONDITION unless the record's network, models (by version
+    /// and file hash) and configuration (by hash) are the ones served now
+    /// (the message names both sides).
     pub fn check_versions(&self, with: &RecordedWith<'_>) -> Result<(), ServiceError> {
         let id = with.id;
         let served = &self.engine.network_hash;
@@ -72,32 +76,37 @@ impl Replayer {
                 with.network_hash
             )));
         }
-        let (fraud_name, fraud_version) = self.engine.risk.model_version();
-        for (name, version) in &with.models {
-            let loaded = if *name == fraud_name {
-                Some(fraud_version.to_string())
-            } else {
-                self.engine
-                    .transit
-                    .as_ref()
-                    .filter(|t| t.model_name() == *name)
-                    .map(|t| t.model_version().to_string())
+        let loaded = self.engine.live_models();
+        for (name, version, sha256) in &with.models {
+            let Some(live) = loaded.iter().find(|m| m.name == *name) else {
+                return Err(ServiceError::precondition(format!(
+                    "decision_id: decision {id} used model {name} version {version}, which is not loaded; \
+                     replay it where that model is loaded"
+                )));
             };
-            match loaded {
-                Some(v) if v == *version => {}
-                Some(v) => {
-                    return Err(ServiceError::precondition(format!(
-                        "decision_id: decision {id} used model {name} version {version} but version {v} is loaded; \
-                         replay it where that version is loaded"
-                    )));
-                }
-                None => {
-                    return Err(ServiceError::precondition(format!(
-                        "decision_id: decision {id} used model {name} version {version}, which is not loaded; \
-                         replay it where that model is loaded"
-                    )));
-                }
+            if live.version != *version {
+                return Err(ServiceError::precondition(format!(
+                    "decision_id: decision {id} used model {name} version {version} but version {} is loaded; \
+                     replay it where that version is loaded",
+                    live.version
+                )));
             }
+            if !sha256.is_empty() && live.sha256 != *sha256 {
+                return Err(ServiceError::precondition(format!(
+                    "decision_id: decision {id} used model {name} version {version} from a file with \
+                     sha256 {sha256}, but the loaded file of that version has sha256 {}; \
+                     replay it where that file is loaded",
+                    live.sha256
+                )));
+            }
+        }
+        let config = &self.engine.config_hash;
+        if !with.config_hash.is_empty() && with.config_hash != config {
+            return Err(ServiceError::precondition(format!(
+                "decision_id: decision {id} was made under configuration {} but this server runs \
+                 configuration {config}; replay it where that configuration is served",
+                with.config_hash
+            )));
         }
         Ok(())
     }
@@ -112,7 +121,10 @@ impl Replayer {
         self.engine
             .transit
             .as_ref()
-            .filter(|t| with.models.iter().any(|(name, _)| *name == t.model_name()))
+            .filter(|t| {
+                let model = t.model();
+                with.models.iter().any(|(name, _, _)| *name == model.name)
+            })
             .cloned()
     }
 
