@@ -128,6 +128,32 @@ def histograms(table):
     return [{"feature": f, **metrics.reference_histogram(Xt[:, i])} for i, f in enumerate(table.features)]
 
 
+def output_histograms(named_outputs):
+    """Reference histograms of the model's outputs, in the same shape as
+    `reference_histograms` (one entry per output, `feature` = the output's
+    name): `named_outputs` is a list of (name, values over the training split
+    as ONNX Runtime returns them)."""
+    return [{"feature": n, **metrics.reference_histogram(v)} for n, v in named_outputs]
+
+
+# Labelled held-out rows in the card, for the server's quality gate: drawn
+# from the test split with this seed, so a retrain on the same data draws the
+# same rows.
+HOLDOUT_SEED = 20261206
+
+
+def holdout(table, n, label=float):
+    """`n` test rows drawn without replacement (fixed seed), kept in test
+    order: `rows` are the exact f32 feature values (NaN as null), `labels`
+    the target of each row, converted with `label`."""
+    X, y = table.part("test")
+    rng = np.random.default_rng(HOLDOUT_SEED)
+    pick = np.sort(rng.choice(len(y), size=min(n, len(y)), replace=False))
+    rows = [[None if not np.isfinite(v) else float(v) for v in X[i].astype(np.float32)] for i in pick]
+    return {"split": "test", "seed": HOLDOUT_SEED,
+            "rows": rows, "labels": [label(v) for v in y[pick]]}
+
+
 def sample_indices(score, n=8):
     """n rows spread over the score distribution (including both tails)."""
     order = np.argsort(np.asarray(score), kind="mergesort")
@@ -176,7 +202,22 @@ def _find_sha(obj, name):
 
 
 def write_card(out_dir, name, card):
+    """The card as indented JSON (one value per line), except the holdout's
+    rows and labels: one row per line and the labels on one line, so
+    thousands of rows stay readable and small."""
     os.makedirs(os.path.join(out_dir, "cards"), exist_ok=True)
+    card = dict(card)
+    compact = {}
+    if "holdout" in card:
+        h = card["holdout"]
+        compact = {f"@@holdout-row-{i}@@": r for i, r in enumerate(h["rows"])}
+        compact["@@holdout-labels@@"] = h["labels"]
+        card["holdout"] = {**h, "rows": [f"@@holdout-row-{i}@@" for i in range(len(h["rows"]))],
+                           "labels": "@@holdout-labels@@"}
+    text = json.dumps(card, indent=1, allow_nan=False)
+    if compact:
+        text = re.sub(r'"(@@holdout-[a-z]+(?:-\d+)?@@)"',
+                      lambda m: json.dumps(compact[m.group(1)], separators=(",", ":"), allow_nan=False), text)
     with open(os.path.join(out_dir, "cards", f"{name}.json"), "w") as f:
-        json.dump(card, f, indent=1)
+        f.write(text)
         f.write("\n")

@@ -13,6 +13,7 @@ PARAMS = common.base_params(
     objective="poisson", metric=["poisson", "l1"], learning_rate=0.05, num_leaves=31,
     min_data_in_leaf=50, feature_fraction=0.9, lambda_l2=1.0)
 # the seasonal-naive baseline: units on the same weekday one week earlier
+HOLDOUT_ROWS = 2000  # labelled test rows in the card: actual units
 NAIVE = r"lag_same_weekday|lag_?7d?$|units_lag_?7|same_weekday"
 
 
@@ -23,6 +24,18 @@ def naive_column(features):
         if re.search(NAIVE, f):
             return i
     raise SystemExit(f"demand: no seasonal-naive column matching {NAIVE!r} in {features}")
+
+
+def holdout(table, sess):
+    """The card's labelled test rows (label = actual units) and how this
+    model (ONNX Runtime) does on them."""
+    h = common.holdout(table, HOLDOUT_ROWS, label=lambda v: int(v) if float(v).is_integer() else float(v))
+    X = np.array([[np.nan if v is None else v for v in r] for r in h["rows"]], dtype=np.float32)
+    (p,) = sess.run(None, {onnx_export.INPUT: X})
+    p = p[:, 0].astype(np.float64)
+    y = np.array(h["labels"], dtype=np.float64)
+    h["metrics"] = {"wape": round(metrics.wape(y, p), 6), "mae": round(float(np.abs(y - p).mean()), 6)}
+    return h
 
 
 def train(table, world, docs, out_dir):
@@ -77,6 +90,9 @@ def train(table, world, docs, out_dir):
         "pinned": common.PINNED,
         "metrics": {"test": m, "parity_valid_max_abs_diff": parity},
         "reference_histograms": common.histograms(table),
+        "reference_output_histograms": common.output_histograms(
+            [("units", sess.run(None, {onnx_export.INPUT: table.part("train")[0]})[0][:, 0])]),
+        "holdout": holdout(table, sess),
         "samples": samples,
         "samples_note": "validation rows spread over the prediction range; contributions are "
                         "pred_contrib (TreeSHAP) in raw log space, bias last: sum + bias == raw",

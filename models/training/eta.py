@@ -14,12 +14,27 @@ QUANTILES = (0.1, 0.5, 0.9)
 # at 37 trees and left same-day's q50 worse than its static per-service median.
 MAX_TREES = 200
 OUTPUT = "quantiles"
+HOLDOUT_ROWS = 2000  # labelled test rows in the card: actual transit days
 
 
 def params(alpha):
     return common.base_params(
         objective="quantile", alpha=alpha, metric="quantile", learning_rate=0.1,
         num_leaves=31, min_data_in_leaf=20, feature_fraction=0.9, lambda_l2=1.0)
+
+
+def holdout(table, sess):
+    """The card's labelled test rows (label = actual transit days) and how
+    this model (ONNX Runtime, before any calibration) does on them."""
+    h = common.holdout(table, HOLDOUT_ROWS)
+    X = np.array([[np.nan if v is None else v for v in r] for r in h["rows"]], dtype=np.float32)
+    (p,) = sess.run(None, {onnx_export.INPUT: X})
+    p = p.astype(np.float64)
+    y = np.array(h["labels"])
+    h["metrics"] = {"mae_q50": round(float(np.abs(y - p[:, 1]).mean()), 6),
+                    "coverage_q10_q90": round(float(((y >= p[:, 0]) & (y <= p[:, 2])).mean()), 6),
+                    "pinball": [round(metrics.pinball(y, p[:, k], a), 6) for k, a in enumerate(QUANTILES)]}
+    return h
 
 
 def train(table, world, docs, out_dir):
@@ -105,6 +120,9 @@ def train(table, world, docs, out_dir):
         "pinned": common.PINNED,
         "metrics": {"test": m, "parity_valid_max_abs_diff": parity},
         "reference_histograms": common.histograms(table),
+        "reference_output_histograms": common.output_histograms(
+            zip(("q10", "q50", "q90"), sess.run(None, {onnx_export.INPUT: table.part("train")[0]})[0].T)),
+        "holdout": holdout(table, sess),
         "samples": samples,
         "samples_note": "validation rows spread over the q50 range; per quantile, LightGBM raw, "
                         "prediction and pred_contrib (TreeSHAP, bias last: sum + bias == raw)",

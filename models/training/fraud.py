@@ -16,6 +16,7 @@ PARAMS = common.base_params(
 REVIEW_RATE = 0.02
 REJECT_RATE = 0.002
 REJECT_PRECISION = 0.9
+HOLDOUT_ROWS = 4000  # labelled test rows in the card (the server's quality gate)
 
 # The hand-written baseline an analyst would deploy without a model: one point
 # per red flag; rows are ranked by points, then by order value. A flag whose
@@ -96,6 +97,19 @@ def thresholds(valid_score, yv):
     return out
 
 
+def holdout(table, sess):
+    """The card's labelled test rows (label 1 = fraud) and what this model
+    scores on them (ONNX Runtime), for the server's quality gate."""
+    h = common.holdout(table, HOLDOUT_ROWS, label=lambda v: int(v > 0.5))
+    X = np.array([[np.nan if v is None else v for v in r] for r in h["rows"]], dtype=np.float32)
+    p = sess.run(None, {onnx_export.INPUT: X})[1][:, 1].astype(np.float64)
+    y = np.array(h["labels"])
+    flags = metrics.top_k_flags(p, REVIEW_RATE)
+    h["metrics"] = {"auc": round(metrics.auc(y, p), 6), "fraud_rate": round(float(y.mean()), 6),
+                    "precision_at_2pct": round(metrics.precision_recall(y, flags)[0], 6)}
+    return h
+
+
 def train(table, world, docs, out_dir):
     print(f"fraud: {table.counts()} rows, {len(table.features)} features, "
           f"fraud rate {table.y.mean():.4f}")
@@ -162,6 +176,9 @@ def train(table, world, docs, out_dir):
         "metrics": {"test": m, "parity_valid_max_abs_diff": parity},
         "thresholds": th,
         "reference_histograms": common.histograms(table),
+        "reference_output_histograms": common.output_histograms(
+            [("probability", sess.run(None, {onnx_export.INPUT: table.part("train")[0]})[1][:, 1])]),
+        "holdout": holdout(table, sess),
         "samples": samples,
         "samples_note": "validation rows spread over the score range; contributions are "
                         "LightGBM pred_contrib (TreeSHAP) in raw log-odds space, bias last, "
