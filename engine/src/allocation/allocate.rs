@@ -25,7 +25,7 @@ use crate::calendar::ship_date;
 use crate::network::Network;
 use crate::reservation::{ReservationBook, ReservedUnits};
 use crate::stock::StockError;
-use crate::transit::TransitPredictor;
+use crate::transit::{Lane, TransitPredictor};
 
 /// How many times a commit re-solves when stock moved under it.
 const COMMIT_ATTEMPTS: usize = 4;
@@ -286,6 +286,7 @@ impl Allocator {
                         .position(|&n| n == s.node)
                         .and_then(|c| read.transit.windows.get(c).copied());
                 }
+                self.observe_shipped(network, request, &shipments, &read);
                 shipments
             },
             objective: objective(problem, plan),
@@ -298,6 +299,35 @@ impl Allocator {
             unfulfillable: false,
             read,
         }
+    }
+}
+
+impl Allocator {
+    /// Shows the transit model the lanes the plan ships on (its drift
+    /// window), when the model priced them.
+    fn observe_shipped(
+        &self,
+        network: &Network,
+        request: &OrderRequest,
+        shipments: &[Shipment],
+        read: &DecisionRead,
+    ) {
+        let (Some(transit), Some(_)) = (&self.transit, &read.transit.model) else {
+            return;
+        };
+        let region = request
+            .destination
+            .region
+            .unwrap_or_else(|| network.nearest_region(request.destination.point));
+        let lanes: Vec<Lane> = shipments
+            .iter()
+            .map(|s| Lane {
+                node: s.node,
+                service: s.service,
+                region,
+            })
+            .collect();
+        transit.observe_shipped(&lanes, read.decided_at);
     }
 }
 

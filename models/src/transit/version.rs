@@ -94,6 +94,10 @@ impl EtaVersion {
         let model = EtaModel::load(&onnx, &card_path)
             .map_err(|e| gates.refuse(Gate::Load, e.to_string()))?;
         gates.check(
+            Gate::Load,
+            Ok("ONNX Runtime loaded it; inputs and outputs as on the card".into()),
+        )?;
+        gates.check(
             Gate::Parity,
             model
                 .check_samples()
