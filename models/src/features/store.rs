@@ -225,9 +225,7 @@ impl FeatureStore {
             v.customer_orders_24h = h.count(now, DAY, except) as f32;
             v.customer_orders_7d = h.count(now, WEEK, except) as f32;
             v.customer_amount_7d = h.amount_minor(now, WEEK, except) as f32 / 100.0;
-            if h.orders > 0 {
-                v.customer_return_rate = (h.returns as f32 / h.orders as f32).min(1.0);
-            }
+            v.customer_return_rate = h.return_rate(except);
         }
         if let Some(device) = order.device {
             v.device_customers_24h = 1.0;

@@ -91,6 +91,20 @@ impl History {
         true
     }
 
+    /// Returned orders over orders, 0..=1 (0 without orders), `except` left
+    /// out of both when the history holds it (the order being scored, when
+    /// it was observed before: its rate is the one it had the first time).
+    pub(crate) fn return_rate(&self, except: Option<EntityKey>) -> f32 {
+        let held = except.is_some() && self.recent.iter().any(|e| e.order == except);
+        let returned = except.is_some_and(|o| self.returned.contains(&o));
+        let orders = self.orders.saturating_sub(u64::from(held));
+        let returns = self.returns.saturating_sub(u64::from(returned));
+        if orders == 0 {
+            return 0.0;
+        }
+        (returns as f32 / orders as f32).min(1.0)
+    }
+
     /// Events with `now - window < time <= now`, other than `except`'s
     /// (the order being scored, when it was observed before).
     fn within(
@@ -225,5 +239,18 @@ mod tests {
         assert!(h.push_return(None));
         assert!(h.push_return(None));
         assert_eq!(h.returns, 4);
+        assert_eq!(h.return_rate(None), 0.0, "no orders seen");
+        for order in 1..=8 {
+            h.push(Entry {
+                order: Some(order),
+                time: order as i64,
+                amount_minor: 1,
+                peer: 0,
+            });
+        }
+        assert_eq!(h.return_rate(None), 0.5);
+        // Order 7, scored again, sees the rate it had: 3 returns of 7.
+        assert_eq!(h.return_rate(Some(7)), 3.0 / 7.0);
+        assert_eq!(h.return_rate(Some(99)), 0.5, "an order never observed");
     }
 }
