@@ -382,6 +382,18 @@ pub fn explain_text(record: &pb::DecisionRecord) -> String {
         Some(Response::ReturnDecision(_)) => {
             let _ = writeln!(out, "  A return was routed (see --json)");
         }
+        Some(Response::ReportReturnsResponse(r)) => {
+            let _ = writeln!(
+                out,
+                "  Returned orders reported: {} counted, {} already counted",
+                r.counted, r.already_counted
+            );
+            if let Some(pb::decision_record::Request::ReportReturnsRequest(q)) = &record.request {
+                for returned in &q.returns {
+                    let _ = writeln!(out, "    - order {}", returned.order_id);
+                }
+            }
+        }
         None => {
             let _ = writeln!(out, "  (no response recorded)");
         }

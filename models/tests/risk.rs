@@ -27,9 +27,10 @@ fn order(customer: &str, card: &str, amount_minor: i64, service: ServiceLevel) -
         lon: -73.98,
     };
     OrderEvent {
+        order: entity_key(&format!("o-{customer}-{card}-{amount_minor}-{service:?}")),
         time: 1_790_000_000,
         customer: entity_key(customer),
-        account_created: 1_790_000_000 - 400 * 86_400,
+        account_created: Some(1_790_000_000 - 400 * 86_400),
         device: Some(entity_key(&format!("dev-{customer}"))),
         card: Some(entity_key(card)),
         ship_address: entity_key(&format!("addr-{customer}")),
@@ -84,11 +85,16 @@ fn a_block_list_rejects_and_says_so_and_the_store_remembers() {
     assert_ne!(big.decision, RiskDecision::Approve);
     assert!(big.reasons.contains(&RiskReason::Rule(RuleHit::OverAmount)));
 
-    // The first order of c-1 is now in the store: a second one sees it.
-    let again = scorer
+    // The first order of c-1 is now in the store: a second one sees it ...
+    let mut second = order("c-1", "card-1", 4_000, ServiceLevel::Ground);
+    second.order = entity_key("o-c-1-second");
+    let again = scorer.assess(&second, true).unwrap();
+    assert_eq!(again.features.customer_orders_24h, 1.0);
+    // ... and the first scored again does not see itself.
+    let repeat = scorer
         .assess(&order("c-1", "card-1", 4_000, ServiceLevel::Ground), true)
         .unwrap();
-    assert_eq!(again.features.customer_orders_24h, 1.0);
+    assert_eq!(repeat.features.customer_orders_24h, 1.0, "only the second");
     assert_eq!(ordinary.features.customer_orders_24h, 0.0);
     // What it remembered is on the assessment (to be recorded) ...
     let first = order("c-1", "card-1", 4_000, ServiceLevel::Ground);
@@ -111,7 +117,7 @@ fn a_stolen_card_pattern_scores_far_above_an_ordinary_order() {
         .unwrap();
     // New account, high-resale goods, express, a large amount.
     let mut risky = order("fresh", "card-f", 90_000, ServiceLevel::Overnight);
-    risky.account_created = risky.time - 3_600;
+    risky.account_created = Some(risky.time - 3_600);
     risky.lines[0].resale_risk = 0.9;
     let risky = scorer.assess(&risky, true).unwrap();
     assert!(

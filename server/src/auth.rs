@@ -17,7 +17,7 @@ use tonic::Status;
 pub enum Role {
     /// Allocate, EvaluatePlan, GetDeliveryPromise, ScoreOrder, RouteReturn.
     Decide,
-    /// Stock writes, ConfirmReservation, ReleaseReservation.
+    /// Stock writes, ConfirmReservation, ReleaseReservation, ReportReturns.
     Operate,
     /// The decision feed, ExplainDecision, ReplayDecision, stock and
     /// reservation reads, GetNetwork, GetModelInfo, GetModelDrift.
@@ -100,7 +100,8 @@ fn required_role(path: &str) -> Option<Role> {
         "InventoryService/ReplaceNodeStock"
         | "InventoryService/StreamStockDeltas"
         | "AllocationService/ConfirmReservation"
-        | "AllocationService/ReleaseReservation" => Role::Operate,
+        | "AllocationService/ReleaseReservation"
+        | "RiskService/ReportReturns" => Role::Operate,
         "InventoryService/GetSkuAvailability"
         | "InventoryService/GetNodeStock"
         | "InventoryService/GetStockStatus"

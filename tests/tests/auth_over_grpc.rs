@@ -147,6 +147,10 @@ async fn call(channel: Channel, rpc: &str, token: Option<&str>) -> Code {
             ))
             .await
             .map(drop),
+        "ReportReturns" => RiskServiceClient::new(channel)
+            .report_returns(with(pb::ReportReturnsRequest::default(), token))
+            .await
+            .map(drop),
         "RollbackModels" => AdminServiceClient::new(channel)
             .rollback_models(with(pb::RollbackModelsRequest::default(), token))
             .await
@@ -165,7 +169,7 @@ async fn call(channel: Channel, rpc: &str, token: Option<&str>) -> Code {
 }
 
 /// Every RPC of the contract with the role that may call it.
-const RPCS: [(&str, Role); 22] = [
+const RPCS: [(&str, Role); 23] = [
     ("Allocate", Role::Decide),
     ("EvaluatePlan", Role::Decide),
     ("GetDeliveryPromise", Role::Decide),
@@ -175,6 +179,7 @@ const RPCS: [(&str, Role); 22] = [
     ("StreamStockDeltas", Role::Operate),
     ("ConfirmReservation", Role::Operate),
     ("ReleaseReservation", Role::Operate),
+    ("ReportReturns", Role::Operate),
     ("GetSkuAvailability", Role::Read),
     ("GetNodeStock", Role::Read),
     ("GetStockStatus", Role::Read),

@@ -130,23 +130,34 @@ async fn velocities_continue_from_their_count_before_a_restart() {
     let server = TestServer::start(test_config()).await;
     server.wait_serving().await;
     let mut risk = RiskServiceClient::new(server.channel().await);
+    let numbered = |n: u32| {
+        let mut r = request("c-velocity", "card-velocity");
+        r.order_id = format!("o-velocity-{n}");
+        r
+    };
     // Two scored orders and one allocated order of one customer on one card
     // (and device) ...
-    for _ in 0..2 {
-        risk.score_order(request("c-velocity", "card-velocity"))
-            .await
-            .unwrap();
+    for n in 1..=2 {
+        risk.score_order(numbered(n)).await.unwrap();
     }
-    let scored = request("c-velocity", "card-velocity");
+    // ... the second scored again is still one order, and does not see
+    // itself ...
+    let again = risk.score_order(numbered(2)).await.unwrap().into_inner();
+    assert_eq!(
+        recorded_velocity(&server, &again.decision_id).await,
+        [1.0, 1.0, 1.0],
+        "a repeat sees the first order only"
+    );
+    let scored = numbered(3);
     let allocated = AllocationServiceClient::new(server.channel().await)
         .allocate(pb::AllocateRequest {
             order_id: "o-velocity-3".into(),
-            lines: scored.lines,
-            destination: scored.destination,
+            lines: scored.lines.clone(),
+            destination: scored.destination.clone(),
             service_level: scored.service_level,
             promised_by: None,
             options: None,
-            context: scored.context,
+            context: scored.context.clone(),
         })
         .await
         .unwrap()
@@ -156,12 +167,19 @@ async fn velocities_continue_from_their_count_before_a_restart() {
         [2.0, 2.0, 2.0],
         "the third order saw the first two"
     );
+    // ... and the allocated order scored afterwards sees what it saw.
+    let rescored = risk.score_order(scored).await.unwrap().into_inner();
+    assert_eq!(
+        recorded_velocity(&server, &rescored.decision_id).await,
+        [2.0, 2.0, 2.0]
+    );
 
-    // ... are still the customer's, card's and device's history after a
-    // restart on the same decision log: the fourth sees three.
+    // The three orders are still the customer's, card's and device's
+    // history after a restart on the same decision log (five records, three
+    // orders): the fourth sees three.
     let server = server.restart().await;
     let fourth = RiskServiceClient::new(server.channel().await)
-        .score_order(request("c-velocity", "card-velocity"))
+        .score_order(numbered(4))
         .await
         .unwrap()
         .into_inner();
@@ -179,6 +197,145 @@ async fn velocities_continue_from_their_count_before_a_restart() {
     assert_eq!(
         recorded_velocity(&server, &other.decision_id).await,
         [0.0, 0.0, 0.0]
+    );
+    server.stop().await.unwrap();
+}
+
+/// The features decision `id` recorded, as ExplainDecision shows them.
+async fn recorded_features(
+    server: &TestServer,
+    id: &str,
+) -> std::collections::HashMap<String, f64> {
+    DecisionServiceClient::new(server.channel().await)
+        .explain_decision(pb::ExplainDecisionRequest {
+            decision_id: id.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .features
+}
+
+fn returned(order: &str, customer: &str) -> pb::ReturnedOrder {
+    pb::ReturnedOrder {
+        order_id: order.into(),
+        customer_id: customer.into(),
+        email: String::new(),
+        returned_at: None,
+    }
+}
+
+#[tokio::test]
+async fn reported_returns_feed_the_return_rate_and_survive_a_restart() {
+    let server = TestServer::start(test_config()).await;
+    server.wait_serving().await;
+    let mut risk = RiskServiceClient::new(server.channel().await);
+    for n in 1..=4 {
+        let mut r = request("c-returns", &format!("card-returns-{n}"));
+        r.order_id = format!("o-returns-{n}");
+        risk.score_order(r).await.unwrap();
+    }
+    // Two of the four orders come back, one of them in two parcels.
+    let report = risk
+        .report_returns(pb::ReportReturnsRequest {
+            returns: vec![
+                returned("o-returns-1", "c-returns"),
+                returned("o-returns-1", "c-returns"),
+                returned("o-returns-3", "c-returns"),
+            ],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((report.counted, report.already_counted), (2, 1));
+    assert!(report.decision_id.starts_with("dec_"));
+    let explained = DecisionServiceClient::new(server.channel().await)
+        .explain_decision(pb::ExplainDecisionRequest {
+            decision_id: report.decision_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(explained.kind, pb::DecisionKind::ReturnsReport as i32);
+    assert_eq!(explained.feature_store_returns.len(), 3);
+
+    let rate_of = |n: u32| {
+        let mut r = request("c-returns", "card-returns-next");
+        r.order_id = format!("o-returns-next-{n}");
+        r
+    };
+    let fifth = risk.score_order(rate_of(5)).await.unwrap().into_inner();
+    assert_eq!(
+        recorded_features(&server, &fifth.decision_id).await["customer_return_rate"],
+        0.5
+    );
+    // Reported again after a restart: still two returned orders of five.
+    let server = server.restart().await;
+    let mut risk = RiskServiceClient::new(server.channel().await);
+    let again = risk
+        .report_returns(pb::ReportReturnsRequest {
+            returns: vec![returned("o-returns-3", "c-returns")],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((again.counted, again.already_counted), (0, 1));
+    let sixth = risk.score_order(rate_of(6)).await.unwrap().into_inner();
+    assert_eq!(
+        recorded_features(&server, &sixth.decision_id).await["customer_return_rate"],
+        f64::from(0.4f32)
+    );
+    // A report names what it reports.
+    let status = risk
+        .report_returns(pb::ReportReturnsRequest {
+            returns: vec![returned("", "c-returns")],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().starts_with("returns[0].order_id"),
+        "{}",
+        status.message()
+    );
+    let status = risk
+        .report_returns(pb::ReportReturnsRequest { returns: vec![] })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_amount_sent_is_scored_and_an_unknown_account_age_is_missing() {
+    let server = TestServer::start(test_config()).await;
+    server.wait_serving().await;
+    let mut risk = RiskServiceClient::new(server.channel().await);
+    let mut guest = request("c-amount", "card-amount");
+    guest.order_amount_minor = 123_456;
+    guest.context.as_mut().unwrap().account_created_at = None;
+    let scored = risk.score_order(guest).await.unwrap().into_inner();
+    let features = recorded_features(&server, &scored.decision_id).await;
+    assert_eq!(features["order_amount"], f64::from(1_234.56f32));
+    assert!(
+        !features.contains_key("account_age_days"),
+        "missing, not 0: {features:?}"
+    );
+    assert!(!scored.reasons.is_empty(), "every decision has reasons");
+    for reason in &scored.reasons {
+        assert!(
+            !(reason.code == pb::ReasonCode::NewAccountHighValue as i32
+                && reason.feature == "account_age_days"),
+            "a missing account age is not a new account: {reason:?}"
+        );
+    }
+    // The next order of the customer sees the amount sent.
+    let mut next = request("c-amount", "card-amount");
+    next.order_id = "o-amount-2".into();
+    let next = risk.score_order(next).await.unwrap().into_inner();
+    assert_eq!(
+        recorded_features(&server, &next.decision_id).await["customer_amount_7d"],
+        f64::from(1_234.56f32)
     );
     server.stop().await.unwrap();
 }

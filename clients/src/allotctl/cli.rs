@@ -67,6 +67,10 @@ pub enum Command {
     Allocate(AllocateArgs),
     /// Score an order for fraud (prints the RiskAssessment).
     Score(ScoreArgs),
+    /// Report returned orders, which feed the customers' return rates in
+    /// fraud scoring (RiskService.ReportReturns; prints the
+    /// ReportReturnsResponse).
+    Returns(ReturnsArgs),
     /// Quote a cart's delivery options: per service level the plan, ship
     /// date, delivery window, on-time probability and cost (prints the
     /// PromiseResponse).
@@ -247,6 +251,59 @@ pub struct ScoreArgs {
     pub lines: usize,
 }
 
+/// Which returned orders to report.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false, id = "returns_source")]
+pub struct ReturnsSource {
+    /// A ReportReturnsRequest as proto3 JSON:
+    /// {"returns": [{"orderId": "...", "customerId": "...", "returnedAt": "..."}]}.
+    #[arg(long, value_name = "FILE.json")]
+    pub request: Option<PathBuf>,
+    /// One returned order: its order id, as ScoreOrder or Allocate received it.
+    #[arg(long, value_name = "ORDER_ID")]
+    pub order: Option<String>,
+}
+
+/// `returns` arguments.
+#[derive(Debug, Args)]
+pub struct ReturnsArgs {
+    #[command(flatten)]
+    pub source: ReturnsSource,
+    /// The order's customer id, as ScoreOrder's `context.customer_id` named
+    /// them.
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "order",
+        conflicts_with = "request"
+    )]
+    pub customer: Option<String>,
+    /// A guest's e-mail address, as `context.email` gave it (without
+    /// `--customer`).
+    #[arg(
+        long,
+        value_name = "ADDRESS",
+        requires = "order",
+        conflicts_with = "request"
+    )]
+    pub email: Option<String>,
+    /// When the return was received, RFC 3339 (e.g. 2026-12-01T10:00:00Z);
+    /// absent: when it is reported.
+    #[arg(
+        long,
+        value_name = "TIME",
+        requires = "order",
+        conflicts_with = "request",
+        value_parser = parse_timestamp
+    )]
+    pub returned_at: Option<prost_types::Timestamp>,
+}
+
+fn parse_timestamp(text: &str) -> Result<prost_types::Timestamp, String> {
+    text.parse::<prost_types::Timestamp>()
+        .map_err(|e| format!("not an RFC 3339 time such as 2026-12-01T10:00:00Z: {e}"))
+}
+
 /// Which cart to quote.
 #[derive(Debug, Args)]
 #[group(required = true, multiple = false, id = "cart_source")]
@@ -344,6 +401,66 @@ mod tests {
             ])
             .is_err()
         );
+    }
+
+    #[test]
+    fn returns_take_one_order_or_a_request_file() {
+        let cli = Cli::try_parse_from([
+            "allotctl",
+            "returns",
+            "--order",
+            "O-1",
+            "--customer",
+            "C-9",
+            "--returned-at",
+            "2026-12-01T10:00:00Z",
+        ])
+        .unwrap();
+        let Command::Returns(args) = cli.command else {
+            panic!("not returns");
+        };
+        let request = super::super::commands::returns_request(args).unwrap();
+        assert_eq!(request.returns.len(), 1);
+        let r = &request.returns[0];
+        assert_eq!(
+            (r.order_id.as_str(), r.customer_id.as_str()),
+            ("O-1", "C-9")
+        );
+        assert_eq!(
+            r.returned_at.as_ref().map(|t| t.seconds),
+            Some(1_796_119_200)
+        );
+        for wrong in [
+            // Neither source, or both.
+            vec!["allotctl", "returns"],
+            vec![
+                "allotctl",
+                "returns",
+                "--order",
+                "O-1",
+                "--request",
+                "r.json",
+            ],
+            // Flags of one order without the order.
+            vec![
+                "allotctl",
+                "returns",
+                "--request",
+                "r.json",
+                "--customer",
+                "C",
+            ],
+            vec![
+                "allotctl",
+                "returns",
+                "--order",
+                "O-1",
+                "--returned-at",
+                "yesterday",
+            ],
+        ] {
+            assert!(Cli::try_parse_from(&wrong).is_err(), "{wrong:?}");
+        }
     }
 
     #[test]

@@ -12,8 +12,8 @@ use allot_client::{AllotClient, ServingStatus};
 use anyhow::bail;
 
 use super::cli::{
-    AllocateArgs, Cli, Command, HealthArgs, PromiseArgs, ReservationCommand, ScoreArgs,
-    StockCommand,
+    AllocateArgs, Cli, Command, HealthArgs, PromiseArgs, ReservationCommand, ReturnsArgs,
+    ScoreArgs, StockCommand,
 };
 use super::output::{print_line, print_one, write_line};
 use super::server::Server;
@@ -34,6 +34,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Score(args) => {
             score(&server, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Returns(args) => {
+            returns(&server, args).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Promise(args) => {
@@ -300,6 +304,33 @@ async fn score(server: &Server, args: ScoreArgs) -> anyhow::Result<()> {
         };
     let answer = client.risk().score_order(request).await?.into_inner();
     print_one(&answer, "RiskAssessment")
+}
+
+/// The ReportReturnsRequest of `returns`: from a JSON file, or one returned
+/// order from the flags.
+pub(crate) fn returns_request(
+    args: ReturnsArgs,
+) -> anyhow::Result<allot_client::proto::ReportReturnsRequest> {
+    match (args.source.request, args.source.order) {
+        (Some(path), _) => read_json(&path, "ReportReturnsRequest"),
+        (None, Some(order_id)) => Ok(allot_client::proto::ReportReturnsRequest {
+            returns: vec![allot_client::proto::ReturnedOrder {
+                order_id,
+                customer_id: args.customer.unwrap_or_default(),
+                email: args.email.unwrap_or_default(),
+                returned_at: args.returned_at,
+            }],
+        }),
+        (None, None) => bail!("give --request FILE.json or --order ORDER_ID"),
+    }
+}
+
+/// `returns`: report returned orders.
+async fn returns(server: &Server, args: ReturnsArgs) -> anyhow::Result<()> {
+    let request = returns_request(args)?;
+    let client = server.connect().await?;
+    let answer = client.risk().report_returns(request).await?.into_inner();
+    print_one(&answer, "ReportReturnsResponse")
 }
 
 /// `promise`: from a JSON file or a random cart of the served network.

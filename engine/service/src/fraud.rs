@@ -22,10 +22,13 @@ pub enum Place {
 /// An order as the fraud check reads it (validated by the adapter).
 #[derive(Debug, Clone)]
 pub struct FraudOrder {
+    /// The OMS's order id: the feature store counts an order once however
+    /// many times it is scored (ScoreOrder, Allocate with a context).
+    pub order_id: String,
     /// When the order was placed; `None`: when it is decided.
     pub placed_at: Option<SystemTime>,
-    /// When the customer's account was created; `None`: when the order was
-    /// placed.
+    /// When the customer's account was created; `None`: not known (a guest
+    /// checkout), the account age feature is missing.
     pub account_created_at: Option<SystemTime>,
     /// Who the customer is, for the velocity features.
     pub customer: CustomerIdentity,
@@ -85,6 +88,11 @@ fn unix(t: SystemTime) -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
+/// The feature store's key of the OMS's order id `order_id`, under `keys`.
+pub fn order_key(order_id: &str, keys: &Pseudonymizer) -> u64 {
+    keys.entity_key("order", order_id)
+}
+
 /// The shipping address's identity for velocity features: the postal code
 /// (trimmed, upper case) or the coordinates (4 decimals), and the first
 /// address line (trimmed, lower case), under `keys`.
@@ -106,9 +114,10 @@ impl FraudOrder {
         let placed = self.placed_at.unwrap_or(now);
         let key = |kind: &str, id: &str| (!id.is_empty()).then(|| keys.entity_key(kind, id));
         OrderEvent {
+            order: order_key(&self.order_id, keys),
             time: unix(placed),
             customer: self.customer.key(keys),
-            account_created: unix(self.account_created_at.unwrap_or(placed)),
+            account_created: self.account_created_at.map(unix),
             device: key("device", &self.device_id),
             card: key("card", &self.card_fingerprint),
             ship_address: address_key(&self.ship_place, &self.ship_line1, keys),

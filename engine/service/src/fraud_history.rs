@@ -12,21 +12,30 @@
 //! aggregates read afterwards are the ones the orders gave before the
 //! restart.
 //!
+//! Returned orders reported through ReportReturns are recorded the same way
+//! ([`ReturnObservation`], see [`crate::fraud_returns`]) and fed back in the
+//! same pass, in commit order with the orders: the customers' return rates
+//! read afterwards are the ones they had. (A return of an order scored
+//! before the lookback counts, the order itself is not put back: the rate
+//! of such a customer reads higher after a restart until the order ages
+//! out of every window anyway.)
+//!
 //! The read is bounded: the records decided within the window (by their
 //! ids' time), read batch by batch in commit order, each batch decoded
 //! once; a record that scored no order (a promise, an evaluation, an
 //! Allocate without a context) has no observation. Reservation events are
-//! not records, so no order counts twice. It runs on the blocking pool.
+//! not records, and the store counts an order once by its key, so no order
+//! counts twice. It runs on the blocking pool.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use allot_models::features::{FeatureStore, Observation};
+use allot_models::features::FeatureStore;
 
 use crate::engine::Engine;
 use crate::error::ServiceError;
 use crate::sink::DecisionSink;
-use crate::wire::Wire;
+use crate::wire::{Remembered, Wire};
 
 /// Unreadable records named in the log before the rest are only counted.
 const WARN_AT_MOST: u64 = 5;
@@ -38,6 +47,8 @@ pub struct Refilled {
     pub decisions: u64,
     /// Orders put back into the feature store.
     pub orders: u64,
+    /// Returned orders put back into the feature store.
+    pub returns: u64,
     /// Records that could not be decoded: skipped (and logged).
     pub unreadable: u64,
     /// Time the rebuild took.
@@ -65,7 +76,7 @@ pub async fn refill<W: Wire>(engine: Arc<Engine>, wire: Arc<W>) -> Result<Refill
             engine.decisions.as_ref(),
             engine.risk.store(),
             SystemTime::now(),
-            |record| wire.feature_store_entry(record),
+            |record| wire.feature_history(record),
         )
     })
     .await
@@ -73,6 +84,7 @@ pub async fn refill<W: Wire>(engine: Arc<Engine>, wire: Arc<W>) -> Result<Refill
     tracing::info!(
         decisions = refilled.decisions,
         orders = refilled.orders,
+        returns = refilled.returns,
         unreadable = refilled.unreadable,
         elapsed_ms = refilled.elapsed.as_millis() as u64,
         "fraud feature history rebuilt from the decision log"
@@ -80,14 +92,14 @@ pub async fn refill<W: Wire>(engine: Arc<Engine>, wire: Arc<W>) -> Result<Refill
     Ok(refilled)
 }
 
-/// Feeds `store` the observations recorded by the decisions made in the
-/// `store`'s lookback before `now`, in commit order; `decode` reads one
-/// encoded record. Blocking.
+/// Feeds `store` the observations (orders and returned orders) recorded by
+/// the decisions made in the `store`'s lookback before `now`, in commit
+/// order; `decode` reads one encoded record. Blocking.
 pub fn refill_from(
     sink: &dyn DecisionSink,
     store: &FeatureStore,
     now: SystemTime,
-    decode: impl Fn(&[u8]) -> Result<Option<Observation>, ServiceError>,
+    decode: impl Fn(&[u8]) -> Result<Remembered, ServiceError>,
 ) -> Result<Refilled, HistoryError> {
     let started = Instant::now();
     let mut refilled = Refilled::default();
@@ -96,11 +108,16 @@ pub fn refill_from(
     sink.records_since(since, &mut |key, record| {
         refilled.decisions += 1;
         match decode(record) {
-            Ok(Some(observed)) => {
-                store.remember(&observed);
-                refilled.orders += 1;
+            Ok(remembered) => {
+                if let Some(observed) = remembered.order {
+                    store.remember(&observed);
+                    refilled.orders += 1;
+                }
+                for returned in &remembered.returns {
+                    store.remember_return(returned);
+                    refilled.returns += 1;
+                }
             }
-            Ok(None) => {}
             Err(e) => unreadable(&mut refilled, key, &e.to_string()),
         }
     })

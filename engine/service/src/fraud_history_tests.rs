@@ -2,7 +2,7 @@ use std::path::Path;
 
 use allot_engine::decisions::NewEvent;
 use allot_engine::network::{GeoPoint, ServiceLevel};
-use allot_models::features::{OrderEvent, OrderLine};
+use allot_models::features::{Observation, OrderEvent, OrderLine, ReturnObservation};
 
 use super::*;
 use crate::config::DecisionsConfig;
@@ -11,7 +11,7 @@ use crate::sink::{Entry, Event, EventKind, LogSink};
 
 const HOUR: i64 = 3_600;
 
-/// A record in a test format: `obs:` and the observation's six numbers, or
+/// A record in a test format: `obs:` and the observation's seven numbers, or
 /// `none` for a decision that scored no order; `padding` bytes follow.
 fn encode(observed: Option<&Observation>, padding: usize) -> Vec<u8> {
     let mut bytes = match observed {
@@ -25,6 +25,7 @@ fn encode(observed: Option<&Observation>, padding: usize) -> Vec<u8> {
                 o.card.unwrap_or(0),
                 o.ship_address,
                 o.amount_minor as u64,
+                o.order.unwrap_or(0),
             ] {
                 b.extend_from_slice(&v.to_le_bytes());
             }
@@ -40,27 +41,60 @@ fn encode(observed: Option<&Observation>, padding: usize) -> Vec<u8> {
     bytes
 }
 
-fn decode(bytes: &[u8]) -> Result<Option<Observation>, ServiceError> {
+/// A ReportReturns record in the test format: `ret:` and three numbers per
+/// returned order.
+fn encode_returns(returns: &[ReturnObservation]) -> Vec<u8> {
+    let mut b = b"ret:".to_vec();
+    for r in returns {
+        for v in [r.customer, r.order, r.time as u64] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    b
+}
+
+fn decode(bytes: &[u8]) -> Result<Remembered, ServiceError> {
     if bytes.starts_with(b"none") {
-        return Ok(None);
+        return Ok(Remembered::default());
+    }
+    if let Some(rest) = bytes.strip_prefix(b"ret:") {
+        let returns = rest
+            .chunks_exact(24)
+            .map(|c| {
+                let v = |i: usize| u64::from_le_bytes(c[8 * i..8 * i + 8].try_into().unwrap());
+                ReturnObservation {
+                    customer: v(0),
+                    order: v(1),
+                    time: v(2) as i64,
+                }
+            })
+            .collect();
+        return Ok(Remembered {
+            order: None,
+            returns,
+        });
     }
     let numbers = bytes
         .strip_prefix(b"obs:")
-        .and_then(|rest| rest.get(..48))
+        .and_then(|rest| rest.get(..56))
         .ok_or_else(|| ServiceError::internal("not a test record"))?;
     let v: Vec<u64> = numbers
         .chunks_exact(8)
         .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
         .collect();
     let some = |k: u64| (k != 0).then_some(k);
-    Ok(Some(Observation {
-        time: v[0] as i64,
-        customer: v[1],
-        device: some(v[2]),
-        card: some(v[3]),
-        ship_address: v[4],
-        amount_minor: v[5] as i64,
-    }))
+    Ok(Remembered {
+        order: Some(Observation {
+            order: some(v[6]),
+            time: v[0] as i64,
+            customer: v[1],
+            device: some(v[2]),
+            card: some(v[3]),
+            ship_address: v[4],
+            amount_minor: v[5] as i64,
+        }),
+        returns: Vec::new(),
+    })
 }
 
 fn config(dir: &Path) -> DecisionsConfig {
@@ -77,6 +111,7 @@ fn unix(t: SystemTime) -> i64 {
 
 fn observation(time: i64, customer: u64, card: u64) -> Observation {
     Observation {
+        order: Some(((time as u64) << 16) | customer),
         time,
         customer,
         device: Some(30 + customer),
@@ -93,9 +128,11 @@ fn probe(time: i64, customer: u64, card: u64) -> OrderEvent {
         lon: -73.98,
     };
     OrderEvent {
+        // Never an order observed in these tests.
+        order: u64::MAX - customer,
         time,
         customer,
-        account_created: time - 400 * 86_400,
+        account_created: Some(time - 400 * 86_400),
         device: Some(30 + customer),
         card: Some(card),
         ship_address: 900 + customer,
@@ -195,6 +232,57 @@ fn the_store_is_refilled_with_what_the_scored_decisions_recorded() {
         store.velocity(&probe(t, 2, 7)),
         live.velocity(&probe(t, 2, 7))
     );
+    sink.close();
+}
+
+#[test]
+fn reported_returns_are_refilled_in_commit_order_with_the_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = LogSink::open(&config(dir.path())).unwrap();
+    let t = unix(SystemTime::now());
+    let live = FeatureStore::default();
+    // Customer 1 orders four times; two orders come back, one of them
+    // reported twice (two lines) and once more in a later report.
+    let orders: Vec<Observation> = (0..4)
+        .map(|i| observation(t - 10 * HOUR + i * HOUR, 1, 7))
+        .collect();
+    for o in &orders {
+        live.remember(o);
+        record(&sink, EventKind::RiskScored, encode(Some(o), 0));
+    }
+    let back = |o: &Observation| ReturnObservation {
+        customer: 1,
+        order: o.order.unwrap(),
+        time: t - HOUR,
+    };
+    let first = [back(&orders[0]), back(&orders[0]), back(&orders[2])];
+    let counted: Vec<bool> = first.iter().map(|r| live.remember_return(r)).collect();
+    assert_eq!(counted, [true, false, true]);
+    sink.record(Entry::new(
+        &DecisionId::mint(),
+        encode_returns(&first),
+        None,
+    ))
+    .unwrap();
+    assert!(!live.remember_return(&back(&orders[2])));
+    sink.record(Entry::new(
+        &DecisionId::mint(),
+        encode_returns(&[back(&orders[2])]),
+        None,
+    ))
+    .unwrap();
+    let sink = reopen(sink, dir.path());
+
+    let store = FeatureStore::default();
+    let refilled = refill_from(&sink, &store, SystemTime::now(), decode).unwrap();
+    assert_eq!(
+        (refilled.decisions, refilled.orders, refilled.returns),
+        (6, 4, 4),
+        "{refilled:?}"
+    );
+    let next = probe(t, 1, 7);
+    assert_eq!(store.velocity(&next).customer_return_rate, 0.5);
+    assert_eq!(store.velocity(&next), live.velocity(&next));
     sink.close();
 }
 

@@ -26,6 +26,7 @@ pub mod engine;
 pub mod error;
 pub mod fraud;
 pub mod fraud_history;
+pub mod fraud_returns;
 pub mod hash;
 pub mod id;
 pub mod idempotency;

@@ -13,6 +13,7 @@ use crate::config::ServiceConfig;
 use crate::decisions::{Decisions, Replayer};
 use crate::engine::Engine;
 use crate::error::ServiceError;
+use crate::fraud_returns::Returns;
 use crate::idempotency::{KeyLedger, MemoryKeys};
 use crate::models::Models;
 use crate::pool::SolverPool;
@@ -33,6 +34,8 @@ pub struct Services<W: Wire> {
     pub promise: Promising<W>,
     /// Fraud scoring.
     pub score: Scoring<W>,
+    /// Returned orders reported to the fraud feature store.
+    pub returns: Returns<W>,
     /// Confirm, release and expire reservations.
     pub reservations: Arc<Reservations>,
     /// Stock writes and reads.
@@ -91,7 +94,8 @@ impl<W: Wire> Services<W> {
                 shared.as_ref().map(|s| s.commits.clone()),
             ),
             promise: Promising::new(engine.clone(), wire.clone(), pool.clone()),
-            score: Scoring::new(engine.clone(), clock.clone(), wire, pool),
+            score: Scoring::new(engine.clone(), clock.clone(), wire.clone(), pool),
+            returns: Returns::new(engine.clone(), clock.clone(), wire),
             reservations: Arc::new(Reservations::new(
                 ledger,
                 engine.decisions.clone(),

@@ -8,11 +8,12 @@ use std::time::{Duration, SystemTime};
 
 use allot_engine::allocation::evaluate::Evaluation;
 use allot_engine::promise::{PromiseOutcome, PromiseRequest};
-use allot_models::features::Observation;
+use allot_models::features::{Observation, ReturnObservation};
 use allot_models::risk::RiskAssessment;
 
 use crate::allocate::Decided;
 use crate::error::ServiceError;
+use crate::fraud_returns::ReturnsReport;
 use crate::id::DecisionId;
 
 /// Builds answers and encodes decision records in the adapter's format; the
@@ -34,6 +35,10 @@ pub trait Wire: Send + Sync + 'static {
     type ScoreRequest: Send + 'static;
     /// A ScoreOrder answer.
     type Assessment: Send + 'static;
+    /// A ReportReturns request as received.
+    type ReturnsRequest: Send + 'static;
+    /// A ReportReturns answer.
+    type ReturnsResponse: Send + 'static;
 
     /// The answer of an allocation decision.
     fn allocation(&self, id: &DecisionId, decided: &Decided) -> Self::AllocateResponse;
@@ -94,10 +99,32 @@ pub trait Wire: Send + Sync + 'static {
         assessed: &RiskAssessment,
     ) -> Vec<u8>;
 
-    /// What the fraud feature store remembered of the order an encoded
-    /// record scored; `None` when the decision scored no order. An error
-    /// says why the bytes are not a record.
-    fn feature_store_entry(&self, record: &[u8]) -> Result<Option<Observation>, ServiceError>;
+    /// The answer of a ReportReturns.
+    fn returns_report(&self, id: &DecisionId, report: &ReturnsReport) -> Self::ReturnsResponse;
+
+    /// The encoded record of a ReportReturns (with what the feature store
+    /// keeps of each returned order, in request order).
+    fn returns_record(
+        &self,
+        call: Recording<'_, Self::ReturnsRequest>,
+        answer: &Self::ReturnsResponse,
+        returned: &[ReturnObservation],
+    ) -> Vec<u8>;
+
+    /// What the fraud feature store remembered of an encoded record: the
+    /// order it scored, the returned orders it reported (nothing for a
+    /// decision that did neither). An error says why the bytes are not a
+    /// record.
+    fn feature_history(&self, record: &[u8]) -> Result<Remembered, ServiceError>;
+}
+
+/// What a decision record holds for the fraud feature store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Remembered {
+    /// The order the decision scored (ScoreOrder, Allocate with a context).
+    pub order: Option<Observation>,
+    /// The returned orders it reported (ReportReturns).
+    pub returns: Vec<ReturnObservation>,
 }
 
 /// What every record holds of its call besides the answer.

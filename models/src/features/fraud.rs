@@ -61,7 +61,9 @@ pub struct FraudFeatures {
     pub service_speed: f32,
     /// Great-circle distance between billing and shipping address, km.
     pub ship_bill_distance_km: f32,
-    /// Account age at order time, days (fractional, >= 0).
+    /// Account age at order time, days (fractional, >= 0); NaN (missing)
+    /// when the account's creation time is not known (a guest checkout):
+    /// the model routes it down its trees' missing-value branches.
     pub account_age_days: f32,
     /// The customer's earlier orders in the last 24 hours.
     pub customer_orders_24h: f32,
@@ -88,7 +90,8 @@ pub struct FraudFeatures {
     /// order's customer included (the reshipper signal).
     pub address_customers_7d: f32,
     /// Returned orders over orders the store has seen for the customer, 0..=1
-    /// (0 without history).
+    /// (0 without history); an order counts once however many of its lines
+    /// or return reports came back.
     pub customer_return_rate: f32,
     /// Hour of day, 0..=23, in the shipping address's time zone.
     pub hour_local: f32,
@@ -159,8 +162,9 @@ impl FraudFeatures {
             },
             service_speed: service_speed(order.service),
             ship_bill_distance_km: distance_km(order.bill_to, order.ship_to) as f32,
-            account_age_days: ((order.time - order.account_created).max(0) as f64 / 86_400.0)
-                as f32,
+            account_age_days: order.account_created.map_or(f32::NAN, |created| {
+                ((order.time - created).max(0) as f64 / 86_400.0) as f32
+            }),
             customer_orders_24h: v.customer_orders_24h,
             customer_orders_7d: v.customer_orders_7d,
             customer_amount_7d: v.customer_amount_7d,
@@ -259,6 +263,59 @@ impl FraudFeatures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use allot_engine::network::{GeoPoint, ServiceLevel};
+
+    use crate::features::OrderLine;
+
+    fn order(account_created: Option<i64>) -> OrderEvent {
+        let here = GeoPoint {
+            lat: 40.7,
+            lon: -74.0,
+        };
+        OrderEvent {
+            order: 1,
+            time: 1_800_000_000,
+            customer: 2,
+            account_created,
+            device: None,
+            card: None,
+            ship_address: 3,
+            ship_to: here,
+            bill_to: here,
+            time_zone: chrono_tz::America::New_York,
+            service: ServiceLevel::Ground,
+            lines: vec![OrderLine {
+                qty: 3,
+                unit_price_minor: 1_299,
+                resale_risk: 0.1,
+            }],
+            total_minor: None,
+        }
+    }
+
+    #[test]
+    fn an_unknown_account_age_is_missing_not_zero() {
+        let v = Velocity::default();
+        let guest = FraudFeatures::from_parts(&order(None), &v);
+        assert!(guest.account_age_days.is_nan());
+        let new = FraudFeatures::from_parts(&order(Some(1_800_000_000)), &v);
+        assert_eq!(new.account_age_days, 0.0);
+        let old = FraudFeatures::from_parts(&order(Some(1_800_000_000 - 3 * 86_400)), &v);
+        assert_eq!(old.account_age_days, 3.0);
+    }
+
+    #[test]
+    fn the_callers_total_is_the_order_amount() {
+        let v = Velocity::default();
+        let mut o = order(None);
+        assert_eq!(FraudFeatures::from_parts(&o, &v).order_amount, 38.97);
+        o.total_minor = Some(54_321);
+        let f = FraudFeatures::from_parts(&o, &v);
+        assert_eq!(f.order_amount, 543.21);
+        assert_eq!(o.observation().amount_minor, 54_321);
+        assert_eq!(o.observation().order, Some(1));
+    }
 
     #[test]
     fn a_row_reads_back_into_the_same_features() {

@@ -10,6 +10,7 @@ mod eta;
 mod eta_cache;
 mod fraud;
 mod order;
+mod reasons;
 mod store;
 mod window;
 
@@ -19,7 +20,11 @@ pub use demand::{
 pub use eta::{ETA_FEATURE_COUNT, ETA_FEATURES, ETA_TIME_BUCKET_SECS, EtaFeatures};
 pub use eta_cache::{EtaCache, EtaKey};
 pub use fraud::{FRAUD_FEATURE_COUNT, FRAUD_FEATURES, FraudFeatures, HIGH_RESALE_RISK, Velocity};
-pub use order::{EntityKey, EntityKeys, Observation, OrderEvent, OrderLine, PlainKeys, entity_key};
+pub use order::{
+    EntityKey, EntityKeys, Observation, OrderEvent, OrderLine, PlainKeys, ReturnObservation,
+    entity_key,
+};
+pub use reasons::{FraudReasonCode, NEW_ACCOUNT_DAYS, fraud_reason_code, reason_indices};
 pub use store::{FeatureStore, StoreConfig};
 
 use allot_engine::network::{NodeKind, ServiceLevel};

@@ -55,12 +55,17 @@ pub struct OrderLine {
 /// when. Everything here is known at decision time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderEvent {
+    /// The order's key (of the caller's order id): the feature store counts
+    /// an order once however many times it is scored.
+    pub order: EntityKey,
     /// When the order was placed, unix seconds (UTC).
     pub time: i64,
     /// The customer account.
     pub customer: EntityKey,
-    /// When the account was created, unix seconds (UTC).
-    pub account_created: i64,
+    /// When the account was created, unix seconds (UTC); `None` when it is
+    /// not known (a guest checkout, or a caller that did not send it): the
+    /// account age feature is then missing (NaN), never 0.
+    pub account_created: Option<i64>,
     /// The device fingerprint, when the caller sent one.
     pub device: Option<EntityKey>,
     /// The payment card fingerprint, when the caller sent one.
@@ -96,6 +101,7 @@ impl OrderEvent {
     /// What the feature store keeps of this order.
     pub fn observation(&self) -> Observation {
         Observation {
+            order: Some(self.order),
             time: self.time,
             customer: self.customer,
             device: self.device,
@@ -106,12 +112,15 @@ impl OrderEvent {
     }
 }
 
-/// All the feature store keeps of one order: when, whose (the entity keys,
-/// never the identifiers they were made from) and how much. Feeding the same
-/// observations to an empty store, oldest first, gives the same velocities
-/// as observing the orders did.
+/// All the feature store keeps of one order: which, when, whose (the entity
+/// keys, never the identifiers they were made from) and how much. Feeding the
+/// same observations to an empty store, oldest first, gives the same
+/// velocities as observing the orders did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Observation {
+    /// The order's key; `None` for an observation recorded before orders
+    /// were keyed (it is never taken for a repeat of another).
+    pub order: Option<EntityKey>,
     /// When the order was placed, unix seconds (UTC).
     pub time: i64,
     /// The customer account's key.
@@ -124,6 +133,20 @@ pub struct Observation {
     pub ship_address: EntityKey,
     /// Order value, minor currency units.
     pub amount_minor: i64,
+}
+
+/// All the feature store keeps of one returned order: whose, which and when
+/// (keys, like [`Observation`]). Feeding it to the store
+/// ([`FeatureStore::remember_return`](super::FeatureStore::remember_return))
+/// counts the order as returned once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReturnObservation {
+    /// The customer's key (as [`OrderEvent::customer`]).
+    pub customer: EntityKey,
+    /// The returned order's key (as [`OrderEvent::order`]).
+    pub order: EntityKey,
+    /// When the return was received, unix seconds (UTC).
+    pub time: i64,
 }
 
 #[cfg(test)]

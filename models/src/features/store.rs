@@ -29,10 +29,20 @@
 //! All methods take `&self`: the caches are concurrent and each entity's
 //! history sits behind its own mutex.
 //!
+//! Orders are counted by their key ([`Observation::order`]): an order
+//! scored twice (ScoreOrder, then Allocate with a context) is one order in
+//! every count, and its own earlier observation is left out of the history
+//! its features read, so scoring it again gives the features it had the
+//! first time (if nothing else happened in between). A repeat is recognised
+//! while the entity's ring still holds the order (its horizon and capacity).
+//! Returns are counted per returned order
+//! ([`FeatureStore::observe_returned_order`]).
+//!
 //! Nothing here is durable: what the store keeps of an order is an
 //! [`Observation`], which the server records with each decision and feeds
 //! back through [`FeatureStore::remember`] at start, for the orders within
-//! [`FeatureStore::lookback_secs`].
+//! [`FeatureStore::lookback_secs`]; reported returns are recorded likewise
+//! and fed back through [`FeatureStore::observe_returned_order`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,7 +51,7 @@ use moka::sync::Cache;
 use parking_lot::Mutex;
 
 use super::window::{Entry, History};
-use super::{EntityKey, FraudFeatures, Observation, OrderEvent, Velocity};
+use super::{EntityKey, FraudFeatures, Observation, OrderEvent, ReturnObservation, Velocity};
 
 const HOUR: i64 = 3_600;
 const DAY: i64 = 24 * HOUR;
@@ -145,13 +155,20 @@ impl FeatureStore {
     /// Records an order from what the store keeps of it: what
     /// [`FeatureStore::observe`] does, from an [`Observation`] (one kept
     /// elsewhere, e.g. in a decision record, when refilling the store).
-    pub fn remember(&self, order: &Observation) {
+    ///
+    /// An order is counted once: an observation of an order an entity's
+    /// history already holds (the same order scored again, e.g. by
+    /// ScoreOrder and then by Allocate) replaces the earlier one there.
+    /// Returns whether the order was new to its customer.
+    pub fn remember(&self, order: &Observation) -> bool {
         let entry = |peer| Entry {
+            order: order.order,
             time: order.time,
             amount_minor: order.amount_minor,
             peer,
         };
-        self.entity(&self.customers, order.customer)
+        let new = self
+            .entity(&self.customers, order.customer)
             .lock()
             .push(entry(0));
         if let Some(device) = order.device {
@@ -167,49 +184,72 @@ impl FeatureStore {
         self.entity(&self.addresses, order.ship_address)
             .lock()
             .push(entry(order.customer));
+        new
     }
 
-    /// Records that one of `customer`'s orders came back.
+    /// Records that one of `customer`'s orders came back (an order not
+    /// identified: every call counts).
     pub fn observe_return(&self, customer: EntityKey) {
-        self.entity(&self.customers, customer).lock().returns += 1;
+        self.entity(&self.customers, customer)
+            .lock()
+            .push_return(None);
+    }
+
+    /// Records that `customer`'s order `order` came back; a return of an
+    /// order already counted as returned is not counted again (several
+    /// returned lines of one order, or one return reported twice). Returns
+    /// whether it was counted.
+    pub fn observe_returned_order(&self, customer: EntityKey, order: EntityKey) -> bool {
+        self.entity(&self.customers, customer)
+            .lock()
+            .push_return(Some(order))
+    }
+
+    /// Records a returned order from what the store keeps of it: what
+    /// [`FeatureStore::observe_returned_order`] does (a return recorded
+    /// elsewhere, e.g. in the decision log, when refilling the store).
+    pub fn remember_return(&self, returned: &ReturnObservation) -> bool {
+        self.observe_returned_order(returned.customer, returned.order)
     }
 
     /// The history part of the fraud features of `order`, from what the
     /// store has observed so far.
     pub fn velocity(&self, order: &OrderEvent) -> Velocity {
         let now = order.time;
+        // The order itself, when it was observed before (scored twice), is
+        // not part of its own history.
+        let except = Some(order.order);
         let mut v = Velocity::default();
         if let Some(c) = self.customers.get(&order.customer) {
             let h = c.lock();
-            v.customer_orders_24h = h.count(now, DAY) as f32;
-            v.customer_orders_7d = h.count(now, WEEK) as f32;
-            v.customer_amount_7d = h.amount_minor(now, WEEK) as f32 / 100.0;
-            if h.orders > 0 {
-                v.customer_return_rate = (h.returns as f32 / h.orders as f32).min(1.0);
-            }
+            v.customer_orders_24h = h.count(now, DAY, except) as f32;
+            v.customer_orders_7d = h.count(now, WEEK, except) as f32;
+            v.customer_amount_7d = h.amount_minor(now, WEEK, except) as f32 / 100.0;
+            v.customer_return_rate = h.return_rate(except);
         }
         if let Some(device) = order.device {
             v.device_customers_24h = 1.0;
             if let Some(d) = self.devices.get(&device) {
                 let h = d.lock();
-                v.device_orders_1h = h.count(now, HOUR) as f32;
-                v.device_orders_24h = h.count(now, DAY) as f32;
-                v.device_customers_24h = h.distinct_peers(now, DAY, order.customer) as f32;
+                v.device_orders_1h = h.count(now, HOUR, except) as f32;
+                v.device_orders_24h = h.count(now, DAY, except) as f32;
+                v.device_customers_24h = h.distinct_peers(now, DAY, order.customer, except) as f32;
             }
         }
         if let Some(card) = order.card {
             v.card_addresses_7d = 1.0;
             if let Some(c) = self.cards.get(&card) {
                 let h = c.lock();
-                v.card_orders_24h = h.count(now, DAY) as f32;
-                v.card_addresses_7d = h.distinct_peers(now, WEEK, order.ship_address) as f32;
+                v.card_orders_24h = h.count(now, DAY, except) as f32;
+                v.card_addresses_7d =
+                    h.distinct_peers(now, WEEK, order.ship_address, except) as f32;
             }
         }
         v.address_customers_7d = 1.0;
         if let Some(a) = self.addresses.get(&order.ship_address) {
             let h = a.lock();
-            v.address_orders_24h = h.count(now, DAY) as f32;
-            v.address_customers_7d = h.distinct_peers(now, WEEK, order.customer) as f32;
+            v.address_orders_24h = h.count(now, DAY, except) as f32;
+            v.address_customers_7d = h.distinct_peers(now, WEEK, order.customer, except) as f32;
         }
         v
     }

@@ -7,9 +7,11 @@ use crate::features::OrderLine;
 
 fn order(time: i64, customer: u64, device: u64, card: u64, address: u64) -> OrderEvent {
     OrderEvent {
+        // One order per (time, customer, device, card, address).
+        order: crate::features::entity_key(&format!("{time}/{customer}/{device}/{card}/{address}")),
         time,
         customer,
-        account_created: time - 10 * DAY,
+        account_created: Some(time - 10 * DAY),
         device: Some(device),
         card: Some(card),
         ship_address: address,
@@ -94,6 +96,60 @@ fn return_rate_counts_returns_over_orders() {
     store.observe_return(7);
     let f = store.fraud_features(&order(t0 + 5 * DAY, 7, 10, 100, 1_000));
     assert_eq!(f.customer_return_rate, 0.25);
+}
+
+#[test]
+fn an_order_scored_twice_counts_once_and_does_not_see_itself() {
+    let store = FeatureStore::default();
+    let t0 = 1_800_000_000;
+    let first = order(t0, 1, 10, 100, 1_000);
+    store.observe(&first);
+    let second = order(t0 + 600, 1, 10, 100, 1_000);
+    let before = store.fraud_features(&second);
+    let history = store.velocity(&second);
+    assert_eq!(before.customer_orders_24h, 1.0);
+    assert_eq!(before.device_orders_1h, 1.0);
+    store.observe(&second);
+    // The same order again (ScoreOrder, then Allocate): the features it had
+    // the first time, and it is still one order for everyone after it.
+    assert_eq!(store.fraud_features(&second), before);
+    store.observe(&second);
+    let again = OrderEvent {
+        time: t0 + 660,
+        ..second.clone()
+    };
+    assert_eq!(
+        store.velocity(&again),
+        history,
+        "a later repeat sees the same history"
+    );
+    store.observe(&again);
+    let third = order(t0 + 1_200, 1, 10, 100, 1_000);
+    let f = store.fraud_features(&third);
+    assert_eq!(f.customer_orders_24h, 2.0);
+    assert_eq!(f.customer_amount_7d, 200.0);
+    assert_eq!(f.device_orders_1h, 2.0);
+    assert_eq!(f.card_orders_24h, 2.0);
+    assert_eq!(f.address_orders_24h, 2.0);
+    // One return of the customer's two orders: the rate is a half.
+    assert!(store.observe_returned_order(1, second.order));
+    assert!(
+        !store.observe_returned_order(1, second.order),
+        "reported twice"
+    );
+    assert_eq!(store.fraud_features(&third).customer_return_rate, 0.5);
+}
+
+#[test]
+fn unkeyed_observations_are_never_repeats() {
+    let store = FeatureStore::default();
+    let t0 = 1_800_000_000;
+    let mut o = order(t0, 1, 10, 100, 1_000).observation();
+    o.order = None;
+    assert!(store.remember(&o));
+    assert!(store.remember(&o));
+    let f = store.fraud_features(&order(t0 + 60, 1, 10, 100, 1_000));
+    assert_eq!(f.customer_orders_24h, 2.0);
 }
 
 #[test]

@@ -3,16 +3,18 @@
 use std::collections::HashSet;
 
 use allot_engine::network::Network;
-use allot_models::features::OrderLine;
+use allot_models::features::{FraudReasonCode, OrderLine, fraud_reason_code};
 use allot_models::risk::{RiskAssessment, RiskDecision, RiskReason, RuleHit};
-use allot_models::shap::ReasonCode as FeatureCode;
 use allot_proto::v1 as pb;
 use allot_service::ServiceError;
 use allot_service::fraud::{CustomerIdentity, FraudOrder, Place};
+use allot_service::fraud_returns::{
+    MAX_RETURNS_PER_REPORT, ReturnedOrder, ReturnsCall, ReturnsReport,
+};
 use allot_service::score::ScoreCall;
 
 use super::invalid;
-use super::order::{destination, order_identity, order_line, service_level};
+use super::order::{MAX_ORDER_ID_BYTES, destination, order_identity, order_line, service_level};
 use super::time::system_time;
 
 /// The order as the fraud check reads it, from a `ScoreOrderRequest`.
@@ -108,9 +110,10 @@ pub(crate) fn fraud_order(
         None => (Place::PostalCode(String::new()), String::new()),
     };
     Ok(FraudOrder {
+        order_id: order_id.clone(),
         placed_at,
         account_created_at,
-        customer: customer_identity(order_id, context),
+        customer: customer_identity(order_id, &context.customer_id, &context.email),
         device_id: context.device_id.clone(),
         card_fingerprint: context.card_fingerprint.clone(),
         ship_place,
@@ -163,12 +166,13 @@ fn order_total(
 /// Who the velocity features count the order against: the OMS's customer
 /// id; for a guest checkout the e-mail address (normalised), the identity
 /// a guest comes back with; else the order itself (a customer with no
-/// history).
-fn customer_identity(order_id: &str, context: &pb::OrderContext) -> CustomerIdentity {
-    if !context.customer_id.is_empty() {
-        CustomerIdentity::Account(context.customer_id.clone())
-    } else if !context.email.trim().is_empty() {
-        CustomerIdentity::GuestEmail(context.email.trim().to_lowercase())
+/// history). ReportReturns names the customer of a returned order the same
+/// way.
+fn customer_identity(order_id: &str, customer_id: &str, email: &str) -> CustomerIdentity {
+    if !customer_id.is_empty() {
+        CustomerIdentity::Account(customer_id.to_string())
+    } else if !email.trim().is_empty() {
+        CustomerIdentity::GuestEmail(email.trim().to_lowercase())
     } else {
         CustomerIdentity::GuestOrder(order_id.to_string())
     }
@@ -247,29 +251,54 @@ pub(crate) fn recorded_rule_hits(reasons: &[pb::Reason]) -> Vec<RuleHit> {
         .collect()
 }
 
-fn feature_code(code: FeatureCode) -> pb::ReasonCode {
+fn feature_code(code: FraudReasonCode) -> pb::ReasonCode {
     match code {
-        FeatureCode::HighDeviceVelocity => pb::ReasonCode::HighDeviceVelocity,
-        FeatureCode::HighCardVelocity => pb::ReasonCode::HighCardVelocity,
-        FeatureCode::ShipBillDistance => pb::ReasonCode::ShipBillDistance,
-        FeatureCode::NewAccountHighValue => pb::ReasonCode::NewAccountHighValue,
-        FeatureCode::HighResaleRiskItems => pb::ReasonCode::HighResaleRiskItems,
-        FeatureCode::ExpressShippingRisk => pb::ReasonCode::ExpressShippingRisk,
-        FeatureCode::ReshipperAddress => pb::ReasonCode::ReshipperAddress,
-        FeatureCode::OtherRiskFactor => pb::ReasonCode::OtherRiskFactor,
+        FraudReasonCode::HighDeviceVelocity => pb::ReasonCode::HighDeviceVelocity,
+        FraudReasonCode::HighCardVelocity => pb::ReasonCode::HighCardVelocity,
+        FraudReasonCode::ShipBillDistance => pb::ReasonCode::ShipBillDistance,
+        FraudReasonCode::NewAccountHighValue => pb::ReasonCode::NewAccountHighValue,
+        FraudReasonCode::HighOrderValue => pb::ReasonCode::HighOrderValue,
+        FraudReasonCode::HighResaleRiskItems => pb::ReasonCode::HighResaleRiskItems,
+        FraudReasonCode::ExpressShippingRisk => pb::ReasonCode::ExpressShippingRisk,
+        FraudReasonCode::ReshipperAddress => pb::ReasonCode::ReshipperAddress,
+        FraudReasonCode::OtherRiskFactor => pb::ReasonCode::OtherRiskFactor,
+        FraudReasonCode::LowRiskFactor => pb::ReasonCode::LowRiskFactor,
     }
 }
 
-/// A reason of an assessment whose order amounted to `amount` (major
-/// units), the value an AMOUNT_LIMIT reason names.
-fn reason(r: &RiskReason, amount: f32) -> pb::Reason {
+/// A reason of an assessment whose order had `features` (the value an
+/// AMOUNT_LIMIT reason names is its amount, major units). A model reason's
+/// code comes from the feature, the direction it pushed and the order's
+/// other features ([`fraud_reason_code`]); a missing value reads `NaN`.
+fn reason(r: &RiskReason, features: &allot_models::features::FraudFeatures) -> pb::Reason {
+    let amount = features.order_amount;
     match r {
         RiskReason::Feature(f) => pb::Reason {
-            code: feature_code(f.code) as i32,
-            message: format!(
-                "{} = {} raised the fraud score (+{:.3} log-odds)",
-                f.feature, f.value, f.contribution
-            ),
+            code: feature_code(fraud_reason_code(&f.feature, f.contribution, features)) as i32,
+            message: if f.value.is_nan() {
+                format!(
+                    "{} missing {} the fraud score ({:+.3} log-odds)",
+                    f.feature,
+                    if f.contribution > 0.0 {
+                        "raised"
+                    } else {
+                        "lowered"
+                    },
+                    f.contribution
+                )
+            } else {
+                format!(
+                    "{} = {} {} the fraud score ({:+.3} log-odds)",
+                    f.feature,
+                    f.value,
+                    if f.contribution > 0.0 {
+                        "raised"
+                    } else {
+                        "lowered"
+                    },
+                    f.contribution
+                )
+            },
             feature: f.feature.clone(),
             value: f.value.to_string(),
             contribution: f64::from(f.contribution),
@@ -326,17 +355,69 @@ pub(crate) fn assessment(decision_id: String, a: &RiskAssessment) -> pb::RiskAss
     pb::RiskAssessment {
         fraud_probability: f64::from(a.probability),
         decision: decision as i32,
-        reasons: a
-            .reasons
-            .iter()
-            .map(|r| reason(r, a.features.order_amount))
-            .collect(),
+        reasons: a.reasons.iter().map(|r| reason(r, &a.features)).collect(),
         model_name: a.model_name.clone(),
         model_version: a.model_version.clone(),
         scoring_time_us: a.elapsed.as_micros() as u64,
         decision_id,
         // Filled by the adapter from the request (`missing_signals`).
         missing_signals: Vec::new(),
+    }
+}
+
+/// The service's ReportReturns call: 1 to [`MAX_RETURNS_PER_REPORT`]
+/// returned orders, each with an order id of 1 to 128 bytes.
+pub(crate) fn returns_call(
+    message: pb::ReportReturnsRequest,
+    started: std::time::Instant,
+) -> Result<ReturnsCall<pb::ReportReturnsRequest>, ServiceError> {
+    let n = message.returns.len();
+    if n == 0 || n > MAX_RETURNS_PER_REPORT {
+        return Err(invalid(
+            "returns",
+            format!("must hold 1 to {MAX_RETURNS_PER_REPORT} returned orders, got {n}"),
+        ));
+    }
+    let mut returns = Vec::with_capacity(n);
+    for (i, r) in message.returns.iter().enumerate() {
+        if r.order_id.is_empty() || r.order_id.len() > MAX_ORDER_ID_BYTES {
+            return Err(invalid(
+                &format!("returns[{i}].order_id"),
+                format!(
+                    "required, 1 to {MAX_ORDER_ID_BYTES} bytes, got {}",
+                    r.order_id.len()
+                ),
+            ));
+        }
+        let returned_at = r
+            .returned_at
+            .as_ref()
+            .map(|t| system_time(t, &format!("returns[{i}].returned_at")))
+            .transpose()?;
+        returns.push(ReturnedOrder {
+            order_id: r.order_id.clone(),
+            customer: customer_identity(&r.order_id, &r.customer_id, &r.email),
+            returned_at,
+        });
+    }
+    Ok(ReturnsCall {
+        returns,
+        request: message,
+        started,
+        // The handler names the caller (crate::auth::caller_of).
+        caller: String::new(),
+    })
+}
+
+/// The `ReportReturnsResponse` message.
+pub(crate) fn returns_response(
+    decision_id: String,
+    report: &ReturnsReport,
+) -> pb::ReportReturnsResponse {
+    pb::ReportReturnsResponse {
+        decision_id,
+        counted: report.counted,
+        already_counted: report.already_counted,
     }
 }
 
@@ -357,4 +438,168 @@ pub(crate) fn score_call(
         // The handler names the caller (crate::auth::caller_of).
         caller: String::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use allot_engine::network::DEMO_SEED;
+    use allot_models::features::FraudFeatures;
+    use allot_models::shap::{FeatureReason, ReasonCode};
+    use allot_service::privacy::Pseudonymizer;
+
+    use super::*;
+
+    fn request(amount_minor: i64) -> pb::ScoreOrderRequest {
+        pb::ScoreOrderRequest {
+            order_id: "o-1".into(),
+            lines: vec![pb::OrderLine {
+                line_id: "1".into(),
+                sku: "SKU-000001".into(),
+                quantity: 2,
+                unit_price_minor: Some(1_299),
+                weight_grams: None,
+            }],
+            destination: Some(pb::Destination {
+                location: Some(pb::destination::Location::PostalCode("10001".into())),
+                ..Default::default()
+            }),
+            context: Some(pb::OrderContext {
+                customer_id: "c-1".into(),
+                ..Default::default()
+            }),
+            order_amount_minor: amount_minor,
+            currency: String::new(),
+            service_level: 0,
+        }
+    }
+
+    #[test]
+    fn the_amount_sent_is_the_orders_amount_and_no_account_age_is_missing() {
+        let network = Network::demo(DEMO_SEED);
+        let keys = Pseudonymizer::new(&[1u8; 32], "test").unwrap();
+        let now = std::time::SystemTime::now();
+        let sent = fraud_order(&network, &request(54_321)).unwrap();
+        let event = sent.event(now, &keys);
+        assert_eq!(event.amount_minor(), 54_321);
+        assert_eq!(event.account_created, None);
+        assert_eq!(event.observation().amount_minor, 54_321);
+        let lines = fraud_order(&network, &request(0))
+            .unwrap()
+            .event(now, &keys);
+        assert_eq!(lines.amount_minor(), 2 * 1_299);
+        // The same order id is the same order, another is another.
+        assert_eq!(lines.order, event.order);
+        let mut other = request(0);
+        other.order_id = "o-2".into();
+        let other = fraud_order(&network, &other).unwrap().event(now, &keys);
+        assert_ne!(other.order, event.order);
+        assert_eq!(other.customer, event.customer);
+    }
+
+    fn feature(name: &str, value: f32, contribution: f32) -> RiskReason {
+        RiskReason::Feature(FeatureReason {
+            feature: name.into(),
+            value,
+            contribution,
+            // The shap crate's code; the answer's comes from the features.
+            code: ReasonCode::NewAccountHighValue,
+        })
+    }
+
+    #[test]
+    fn reason_codes_come_from_the_feature_its_direction_and_the_account_age() {
+        let old = FraudFeatures {
+            account_age_days: 400.0,
+            order_amount: 900.0,
+            ..FraudFeatures::default()
+        };
+        let guest = FraudFeatures {
+            account_age_days: f32::NAN,
+            ..old
+        };
+        let young = FraudFeatures {
+            account_age_days: 1.0,
+            ..old
+        };
+        let code = |r: &RiskReason, f: &FraudFeatures| reason(r, f).code;
+        let amount = feature("order_amount", 900.0, 0.8);
+        assert_eq!(code(&amount, &old), pb::ReasonCode::HighOrderValue as i32);
+        assert_eq!(code(&amount, &guest), pb::ReasonCode::HighOrderValue as i32);
+        assert_eq!(
+            code(&amount, &young),
+            pb::ReasonCode::NewAccountHighValue as i32
+        );
+        let missing_age = feature("account_age_days", f32::NAN, 0.3);
+        let r = reason(&missing_age, &guest);
+        assert_eq!(r.code, pb::ReasonCode::OtherRiskFactor as i32);
+        assert_eq!(r.value, "NaN");
+        assert!(r.message.contains("missing"), "{}", r.message);
+        let toward_approval = feature("account_age_days", 400.0, -1.2);
+        let r = reason(&toward_approval, &old);
+        assert_eq!(r.code, pb::ReasonCode::LowRiskFactor as i32);
+        assert!(r.message.contains("lowered"), "{}", r.message);
+        assert_eq!(r.contribution, f64::from(-1.2f32));
+    }
+
+    #[test]
+    fn returned_orders_are_named_like_scored_ones_and_checked() {
+        let started = std::time::Instant::now();
+        let call = returns_call(
+            pb::ReportReturnsRequest {
+                returns: vec![
+                    pb::ReturnedOrder {
+                        order_id: "o-1".into(),
+                        customer_id: "c-1".into(),
+                        email: "ignored@example.com".into(),
+                        returned_at: Some(prost_types::Timestamp {
+                            seconds: 1_790_000_000,
+                            nanos: 0,
+                        }),
+                    },
+                    pb::ReturnedOrder {
+                        order_id: "o-2".into(),
+                        customer_id: String::new(),
+                        email: " Guest@Example.com ".into(),
+                        returned_at: None,
+                    },
+                    pb::ReturnedOrder {
+                        order_id: "o-3".into(),
+                        ..Default::default()
+                    },
+                ],
+            },
+            started,
+        )
+        .unwrap();
+        let customers: Vec<&CustomerIdentity> = call.returns.iter().map(|r| &r.customer).collect();
+        assert_eq!(
+            customers,
+            [
+                &CustomerIdentity::Account("c-1".into()),
+                &CustomerIdentity::GuestEmail("guest@example.com".into()),
+                &CustomerIdentity::GuestOrder("o-3".into()),
+            ]
+        );
+        assert_eq!(
+            call.returns[0].returned_at,
+            Some(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_790_000_000))
+        );
+        assert_eq!(call.returns[1].returned_at, None);
+        let refused = |returns: Vec<pb::ReturnedOrder>| {
+            returns_call(pb::ReportReturnsRequest { returns }, started)
+                .err()
+                .unwrap()
+                .to_string()
+        };
+        assert!(refused(vec![]).contains("returns"));
+        assert!(refused(vec![pb::ReturnedOrder::default()]).contains("returns[0].order_id"));
+        let too_many = vec![
+            pb::ReturnedOrder {
+                order_id: "o".into(),
+                ..Default::default()
+            };
+            MAX_RETURNS_PER_REPORT + 1
+        ];
+        assert!(refused(too_many).contains("1 to 1000"));
+    }
 }

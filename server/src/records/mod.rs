@@ -15,6 +15,7 @@ mod evaluation;
 mod history;
 mod promise;
 pub(crate) mod redact;
+mod returns;
 mod risk;
 
 use std::sync::Arc;
@@ -23,12 +24,13 @@ use std::time::SystemTime;
 use allot_engine::allocation::evaluate::Evaluation;
 use allot_engine::network::Network;
 use allot_engine::promise::{PromiseOutcome, PromiseRequest};
-use allot_models::features::Observation;
+use allot_models::features::ReturnObservation;
 use allot_models::risk::RiskAssessment;
 use allot_proto::v1 as pb;
 use allot_service::allocate::Decided;
 use allot_service::engine::Engine;
-use allot_service::wire::{Quote, Recording, Wire};
+use allot_service::fraud_returns::ReturnsReport;
+use allot_service::wire::{Quote, Recording, Remembered, Wire};
 use allot_service::{DecisionId, ServiceError};
 
 pub(crate) use allocation::allocation_response;
@@ -84,6 +86,8 @@ impl Wire for ProtoWire {
     type PromiseResponse = pb::PromiseResponse;
     type ScoreRequest = pb::ScoreOrderRequest;
     type Assessment = pb::RiskAssessment;
+    type ReturnsRequest = pb::ReportReturnsRequest;
+    type ReturnsResponse = pb::ReportReturnsResponse;
 
     fn allocation(&self, id: &DecisionId, decided: &Decided) -> pb::AllocateResponse {
         allocation_response(&self.network, id.as_str().to_string(), decided)
@@ -162,7 +166,20 @@ impl Wire for ProtoWire {
         risk::record(self, call, answer, assessed)
     }
 
-    fn feature_store_entry(&self, record: &[u8]) -> Result<Option<Observation>, ServiceError> {
+    fn returns_report(&self, id: &DecisionId, report: &ReturnsReport) -> pb::ReportReturnsResponse {
+        crate::convert::risk::returns_response(id.as_str().to_string(), report)
+    }
+
+    fn returns_record(
+        &self,
+        call: Recording<'_, pb::ReportReturnsRequest>,
+        answer: &pb::ReportReturnsResponse,
+        returned: &[ReturnObservation],
+    ) -> Vec<u8> {
+        returns::record(self, call, answer, returned)
+    }
+
+    fn feature_history(&self, record: &[u8]) -> Result<Remembered, ServiceError> {
         history::recorded(record)
     }
 }

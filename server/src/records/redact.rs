@@ -111,6 +111,23 @@ pub(crate) fn redact_score(request: &mut pb::ScoreOrderRequest, keys: &Pseudonym
     redact_context(context, keys);
 }
 
+/// Hashes the personal data of a ReportReturns request in place: the
+/// customer ids and e-mail addresses (order ids are not personal data).
+pub(crate) fn redact_returns(request: &mut pb::ReportReturnsRequest, keys: &Pseudonymizer) {
+    let pb::ReportReturnsRequest { returns } = request;
+    for pb::ReturnedOrder {
+        order_id: _,
+        customer_id,
+        email,
+        returned_at: _,
+    } in returns
+    {
+        for field in [customer_id, email] {
+            *field = keys.pseudonym(field);
+        }
+    }
+}
+
 /// Hashes the personal data of an EvaluatePlan request's order in place.
 pub(crate) fn redact_evaluate(request: &mut pb::EvaluatePlanRequest, keys: &Pseudonymizer) {
     let pb::EvaluatePlanRequest { order, plan: _ } = request;

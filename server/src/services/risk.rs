@@ -1,4 +1,5 @@
-//! RiskService: fraud probability, decision and reasons for one order.
+//! RiskService: fraud probability, decision and reasons for one order, and
+//! the returned orders that feed the customers' return rates.
 
 use std::time::Instant;
 
@@ -52,6 +53,23 @@ impl RiskService for RiskApi {
                 let mut assessment = services.score.score(call).await?;
                 assessment.missing_signals = missing;
                 Ok(assessment)
+            }
+            .await,
+        )
+    }
+
+    async fn report_returns(
+        &self,
+        request: Request<pb::ReportReturnsRequest>,
+    ) -> Result<Response<pb::ReportReturnsResponse>, Status> {
+        let started = Instant::now();
+        reply(
+            async {
+                let services = self.ready.get()?;
+                let caller = crate::auth::caller_of(&request);
+                let mut call = conv::returns_call(request.into_inner(), started)?;
+                call.caller = caller;
+                services.returns.report(call).await
             }
             .await,
         )

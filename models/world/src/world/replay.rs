@@ -4,7 +4,7 @@
 
 use allot_engine::network::Network;
 use allot_models::features::{
-    EtaFeatures, FeatureStore, FraudFeatures, OrderEvent, OrderLine, StoreConfig,
+    EtaFeatures, FeatureStore, FraudFeatures, OrderEvent, OrderLine, StoreConfig, entity_key,
 };
 
 use super::{Order, Split, World};
@@ -50,10 +50,27 @@ impl World {
                 .unwrap_or(address.region);
             net.region(region).centroid
         };
+        // The world's orders have no ids: one is keyed by who placed what,
+        // when and from where, which no two of its orders share.
+        let lines: Vec<String> = o
+            .lines
+            .iter()
+            .map(|l| format!("{}x{}", l.sku.0, l.qty))
+            .collect();
+        let order = entity_key(&format!(
+            "{}/{}/{}/{}/{}/{}",
+            o.time,
+            o.customer,
+            o.device,
+            o.card,
+            o.ship,
+            lines.join(",")
+        ));
         OrderEvent {
+            order,
             time: o.time,
             customer: u64::from(o.customer),
-            account_created: pop.customers[o.customer as usize].created,
+            account_created: Some(pop.customers[o.customer as usize].created),
             device: Some(u64::from(o.device)),
             card: Some(u64::from(o.card)),
             ship_address: u64::from(o.ship),
