@@ -12,10 +12,12 @@
 
 mod gates;
 mod identity;
+mod open;
 mod quality;
 mod slots;
 
 pub use gates::{Gate, GateLog, GateOutcome, GateRefusal};
 pub use identity::{ModelIdentity, card_sha256, file_sha256};
+pub use open::{Opened, Schema};
 pub use quality::{Holdout, auc, mean_pinball_loss};
 pub use slots::{NoPrevious, Slots};

@@ -7,9 +7,7 @@ use std::time::SystemTime;
 
 use crate::drift::DriftMonitor;
 use crate::features::FRAUD_FEATURES;
-use crate::registry::{
-    Gate, GateLog, GateRefusal, Holdout, ModelIdentity, auc, card_sha256, file_sha256,
-};
+use crate::registry::{Gate, GateLog, GateRefusal, Holdout, ModelIdentity, Opened, Schema, auc};
 use crate::scoring::{FraudModel, ModelCard};
 use crate::shap::{Ensemble, Explainer};
 
@@ -87,42 +85,23 @@ impl FraudVersion {
         let mut gates = GateLog::new("fraud");
         let onnx = dir.join(FRAUD_ONNX);
         let card_path = dir.join(FRAUD_CARD);
-        let card =
-            ModelCard::load(&card_path).map_err(|e| gates.refuse(Gate::Schema, e.to_string()))?;
-        gates.check(Gate::Schema, schema(&card))?;
-        let drift = DriftMonitor::new(&card, FRAUD_FEATURES, &[FRAUD_OUTPUT], options.drift_window)
-            .map_err(|e| gates.refuse(Gate::Schema, e.to_string()))?;
-        let sha256 = file_sha256(&onnx).map_err(|e| {
-            gates.refuse(Gate::Sha256, format!("cannot read {}: {e}", onnx.display()))
-        })?;
-        gates.check(
-            Gate::Sha256,
-            match card_sha256(&card) {
-                Some(want) if want == sha256 => Ok(format!("{sha256} as in the card")),
-                Some(want) => Err(format!(
-                    "{} hashes to {sha256} but the card says {want}",
-                    onnx.display()
-                )),
-                None => Err("the card records no onnx.sha256".into()),
+        let Opened {
+            card,
+            drift,
+            sha256,
+        } = gates.open(
+            &card_path,
+            &onnx,
+            Schema {
+                check: schema,
+                features: FRAUD_FEATURES,
+                outputs: &[FRAUD_OUTPUT],
+                drift_window: options.drift_window,
             },
         )?;
-        let model = FraudModel::load(&onnx, &card_path)
-            .map_err(|e| gates.refuse(Gate::Load, e.to_string()))?;
-        gates.check(
-            Gate::Load,
-            Ok("ONNX Runtime loaded it; inputs and outputs as on the card".into()),
-        )?;
-        gates.check(
-            Gate::Parity,
-            model
-                .check_samples()
-                .map(|r| {
-                    format!(
-                        "{} sample rows, max |diff| {:.1e} vs LightGBM",
-                        r.rows, r.max_abs_diff_lightgbm
-                    )
-                })
-                .map_err(|e| e.to_string()),
+        let model = gates.loaded(
+            FraudModel::load(&onnx, &card_path),
+            FraudModel::check_samples,
         )?;
         let holdout = Holdout::from_card(&card).map_err(|e| gates.refuse(Gate::Schema, e))?;
         let explainer_path = dir.join(FRAUD_LIGHTGBM);

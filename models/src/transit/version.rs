@@ -12,7 +12,7 @@ use super::predictor::{EtaPredictor, PredictorOptions};
 use crate::drift::DriftMonitor;
 use crate::features::ETA_FEATURES;
 use crate::registry::{
-    Gate, GateLog, GateRefusal, Holdout, ModelIdentity, card_sha256, file_sha256, mean_pinball_loss,
+    Gate, GateLog, GateRefusal, Holdout, ModelIdentity, Opened, Schema, mean_pinball_loss,
 };
 use crate::scoring::{EtaModel, ModelCard};
 
@@ -72,43 +72,21 @@ impl EtaVersion {
         let mut gates = GateLog::new("eta");
         let onnx = dir.join(ETA_ONNX);
         let card_path = dir.join(ETA_CARD);
-        let card =
-            ModelCard::load(&card_path).map_err(|e| gates.refuse(Gate::Schema, e.to_string()))?;
-        gates.check(Gate::Schema, schema(&card))?;
-        let drift = DriftMonitor::new(&card, ETA_FEATURES, &ETA_OUTPUTS, options.drift_window)
-            .map_err(|e| gates.refuse(Gate::Schema, e.to_string()))?;
-        let sha256 = file_sha256(&onnx).map_err(|e| {
-            gates.refuse(Gate::Sha256, format!("cannot read {}: {e}", onnx.display()))
-        })?;
-        gates.check(
-            Gate::Sha256,
-            match card_sha256(&card) {
-                Some(want) if want == sha256 => Ok(format!("{sha256} as in the card")),
-                Some(want) => Err(format!(
-                    "{} hashes to {sha256} but the card says {want}",
-                    onnx.display()
-                )),
-                None => Err("the card records no onnx.sha256".into()),
+        let Opened {
+            card,
+            drift,
+            sha256,
+        } = gates.open(
+            &card_path,
+            &onnx,
+            Schema {
+                check: schema,
+                features: ETA_FEATURES,
+                outputs: &ETA_OUTPUTS,
+                drift_window: options.drift_window,
             },
         )?;
-        let model = EtaModel::load(&onnx, &card_path)
-            .map_err(|e| gates.refuse(Gate::Load, e.to_string()))?;
-        gates.check(
-            Gate::Load,
-            Ok("ONNX Runtime loaded it; inputs and outputs as on the card".into()),
-        )?;
-        gates.check(
-            Gate::Parity,
-            model
-                .check_samples()
-                .map(|r| {
-                    format!(
-                        "{} sample rows, max |diff| {:.1e} vs LightGBM",
-                        r.rows, r.max_abs_diff_lightgbm
-                    )
-                })
-                .map_err(|e| e.to_string()),
-        )?;
+        let model = gates.loaded(EtaModel::load(&onnx, &card_path), EtaModel::check_samples)?;
         let calibration_path = dir.join(CALIBRATION_FILE);
         let calibration = if calibration_path.exists() {
             Calibration::load(&calibration_path, &card.version)
