@@ -269,7 +269,7 @@ fn feature_code(code: FraudReasonCode) -> pb::ReasonCode {
 /// A reason of an assessment whose order had `features` (the value an
 /// AMOUNT_LIMIT reason names is its amount, major units). A model reason's
 /// code comes from the feature, the direction it pushed and the order's
-/// other features ([`fraud_reason_code`]); a missing value reads `NaN`.
+/// other features ([`fraud_reason_code`]); a missing value reads `missing`.
 fn reason(r: &RiskReason, features: &allot_models::features::FraudFeatures) -> pb::Reason {
     let amount = features.order_amount;
     match r {
@@ -300,7 +300,12 @@ fn reason(r: &RiskReason, features: &allot_models::features::FraudFeatures) -> p
                 )
             },
             feature: f.feature.clone(),
-            value: f.value.to_string(),
+            // A missing feature (no account, no device...) has no number.
+            value: if f.value.is_nan() {
+                MISSING_VALUE.to_string()
+            } else {
+                f.value.to_string()
+            },
             contribution: f64::from(f.contribution),
             ..Default::default()
         },
@@ -339,6 +344,9 @@ fn reason(r: &RiskReason, features: &allot_models::features::FraudFeatures) -> p
         }
     }
 }
+
+/// `Reason.value` of a feature the order did not have.
+pub(crate) const MISSING_VALUE: &str = "missing";
 
 /// A fraud decision on the wire.
 pub(crate) fn risk_decision(d: RiskDecision) -> pb::RiskDecision {
@@ -532,7 +540,7 @@ mod tests {
         let missing_age = feature("account_age_days", f32::NAN, 0.3);
         let r = reason(&missing_age, &guest);
         assert_eq!(r.code, pb::ReasonCode::OtherRiskFactor as i32);
-        assert_eq!(r.value, "NaN");
+        assert_eq!(r.value, MISSING_VALUE);
         assert!(r.message.contains("missing"), "{}", r.message);
         let toward_approval = feature("account_age_days", 400.0, -1.2);
         let r = reason(&toward_approval, &old);

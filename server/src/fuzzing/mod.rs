@@ -62,11 +62,19 @@ pub enum Rpc {
     RouteReturn,
     /// RiskService.ScoreOrder
     ScoreOrder,
+    /// RiskService.ReportReturns
+    ReportReturns,
+    /// AdminService.RollbackModels
+    RollbackModels,
+    /// AdminService.ClearShadowModels
+    ClearShadowModels,
+    /// AdminService.GetModelDrift
+    GetModelDrift,
 }
 
 impl Rpc {
     /// Every RPC of the contract.
-    pub const ALL: [Rpc; 19] = [
+    pub const ALL: [Rpc; 23] = [
         Rpc::GetNetwork,
         Rpc::GetModelInfo,
         Rpc::ReloadModels,
@@ -86,6 +94,10 @@ impl Rpc {
         Rpc::GetDeliveryPromise,
         Rpc::RouteReturn,
         Rpc::ScoreOrder,
+        Rpc::ReportReturns,
+        Rpc::RollbackModels,
+        Rpc::ClearShadowModels,
+        Rpc::GetModelDrift,
     ];
 
     /// The RPC a selector byte names (modulo the number of RPCs).

@@ -12,7 +12,7 @@ use prost::Message;
 use super::{Rejected, Rpc};
 use crate::convert::decisions::wanted_kinds;
 use crate::convert::order::{allocate_call, evaluate_call};
-use crate::convert::{allocation, promise, risk, stock};
+use crate::convert::{allocation, models, promise, risk, stock};
 
 /// The budget a call gets without a caller's deadline; conversion only
 /// carries it.
@@ -30,7 +30,22 @@ pub(super) fn convert(network: &Network, rpc: Rpc, bytes: &[u8]) -> Result<(), R
             let pb::GetModelInfoRequest {} = pb::GetModelInfoRequest::decode(bytes)?;
         }
         Rpc::ReloadModels => {
-            pb::ReloadModelsRequest::decode(bytes)?;
+            let message = pb::ReloadModelsRequest::decode(bytes)?;
+            models::kinds(&message.models, "models")?;
+        }
+        Rpc::RollbackModels => {
+            let message = pb::RollbackModelsRequest::decode(bytes)?;
+            models::kinds(&message.models, "models")?;
+        }
+        Rpc::ClearShadowModels => {
+            let pb::ClearShadowModelsRequest {} = pb::ClearShadowModelsRequest::decode(bytes)?;
+        }
+        Rpc::GetModelDrift => {
+            let pb::GetModelDriftRequest {} = pb::GetModelDriftRequest::decode(bytes)?;
+        }
+        Rpc::ReportReturns => {
+            let message = pb::ReportReturnsRequest::decode(bytes)?;
+            risk::returns_call(message, started)?;
         }
         Rpc::Allocate => {
             let message = pb::AllocateRequest::decode(bytes)?;

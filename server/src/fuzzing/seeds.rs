@@ -101,6 +101,22 @@ pub(super) fn inputs(network: &Network) -> Vec<(Rpc, Vec<u8>)> {
         ),
         single(Rpc::GetModelInfo, &pb::GetModelInfoRequest {}),
         single(Rpc::ReloadModels, &pb::ReloadModelsRequest::default()),
+        single(
+            Rpc::ReloadModels,
+            &pb::ReloadModelsRequest {
+                model_dir: "/srv/models".into(),
+                models: vec![pb::ModelKind::Fraud as i32],
+                shadow: true,
+            },
+        ),
+        single(
+            Rpc::RollbackModels,
+            &pb::RollbackModelsRequest {
+                models: vec![pb::ModelKind::Eta as i32],
+            },
+        ),
+        single(Rpc::ClearShadowModels, &pb::ClearShadowModelsRequest {}),
+        single(Rpc::GetModelDrift, &pb::GetModelDriftRequest {}),
         single(Rpc::Allocate, &order),
         single(Rpc::Allocate, &committed),
         single(Rpc::Allocate, &by_coordinates),
@@ -182,6 +198,20 @@ pub(super) fn inputs(network: &Network) -> Vec<(Rpc, Vec<u8>)> {
             },
         ),
         single(Rpc::ScoreOrder, &score),
+        single(
+            Rpc::ReportReturns,
+            &pb::ReportReturnsRequest {
+                returns: vec![pb::ReturnedOrder {
+                    order_id: "o-1".into(),
+                    customer_id: "c-1".into(),
+                    email: String::new(),
+                    returned_at: Some(prost_types::Timestamp {
+                        seconds: 1_767_225_600,
+                        nanos: 0,
+                    }),
+                }],
+            },
+        ),
     ];
     inputs
         .into_iter()

@@ -739,12 +739,11 @@ async fn score_order_explain_decision_records_the_same_missing_signals() {
 }
 
 #[tokio::test]
-async fn score_order_missing_signals_are_scored_as_zero() {
+async fn score_order_missing_signals_are_scored_as_zero_and_a_missing_account_age_as_missing() {
     let (server, mut client) = demo().await;
     let answer = score(&mut client, guest("o")).await;
     let features = features(&server, &answer.decision_id).await;
     for name in [
-        "account_age_days",
         "ship_bill_distance_km",
         "customer_orders_24h",
         "customer_orders_7d",
@@ -757,6 +756,9 @@ async fn score_order_missing_signals_are_scored_as_zero() {
     ] {
         assert_eq!(feature(&features, name), 0.0, "{name}");
     }
+    // A guest has no account: its age is missing (absent from the record),
+    // as in the training data, not zero days.
+    assert!(!features.contains_key("account_age_days"), "{features:?}");
 }
 
 // --- Who the customer is ---
@@ -827,10 +829,10 @@ async fn score_order_a_customer_id_identifies_the_customer_for_velocity() {
     );
 }
 
-/// risk.proto, `order_id`: "Velocity features count scored calls ...:
-/// scoring one order twice counts it twice".
+/// risk.proto, `order_id`: velocity features count distinct orders:
+/// scoring one order twice counts it once.
 #[tokio::test]
-async fn score_order_velocity_counts_scored_calls() {
+async fn score_order_velocity_counts_each_order_once() {
     let (server, mut client) = demo().await;
     score(&mut client, known("o-1", "retry")).await;
     score(&mut client, known("o-1", "retry")).await;
@@ -843,8 +845,8 @@ async fn score_order_velocity_counts_scored_calls() {
     ] {
         assert_eq!(
             feature(&features, name),
-            2.0,
-            "{name}: o-1 scored twice before o-2"
+            1.0,
+            "{name}: o-1 scored twice before o-2 is one order"
         );
     }
 }
@@ -1186,6 +1188,10 @@ async fn score_order_model_reasons_are_at_most_five_with_feature_value_and_contr
         for reason in model {
             seen += 1;
             assert!(!reason.feature.is_empty(), "{id}: {reason:?}");
+            if reason.value == "missing" {
+                assert!(reason.message.contains("missing"), "{id}: {reason:?}");
+                continue;
+            }
             let value: f64 = reason
                 .value
                 .parse()
