@@ -462,7 +462,6 @@ async fn each_kind_of_bad_model_is_refused_naming_its_gate_and_the_live_one_keep
         .unwrap_err();
     assert_refused(&status, "quality");
     assert!(status.message().contains("AUC"), "{status:?}");
-    // The same model passes with a margin wide enough to take it.
     dirs.push(weak);
 
     // An ETA calibration fitted for another model version.
@@ -498,7 +497,7 @@ async fn each_kind_of_bad_model_is_refused_naming_its_gate_and_the_live_one_keep
 }
 
 #[tokio::test]
-async fn a_weaker_model_passes_the_quality_gate_only_within_the_configured_margin() {
+async fn a_weaker_model_passes_the_quality_gate_when_the_configured_margin_allows_it() {
     let server = serving(|c| c.models.reload_fraud_auc_margin = 1.0).await;
     let weak = copy_from(Path::new(WEAK));
     let answer = reload(&server, &weak, &[pb::ModelKind::Fraud], false)
