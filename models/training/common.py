@@ -154,6 +154,22 @@ def holdout(table, n, label=float):
             "rows": rows, "labels": [label(v) for v in y[pick]]}
 
 
+# Unlabelled rows of the training split in the card: the population the
+# reference histograms describe, for checking that the server's drift
+# monitor reads it as stable. Same draw on the same data.
+REFERENCE_SAMPLE_SEED = 20261207
+
+
+def reference_sample(table, n):
+    """`n` train rows drawn without replacement (fixed seed), in train order,
+    exact f32 feature values (NaN as null)."""
+    X, _ = table.part("train")
+    rng = np.random.default_rng(REFERENCE_SAMPLE_SEED)
+    pick = np.sort(rng.choice(len(X), size=min(n, len(X)), replace=False))
+    rows = [[None if not np.isfinite(v) else float(v) for v in X[i].astype(np.float32)] for i in pick]
+    return {"split": "train", "seed": REFERENCE_SAMPLE_SEED, "rows": rows}
+
+
 def sample_indices(score, n=8):
     """n rows spread over the score distribution (including both tails)."""
     order = np.argsort(np.asarray(score), kind="mergesort")
@@ -202,21 +218,25 @@ def _find_sha(obj, name):
 
 
 def write_card(out_dir, name, card):
-    """The card as indented JSON (one value per line), except the holdout's
-    rows and labels: one row per line and the labels on one line, so
-    thousands of rows stay readable and small."""
+    """The card as indented JSON (one value per line), except the rows and
+    labels of the holdout and the reference sample: one row per line and the
+    labels on one line, so thousands of rows stay readable and small."""
     os.makedirs(os.path.join(out_dir, "cards"), exist_ok=True)
     card = dict(card)
     compact = {}
-    if "holdout" in card:
-        h = card["holdout"]
-        compact = {f"@@holdout-row-{i}@@": r for i, r in enumerate(h["rows"])}
-        compact["@@holdout-labels@@"] = h["labels"]
-        card["holdout"] = {**h, "rows": [f"@@holdout-row-{i}@@" for i in range(len(h["rows"]))],
-                           "labels": "@@holdout-labels@@"}
+    for key in ("holdout", "reference_sample"):
+        if key not in card:
+            continue
+        h = card[key]
+        tag = key.replace("_", "-")
+        compact.update({f"@@{tag}-row-{i}@@": r for i, r in enumerate(h["rows"])})
+        card[key] = {**h, "rows": [f"@@{tag}-row-{i}@@" for i in range(len(h["rows"]))]}
+        if "labels" in h:
+            compact[f"@@{tag}-labels@@"] = h["labels"]
+            card[key]["labels"] = f"@@{tag}-labels@@"
     text = json.dumps(card, indent=1, allow_nan=False)
     if compact:
-        text = re.sub(r'"(@@holdout-[a-z]+(?:-\d+)?@@)"',
+        text = re.sub(r'"(@@(?:holdout|reference-sample)-[a-z]+(?:-\d+)?@@)"',
                       lambda m: json.dumps(compact[m.group(1)], separators=(",", ":"), allow_nan=False), text)
     with open(os.path.join(out_dir, "cards", f"{name}.json"), "w") as f:
         f.write(text)

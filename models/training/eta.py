@@ -123,6 +123,7 @@ def train(table, world, docs, out_dir):
         "reference_output_histograms": common.output_histograms(
             zip(("q10", "q50", "q90"), sess.run(None, {onnx_export.INPUT: table.part("train")[0]})[0].T)),
         "holdout": holdout(table, sess),
+        "reference_sample": common.reference_sample(table, 2000),
         "samples": samples,
         "samples_note": "validation rows spread over the q50 range; per quantile, LightGBM raw, "
                         "prediction and pred_contrib (TreeSHAP, bias last: sum + bias == raw)",

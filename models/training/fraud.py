@@ -179,6 +179,7 @@ def train(table, world, docs, out_dir):
         "reference_output_histograms": common.output_histograms(
             [("probability", sess.run(None, {onnx_export.INPUT: table.part("train")[0]})[1][:, 1])]),
         "holdout": holdout(table, sess),
+        "reference_sample": common.reference_sample(table, 2000),
         "samples": samples,
         "samples_note": "validation rows spread over the score range; contributions are "
                         "LightGBM pred_contrib (TreeSHAP) in raw log-odds space, bias last, "
