@@ -121,8 +121,18 @@ def check_one(root, name):
     problems += holdout
     if not holdout:
         problems += _holdout_metric_problems(card, sess)
+    missing = card.get("samples_missing", [])
+    if missing:
+        # rows with NaN (null) features: ONNX Runtime must take LightGBM's
+        # missing-value directions
+        rows = np.array([[np.nan if v is None else v for v in s["features"]] for s in missing], dtype=np.float32)
+        got = sess.run(None, {card["input"]["name"]: rows})[1][:, 1]
+        ok, w, bad = onnx_export.within(got, [s["lightgbm"]["probability"] for s in missing], "probability")
+        worst = max(worst, w)
+        if not ok:
+            problems.append(f"{bad} samples_missing outputs out of tolerance (max diff {w:.3g})")
     # each sample's contributions must add up to its raw score
-    for s in card["samples"]:
+    for s in card["samples"] + missing:
         parts = s["lightgbm"].values() if card["kind"] == "quantile_regressor" else [s["lightgbm"]]
         for p in parts:
             total = sum(p["contributions"]) + p["bias"]

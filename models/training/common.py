@@ -173,7 +173,10 @@ def reference_sample(table, n):
 def sample_indices(score, n=8):
     """n rows spread over the score distribution (including both tails)."""
     order = np.argsort(np.asarray(score), kind="mergesort")
-    pos = np.round(np.array([0.0, 0.2, 0.4, 0.6, 0.8, 0.95, 0.99, 1.0])[:n] * (len(order) - 1)).astype(int)
+    spots = [0.0, 0.2, 0.4, 0.6, 0.8, 0.95, 0.99, 1.0]
+    if n < len(spots):
+        spots = spots[:n - 1] + [1.0]
+    pos = np.round(np.array(spots) * (len(order) - 1)).astype(int)
     return order[pos]
 
 

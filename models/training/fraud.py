@@ -97,6 +97,25 @@ def thresholds(valid_score, yv):
     return out
 
 
+def sample_rows(booster, sess, X, y, score, mask, n):
+    """Up to `n` rows of `mask`, spread over the score range: exact f32
+    features (NaN as null), LightGBM's raw score, probability and
+    pred_contrib, and ONNX Runtime's probability."""
+    if not mask.any():
+        return []
+    where = np.flatnonzero(mask)
+    idx = where[list(dict.fromkeys(common.sample_indices(score[where], n)))]
+    Xr = X[idx]
+    raw = booster.predict(Xr, raw_score=True)
+    prob = booster.predict(Xr)
+    contrib = common.contributions(booster, Xr)
+    _, oprob = sess.run(None, {onnx_export.INPUT: Xr})
+    return [{"features": [None if v is None or not np.isfinite(v) else v for v in common.f32list(Xr[j])],
+             "label": int(y[idx[j]]),
+             "lightgbm": {"raw": float(raw[j]), "probability": float(prob[j]), **contrib[j]},
+             "onnxruntime": {"probability": float(oprob[j, 1])}} for j in range(len(idx))]
+
+
 def holdout(table, sess):
     """The card's labelled test rows (label 1 = fraud) and what this model
     scores on them (ONNX Runtime), for the server's quality gate."""
@@ -154,15 +173,13 @@ def train(table, world, docs, out_dir):
         "valid_logloss": round(float(-np.mean(yv * np.log(np.clip(pv, 1e-15, 1)) + (1 - yv) * np.log(np.clip(1 - pv, 1e-15, 1)))), 6),
     }
 
-    idx = common.sample_indices(pv)
-    Xr = Xv[idx]
-    raw = booster.predict(Xr, raw_score=True)
-    prob = booster.predict(Xr)
-    contrib = common.contributions(booster, Xr)
-    _, oprob = sess.run(None, {onnx_export.INPUT: Xr})
-    samples = [{"features": common.f32list(Xr[j]), "label": int(yv[idx[j]]),
-                "lightgbm": {"raw": float(raw[j]), "probability": float(prob[j]), **contrib[j]},
-                "onnxruntime": {"probability": float(oprob[j, 1])}} for j in range(len(idx))]
+    # samples: rows without missing values (the serving card parser reads
+    # them as f32); samples_missing: rows with some (guest orders, no
+    # account age), NaN as null, to hold TreeSHAP and ONNX to LightGBM's
+    # missing-value directions.
+    complete = np.isfinite(Xv).all(axis=1)
+    samples = sample_rows(booster, sess, Xv, yv, pv, complete, 8)
+    samples_missing = sample_rows(booster, sess, Xv, yv, pv, ~complete, 6)
     card = {
         "name": "fraud", "version": version, "kind": "binary_classifier",
         "onnx": info, "input": inputs[0], "outputs": outputs,
@@ -184,6 +201,9 @@ def train(table, world, docs, out_dir):
         "samples_note": "validation rows spread over the score range; contributions are "
                         "LightGBM pred_contrib (TreeSHAP) in raw log-odds space, bias last, "
                         "sum(contributions) + bias == raw",
+        "samples_missing": samples_missing,
+        "samples_missing_note": "as samples, for validation rows with a missing value (guest "
+                                "orders: account_age_days is null = NaN)",
     }
     common.write_card(out_dir, "fraud", card)
     return card

@@ -139,11 +139,19 @@ def merge_regressors(models, output):
 
 
 def finalize(model, name, release, doc):
-    """Checks the graph, stamps name/version metadata; returns (bytes, version).
+    """Checks the graph, sorts the opset imports by domain, stamps name/version
+    metadata; returns (bytes, version).
     The version's suffix hashes the graph before the stamp, so it changes
     exactly when the trees change."""
     onnx.checker.check_model(model, full_check=True)
     model.graph.name = f"allot_{name}"
+    # onnxmltools collects the opset domains in a Python set, whose order
+    # follows the per-process string hash (PYTHONHASHSEED): without sorting,
+    # two runs on the same data could write different bytes.
+    opsets = sorted(((o.domain, o.version) for o in model.opset_import))
+    del model.opset_import[:]
+    for domain, version in opsets:
+        model.opset_import.add(domain=domain, version=version)
     digest = hashlib.sha256(model.SerializeToString(deterministic=True)).hexdigest()[:8]
     version = f"{name}-{release}-{digest}"
     model.doc_string = doc

@@ -73,8 +73,13 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
+/// A feature value as CSV text; a missing value (NaN) is an empty field.
 fn f(x: f32) -> String {
-    x.to_string()
+    if x.is_nan() {
+        String::new()
+    } else {
+        x.to_string()
+    }
 }
 
 /// Writes fraud rows (header included) to `w`.

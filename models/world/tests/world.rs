@@ -8,7 +8,7 @@ use allot_models::features::{
     DEMAND_FEATURES, DemandFeatures, ETA_FEATURES, EtaFeatures, FRAUD_FEATURES, FraudFeatures,
 };
 use allot_training::export::{write_demand, write_eta, write_fraud};
-use allot_training::world::{World, WorldConfig};
+use allot_training::world::{FraudKind, World, WorldConfig};
 use sha2::{Digest, Sha256};
 
 fn world() -> &'static World {
@@ -51,6 +51,7 @@ fn fraud_rate_is_sane_and_fraud_looks_different() {
             .iter()
             .filter(|r| r.is_fraud == fraud)
             .map(|r| f(&r.features))
+            .filter(|v| !v.is_nan()) // guest orders have no account age
             .collect();
         v.iter().sum::<f32>() / v.len().max(1) as f32
     };
@@ -207,7 +208,49 @@ fn feature_store_replay_matches_export() {
             }
         }
         let event = w.order_event(o);
-        assert_eq!(store.fraud_features(&event), row.features);
+        let mut want = store.fraud_features(&event);
+        if o.guest {
+            want.account_age_days = f32::NAN;
+        }
+        // NaN-aware equality, value by value
+        let (want, got) = (want.to_row(), row.features.to_row());
+        assert!(
+            want.iter()
+                .zip(&got)
+                .all(|(a, b)| a == b || (a.is_nan() && b.is_nan())),
+            "{want:?} != {got:?}"
+        );
         store.observe(&event);
     }
+}
+
+#[test]
+fn guest_checkouts_have_no_account_age() {
+    let w = world();
+    let rows = w.fraud_rows();
+    let mut guests = 0;
+    for (o, row) in w.orders.iter().zip(&rows) {
+        assert_eq!(o.guest, row.features.account_age_days.is_nan());
+        guests += usize::from(o.guest);
+        // takeovers and reshippers use their accounts
+        if matches!(
+            o.fraud,
+            Some(FraudKind::AccountTakeover | FraudKind::Reshipper)
+        ) {
+            assert!(!o.guest);
+        }
+    }
+    let share = guests as f64 / rows.len() as f64;
+    assert!((0.05..0.10).contains(&share), "guest share {share}");
+    let stolen: Vec<bool> = w
+        .orders
+        .iter()
+        .filter(|o| o.fraud == Some(FraudKind::StolenCard))
+        .map(|o| o.guest)
+        .collect();
+    let stolen_share = stolen.iter().filter(|&&g| g).count() as f64 / stolen.len().max(1) as f64;
+    assert!(
+        stolen_share > 2.0 * share,
+        "stolen-card guest share {stolen_share}"
+    );
 }

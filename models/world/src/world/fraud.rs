@@ -235,6 +235,7 @@ impl FraudCampaigns<'_> {
             })
             .collect();
         Order {
+            guest: false,
             time,
             customer,
             device,

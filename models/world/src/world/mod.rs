@@ -122,6 +122,25 @@ fn stream(seed: u64, k: u64) -> ChaCha8Rng {
     ChaCha8Rng::seed_from_u64(seed ^ k.wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
+/// Share of orders placed as guests (no account), by kind. Stolen-card
+/// fraudsters skip the account more often; takeovers and reshippers need
+/// theirs.
+fn guest_share(fraud: Option<FraudKind>) -> f64 {
+    match fraud {
+        None | Some(FraudKind::Friendly) => 0.07,
+        Some(FraudKind::StolenCard) => 0.3,
+        Some(FraudKind::AccountTakeover | FraudKind::Reshipper) => 0.0,
+    }
+}
+
+/// Marks guest checkouts (their own random stream, so the rest of the world
+/// does not move).
+fn guests(orders: &mut [Order], rng: &mut ChaCha8Rng) {
+    for o in orders {
+        o.guest = rng.random_bool(guest_share(o.fraud));
+    }
+}
+
 impl World {
     /// Generates the world for `config` over `Network::demo(DEMO_SEED)`.
     pub fn generate(config: WorldConfig) -> World {
@@ -156,6 +175,7 @@ impl World {
         all.retain(|o| o.time >= start && o.time < end);
         // Stable sort: ties keep generation order, which is deterministic.
         all.sort_by_key(|o| o.time);
+        guests(&mut all, &mut stream(seed, 9));
 
         let disruptions =
             (config.disruptions_per_100_days * f64::from(config.days) / 100.0).round() as u32;

@@ -58,6 +58,9 @@ pub struct Order {
     pub lines: Vec<Line>,
     /// Ground truth: fraud and its kind.
     pub fraud: Option<FraudKind>,
+    /// Guest checkout: placed without signing in, so the engine knows no
+    /// account and no account age (exported as an empty `account_age_days`).
+    pub guest: bool,
 }
 
 /// Relative order rate by local hour.
@@ -203,6 +206,7 @@ impl LegitOrders<'_> {
         // Chargebacks on ordinary orders: a little label noise, more on big baskets.
         let friendly = if amount > 30_000 { 0.004 } else { 0.0012 };
         Order {
+            guest: false,
             time,
             customer: c as u32,
             device,

@@ -116,8 +116,13 @@ impl World {
                 next_return += 1;
             }
             let event = self.order_event(o);
+            let mut features = store.fraud_features(&event);
+            if o.guest {
+                // No account: the engine has no account age to compute.
+                features.account_age_days = f32::NAN;
+            }
             rows.push(FraudRow {
-                features: store.fraud_features(&event),
+                features,
                 is_fraud: o.fraud.is_some(),
                 order_time: o.time,
                 split: self.calendar.split(self.calendar.day_of(o.time)),
