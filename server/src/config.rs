@@ -273,7 +273,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("documented.toml");
         std::fs::write(&path, &doc[start..end]).unwrap();
-        let documented = Config::load(Some(&path), Figment::new()).unwrap();
-        assert_eq!(documented, Config::load(None, Figment::new()).unwrap());
+        // In a jail: other tests set ALLOT__ variables, which Config::load
+        // reads; the jail serialises them and starts from a clean
+        // environment.
+        figment::Jail::expect_with(|_| {
+            let documented = Config::load(Some(&path), Figment::new()).unwrap();
+            assert_eq!(documented, Config::load(None, Figment::new()).unwrap());
+            Ok(())
+        });
     }
 }

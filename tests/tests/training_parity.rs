@@ -104,7 +104,13 @@ fn score_request(w: &World, index: usize) -> pb::ScoreOrderRequest {
         destination: Some(address(w, o.ship)),
         context: Some(pb::OrderContext {
             customer_id: customer_id(o.customer),
-            account_created_at: timestamp(customer.created),
+            // A guest checkout sends no account: its age is missing, as in
+            // the training data.
+            account_created_at: if o.guest {
+                None
+            } else {
+                timestamp(customer.created)
+            },
             device_id: format!("world-device-{}", o.device),
             card_fingerprint: format!("world-card-{}", o.card),
             billing: Some(address(w, o.bill)),
