@@ -276,6 +276,7 @@ mod tests {
         // In a jail: other tests set ALLOT__ variables, which Config::load
         // reads; the jail serialises them and starts from a clean
         // environment.
+        #[allow(clippy::result_large_err)] // figment's error type, in a test
         figment::Jail::expect_with(|_| {
             let documented = Config::load(Some(&path), Figment::new()).unwrap();
             assert_eq!(documented, Config::load(None, Figment::new()).unwrap());

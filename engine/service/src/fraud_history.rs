@@ -4,8 +4,8 @@
 //! Every decision that scored an order live (Allocate with a context,
 //! ScoreOrder) records what the feature store remembered of it: the
 //! order's time, the store's keys of its customer, device, card and
-//! shipping address, and its value ([`Observation`]; the record's format
-//! is the adapter's, read back through [`Wire::feature_store_entry`]).
+//! shipping address, and its value ([`Observation`](allot_models::features::Observation); the record's format
+//! is the adapter's, read back through [`Wire::feature_history`]).
 //! Before the services answer, [`refill`] reads the decisions of the store's
 //! lookback (the longest feature window, 7 days) oldest first and feeds
 //! those observations to the empty store, so the velocities and customer
@@ -13,7 +13,7 @@
 //! restart.
 //!
 //! Returned orders reported through ReportReturns are recorded the same way
-//! ([`ReturnObservation`], see [`crate::fraud_returns`]) and fed back in the
+//! ([`ReturnObservation`](allot_models::features::ReturnObservation), see [`crate::fraud_returns`]) and fed back in the
 //! same pass, in commit order with the orders: the customers' return rates
 //! read afterwards are the ones they had. (A return of an order scored
 //! before the lookback counts, the order itself is not put back: the rate
