@@ -60,11 +60,16 @@ fn a_block_list_rejects_and_says_so_and_the_store_remembers() {
         .unwrap();
     assert!((0.0..=1.0).contains(&ordinary.probability));
     assert!(!ordinary.model_version.is_empty());
+    // An approval says what weighed most toward approval.
+    assert_eq!(ordinary.decision, RiskDecision::Approve);
+    assert!(!ordinary.reasons.is_empty());
     assert!(
         ordinary
             .reasons
             .iter()
-            .all(|r| matches!(r, RiskReason::Feature(f) if f.contribution >= 0.05))
+            .all(|r| matches!(r, RiskReason::Feature(f) if f.contribution < 0.0)),
+        "{:?}",
+        ordinary.reasons
     );
 
     let blocked = scorer

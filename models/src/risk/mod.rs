@@ -17,10 +17,11 @@ pub use version::{
 
 use crate::features::{
     FRAUD_FEATURES, FeatureStore, FraudFeatures, Observation, OrderEvent, StoreConfig,
+    reason_indices,
 };
 use crate::registry::{GateRefusal, Slots};
 use crate::scoring::ScoringError;
-use crate::shap::{FeatureReason, fraud_reasons};
+use crate::shap::{FeatureReason, ReasonCode};
 use policy::CompiledPolicy;
 
 /// The three outcomes of a risk assessment.
@@ -267,11 +268,25 @@ impl RiskScorer {
         let values: Vec<f32> = contributions.values.iter().map(|&v| v as f32).collect();
         let decision = decide_with(version.thresholds(), probability, &hits);
         let mut reasons: Vec<RiskReason> = hits.into_iter().map(RiskReason::Rule).collect();
+        // What weighed most toward the decision: toward fraud for a review
+        // or a rejection, toward approval for an approval; at least one.
+        let n = FRAUD_FEATURES.len().min(values.len());
         reasons.extend(
-            fraud_reasons(&row, &values, FRAUD_FEATURES, self.policy.top_reasons)
-                .into_iter()
-                .filter(|r| r.contribution >= self.policy.min_reason_contribution)
-                .map(RiskReason::Feature),
+            reason_indices(
+                &values[..n],
+                decision == RiskDecision::Approve,
+                self.policy.top_reasons,
+                self.policy.min_reason_contribution,
+            )
+            .into_iter()
+            .map(|i| {
+                RiskReason::Feature(FeatureReason {
+                    feature: FRAUD_FEATURES[i].to_owned(),
+                    value: row[i],
+                    contribution: values[i],
+                    code: ReasonCode::for_feature(FRAUD_FEATURES[i]),
+                })
+            }),
         );
         let id = version.identity();
         Ok(RiskAssessment {

@@ -67,7 +67,8 @@ pub struct FeatureReason {
     pub feature: String,
     /// The feature's value for this order.
     pub value: f32,
-    /// Its contribution to the score, log-odds (always > 0 here).
+    /// Its contribution to the score, log-odds: positive toward fraud,
+    /// negative toward approval (the reasons of an approval).
     pub contribution: f32,
     /// The reason code the feature maps to.
     pub code: ReasonCode,

@@ -1218,11 +1218,22 @@ async fn score_order_model_reasons_are_risk_codes() {
     let (_server, mut client) = demo().await;
     for request in varied() {
         let answer = score(&mut client, request).await;
+        // Every decision carries reasons, an approval too (LOW_RISK_FACTOR:
+        // what weighed most toward approval).
+        assert!(!answer.reasons.is_empty(), "{answer:?}");
         for reason in answer.reasons.iter().filter(|r| !is_rule(r)) {
             assert!(
-                (100..=110).contains(&reason.code),
+                (100..=112).contains(&reason.code),
                 "a risk reason code: {reason:?}"
             );
+            if answer.decision == pb::RiskDecision::Approve as i32 {
+                assert_eq!(
+                    reason.code,
+                    pb::ReasonCode::LowRiskFactor as i32,
+                    "{reason:?}"
+                );
+                assert!(reason.contribution < 0.0, "{reason:?}");
+            }
         }
     }
 }
