@@ -93,13 +93,22 @@ async fn a_watcher_that_stops_reading_gives_its_permit_back() {
 
     let mut decisions = DecisionServiceClient::new(server.channel().await);
     let mut second = None;
-    for _ in 0..600 {
+    for attempt in 0..600 {
         match decisions.watch_decisions(watch()).await {
             Ok(stream) => {
                 second = Some(stream);
                 break;
             }
             Err(status) if status.code() == tonic::Code::ResourceExhausted => {
+                // Decisions keep coming while the stalled client ignores
+                // them, so its backlog outgrows any window and buffer.
+                risk.score_order(score_request(
+                    &format!("o-stall-more-{attempt}"),
+                    vec![line("1", "SKU-000001", 1)],
+                    "10001",
+                ))
+                .await
+                .unwrap();
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Err(status) => panic!("unexpected {status:?}"),
