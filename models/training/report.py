@@ -53,6 +53,23 @@ def render(cards):
     for k in ("review", "reject"):
         t, mt = f["thresholds"][k], fm[f"at_{k}_threshold"]
         lines.append(f"| {k} | {t['score_at_least']:.5f} | {t['method']} | {pct(mt['rate'])} | {pct(mt['precision'])} | {pct(mt['recall'])} |")
+    ve = fm.get("velocity_effect")
+    if ve:
+        lines += [
+            "",
+            "### Velocity effect",
+            "",
+            f"Partial dependence: {ve['rows']:,} legitimate test orders as placed, with card velocity",
+            "(`card_orders_24h`), device velocity (`device_orders_24h`) or both set to each count. Mean",
+            "P(fraud), and in brackets the share of those orders at or above the review threshold.",
+            "Velocity features are monotone increasing in training: a busier card never lowers the score.",
+            "",
+            "| set to | " + " | ".join(str(k) for k in ve["counts"]) + " |",
+            "| --- |" + " --- |" * len(ve["counts"]),
+        ]
+        for c in ve["curves"]:
+            cells = " | ".join(f"{p:.3f} ({pct(r)})" for p, r in zip(c["mean_probability"], c["review_share"]))
+            lines.append(f"| {' + '.join('`' + n + '`' for n in c['features'])} | {cells} |")
     lines += [
         "",
         "## ETA (transit days)",

@@ -1,6 +1,8 @@
 //! Fraud as it appears: campaigns that start, ramp up and stop, each with
 //! its own devices, drop addresses and way of operating.
 
+use std::collections::BTreeMap;
+
 use allot_engine::network::{Network, RegionId, ServiceLevel};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -56,7 +58,7 @@ impl FraudCampaigns<'_> {
         let when = Weighted::new((0..days).map(|d| Calendar::volume(self.cal.date(d)).powf(1.5)));
         let hours = Weighted::new(HOURS);
         let mut orders = Vec::new();
-        for _ in 0..count {
+        for k in 0..count {
             let kind = choose(
                 rng,
                 &[
@@ -82,7 +84,11 @@ impl FraudCampaigns<'_> {
                     .collect(),
                 drops,
             };
+            let first = orders.len();
             self.run(&campaign, pop, &hours, rng, &mut orders);
+            for o in &mut orders[first..] {
+                o.campaign = Some(k);
+            }
         }
         orders
     }
@@ -236,6 +242,7 @@ impl FraudCampaigns<'_> {
             .collect();
         Order {
             guest: false,
+            campaign: None,
             time,
             customer,
             device,
@@ -245,6 +252,66 @@ impl FraudCampaigns<'_> {
             service,
             lines,
             fraud: Some(kind),
+        }
+    }
+}
+
+/// Share of a stolen-card campaign's accounts that pay with one of the
+/// campaign's few "good" cards (the rest get a fresh card each).
+const POOLED_CARD_SHARE: f64 = 0.7;
+/// Share of a takeover campaign's hijacked accounts that pay with one of the
+/// campaign's stolen cards instead of the victim's own (an established
+/// account with a card that is busy everywhere).
+const POOLED_TAKEOVER_SHARE: f64 = 0.5;
+/// Share of pooled-card accounts that order from a fresh device (emulators,
+/// wiped phones): card velocity without device velocity.
+const POOLED_FRESH_DEVICE_SHARE: f64 = 0.4;
+
+/// Card testing and cash-out: a stolen-card or takeover campaign that finds
+/// a card that works uses it for many of its accounts, so one card places many orders
+/// in a day (`card_orders_24h` up to ~10), often from devices the campaign
+/// has not used before. Runs after generation with its own random stream,
+/// so order times, baskets and shipments do not move; only the card (and
+/// sometimes the device) of pooled accounts changes.
+pub fn pool_stolen_cards(orders: &mut [Order], pop: &mut Population, rng: &mut ChaCha8Rng) {
+    // Each campaign's pool, and the (card, fresh device) of each pooled
+    // account; decided at the account's first order, in time order.
+    let mut pools: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    let mut accounts: BTreeMap<(u32, u32), Option<(u32, Option<u32>)>> = BTreeMap::new();
+    for o in orders.iter_mut() {
+        let (Some(kind @ (FraudKind::StolenCard | FraudKind::AccountTakeover)), Some(c)) =
+            (o.fraud, o.campaign)
+        else {
+            continue;
+        };
+        let share = if kind == FraudKind::StolenCard {
+            POOLED_CARD_SHARE
+        } else {
+            POOLED_TAKEOVER_SHARE
+        };
+        let choice = *accounts.entry((c, o.customer)).or_insert_with(|| {
+            if !rng.random_bool(share) {
+                return None;
+            }
+            let cards = pools.entry(c).or_insert_with(|| {
+                let n = rng.random_range(1..=3);
+                (0..n).map(|_| pop.new_card()).collect()
+            });
+            let card = cards[rng.random_range(0..cards.len())];
+            let device = rng
+                .random_bool(POOLED_FRESH_DEVICE_SHARE)
+                .then(|| pop.new_device());
+            Some((card, device))
+        });
+        if let Some((card, device)) = choice {
+            o.card = card;
+            o.device = device.unwrap_or(o.device);
+            if kind == FraudKind::StolenCard {
+                // the fraudster's own account: its card and device
+                let customer = &mut pop.customers[o.customer as usize];
+                customer.cards = vec![card];
+                customer.devices = vec![o.device];
+            }
         }
     }
 }

@@ -176,6 +176,7 @@ impl World {
         // Stable sort: ties keep generation order, which is deterministic.
         all.sort_by_key(|o| o.time);
         guests(&mut all, &mut stream(seed, 9));
+        fraud::pool_stolen_cards(&mut all, &mut population, &mut stream(seed, 10));
 
         let disruptions =
             (config.disruptions_per_100_days * f64::from(config.days) / 100.0).round() as u32;

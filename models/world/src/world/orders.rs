@@ -61,6 +61,9 @@ pub struct Order {
     /// Guest checkout: placed without signing in, so the engine knows no
     /// account and no account age (exported as an empty `account_age_days`).
     pub guest: bool,
+    /// Ground truth: the fraud campaign the order belongs to (index in
+    /// generation order).
+    pub campaign: Option<u32>,
 }
 
 /// Relative order rate by local hour.
@@ -207,6 +210,7 @@ impl LegitOrders<'_> {
         let friendly = if amount > 30_000 { 0.004 } else { 0.0012 };
         Order {
             guest: false,
+            campaign: None,
             time,
             customer: c as u32,
             device,
