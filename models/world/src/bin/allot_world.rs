@@ -59,7 +59,7 @@ enum Command {
         report: PathBuf,
         /// Fit on the pooled held-out shipments of these worlds (comma
         /// separated, in order) instead of the one of `--seed`.
-        #[arg(long, value_delimiter = ',', num_args = 1..)]
+        #[arg(long, value_delimiter = ',', num_args = 1.., conflicts_with = "seed")]
         seeds: Vec<u64>,
         /// The ONNX Runtime library (default: ORT_DYLIB_PATH, else the
         /// project venv's).
