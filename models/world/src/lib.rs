@@ -8,10 +8,11 @@
 //!   engine runs at decision time.
 //! - [`export`]: writes the world's training tables (`fraud.csv`, `eta.csv`,
 //!   `demand.csv`, `returns.csv`, `world.json`).
-//! - [`fit`]: fits and evaluates the ETA calibration
-//!   ([`allot_models::transit::Calibration`]) on held-out shipments.
+//! - [`fit`]: fits the ETA calibration
+//!   ([`allot_models::transit::Calibration`]) on held-out shipments of one
+//!   or more worlds, and measures the shipped one on unseen worlds.
 //!
-//! The `allot-world` binary runs the export and the fit.
+//! The `allot-world` binary runs the export, the fit and the evaluation.
 
 pub mod export;
 pub mod fit;

@@ -1,33 +1,40 @@
-//! Fitting and evaluating the ETA calibration on held-out shipments of the
-//! synthetic world (`allot-world calibrate`).
+//! Fitting the ETA calibration on held-out shipments of the synthetic world
+//! (`allot-world calibrate`), and measuring the shipped one on worlds of
+//! other seeds (`allot-world evaluate`, [`Evaluator`]).
 //!
 //! Held out: every shipment released on a `valid` or `test` day of the
 //! world (the model is trained on `train` days only). Those shipments are
-//! split by order into two disjoint halves: the **fit** half learns the
+//! split by order into two disjoint halves (per world; the halves of
+//! several worlds are pooled): the **fit** half learns the
 //! per-service window adjustment (pooled over the service level for a
 //! service with few shipments) and the isotonic map, the **eval** half
 //! measures them. The promise being evaluated is the one the promise RPC
 //! makes: the latest delivery date (destination-local date of release +
 //! q90), on time when delivered before the end of that date.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use allot_engine::calendar::{days_between, end_of_day, promised_date};
-use allot_engine::network::Network;
-use allot_engine::transit::{Lane, TransitError, TransitPredictor, TransitQuantiles};
+use allot_engine::network::ServiceLevel;
+use allot_engine::transit::{TransitError, TransitQuantiles};
 use allot_models::scoring::EtaModel;
 use allot_models::transit::{
     CDF_NAME, Calibration, EtaPredictor, PredictorOptions, WindowAdjust, quantile_cdf,
 };
-use chrono_tz::Tz;
 
-use crate::world::{Split, World};
+use crate::world::World;
 
+mod evaluate;
+mod measure;
 mod report;
 
+pub use evaluate::{EVALUATION_SEEDS, EvalRow, EvaluateError, Evaluation, Evaluator};
+pub use measure::{Bin, Coverage, Measures, PROMISE_BINS};
 pub use report::{render, write_section};
+
+use measure::{Scored, days_to_end_of_date, held_out, measure, outcome, score};
 
 /// Start of the section `allot-world calibrate` writes into REPORT.md.
 pub const REPORT_BEGIN: &str = "<!-- eta-calibration: begin (written by allot-world calibrate) -->";
@@ -38,59 +45,13 @@ pub const REPORT_END: &str = "<!-- eta-calibration: end -->";
 /// service of its level.
 const MIN_WINDOW_ROWS: usize = 1_000;
 
-/// Edges of the reliability bins of the promised-date probability (most
-/// promises state 0.85 to 0.99, so the bins are finer there).
-const PROMISE_BINS: [f64; 10] = [0.0, 0.5, 0.7, 0.8, 0.85, 0.9, 0.925, 0.95, 0.975, 1.0];
-
-/// One held-out shipment as the engine would have seen it, with the truth.
-#[derive(Debug, Clone, Copy)]
-struct HeldOut {
-    lane: Lane,
-    order: u32,
-    released: SystemTime,
-    /// Destination time zone.
-    tz: Tz,
-    /// True transit, days.
-    actual: f64,
-}
-
-/// One reliability bin.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bin {
-    /// Lower edge (inclusive).
-    pub lo: f64,
-    /// Upper edge (exclusive; the last bin includes 1.0).
-    pub hi: f64,
-    /// Shipments in the bin.
-    pub n: usize,
-    /// Mean stated probability.
-    pub stated: f64,
-    /// Observed on-time share.
-    pub observed: f64,
-}
-
-/// Window coverage of one service on the eval half.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Coverage {
-    /// Service code.
-    pub service: String,
-    /// Eval shipments.
-    pub n: usize,
-    /// Share of true transit in the model's raw [q10, q90].
-    pub raw: f64,
-    /// Share in the calibrated window.
-    pub calibrated: f64,
-    /// The adjustment fitted for it.
-    pub adjust: (f64, f64),
-}
-
 /// What the fit measured on the eval half.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitReport {
     /// The ETA model version.
     pub model_version: String,
-    /// World seed.
-    pub seed: u64,
+    /// World seeds fitted on, in order.
+    pub seeds: Vec<u64>,
     /// Shipments in the fit half.
     pub fit_rows: usize,
     /// Shipments in the eval half.
@@ -120,32 +81,6 @@ fn in_fit_half(order: u32) -> bool {
     (z ^ (z >> 31)) & 1 == 0
 }
 
-fn held_out(world: &World) -> Vec<HeldOut> {
-    world
-        .shipments
-        .iter()
-        .filter(|s| world.calendar.split(world.calendar.day_of(s.released)) != Split::Train)
-        .map(|s| HeldOut {
-            lane: Lane {
-                node: s.node,
-                service: s.service,
-                region: s.region,
-            },
-            order: s.order,
-            released: UNIX_EPOCH + Duration::from_secs(s.released.max(0) as u64),
-            tz: world.network.region(s.region).time_zone,
-            actual: (s.delivered - s.released) as f64 / 86_400.0,
-        })
-        .collect()
-}
-
-/// Days from release to the end of the destination-local date of release +
-/// `days`.
-fn days_to_end_of_date(h: &HeldOut, days: f64) -> f64 {
-    let date = promised_date(h.tz, h.released, days);
-    end_of_day(h.tz, date).map_or(days, |end| days_between(h.released, end))
-}
-
 /// Nearest-rank quantile of `v` (sorted in place).
 fn quantile(v: &mut [f64], q: f64) -> f64 {
     if v.is_empty() {
@@ -158,40 +93,6 @@ fn quantile(v: &mut [f64], q: f64) -> f64 {
 
 fn round4(v: f64) -> f64 {
     (v * 1e4).round() / 1e4
-}
-
-/// Reliability bins of (stated, outcome) pairs and their ECE.
-fn reliability(pairs: &[(f64, f64)], edges: &[f64]) -> (Vec<Bin>, f64) {
-    let mut bins: Vec<Bin> = edges
-        .windows(2)
-        .map(|w| Bin {
-            lo: w[0],
-            hi: w[1],
-            n: 0,
-            stated: 0.0,
-            observed: 0.0,
-        })
-        .collect();
-    let last = bins.len() - 1;
-    for &(p, y) in pairs {
-        let i = bins
-            .iter()
-            .position(|b| p >= b.lo && p < b.hi)
-            .unwrap_or(last);
-        bins[i].n += 1;
-        bins[i].stated += p;
-        bins[i].observed += y;
-    }
-    let total = pairs.len().max(1) as f64;
-    let mut ece = 0.0;
-    for b in &mut bins {
-        if b.n > 0 {
-            b.stated /= b.n as f64;
-            b.observed /= b.n as f64;
-            ece += b.n as f64 / total * (b.stated - b.observed).abs();
-        }
-    }
-    (bins, ece)
 }
 
 /// Isotonic regression (pool adjacent violators) of outcomes on raw
@@ -247,49 +148,79 @@ pub fn isotonic_fit(pairs: &mut [(f64, f64)], min_step: f64) -> Vec<[f64; 2]> {
     out
 }
 
-/// Fits the calibration of `model` on the world's held-out shipments and
-/// measures it on the other half. Blocking (seconds).
-pub fn fit(model: EtaModel, world: &World) -> Result<(Calibration, FitReport), TransitError> {
-    let version = model.model().card().version.clone();
-    let network: Arc<Network> = Arc::new(world.network.clone());
-    let raw_predictor = EtaPredictor::new(
-        model,
-        network.clone(),
-        Calibration::identity(&version),
-        PredictorOptions {
-            cache_entries: 2_000_000,
-            cache_ttl: Duration::from_secs(86_400),
-        },
-    );
-    let shipments = held_out(world);
-    let mut raw: Vec<TransitQuantiles> = Vec::with_capacity(shipments.len());
-    for s in &shipments {
-        raw.push(raw_predictor.predict(&[s.lane], s.released)?[0]);
+/// Cache options of the predictors scoring held-out shipments (every lane
+/// and bucket of a world fits).
+pub(crate) fn scoring_options() -> PredictorOptions {
+    PredictorOptions {
+        cache_entries: 2_000_000,
+        cache_ttl: Duration::from_secs(86_400),
     }
-    let code = |s: &HeldOut| network.service(s.lane.service).code.clone();
+}
+
+/// The calibration fitted on the held-out shipments of `worlds` (pooled;
+/// each world's shipments split into halves by order) and what it measured
+/// on the eval halves. Every world runs over the demo network, so one
+/// predictor (over the first world's network) scores them all. Blocking
+/// (seconds per world); each world can be dropped once scored.
+pub fn fit<W: Borrow<World>>(
+    model: EtaModel,
+    worlds: impl IntoIterator<Item = W>,
+) -> Result<(Calibration, FitReport), TransitError> {
+    let version = model.model().card().version.clone();
+    let mut model = Some(model);
+    let mut raw_predictor: Option<EtaPredictor> = None;
+    let mut seeds = Vec::new();
+    let mut rows: Vec<Scored> = Vec::new();
+    for world in worlds {
+        let world = world.borrow();
+        let predictor = match (&raw_predictor, model.take()) {
+            (Some(p), _) => p,
+            (None, Some(m)) => raw_predictor.insert(EtaPredictor::new(
+                m,
+                Arc::new(world.network.clone()),
+                Calibration::identity(&version),
+                scoring_options(),
+            )),
+            (None, None) => unreachable!("the model is taken with the first world"),
+        };
+        if predictor.network().node_count() != world.network.node_count()
+            || predictor.network().services().len() != world.network.services().len()
+        {
+            return Err(TransitError(format!(
+                "world seed {} does not run over the network of world seed {}",
+                world.config.seed, seeds[0]
+            )));
+        }
+        seeds.push(world.config.seed);
+        rows.extend(score(&held_out(world), predictor, None)?);
+    }
+    if seeds.is_empty() {
+        return Err(TransitError("no world to fit the calibration on".into()));
+    }
+    Ok(fit_rows(version, seeds, rows))
+}
+
+/// [`fit`] on scored rows.
+fn fit_rows(version: String, seeds: Vec<u64>, mut rows: Vec<Scored>) -> (Calibration, FitReport) {
     let (fit_idx, eval_idx): (Vec<usize>, Vec<usize>) =
-        (0..shipments.len()).partition(|&i| in_fit_half(shipments[i].order));
+        (0..rows.len()).partition(|&i| in_fit_half(rows[i].held.order));
 
     // Window: split-conformal per service on the fit half; a service with
     // fewer than MIN_WINDOW_ROWS fit shipments uses the residuals of every
     // service of its level (its own quantiles are too noisy).
-    let level_of = |s: &HeldOut| network.service(s.lane.service).level;
     let mut by_service: BTreeMap<String, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
-    let mut by_level: BTreeMap<allot_engine::network::ServiceLevel, (Vec<f64>, Vec<f64>)> =
-        BTreeMap::new();
+    let mut by_level: BTreeMap<ServiceLevel, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     let mut level_of_code = BTreeMap::new();
     for &i in &fit_idx {
-        let (lo, hi) = (
-            shipments[i].actual - raw[i].q10,
-            shipments[i].actual - raw[i].q90,
-        );
-        let r = by_service.entry(code(&shipments[i])).or_default();
+        let s = &rows[i];
+        let (lo, hi) = (s.held.actual - s.raw.q10, s.held.actual - s.raw.q90);
+        let r = by_service.entry(s.service.clone()).or_default();
         r.0.push(lo);
         r.1.push(hi);
-        let l = by_level.entry(level_of(&shipments[i])).or_default();
+        let l = by_level.entry(s.level).or_default();
         l.0.push(lo);
         l.1.push(hi);
-        level_of_code.insert(code(&shipments[i]), level_of(&shipments[i]));
+        level_of_code.insert(s.service.clone(), s.level);
     }
     let window: Vec<WindowAdjust> = by_service
         .into_iter()
@@ -314,98 +245,56 @@ pub fn fit(model: EtaModel, world: &World) -> Result<(Calibration, FitReport), T
         map: Vec::new(),
         fitted_on: String::new(),
     };
-    let adjusted: Vec<TransitQuantiles> = shipments
-        .iter()
-        .zip(&raw)
-        .map(|(s, q)| calibration.adjust(&code(s), q))
-        .collect();
+    for s in &mut rows {
+        s.adjusted = calibration.adjust(&s.service, &s.raw);
+    }
 
     // Map: isotonic over three dates per fit shipment.
     let dates = |q: &TransitQuantiles| [q.q10, q.q50, q.q90];
     let mut pairs = Vec::with_capacity(fit_idx.len() * 3);
     for &i in &fit_idx {
-        let (s, q) = (&shipments[i], &adjusted[i]);
-        for d in dates(q) {
-            let by = days_to_end_of_date(s, d);
-            pairs.push((quantile_cdf(q, by), f64::from(u8::from(s.actual < by))));
+        let s = &rows[i];
+        for d in dates(&s.adjusted) {
+            let by = days_to_end_of_date(&s.held, d);
+            pairs.push((quantile_cdf(&s.adjusted, by), outcome(&s.held, by)));
         }
     }
     calibration.map = isotonic_fit(&mut pairs, 0.002);
+    let shown: Vec<String> = seeds.iter().map(u64::to_string).collect();
     calibration.fitted_on = format!(
-        "world seed {}: shipments released on valid and test days, orders hashed into halves; fit on {} shipments, evaluated on {}",
-        world.config.seed,
+        "world seed{} {}: shipments released on valid and test days, orders hashed into halves; fit on {} shipments, evaluated on {}",
+        if seeds.len() == 1 { "" } else { "s" },
+        shown.join(", "),
         fit_idx.len(),
         eval_idx.len()
     );
 
     // Evaluation on the other half.
-    let mut promise = Vec::with_capacity(eval_idx.len());
-    let mut promise_raw = Vec::with_capacity(eval_idx.len());
-    let mut all = Vec::with_capacity(eval_idx.len() * 3);
-    for &i in &eval_idx {
-        let (s, q, r) = (&shipments[i], &adjusted[i], &raw[i]);
-        let by = days_to_end_of_date(s, q.q90);
-        promise.push((
-            calibration.p_within(q, by),
-            f64::from(u8::from(s.actual < by)),
-        ));
-        let by_raw = days_to_end_of_date(s, r.q90);
-        promise_raw.push((
-            quantile_cdf(r, by_raw),
-            f64::from(u8::from(s.actual < by_raw)),
-        ));
-        for d in dates(q) {
-            let by = days_to_end_of_date(s, d);
-            all.push((
-                calibration.p_within(q, by),
-                f64::from(u8::from(s.actual < by)),
-            ));
+    let eval: Vec<&Scored> = eval_idx.iter().map(|&i| &rows[i]).collect();
+    let (measured, promise) = measure(&eval, &calibration);
+    let mut all = Vec::with_capacity(eval.len() * 3);
+    for s in &eval {
+        for d in dates(&s.adjusted) {
+            let by = days_to_end_of_date(&s.held, d);
+            all.push((calibration.p_within(&s.adjusted, by), outcome(&s.held, by)));
         }
     }
-    let (promise_bins, promise_ece) = reliability(&promise, &PROMISE_BINS);
-    let (_, promise_ece_raw) = reliability(&promise_raw, &PROMISE_BINS);
     let tenths: Vec<f64> = (0..=10).map(|i| f64::from(i) / 10.0).collect();
-    let (all_dates, all_dates_ece) = reliability(&all, &tenths);
-
-    let mut cover: BTreeMap<String, (usize, usize, usize)> = BTreeMap::new();
-    for &i in &eval_idx {
-        let (s, q, r) = (&shipments[i], &adjusted[i], &raw[i]);
-        let inside = |w: &TransitQuantiles| usize::from(s.actual >= w.q10 && s.actual <= w.q90);
-        for key in [code(s), "all".to_string()] {
-            let c = cover.entry(key).or_default();
-            c.0 += 1;
-            c.1 += inside(r);
-            c.2 += inside(q);
-        }
-    }
-    let mut coverage: Vec<Coverage> = cover
-        .into_iter()
-        .map(|(service, (n, raw_in, cal_in))| Coverage {
-            adjust: calibration
-                .window_for(&service)
-                .map_or((0.0, 0.0), |w| (w.lower_days, w.upper_days)),
-            service,
-            n,
-            raw: raw_in as f64 / n.max(1) as f64,
-            calibrated: cal_in as f64 / n.max(1) as f64,
-        })
-        .collect();
-    coverage.sort_by_key(|c| c.service == "all");
-    let promise_on_time = promise.iter().map(|p| p.1).sum::<f64>() / promise.len().max(1) as f64;
+    let (all_dates, all_dates_ece) = measure::reliability(&all, &tenths);
     let report = FitReport {
         model_version: version,
-        seed: world.config.seed,
+        seeds,
         fit_rows: fit_idx.len(),
         eval_rows: eval_idx.len(),
-        promise: promise_bins,
-        promise_ece,
-        promise_ece_raw,
+        promise,
+        promise_ece: measured.ece,
+        promise_ece_raw: measured.ece_raw,
         all_dates,
         all_dates_ece,
-        coverage,
-        promise_on_time,
+        coverage: measure::coverage(eval.iter().copied(), &calibration),
+        promise_on_time: measured.on_time,
     };
-    Ok((calibration, report))
+    (calibration, report)
 }
 
 #[cfg(test)]
@@ -448,16 +337,6 @@ mod tests {
     fn halves_are_disjoint_and_balanced() {
         let fit = (0..10_000).filter(|&o| in_fit_half(o)).count();
         assert!((4_700..5_300).contains(&fit), "{fit}");
-    }
-
-    #[test]
-    fn reliability_bins_and_ece() {
-        let pairs = [(0.95, 1.0), (0.95, 0.0), (0.2, 0.0), (1.0, 1.0)];
-        let (bins, ece) = reliability(&pairs, &PROMISE_BINS);
-        assert_eq!(bins.iter().map(|b| b.n).sum::<usize>(), 4);
-        assert_eq!(bins.last().unwrap().n, 1, "1.0 falls in the last bin");
-        // |0.2 - 0| * 1/4 + |0.95 - 0.5| * 2/4 + |1 - 1| * 1/4
-        assert!((ece - (0.05 + 0.225)).abs() < 1e-9, "{ece}");
     }
 
     #[test]

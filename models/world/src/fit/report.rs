@@ -34,6 +34,18 @@ fn bin_rows(out: &mut String, bins: &[Bin]) {
     }
 }
 
+/// "world seed 7", or "world seeds 7, 8 and 9".
+fn worlds(seeds: &[u64]) -> String {
+    match seeds {
+        [] => "no world".to_string(),
+        [one] => format!("world seed {one}"),
+        [first @ .., last] => {
+            let first: Vec<String> = first.iter().map(u64::to_string).collect();
+            format!("world seeds {} and {last}", first.join(", "))
+        }
+    }
+}
+
 /// The REPORT.md section for `report`, between [`REPORT_BEGIN`] and
 /// [`REPORT_END`].
 pub fn render(report: &FitReport) -> String {
@@ -42,10 +54,18 @@ pub fn render(report: &FitReport) -> String {
     let _ = writeln!(s, "## ETA calibration: promised dates and windows\n");
     let _ = writeln!(
         s,
-        "Written by `allot-world calibrate` (run by `models/training/retrain` after training) for `{}`, world seed {}. \
+        "Written by `allot-world calibrate` (run by `models/training/retrain` after training) for `{}`, {}. \
 Held-out shipments (released on `valid` and `test` days; the model trains on `train` days) are split by order into two \
-disjoint halves: {} shipments **fit** the calibration in `models/eta.calibration.json`, {} others **evaluate** it (all numbers below).\n",
-        report.model_version, report.seed, report.fit_rows, report.eval_rows
+disjoint halves{}: {} shipments **fit** the calibration in `models/eta.calibration.json`, {} others **evaluate** it (all numbers below).\n",
+        report.model_version,
+        worlds(&report.seeds),
+        if report.seeds.len() > 1 {
+            " (per world, then pooled)"
+        } else {
+            ""
+        },
+        report.fit_rows,
+        report.eval_rows
     );
     let _ = writeln!(
         s,
@@ -139,4 +159,16 @@ pub fn write_section(path: &Path, section: &str) -> std::io::Result<()> {
         }
     };
     std::fs::write(path, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worlds;
+
+    #[test]
+    fn the_worlds_fitted_on_are_named() {
+        assert_eq!(worlds(&[7]), "world seed 7");
+        assert_eq!(worlds(&[7, 8]), "world seeds 7 and 8");
+        assert_eq!(worlds(&[7, 8, 9]), "world seeds 7, 8 and 9");
+    }
 }
