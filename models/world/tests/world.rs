@@ -254,3 +254,29 @@ fn guest_checkouts_have_no_account_age() {
         "stolen-card guest share {stolen_share}"
     );
 }
+
+#[test]
+fn busy_cards_are_mostly_fraud_and_fraud_campaigns_make_them() {
+    let w = world();
+    let rows = w.fraud_rows();
+    // Campaigns pool a few working cards over many accounts: some fraud
+    // orders come on a card already used several times that day.
+    let busy = |r: &&allot_training::world::FraudRow| r.features.card_orders_24h >= 4.0;
+    let busy_fraud = rows.iter().filter(busy).filter(|r| r.is_fraud).count();
+    let busy_all = rows.iter().filter(busy).count();
+    assert!(busy_fraud >= 20, "{busy_fraud} fraud orders on busy cards");
+    let share = busy_fraud as f64 / busy_all as f64;
+    assert!(share > 0.8, "share of fraud among busy-card orders {share}");
+    // Pooled cards often come from fresh devices: card velocity without
+    // device velocity.
+    let card_only = rows
+        .iter()
+        .filter(|r| {
+            r.is_fraud && r.features.card_orders_24h >= 2.0 && r.features.device_orders_24h == 0.0
+        })
+        .count();
+    assert!(
+        card_only > 0,
+        "no fraud order with card velocity from a fresh device"
+    );
+}

@@ -267,6 +267,10 @@ const POOLED_TAKEOVER_SHARE: f64 = 0.5;
 /// wiped phones): card velocity without device velocity.
 const POOLED_FRESH_DEVICE_SHARE: f64 = 0.4;
 
+/// The card a pooled account pays with, and the fresh device it orders
+/// from when it took one.
+type Pooled = (u32, Option<u32>);
+
 /// Card testing and cash-out: a stolen-card or takeover campaign that finds
 /// a card that works uses it for many of its accounts, so one card places many orders
 /// in a day (`card_orders_24h` up to ~10), often from devices the campaign
@@ -277,7 +281,7 @@ pub fn pool_stolen_cards(orders: &mut [Order], pop: &mut Population, rng: &mut C
     // Each campaign's pool, and the (card, fresh device) of each pooled
     // account; decided at the account's first order, in time order.
     let mut pools: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-    let mut accounts: BTreeMap<(u32, u32), Option<(u32, Option<u32>)>> = BTreeMap::new();
+    let mut accounts: BTreeMap<(u32, u32), Option<Pooled>> = BTreeMap::new();
     for o in orders.iter_mut() {
         let (Some(kind @ (FraudKind::StolenCard | FraudKind::AccountTakeover)), Some(c)) =
             (o.fraud, o.campaign)
