@@ -258,6 +258,8 @@ pub async fn serve(
         load_ready.set(services.clone());
         // Aborted when `serve` returns (this future is dropped then).
         let _sweeper = AbortOnDrop(tokio::spawn(sweeper.expire_every_second()));
+        let watched = services.clone();
+        let _watch = AbortOnDrop(tokio::spawn(async move { watched.models.watch().await }));
         let _drift = AbortOnDrop(tokio::spawn(async move {
             let mut tick = tokio::time::interval(services.models.drift_interval());
             loop {

@@ -631,3 +631,67 @@ async fn replay_refuses_a_decision_made_by_another_model_file_or_under_another_c
     server.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(other);
 }
+
+/// Waits until the live `kind` model's version is `version` (the watcher
+/// reloaded it); panics after a minute.
+async fn until_live(server: &TestServer, kind: pb::ModelKind, version: &str) {
+    for _ in 0..600 {
+        let now = loaded(server).await;
+        if card(&now, kind, pb::ModelRole::Live).is_some_and(|c| c.version == version) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!(
+        "the watcher never made {version} live: {:#?}",
+        loaded(server).await
+    );
+}
+
+#[tokio::test]
+async fn a_watched_directory_reloads_changed_models_through_the_gates() {
+    let dir = copy_models();
+    let served = dir.clone();
+    let server = serving(move |config| {
+        config.models.dir = Some(served);
+        config.models.watch_interval_s = 1;
+    })
+    .await;
+    let shipped = live_fraud(&server).await;
+
+    // A new fraud version written into the served directory goes live.
+    set_fraud_version(&dir, "fraud-watched");
+    until_live(&server, pb::ModelKind::Fraud, "fraud-watched").await;
+    let scored = score(&server, known("o-watched", "c-watched")).await;
+    assert_eq!(scored.model_version, "fraud-watched");
+    let previous = card(
+        &loaded(&server).await,
+        pb::ModelKind::Fraud,
+        pb::ModelRole::Previous,
+    );
+    assert_eq!(previous.unwrap().version, shipped.version);
+
+    // A corrupted fraud file, then a new ETA version: the watcher reads the
+    // ETA change no earlier than the fraud one and tries fraud first, so
+    // once the ETA version is live the corrupted fraud model was refused.
+    let good = std::fs::read(dir.join("fraud.onnx")).unwrap();
+    std::fs::write(dir.join("fraud.onnx"), &good[..good.len() / 2]).unwrap();
+    edit_json(&dir.join("cards/eta.json"), |card| {
+        card["version"] = "eta-watched".into();
+    });
+    edit_json(&dir.join("eta.calibration.json"), |c| {
+        c["model_version"] = "eta-watched".into();
+    });
+    until_live(&server, pb::ModelKind::Eta, "eta-watched").await;
+    assert_eq!(live_fraud(&server).await.version, "fraud-watched");
+    let scored = score(&server, known("o-after-corrupt", "c-after-corrupt")).await;
+    assert_eq!(scored.model_version, "fraud-watched");
+
+    // Repaired files with a new version are tried again, and go live.
+    std::fs::write(dir.join("fraud.onnx"), &good).unwrap();
+    set_fraud_version(&dir, "fraud-watched-2");
+    until_live(&server, pb::ModelKind::Fraud, "fraud-watched-2").await;
+
+    server.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -275,6 +275,10 @@ pub struct ModelsConfig {
     pub drift_min_rows: usize,
     /// How often the drift gauges are recomputed, seconds.
     pub drift_interval_s: u64,
+    /// How often the models directory is read for changed models, seconds;
+    /// a model whose files changed (and then stayed the same for one more
+    /// interval) is reloaded live through the reload gates. 0: not watched.
+    pub watch_interval_s: u64,
 }
 
 impl Default for ModelsConfig {
@@ -294,6 +298,7 @@ impl Default for ModelsConfig {
             drift_alert_psi: 0.25,
             drift_min_rows: 500,
             drift_interval_s: 10,
+            watch_interval_s: 0,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod drift;
 mod reload;
+mod watch;
 
 use std::path::PathBuf;
 use std::sync::Arc;
