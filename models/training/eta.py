@@ -37,6 +37,19 @@ def holdout(table, sess):
     return h
 
 
+def service_baseline(services, train_table):
+    """The baseline's [q10, q50, q90] for rows of `services`: the training
+    split's quantiles of transit days per service (what a static SLA table
+    would say; a service the training split lacks gets every service's)."""
+    svc_t = train_table.meta["service"][train_table.mask("train")]
+    _, yt = train_table.part("train")
+    base = np.zeros((len(services), len(QUANTILES)))
+    for s in np.unique(services):
+        ref = yt[svc_t == s] if (svc_t == s).any() else yt
+        base[services == s] = np.quantile(ref, QUANTILES)
+    return base
+
+
 def train(table, world, docs, out_dir):
     print(f"eta: {table.counts()} rows, {len(table.features)} features")
     boosters, bests = [], []
@@ -58,16 +71,11 @@ def train(table, world, docs, out_dir):
     Xs, ys = table.part("test")
     ps = np.column_stack([b.predict(Xs) for b in boosters])
     svc_s = table.meta["service"][table.mask("test")]
-    svc_t = table.meta["service"][table.mask("train")]
-    _, yt = table.part("train")
 
     def block(mask):
         y, p = ys[mask], ps[mask]
         # baseline: the training split's per-service quantiles (what a static SLA table would say)
-        base = np.zeros_like(p)
-        for s in np.unique(svc_s[mask]):
-            ref = yt[svc_t == s] if (svc_t == s).any() else yt
-            base[svc_s[mask] == s] = np.quantile(ref, QUANTILES)
+        base = service_baseline(svc_s[mask], table)
         return {
             "rows": int(mask.sum()),
             "mae_q50": round(float(np.abs(y - p[:, 1]).mean()), 6),

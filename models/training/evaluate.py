@@ -98,12 +98,7 @@ def eta_world(table, sess, train):
     X, y = table.X[mask], table.y[mask]
     svc = table.meta["service"][mask]
     (q,) = sess.run(None, {onnx_export.INPUT: X})
-    svc_t = train.meta["service"][train.mask("train")]
-    _, yt = train.part("train")
-    base = np.zeros_like(q)
-    for s in np.unique(svc):
-        ref = yt[svc_t == s] if (svc_t == s).any() else yt
-        base[svc == s] = np.quantile(ref, eta.QUANTILES)
+    base = eta.service_baseline(svc, train)
     inside = lambda b: float(((y >= b[:, 0]) & (y <= b[:, 2])).mean())  # noqa: E731
     return {"rows": int(len(y)), "mae_q50": float(np.abs(y - q[:, 1]).mean()),
             "baseline_mae_q50": float(np.abs(y - base[:, 1]).mean()),
