@@ -478,6 +478,35 @@ pub fn explain_text(record: &pb::DecisionRecord) -> String {
             if shadow.agrees { "agrees" } else { "disagrees" }
         );
     }
+    if let Some(shadow) = &record.eta_shadow {
+        let model = shadow
+            .model
+            .as_ref()
+            .map(|m| format!("{} {}", m.name, m.version))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  shadow ETA model {model}: {} ({} shipments)",
+            if shadow.agrees {
+                "would promise the same latest dates"
+            } else {
+                "would promise other latest dates"
+            },
+            shadow.shipments.len()
+        );
+        for s in &shadow.shipments {
+            let _ = writeln!(
+                out,
+                "    {} from {}: q50 {:.2} -> {:.2} days, q90 {:.2} -> {:.2} days",
+                s.service_level().as_str_name(),
+                s.node,
+                s.live_q50,
+                s.shadow_q50,
+                s.live_q90,
+                s.shadow_q90
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "  {} features recorded; input sha256 {}",
@@ -615,6 +644,36 @@ mod tests {
             text.contains("the same stock and capacities as dec_01J0000000000000000000000A"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_eta_shadow_reads_as_its_version_agreement_and_each_shipment() {
+        let mut record = allocation_record();
+        assert!(!explain_text(&record).contains("shadow ETA model"));
+        record.eta_shadow = Some(pb::EtaShadow {
+            model: Some(pb::ModelVersion {
+                name: "eta".into(),
+                version: "eta-next".into(),
+                sha256: String::new(),
+            }),
+            shipments: vec![pb::EtaShadowShipment {
+                service_level: pb::ServiceLevel::Ground as i32,
+                node: "DC-ABE".into(),
+                live_q50: 2.0,
+                shadow_q50: 2.5,
+                live_q90: 3.2,
+                shadow_q90: 4.1,
+                ..Default::default()
+            }],
+            agrees: false,
+        });
+        let text = explain_text(&record);
+        for expected in [
+            "shadow ETA model eta eta-next: would promise other latest dates (1 shipments)",
+            "SERVICE_LEVEL_GROUND from DC-ABE: q50 2.00 -> 2.50 days, q90 3.20 -> 4.10 days",
+        ] {
+            assert!(text.contains(expected), "{expected:?} in {text}");
+        }
     }
 
     #[test]

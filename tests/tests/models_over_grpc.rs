@@ -564,12 +564,6 @@ async fn a_shadow_scores_beside_the_live_model_never_deciding_and_is_recorded_on
         "another model scores differently ({agreed} equal)"
     );
 
-    // An ETA shadow is not supported.
-    let status = reload(&server, &weak, &[pb::ModelKind::Eta], true)
-        .await
-        .unwrap_err();
-    common::assert_field_error(&status, Code::InvalidArgument, "models");
-
     // Cleared: decisions carry no shadow score any more.
     let info = admin(&server)
         .await
@@ -694,4 +688,102 @@ async fn a_watched_directory_reloads_changed_models_through_the_gates() {
 
     server.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A promise for two units to 10001 at `now`.
+async fn quote(server: &TestServer, now: SystemTime) -> pb::PromiseResponse {
+    let lines = vec![line("a", "SKU-000001", 1), line("b", "SKU-000002", 1)];
+    PromiseServiceClient::new(server.channel().await)
+        .get_delivery_promise(promise(lines, "10001", prost_types::Timestamp::from(now)))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+#[tokio::test]
+async fn an_eta_shadow_predicts_beside_the_live_model_and_is_recorded_on_the_promise() {
+    let server = serving(|_| {}).await;
+    let now = SystemTime::now();
+    let before = quote(&server, now).await;
+    assert!(!before.options.is_empty());
+    let first = record(&server, &before.decision_id).await;
+    assert!(first.eta_shadow.is_none(), "no shadow loaded yet");
+
+    // The same model with windows 1.5 days wider at the top: its q90 is
+    // later on every lane, its q50 the same.
+    let wider = copy_models();
+    edit_json(&wider.join("cards/eta.json"), |card| {
+        card["version"] = "eta-shadow".into();
+    });
+    edit_json(&wider.join("eta.calibration.json"), |c| {
+        c["model_version"] = "eta-shadow".into();
+        for w in c["window"].as_array_mut().unwrap() {
+            let upper = w["upper_days"].as_f64().unwrap();
+            w["upper_days"] = (upper + 1.5).into();
+        }
+    });
+    let answer = reload(&server, &wider, &[pb::ModelKind::Eta], true)
+        .await
+        .unwrap();
+    assert_eq!(answer.models[0].role, pb::ModelRole::Shadow as i32);
+    let cards = loaded(&server).await;
+    assert_eq!(
+        card(&cards, pb::ModelKind::Eta, pb::ModelRole::Shadow)
+            .unwrap()
+            .version,
+        "eta-shadow"
+    );
+
+    // The live version still decides: the same options as before.
+    let after = quote(&server, now).await;
+    let dates = |r: &pb::PromiseResponse| -> Vec<_> {
+        r.options
+            .iter()
+            .map(|o| (o.service_level, o.latest_delivery_date.clone()))
+            .collect()
+    };
+    assert_eq!(dates(&after), dates(&before));
+    let rec = record(&server, &after.decision_id).await;
+    let shadow = rec.eta_shadow.expect("the shadow's prediction is recorded");
+    assert_eq!(shadow.model.unwrap().version, "eta-shadow");
+    assert!(!shadow.shipments.is_empty());
+    for s in &shadow.shipments {
+        assert!((s.shadow_q50 - s.live_q50).abs() < 1e-9, "{s:?}");
+        assert!((s.shadow_q90 - s.live_q90 - 1.5).abs() < 1e-6, "{s:?}");
+    }
+    assert!(!shadow.agrees, "a q90 1.5 days later moves the latest day");
+    // The live quantiles are those the promise recorded as its features
+    // (a quote from the cache refers to the record that holds them).
+    let features = if rec.state_recorded_by.is_empty() {
+        &rec.features
+    } else {
+        assert_eq!(rec.state_recorded_by, before.decision_id);
+        &first.features
+    };
+    let recorded_q50: Vec<f64> = features
+        .iter()
+        .filter(|(k, _)| k.ends_with(".q50"))
+        .map(|(_, v)| *v)
+        .collect();
+    for s in &shadow.shipments {
+        assert!(
+            recorded_q50.iter().any(|q| (q - s.live_q50).abs() < 1e-9),
+            "{s:?} not among {recorded_q50:?}"
+        );
+    }
+
+    admin(&server)
+        .await
+        .clear_shadow_models(pb::ClearShadowModelsRequest {})
+        .await
+        .unwrap();
+    let cleared = quote(&server, now).await;
+    assert!(
+        record(&server, &cleared.decision_id)
+            .await
+            .eta_shadow
+            .is_none()
+    );
+    server.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(wider);
 }

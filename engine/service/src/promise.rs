@@ -12,6 +12,7 @@ use allot_engine::promise::{DeliveryOption, PromiseOutcome, PromiseRequest};
 use crate::engine::Engine;
 use crate::error::ServiceError;
 use crate::id::DecisionId;
+use crate::models::eta_shadow;
 use crate::pool::SolverPool;
 use crate::sink::{Entry, Event, EventKind};
 use crate::wire::{Quote, Recording, Wire};
@@ -78,6 +79,19 @@ impl<W: Wire> Promising<W> {
                 (promise, outcome.map_err(ServiceError::domain)?)
             }
         };
+        let (promise, outcome, eta_shadow) = match eta_shadow::shadow_version(engine) {
+            // The shadow may run its model: off the tokio worker.
+            Some(shadow) => {
+                let worker = engine.clone();
+                tokio::task::spawn_blocking(move || {
+                    let answer = eta_shadow::predict(&worker, &shadow, &promise, &outcome);
+                    (promise, outcome, answer)
+                })
+                .await
+                .map_err(|e| ServiceError::internal(format!("shadow ETA task failed: {e}")))?
+            }
+            None => (promise, outcome, None),
+        };
         let id = DecisionId::mint();
         let response = self.wire.promise(&id, &promise, &outcome, quoted_at);
         let event = promise_event(&outcome, &caller);
@@ -97,6 +111,7 @@ impl<W: Wire> Promising<W> {
                 request: &promise,
                 outcome: &outcome,
                 state_recorded_by: recorded_by.as_deref(),
+                eta_shadow: eta_shadow.as_ref(),
             },
         )?;
         engine

@@ -150,4 +150,7 @@ pub struct Quote<'a> {
     pub outcome: &'a PromiseOutcome,
     /// The decision whose record already holds the state this quote read.
     pub state_recorded_by: Option<&'a str>,
+    /// What the shadow ETA version predicted for the same shipments, when
+    /// one is set.
+    pub eta_shadow: Option<&'a crate::models::eta_shadow::EtaShadow>,
 }

@@ -8,6 +8,7 @@ use allot_engine::network::Network;
 use allot_engine::promise::{PromiseOutcome, TransitSource};
 use allot_proto::v1 as pb;
 use allot_service::ServiceError;
+use allot_service::models::eta_shadow::EtaShadow;
 use allot_service::wire::{Quote, Recording};
 use prost::Message;
 
@@ -42,6 +43,32 @@ fn eta_features(
     features
 }
 
+/// What the shadow ETA version predicted for the promise's shipments.
+fn eta_shadow(network: &Network, shadow: &EtaShadow) -> pb::EtaShadow {
+    pb::EtaShadow {
+        model: Some(model_version(
+            &shadow.model_name,
+            &shadow.model_version,
+            &shadow.model_sha256,
+        )),
+        shipments: shadow
+            .shipments
+            .iter()
+            .map(|s| pb::EtaShadowShipment {
+                service_level: crate::convert::level::to_proto(s.level) as i32,
+                node: network.node(s.node).code.clone(),
+                live_q10: s.live.q10,
+                live_q50: s.live.q50,
+                live_q90: s.live.q90,
+                shadow_q10: s.shadow.q10,
+                shadow_q50: s.shadow.q50,
+                shadow_q90: s.shadow.q90,
+            })
+            .collect(),
+        agrees: shadow.agrees(),
+    }
+}
+
 /// The encoded record of one promise; the answer moves into the record for
 /// encoding and back out.
 pub(super) fn record(
@@ -74,6 +101,7 @@ pub(super) fn record(
             record.features = eta_features(network, outcome, &response);
         }
     }
+    record.eta_shadow = quote.eta_shadow.map(|s| eta_shadow(network, s));
     record.reasons = distinct(response.unavailable.iter().flat_map(|u| u.reasons.iter()));
     record.decided_at = Some(crate::convert::time::timestamp(quote.request.order_time));
     record.request = Some(pb::decision_record::Request::PromiseRequest(request));

@@ -3,6 +3,7 @@
 //! rolling back, shadows, and drift.
 
 mod drift;
+pub mod eta_shadow;
 mod reload;
 mod watch;
 

@@ -124,12 +124,6 @@ impl Models {
                     kind.as_str()
                 )));
             }
-            if *kind == ModelKind::Eta && request.target == ReloadTarget::Shadow {
-                return Err(ServiceError::invalid(
-                    "models",
-                    "only the fraud model runs as a shadow (an ETA shadow is not supported)",
-                ));
-            }
         }
         Ok(kinds)
     }
@@ -175,15 +169,15 @@ impl Models {
                     ModelKind::Eta => {
                         let Some(eta) = &engine.eta else { continue };
                         let live = eta.versions().live();
-                        let bar = EtaQualityBar {
+                        let bar = (target == ReloadTarget::Live).then_some(EtaQualityBar {
                             live: &live,
                             loss_margin: config.reload_eta_loss_margin,
-                        };
+                        });
                         let version = EtaVersion::load(
                             &dir,
                             engine.network.clone(),
                             &eta_options(&config),
-                            Some(bar),
+                            bar,
                         )?;
                         // Warm its cache so the first calls after the swap
                         // are hits, as they were before it.
@@ -229,9 +223,17 @@ impl Models {
                         continue;
                     };
                     models.push(LoadedModel::eta(role, &next));
-                    let old = eta.versions().promote(next);
-                    previous.push(LoadedModel::eta(ModelRole::Previous, &old));
-                    self.engine.promiser.clear_cache();
+                    match target {
+                        ReloadTarget::Live => {
+                            let old = eta.versions().promote(next);
+                            previous.push(LoadedModel::eta(ModelRole::Previous, &old));
+                            self.engine.promiser.clear_cache();
+                        }
+                        ReloadTarget::Shadow => {
+                            let old = eta.versions().set_shadow(Some(next));
+                            previous.extend(old.map(|v| LoadedModel::eta(ModelRole::Previous, &v)));
+                        }
+                    }
                 }
             }
         }

@@ -1,0 +1,177 @@
+//! The ETA shadow: while a shadow ETA version is set, every promise's
+//! shipments are predicted by it too, beside the live version that decided.
+//! The shadow never changes an answer; what it predicted is recorded on the
+//! decision and exported as metrics, so a team can compare before promoting.
+
+use std::sync::Arc;
+
+use allot_engine::network::{NodeId, ServiceLevel};
+use allot_engine::promise::{PromiseOutcome, PromiseRequest};
+use allot_engine::transit::{Lane, TransitPredictor, TransitQuantiles};
+use allot_models::transit::EtaVersion;
+
+use crate::engine::Engine;
+
+/// One shipment of a promise under both versions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShadowShipment {
+    /// The option's service level.
+    pub level: ServiceLevel,
+    /// The shipping node.
+    pub node: NodeId,
+    /// The live version's transit quantiles (those the promise used).
+    pub live: TransitQuantiles,
+    /// The shadow version's, for the same lane and release time.
+    pub shadow: TransitQuantiles,
+}
+
+impl ShadowShipment {
+    /// Whether both versions' q90 round up to the same whole day: the
+    /// shadow would have promised the same latest date.
+    pub fn agrees(&self) -> bool {
+        self.live.q90.ceil() == self.shadow.q90.ceil()
+    }
+}
+
+/// What a shadow ETA version predicted for one promise.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EtaShadow {
+    /// The shadow's model name.
+    pub model_name: String,
+    /// Its version.
+    pub model_version: String,
+    /// Hex SHA-256 of its model file.
+    pub model_sha256: String,
+    /// Every shipment of every option, fastest level first.
+    pub shipments: Vec<ShadowShipment>,
+}
+
+impl EtaShadow {
+    /// Whether the shadow agrees on every shipment.
+    pub fn agrees(&self) -> bool {
+        self.shipments.iter().all(ShadowShipment::agrees)
+    }
+}
+
+/// The shadow ETA version, when one is set.
+pub fn shadow_version(engine: &Engine) -> Option<Arc<EtaVersion>> {
+    engine.eta.as_ref()?.versions().shadow()
+}
+
+/// Predicts `outcome`'s shipments with `shadow` (blocking: it may run the
+/// model). `None` when the promise used no model quantiles or the shadow
+/// failed (counted in `allot_model_shadow_errors_total`); the answer is
+/// never affected.
+pub fn predict(
+    engine: &Engine,
+    shadow: &EtaVersion,
+    request: &PromiseRequest,
+    outcome: &PromiseOutcome,
+) -> Option<EtaShadow> {
+    let network = &engine.network;
+    let region = request
+        .destination
+        .region
+        .unwrap_or_else(|| network.nearest_region(request.destination.point));
+    let used: Vec<(ServiceLevel, NodeId, Lane, TransitQuantiles)> = outcome
+        .options
+        .iter()
+        .flat_map(|o| {
+            o.shipments.iter().filter_map(move |s| {
+                let lane = Lane {
+                    node: s.node,
+                    service: s.service,
+                    region,
+                };
+                Some((o.service_level, s.node, lane, s.quantiles?))
+            })
+        })
+        .collect();
+    if used.is_empty() {
+        return None;
+    }
+    let lanes: Vec<Lane> = used.iter().map(|u| u.2).collect();
+    let id = shadow.identity();
+    let predicted = match shadow.predictor().predict(&lanes, request.order_time) {
+        Ok(q) if q.len() == lanes.len() => q,
+        Ok(q) => {
+            shadow_failed(
+                &id.version,
+                &format!("{} predictions for {} lanes", q.len(), lanes.len()),
+            );
+            return None;
+        }
+        Err(e) => {
+            shadow_failed(&id.version, &e.to_string());
+            return None;
+        }
+    };
+    let shipments: Vec<ShadowShipment> = used
+        .iter()
+        .zip(predicted)
+        .map(|(&(level, node, _, live), shadow)| ShadowShipment {
+            level,
+            node,
+            live,
+            shadow,
+        })
+        .collect();
+    for s in &shipments {
+        metrics::histogram!("allot_model_shadow_score_difference", "model" => "eta")
+            .record((s.shadow.q50 - s.live.q50).abs());
+    }
+    let answer = EtaShadow {
+        model_name: id.name.clone(),
+        model_version: id.version.clone(),
+        model_sha256: id.sha256.clone(),
+        shipments,
+    };
+    metrics::counter!(
+        "allot_model_shadow_decisions_total",
+        "model" => "eta",
+        "shadow_version" => id.version.clone(),
+        "agreement" => if answer.agrees() { "agree" } else { "disagree" }
+    )
+    .increment(1);
+    Some(answer)
+}
+
+fn shadow_failed(version: &str, error: &str) {
+    tracing::warn!(error, version, "shadow ETA model failed to predict");
+    metrics::counter!("allot_model_shadow_errors_total", "model" => "eta").increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(q10: f64, q50: f64, q90: f64) -> TransitQuantiles {
+        TransitQuantiles { q10, q50, q90 }
+    }
+
+    fn shipment(live: TransitQuantiles, shadow: TransitQuantiles) -> ShadowShipment {
+        ShadowShipment {
+            level: ServiceLevel::Ground,
+            node: NodeId(0),
+            live,
+            shadow,
+        }
+    }
+
+    #[test]
+    fn a_shadow_agrees_when_every_latest_day_is_the_same() {
+        let same_day = shipment(q(1.0, 2.0, 3.2), q(1.1, 2.4, 3.9));
+        let next_day = shipment(q(1.0, 2.0, 3.2), q(1.0, 2.0, 4.1));
+        assert!(same_day.agrees());
+        assert!(!next_day.agrees());
+        let mut shadow = EtaShadow {
+            model_name: "eta".into(),
+            model_version: "v".into(),
+            model_sha256: String::new(),
+            shipments: vec![same_day],
+        };
+        assert!(shadow.agrees());
+        shadow.shipments.push(next_day);
+        assert!(!shadow.agrees());
+    }
+}
