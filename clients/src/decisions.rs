@@ -465,11 +465,7 @@ pub fn explain_text(record: &pb::DecisionRecord) -> String {
         let _ = writeln!(out, "  models: {}", models.join(", "));
     }
     if let Some(shadow) = &record.shadow {
-        let model = shadow
-            .model
-            .as_ref()
-            .map(|m| format!("{} {}", m.name, m.version))
-            .unwrap_or_default();
+        let model = name_and_version(shadow.model.as_ref());
         let _ = writeln!(
             out,
             "  shadow model {model}: fraud probability {:.3}, would {} ({})",
@@ -479,11 +475,7 @@ pub fn explain_text(record: &pb::DecisionRecord) -> String {
         );
     }
     if let Some(shadow) = &record.eta_shadow {
-        let model = shadow
-            .model
-            .as_ref()
-            .map(|m| format!("{} {}", m.name, m.version))
-            .unwrap_or_default();
+        let model = name_and_version(shadow.model.as_ref());
         let _ = writeln!(
             out,
             "  shadow ETA model {model}: {} ({} shipments)",
@@ -519,6 +511,13 @@ pub fn explain_text(record: &pb::DecisionRecord) -> String {
         record.config_hash, record.network_hash, record.server_version
     );
     out
+}
+
+/// `name version` of a recorded model (empty when absent).
+fn name_and_version(model: Option<&pb::ModelVersion>) -> String {
+    model
+        .map(|m| format!("{} {}", m.name, m.version))
+        .unwrap_or_default()
 }
 
 /// One event as a line: position, time, kind, decision, order,
