@@ -70,7 +70,7 @@ def time_order(table, mask):
     return idx
 
 
-def fraud_world(table, sess, rule_score, review):
+def fraud_world(table, sess, rule_score, review, n_windows):
     idx = time_order(table, held_out(table))
     X, y = table.X[idx], table.y[idx]
     p = sess.run(None, {onnx_export.INPUT: X})[1][:, 1].astype(np.float64)
@@ -89,7 +89,7 @@ def fraud_world(table, sess, rule_score, review):
            "auc": metrics.auc(y, p), "rule_auc": metrics.auc(y, pts + 1e-9 * tb),
            **at_2pct(slice(None)),
            "review_rate": float(flags.mean()), "review_precision": tp, "review_recall": tr}
-    out["windows"] = [at_2pct(sl) for sl in windows(len(y), ARGS.windows)]
+    out["windows"] = [at_2pct(sl) for sl in windows(len(y), n_windows)]
     return out
 
 
@@ -132,7 +132,7 @@ def points(x):
     return f"{100 * x:+.1f}"
 
 
-def render(seeds, fr, et, de, promise, train_seed, review):
+def render(seeds, fr, et, de, promise, train_seed, review, n_windows):
     n = len(seeds)
     lead = [f["precision"] - f["rule_precision"] for f in fr]
     win_lead = [w["precision"] - w["rule_precision"] for f in fr for w in f["windows"]]
@@ -143,7 +143,7 @@ def render(seeds, fr, et, de, promise, train_seed, review):
         f"Written by `models/training/evaluate` (run by `retrain`): the shipped models, trained on world seed "
         f"{train_seed}, on {n} worlds generated with other seeds ({', '.join(map(str, seeds))}), which differ in "
         "customers, fraud campaigns, carriers' lanes and disruptions. Scored rows: the `valid` and `test` days of "
-        f"each world (the days the training world held out); windows: those rows cut into {ARGS.windows} "
+        f"each world (the days the training world held out); windows: those rows cut into {n_windows} "
         "consecutive windows of equal size. Each cell: mean over worlds (min to max). Baselines are fitted on the "
         "training world, as in the tables above.",
         "",
@@ -259,7 +259,6 @@ def write_section(report, section):
 
 
 def main():
-    global ARGS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--worlds", required=True, help="directory of seed-N/ world tables")
     ap.add_argument("--seeds", required=True, help="comma-separated world seeds (never the training seed)")
@@ -268,9 +267,9 @@ def main():
     ap.add_argument("--promise", help="JSON written by `allot-world evaluate`")
     ap.add_argument("--windows", type=int, default=3)
     ap.add_argument("--report", help="the report whose section is replaced (default: print)")
-    ARGS = ap.parse_args()
-    seeds = [int(s) for s in ARGS.seeds.split(",") if s]
-    card = json.load(open(os.path.join(ARGS.models, "cards", "fraud.json")))
+    args = ap.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    card = json.load(open(os.path.join(args.models, "cards", "fraud.json")))
     train_seed = card["training_data"].get("world_seed")
     if train_seed in seeds:
         print(f"evaluate: seed {train_seed} is the training world, left out")
@@ -278,25 +277,25 @@ def main():
     if not seeds:
         raise SystemExit("evaluate: no world to evaluate on")
     review = card["thresholds"]["review"]["score_at_least"]
-    sessions = {name: session(ARGS.models, name) for name in ("fraud", "eta", "demand")}
-    train_fraud = tabular.load(ARGS.train_data, "fraud")
+    sessions = {name: session(args.models, name) for name in ("fraud", "eta", "demand")}
+    train_fraud = tabular.load(args.train_data, "fraud")
     rule_score, _, _ = fraud.rule_baseline(train_fraud)
-    train_eta = tabular.load(ARGS.train_data, "eta")
+    train_eta = tabular.load(args.train_data, "eta")
     fr, et, de = [], [], []
     for s in seeds:
-        d = os.path.join(ARGS.worlds, f"seed-{s}")
-        fr.append(fraud_world(tabular.load(d, "fraud"), sessions["fraud"], rule_score, review))
+        d = os.path.join(args.worlds, f"seed-{s}")
+        fr.append(fraud_world(tabular.load(d, "fraud"), sessions["fraud"], rule_score, review, args.windows))
         et.append(eta_world(tabular.load(d, "eta"), sessions["eta"], train_eta))
         de.append(demand_world(tabular.load(d, "demand"), sessions["demand"]))
         f = fr[-1]
         print(f"evaluate: seed {s}: fraud precision at 2% {pct(f['precision'])} (rule {pct(f['rule_precision'])}, "
               f"ceiling {pct(f['ceiling'])}), ETA raw coverage {pct(et[-1]['coverage_raw'])}, "
               f"demand WAPE {pct(de[-1]['wape'])}")
-    promise = json.load(open(ARGS.promise))["rows"] if ARGS.promise else None
-    section = render(seeds, fr, et, de, promise, train_seed, review)
-    if ARGS.report:
-        write_section(ARGS.report, section)
-        print(f"evaluate: wrote the unseen-worlds section of {ARGS.report}")
+    promise = json.load(open(args.promise))["rows"] if args.promise else None
+    section = render(seeds, fr, et, de, promise, train_seed, review, args.windows)
+    if args.report:
+        write_section(args.report, section)
+        print(f"evaluate: wrote the unseen-worlds section of {args.report}")
     else:
         print(section)
 

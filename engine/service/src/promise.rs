@@ -12,7 +12,7 @@ use allot_engine::promise::{DeliveryOption, PromiseOutcome, PromiseRequest};
 use crate::engine::Engine;
 use crate::error::ServiceError;
 use crate::id::DecisionId;
-use crate::models::eta_shadow;
+use crate::models::eta_shadow::{self, ShadowLanes};
 use crate::pool::SolverPool;
 use crate::sink::{Entry, Event, EventKind};
 use crate::wire::{Quote, Recording, Wire};
@@ -79,18 +79,21 @@ impl<W: Wire> Promising<W> {
                 (promise, outcome.map_err(ServiceError::domain)?)
             }
         };
-        let (promise, outcome, eta_shadow) = match eta_shadow::shadow_version(engine) {
-            // The shadow may run its model: off the tokio worker.
-            Some(shadow) => {
-                let worker = engine.clone();
-                tokio::task::spawn_blocking(move || {
-                    let answer = eta_shadow::predict(&worker, &shadow, &promise, &outcome);
-                    (promise, outcome, answer)
-                })
-                .await
-                .map_err(|e| ServiceError::internal(format!("shadow ETA task failed: {e}")))?
+        let shadowed = eta_shadow::shadow_version(engine)
+            .and_then(|v| Some((v, ShadowLanes::of(&engine.network, &promise, &outcome)?)));
+        let eta_shadow = match shadowed {
+            // The shadow runs its model: off the tokio worker. Its failure,
+            // even a panic, only loses the comparison.
+            Some((shadow, lanes)) => {
+                let version = shadow.identity().version.clone();
+                tokio::task::spawn_blocking(move || lanes.predict(&shadow))
+                    .await
+                    .unwrap_or_else(|e| {
+                        eta_shadow::shadow_failed(&version, &e.to_string());
+                        None
+                    })
             }
-            None => (promise, outcome, None),
+            None => None,
         };
         let id = DecisionId::mint();
         let response = self.wire.promise(&id, &promise, &outcome, quoted_at);

@@ -315,10 +315,7 @@ impl Allocator {
         let (Some(transit), Some(_)) = (&self.transit, &read.transit.model) else {
             return;
         };
-        let region = request
-            .destination
-            .region
-            .unwrap_or_else(|| network.nearest_region(request.destination.point));
+        let region = request.destination.lane_region(network);
         let lanes: Vec<Lane> = shipments
             .iter()
             .map(|s| Lane {

@@ -124,10 +124,7 @@ pub(crate) fn predict(
     }
     let pinned = predictor.pinned();
     let predictor: &dyn TransitPredictor = pinned.as_deref().unwrap_or(predictor);
-    let region = request
-        .destination
-        .region
-        .unwrap_or_else(|| network.nearest_region(request.destination.point));
+    let region = request.destination.lane_region(network);
     let lanes: Vec<Lane> = problem
         .candidates
         .iter()

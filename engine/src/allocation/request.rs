@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use crate::network::{GeoPoint, NodeId, RegionId, ServiceLevel, SkuId};
+use crate::network::{GeoPoint, Network, NodeId, RegionId, ServiceLevel, SkuId};
 
 /// One order to allocate.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +45,15 @@ pub struct Destination {
     /// The destination region, used for nodes' blocked destinations; `None`
     /// means no node is blocked.
     pub region: Option<RegionId>,
+}
+
+impl Destination {
+    /// The region the destination's lanes are predicted and dated for: the
+    /// request's region, else the region nearest its point.
+    pub fn lane_region(&self, network: &Network) -> RegionId {
+        self.region
+            .unwrap_or_else(|| network.nearest_region(self.point))
+    }
 }
 
 /// Business rules the caller sets per order.

@@ -1,6 +1,11 @@
 //! The gates a model passes before it serves.
 
 use std::fmt;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use super::identity::ModelIdentity;
+use crate::scoring::ModelCard;
 
 /// One check a model must pass before it serves, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -109,8 +114,16 @@ impl GateLog {
         &self.passed
     }
 
-    /// The gates passed, consuming the log.
-    pub fn into_passed(self) -> Vec<GateOutcome> {
-        self.passed
+    /// The identity of the model that passed every gate of this log: named
+    /// and versioned by its card, the file it was loaded from, loaded now.
+    pub fn into_identity(self, card: &ModelCard, sha256: String, path: PathBuf) -> ModelIdentity {
+        ModelIdentity {
+            name: card.name.clone(),
+            version: card.version.clone(),
+            sha256,
+            path,
+            loaded_at: SystemTime::now(),
+            gates: self.passed,
+        }
     }
 }

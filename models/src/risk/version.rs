@@ -3,7 +3,6 @@
 //! gates.
 
 use std::path::Path;
-use std::time::SystemTime;
 
 use crate::drift::DriftMonitor;
 use crate::features::FRAUD_FEATURES;
@@ -123,14 +122,7 @@ impl FraudVersion {
             Some(t) => (t.review.score_at_least, t.reject.score_at_least),
             None => (0.5, 0.9),
         };
-        let identity = ModelIdentity {
-            name: card.name.clone(),
-            version: card.version.clone(),
-            sha256,
-            path: onnx,
-            loaded_at: SystemTime::now(),
-            gates: gates.into_passed(),
-        };
+        let identity = gates.into_identity(&card, sha256, onnx);
         Ok(FraudVersion {
             model,
             explainer,

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use allot_engine::network::Network;
 
@@ -111,14 +110,7 @@ impl EtaVersion {
             let holdout = Holdout::from_card(&card).map_err(|e| gates.refuse(Gate::Schema, e))?;
             gates.check(Gate::Quality, quality(&model, bar, holdout.as_ref()))?;
         }
-        let identity = ModelIdentity {
-            name: card.name.clone(),
-            version: card.version.clone(),
-            sha256,
-            path: onnx,
-            loaded_at: SystemTime::now(),
-            gates: gates.into_passed(),
-        };
+        let identity = gates.into_identity(&card, sha256, onnx);
         let predictor = EtaPredictor::new(model, network, calibration, options.predictor)
             .with_identity(identity.sha256.clone(), drift);
         Ok(EtaVersion {

@@ -70,10 +70,7 @@ pub(crate) fn fraud_order(
         });
     }
     let ship = destination(network, dest.clone(), "destination")?;
-    let ship_region = network.region(
-        ship.region
-            .unwrap_or_else(|| network.nearest_region(ship.point)),
-    );
+    let ship_region = network.region(ship.lane_region(network));
     let bill_to = match &context.billing {
         Some(billing) => destination(network, Some(billing.clone()), "context.billing")?.point,
         None => ship.point,

@@ -4,8 +4,9 @@
 //! decision and exported as metrics, so a team can compare before promoting.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
-use allot_engine::network::{NodeId, ServiceLevel};
+use allot_engine::network::{Network, NodeId, ServiceLevel};
 use allot_engine::promise::{PromiseOutcome, PromiseRequest};
 use allot_engine::transit::{Lane, TransitPredictor, TransitQuantiles};
 use allot_models::transit::EtaVersion;
@@ -58,85 +59,101 @@ pub fn shadow_version(engine: &Engine) -> Option<Arc<EtaVersion>> {
     engine.eta.as_ref()?.versions().shadow()
 }
 
-/// Predicts `outcome`'s shipments with `shadow` (blocking: it may run the
-/// model). `None` when the promise used no model quantiles or the shadow
-/// failed (counted in `allot_model_shadow_errors_total`); the answer is
-/// never affected.
-pub fn predict(
-    engine: &Engine,
-    shadow: &EtaVersion,
-    request: &PromiseRequest,
-    outcome: &PromiseOutcome,
-) -> Option<EtaShadow> {
-    let network = &engine.network;
-    let region = request
-        .destination
-        .region
-        .unwrap_or_else(|| network.nearest_region(request.destination.point));
-    let used: Vec<(ServiceLevel, NodeId, Lane, TransitQuantiles)> = outcome
-        .options
-        .iter()
-        .flat_map(|o| {
-            o.shipments.iter().filter_map(move |s| {
-                let lane = Lane {
-                    node: s.node,
-                    service: s.service,
-                    region,
-                };
-                Some((o.service_level, s.node, lane, s.quantiles?))
-            })
-        })
-        .collect();
-    if used.is_empty() {
-        return None;
-    }
-    let lanes: Vec<Lane> = used.iter().map(|u| u.2).collect();
-    let id = shadow.identity();
-    let predicted = match shadow.predictor().predict(&lanes, request.order_time) {
-        Ok(q) if q.len() == lanes.len() => q,
-        Ok(q) => {
-            shadow_failed(
-                &id.version,
-                &format!("{} predictions for {} lanes", q.len(), lanes.len()),
-            );
-            return None;
-        }
-        Err(e) => {
-            shadow_failed(&id.version, &e.to_string());
-            return None;
-        }
-    };
-    let shipments: Vec<ShadowShipment> = used
-        .iter()
-        .zip(predicted)
-        .map(|(&(level, node, _, live), shadow)| ShadowShipment {
-            level,
-            node,
-            live,
-            shadow,
-        })
-        .collect();
-    for s in &shipments {
-        metrics::histogram!("allot_model_shadow_score_difference", "model" => "eta")
-            .record((s.shadow.q50 - s.live.q50).abs());
-    }
-    let answer = EtaShadow {
-        model_name: id.name.clone(),
-        model_version: id.version.clone(),
-        model_sha256: id.sha256.clone(),
-        shipments,
-    };
-    metrics::counter!(
-        "allot_model_shadow_decisions_total",
-        "model" => "eta",
-        "shadow_version" => id.version.clone(),
-        "agreement" => if answer.agrees() { "agree" } else { "disagree" }
-    )
-    .increment(1);
-    Some(answer)
+/// The shipments a promise's live version predicted, ready for the shadow
+/// to predict the same lanes.
+#[derive(Debug, Clone)]
+pub struct ShadowLanes {
+    /// (level, node, lane, live quantiles) per shipment, fastest level first.
+    used: Vec<(ServiceLevel, NodeId, Lane, TransitQuantiles)>,
+    /// The release time the live version predicted them for.
+    order_time: SystemTime,
 }
 
-fn shadow_failed(version: &str, error: &str) {
+impl ShadowLanes {
+    /// The lanes of `outcome`'s shipments that carry model quantiles;
+    /// `None` when none does (the promise used no model). Cheap: no model
+    /// runs.
+    pub fn of(
+        network: &Network,
+        request: &PromiseRequest,
+        outcome: &PromiseOutcome,
+    ) -> Option<Self> {
+        let region = request.destination.lane_region(network);
+        let used: Vec<_> = outcome
+            .options
+            .iter()
+            .flat_map(|o| {
+                o.shipments.iter().filter_map(move |s| {
+                    let lane = Lane {
+                        node: s.node,
+                        service: s.service,
+                        region,
+                    };
+                    Some((o.service_level, s.node, lane, s.quantiles?))
+                })
+            })
+            .collect();
+        (!used.is_empty()).then_some(Self {
+            used,
+            order_time: request.order_time,
+        })
+    }
+
+    /// Predicts the lanes with `shadow` (blocking: it runs the model).
+    /// `None` when the shadow failed (counted in
+    /// `allot_model_shadow_errors_total`); the answer is never affected.
+    pub fn predict(&self, shadow: &EtaVersion) -> Option<EtaShadow> {
+        let lanes: Vec<Lane> = self.used.iter().map(|u| u.2).collect();
+        let id = shadow.identity();
+        let predicted = match shadow.predictor().predict(&lanes, self.order_time) {
+            Ok(q) if q.len() == lanes.len() => q,
+            Ok(q) => {
+                shadow_failed(
+                    &id.version,
+                    &format!("{} predictions for {} lanes", q.len(), lanes.len()),
+                );
+                return None;
+            }
+            Err(e) => {
+                shadow_failed(&id.version, &e.to_string());
+                return None;
+            }
+        };
+        let shipments: Vec<ShadowShipment> = self
+            .used
+            .iter()
+            .zip(predicted)
+            .map(|(&(level, node, _, live), shadow)| ShadowShipment {
+                level,
+                node,
+                live,
+                shadow,
+            })
+            .collect();
+        for s in &shipments {
+            metrics::histogram!("allot_model_shadow_score_difference", "model" => "eta")
+                .record((s.shadow.q50 - s.live.q50).abs());
+        }
+        let answer = EtaShadow {
+            model_name: id.name.clone(),
+            model_version: id.version.clone(),
+            model_sha256: id.sha256.clone(),
+            shipments,
+        };
+        metrics::counter!(
+            "allot_model_shadow_decisions_total",
+            "model" => "eta",
+            "shadow_version" => id.version.clone(),
+            "agreement" => if answer.agrees() { "agree" } else { "disagree" }
+        )
+        .increment(1);
+        Some(answer)
+    }
+}
+
+/// Counts and logs a shadow prediction that could not be made (also when
+/// its task died): the promise is answered without it.
+pub fn shadow_failed(version: &str, error: &str) {
     tracing::warn!(error, version, "shadow ETA model failed to predict");
     metrics::counter!("allot_model_shadow_errors_total", "model" => "eta").increment(1);
 }

@@ -30,7 +30,8 @@ type FileStamp = Option<(u64, SystemTime)>;
 /// The stamps of one model's files, in a fixed order.
 type Stamps = Vec<FileStamp>;
 
-/// The files a reload of `kind` reads, relative to the models directory.
+/// The files a reload of `kind` reads, relative to the models directory;
+/// the first is the model itself.
 fn files(kind: ModelKind) -> &'static [&'static str] {
     match kind {
         ModelKind::Fraud => &[FRAUD_ONNX, FRAUD_CARD, FRAUD_LIGHTGBM],
@@ -46,6 +47,12 @@ fn stamps(dir: &Path, kind: ModelKind) -> Stamps {
             Some((meta.len(), meta.modified().ok()?))
         })
         .collect()
+}
+
+/// Whether the model file itself (the first of [`files`]) is present: a
+/// directory without it holds no version to try.
+fn has_model(stamps: &Stamps) -> bool {
+    stamps.first().is_some_and(Option::is_some)
 }
 
 /// One model's watch state.
@@ -112,7 +119,7 @@ impl Models {
                 };
                 let settled = *current == state.seen;
                 state.seen = current.clone();
-                if !settled || *current == state.tried || current[0].is_none() {
+                if !settled || *current == state.tried || !has_model(current) {
                     continue;
                 }
                 let request = ReloadRequest {

@@ -157,10 +157,7 @@ impl Promiser {
         let pinned = transit.pinned();
         let predictor: &dyn TransitPredictor = pinned.as_deref().unwrap_or(transit.as_ref());
         let model = Some(predictor.model());
-        let region = request
-            .destination
-            .region
-            .unwrap_or_else(|| network.nearest_region(request.destination.point));
+        let region = request.destination.lane_region(network);
         let lanes: Vec<Lane> = plans
             .iter()
             .filter_map(|p| match p {
