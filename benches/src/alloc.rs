@@ -165,6 +165,16 @@ impl DemoWorld {
     }
 }
 
+impl DemoWorld {
+    /// Every (SKU, node) pool of the demo stock: units free to ship and
+    /// protected.
+    pub fn pools(&self) -> impl Iterator<Item = (SkuId, NodeId, u32, u32)> + '_ {
+        self.stock
+            .iter()
+            .map(|(&(node, sku), &(free, protected))| (SkuId(sku), NodeId(node), free, protected))
+    }
+}
+
 impl Default for DemoWorld {
     fn default() -> Self {
         DemoWorld::new()

@@ -2,6 +2,7 @@
 //! benches.
 
 pub mod alloc;
+pub mod backlog;
 pub mod promise;
 pub mod score;
 pub mod stock;

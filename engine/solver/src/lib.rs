@@ -10,9 +10,12 @@
 //! - [`greedy`]: the greedy heuristic (starting plan, deadline fallback).
 //! - [`pipeline`]: [`solve`](pipeline::solve), greedy then exact then HiGHS
 //!   by a deadline.
+//! - [`backlog`]: several orders re-planned together (shared stock and
+//!   capacity, move penalties): a Lagrangian bound and best responses.
 //! - [`testgen`]: seeded random problems for tests and benchmarks.
 //! - [`error`]: how a solver run can fail.
 
+pub mod backlog;
 pub mod error;
 pub mod exact;
 pub mod greedy;

@@ -11,7 +11,10 @@ use allot_network::{NodeId, ServiceId, SkuId};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::problem::{Candidate, Problem, ProblemLine};
+use std::collections::HashMap;
+
+use super::backlog::{Backlog, BacklogOrder, PerOrder, StockPool, sequential};
+use super::problem::{Candidate, Plan, Problem, ProblemLine};
 
 /// A random problem with `lines` lines and `nodes` candidates, the same for
 /// the same arguments.
@@ -100,4 +103,91 @@ pub fn random_problem(seed: u64, lines: usize, nodes: usize) -> Problem {
         allow_backorder: !rng.random_bool(0.15),
         max_nodes,
     }
+}
+
+/// A random backlog of `orders` orders of `lines` lines over `nodes` nodes
+/// (SKU `l` and node `n` are shared by every order), the same for the same
+/// arguments. The current plans are the orders planned one by one, each
+/// exactly, as they arrived; then stock arrives and capacity frees up
+/// (the pools grow), so re-planning them jointly can save.
+pub fn random_backlog(seed: u64, orders: usize, lines: usize, nodes: usize) -> Backlog {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xbac0_1065);
+    let mut stock = HashMap::new();
+    for l in 0..lines {
+        for n in 0..nodes {
+            if rng.random_bool(0.6) {
+                stock.insert(
+                    (SkuId(l as u32), NodeId(n as u32)),
+                    StockPool {
+                        free: rng.random_range(0..=(orders as u32 * 2)),
+                        protected: if rng.random_bool(0.3) {
+                            rng.random_range(0..=3)
+                        } else {
+                            0
+                        },
+                    },
+                );
+            }
+        }
+    }
+    let capacity = (0..nodes)
+        .map(|n| {
+            (
+                NodeId(n as u32),
+                rng.random_range(orders as u32..=(orders as u32 * 6)),
+            )
+        })
+        .collect();
+    let orders: Vec<BacklogOrder> = (0..orders)
+        .map(|o| {
+            let mut problem = random_problem(
+                seed.wrapping_mul(1_000).wrapping_add(o as u64),
+                lines,
+                nodes,
+            );
+            problem.allow_backorder = true;
+            problem.max_nodes = problem.max_nodes.filter(|_| rng.random_bool(0.5));
+            for (i, (f, p)) in problem
+                .free_stock
+                .iter_mut()
+                .zip(problem.protected_stock.iter_mut())
+                .enumerate()
+            {
+                // The pair may ship (the pools decide how many) unless a rule
+                // restricts it.
+                let allowed = !rng.random_bool(0.1);
+                let (l, n) = (i / nodes, i % nodes);
+                let held = stock.contains_key(&(SkuId(l as u32), NodeId(n as u32)));
+                (*f, *p) = if allowed && held { (1, 0) } else { (0, 0) };
+            }
+            let current = Plan::all_backordered(&problem);
+            BacklogOrder { problem, current }
+        })
+        .collect();
+    let mut backlog = Backlog {
+        orders,
+        stock,
+        capacity,
+        move_penalty: [0, 50, 200][rng.random_range(0..3)],
+        max_moves: rng.random_bool(0.3).then(|| rng.random_range(1..=3)),
+    };
+    let far = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    for (o, plan) in sequential(&backlog, PerOrder::Exact, far)
+        .into_iter()
+        .enumerate()
+    {
+        if let Some(plan) = plan {
+            backlog.orders[o].current = plan;
+        }
+    }
+    // Stock arrives, capacity frees up.
+    for pool in backlog.stock.values_mut() {
+        if rng.random_bool(0.4) {
+            pool.free += rng.random_range(1..=3);
+        }
+    }
+    for cap in backlog.capacity.values_mut() {
+        *cap += rng.random_range(0..=2);
+    }
+    backlog
 }

@@ -23,4 +23,4 @@ pub mod outcome;
 pub mod params;
 pub mod request;
 
-pub use allot_solver::{exact, greedy, milp, pipeline, problem, solution, testgen};
+pub use allot_solver::{backlog, exact, greedy, milp, pipeline, problem, solution, testgen};

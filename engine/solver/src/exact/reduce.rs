@@ -14,6 +14,8 @@
 
 use crate::problem::Problem;
 
+use super::TierPrices;
+
 /// The allocation problem as the exact solver sees it.
 #[derive(Debug, Clone)]
 pub(crate) struct Model {
@@ -70,6 +72,14 @@ impl Model {
 
     /// Builds the model; `dominance` turns the dominance reduction on.
     pub fn build(problem: &Problem, dominance: bool) -> Model {
+        Model::build_priced(problem, None, dominance)
+    }
+
+    /// Builds the model with `prices` added to each (line, candidate)
+    /// pair's unit cost by tier. The prices must keep the free tier no
+    /// dearer than the protected one when the protect penalty is >= 0 (and
+    /// the reverse when it is negative): the tier cut relies on it.
+    pub fn build_priced(problem: &Problem, prices: Option<&TierPrices>, dominance: bool) -> Model {
         let l = problem.lines.len();
         let pp = problem.protect_penalty;
         let free_first = pp >= 0;
@@ -108,10 +118,15 @@ impl Model {
                     problem.free_stock[i].min(q),
                     problem.protected_stock[i].min(q),
                 );
+                let (cf, cp) = match prices {
+                    Some(x) => (c + x.free[i], c + pp + x.protected[i]),
+                    None => (c, c + pp),
+                };
+                debug_assert!(if free_first { cf <= cp } else { cp <= cf });
                 let (a, ca, b, cb) = if free_first {
-                    (f, c, p, c + pp)
+                    (f, cf, p, cp)
                 } else {
-                    (p, c + pp, f, c)
+                    (p, cp, f, cf)
                 };
                 let b = b.min(q - a);
                 reach += u64::from(a + b);
