@@ -180,14 +180,21 @@ pub fn random_backlog(seed: u64, orders: usize, lines: usize, nodes: usize) -> B
             backlog.orders[o].current = plan;
         }
     }
-    // Stock arrives, capacity frees up.
-    for pool in backlog.stock.values_mut() {
-        if rng.random_bool(0.4) {
+    // Stock arrives, capacity frees up (in key order: the same backlog for
+    // the same arguments).
+    let mut keys: Vec<_> = backlog.stock.keys().copied().collect();
+    keys.sort();
+    for key in keys {
+        if rng.random_bool(0.4)
+            && let Some(pool) = backlog.stock.get_mut(&key)
+        {
             pool.free += rng.random_range(1..=3);
         }
     }
-    for cap in backlog.capacity.values_mut() {
-        *cap += rng.random_range(0..=2);
+    for n in 0..nodes {
+        if let Some(cap) = backlog.capacity.get_mut(&NodeId(n as u32)) {
+            *cap += rng.random_range(0..=2);
+        }
     }
     backlog
 }

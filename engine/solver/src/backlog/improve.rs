@@ -16,12 +16,13 @@ use crate::problem::{Plan, check, objective};
 /// because an order moved).
 const MAX_PASSES: usize = 4;
 
-/// The orders that may gain from a move, those that gain most first.
+/// The orders a best response may move, those that gain most first.
 /// `alone[o]` is order `o`'s best plan with every pool to itself and its
 /// cost, when it differs from the current plan: an order whose `alone`
-/// plan saves nothing once the move penalty is paid can never move (what
-/// others leave is never more than every pool), and contested units go to
-/// the orders that gain most from them.
+/// plan saves nothing once the move penalty is paid never gains from a
+/// move itself (what others leave is never more than every pool), and
+/// contested units go to the orders that gain most from them. (Moves that
+/// only help other orders come from the Lagrangian heuristic.)
 pub(super) fn saving_order(
     backlog: &Backlog,
     alone: &[Option<(Plan, i64)>],

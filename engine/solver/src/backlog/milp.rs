@@ -43,12 +43,37 @@ pub(super) fn columns(backlog: &Backlog, pools: &Pools) -> usize {
 
 /// Solves the joint MILP by `deadline`, with `start` (a joint plan) as
 /// HiGHS's first incumbent.
+///
+/// HiGHS 1.16 sometimes returns the start's values with a better reported
+/// objective (seen on small models solved in presolve, as for the
+/// single-order model in `crate::milp`); the model is then solved again
+/// without the start.
 pub(super) fn solve_joint(
     backlog: &Backlog,
     pools: &Pools,
     start: &[Plan],
     deadline: Instant,
 ) -> Result<JointMilp, SolverError> {
+    let (found, reported) = run(backlog, pools, Some(start), deadline)?;
+    let stale = match (&found.plans, reported) {
+        (Some(plans), Some(reported)) => {
+            super::joint_objective(backlog, plans) as f64 > reported + 0.5
+        }
+        _ => false,
+    };
+    if stale {
+        return Ok(run(backlog, pools, None, deadline)?.0);
+    }
+    Ok(found)
+}
+
+/// One HiGHS run; with the objective HiGHS reported for its solution.
+fn run(
+    backlog: &Backlog,
+    pools: &Pools,
+    start: Option<&[Plan]>,
+    deadline: Instant,
+) -> Result<(JointMilp, Option<f64>), SolverError> {
     let mut m = RowProblem::default();
     let mut free_rows: Vec<Vec<(Col, f64)>> = vec![Vec::new(); pools.stock.len()];
     let mut prot_rows: Vec<Vec<(Col, f64)>> = vec![Vec::new(); pools.stock.len()];
@@ -171,10 +196,12 @@ pub(super) fn solve_joint(
     set(&mut model, "mip_rel_gap", 0.0)?;
     set(&mut model, "mip_abs_gap", MIP_ABS_GAP)?;
     set(&mut model, "time_limit", time_limit)?;
-    let values = start_vector(backlog, &orders, start, num_cols);
-    model
-        .try_set_solution(Some(&values), None, None, None)
-        .map_err(|e| SolverError(format!("setting the HiGHS start: {e:?}")))?;
+    if let Some(start) = start {
+        let values = start_vector(backlog, &orders, start, num_cols);
+        model
+            .try_set_solution(Some(&values), None, None, None)
+            .map_err(|e| SolverError(format!("setting the HiGHS start: {e:?}")))?;
+    }
     let solved = model
         .try_solve()
         .map_err(|e| SolverError(format!("HiGHS run failed: {e:?}")))?;
@@ -189,7 +216,8 @@ pub(super) fn solve_joint(
             .filter(|b| b.is_finite())
             .map(|b| (b - 1e-6).ceil() as i64),
     };
-    Ok(JointMilp { plans, lower_bound })
+    let reported = plans.as_ref().map(|_| solved.objective_value());
+    Ok((JointMilp { plans, lower_bound }, reported))
 }
 
 fn start_vector(

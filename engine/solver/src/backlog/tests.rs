@@ -211,6 +211,29 @@ fn a_move_penalty_above_the_saving_keeps_the_plans() {
 }
 
 #[test]
+fn a_move_limit_below_the_swap_keeps_the_plans() {
+    let mut backlog = contested(10);
+    backlog.max_moves = Some(1);
+    let r = reoptimize(&backlog, far()).unwrap();
+    invariants(&backlog, &r);
+    // The saving needs both orders to move; one move alone saves nothing.
+    assert_eq!(r.moves(), 0);
+    assert_eq!(r.status, SolveStatus::Optimal);
+    assert_eq!(reference_optimum(&backlog), r.objective);
+}
+
+#[test]
+fn an_empty_backlog_is_its_own_optimum() {
+    let mut backlog = contested(0);
+    backlog.orders.clear();
+    let r = reoptimize(&backlog, far()).unwrap();
+    assert_eq!(
+        (r.objective, r.lower_bound, r.status),
+        (0, 0, SolveStatus::Optimal)
+    );
+}
+
+#[test]
 fn current_plans_that_overdraw_a_pool_are_refused() {
     let mut backlog = contested(0);
     backlog.orders[1].current = backlog.orders[0].current.clone();
