@@ -116,13 +116,19 @@ enum Outcome {
     StaleStart,
 }
 
-/// Column handles of the model, `None` where the variable is fixed at 0.
-struct Columns {
-    free: Vec<Option<Col>>,
-    protected: Vec<Option<Col>>,
-    backorder: Vec<Col>,
-    used: Vec<Col>,
-    split: Col,
+/// Column handles of one order's model, `None` where the variable is fixed
+/// at 0 (also one order's share of a backlog's joint model).
+pub(crate) struct Columns {
+    /// `xf[l,n]`, row-major.
+    pub free: Vec<Option<Col>>,
+    /// `xp[l,n]`, row-major.
+    pub protected: Vec<Option<Col>>,
+    /// `b[l]`.
+    pub backorder: Vec<Col>,
+    /// `y[n]`.
+    pub used: Vec<Col>,
+    /// `z`.
+    pub split: Col,
 }
 
 fn build(problem: &Problem, formulation: Formulation) -> (RowProblem, Columns) {
@@ -232,26 +238,32 @@ fn add_rows(problem: &Problem, formulation: Formulation, model: &mut RowProblem,
 /// The column values of a plan, in the model's column order.
 fn start_vector(problem: &Problem, cols: &Columns, plan: &Plan, num_cols: usize) -> Vec<f64> {
     let mut v = vec![0.0; num_cols];
-    for (i, (f, p)) in cols.free.iter().zip(&cols.protected).enumerate() {
-        if let Some(f) = f {
-            v[f.index()] = f64::from(plan.free[i]);
-        }
-        if let Some(p) = p {
-            v[p.index()] = f64::from(plan.protected[i]);
-        }
-    }
-    for (l, b) in cols.backorder.iter().enumerate() {
-        v[b.index()] = f64::from(plan.backordered[l]);
-    }
-    let used = plan.used(problem);
-    for &c in &used {
-        v[cols.used[c].index()] = 1.0;
-    }
-    v[cols.split.index()] = used.len().saturating_sub(1) as f64;
+    write_plan(problem, cols, plan, &mut v);
     v
 }
 
-fn read_plan(problem: &Problem, cols: &Columns, values: &[f64]) -> Plan {
+/// Writes `plan`'s values into its columns of `values`.
+pub(crate) fn write_plan(problem: &Problem, cols: &Columns, plan: &Plan, values: &mut [f64]) {
+    for (i, (f, p)) in cols.free.iter().zip(&cols.protected).enumerate() {
+        if let Some(f) = f {
+            values[f.index()] = f64::from(plan.free[i]);
+        }
+        if let Some(p) = p {
+            values[p.index()] = f64::from(plan.protected[i]);
+        }
+    }
+    for (l, b) in cols.backorder.iter().enumerate() {
+        values[b.index()] = f64::from(plan.backordered[l]);
+    }
+    let used = plan.used(problem);
+    for &c in &used {
+        values[cols.used[c].index()] = 1.0;
+    }
+    values[cols.split.index()] = used.len().saturating_sub(1) as f64;
+}
+
+/// The plan in `values`, rounded to whole units.
+pub(crate) fn read_plan(problem: &Problem, cols: &Columns, values: &[f64]) -> Plan {
     let round = |col: Option<Col>| col.map_or(0, |c| values[c.index()].round().max(0.0) as u32);
     Plan {
         free: cols.free.iter().map(|&c| round(c)).collect(),

@@ -13,16 +13,12 @@ use highs::{Col, HighsModelStatus, HighsSolutionStatus, RowProblem, Sense};
 use super::Backlog;
 use super::pools::Pools;
 use crate::error::SolverError;
-use crate::milp::{MIP_ABS_GAP, RANDOM_SEED};
+use crate::milp::{Columns, MIP_ABS_GAP, RANDOM_SEED, read_plan, write_plan};
 use crate::problem::Plan;
 
-/// Columns of one order.
+/// Columns of one order: its model's, and whether it moved.
 struct OrderColumns {
-    free: Vec<Option<Col>>,
-    protected: Vec<Option<Col>>,
-    backorder: Vec<Col>,
-    used: Vec<Col>,
-    split: Col,
+    plan: Columns,
     moved: Col,
 }
 
@@ -102,13 +98,12 @@ fn run(
             m.add_row(..=-f64::from(now), [(x, -1.0), (moved, -big)]);
         };
         let pairs = p.lines.len() * p.n();
-        let mut cols = OrderColumns {
+        let mut cols = Columns {
             free: vec![None; pairs],
             protected: vec![None; pairs],
             backorder: Vec::with_capacity(p.lines.len()),
             used,
             split,
-            moved,
         };
         for (l, line) in p.lines.iter().enumerate() {
             let q = line.quantity;
@@ -154,7 +149,7 @@ fn run(
             m.add_row(f64::from(q)..=f64::from(q), demand);
             cols.backorder.push(b);
         }
-        orders.push(cols);
+        orders.push(OrderColumns { plan: cols, moved });
     }
     for (r, row) in free_rows.into_iter().enumerate() {
         if !row.is_empty() {
@@ -228,40 +223,17 @@ fn start_vector(
 ) -> Vec<f64> {
     let mut v = vec![0.0; num_cols];
     for ((order, cols), plan) in backlog.orders.iter().zip(orders).zip(start) {
-        let p = &order.problem;
-        for (i, (f, pr)) in cols.free.iter().zip(&cols.protected).enumerate() {
-            if let Some(f) = f {
-                v[f.index()] = f64::from(plan.free[i]);
-            }
-            if let Some(pr) = pr {
-                v[pr.index()] = f64::from(plan.protected[i]);
-            }
-        }
-        for (l, b) in cols.backorder.iter().enumerate() {
-            v[b.index()] = f64::from(plan.backordered[l]);
-        }
-        let used = plan.used(p);
-        for &n in &used {
-            v[cols.used[n].index()] = 1.0;
-        }
-        v[cols.split.index()] = used.len().saturating_sub(1) as f64;
+        write_plan(&order.problem, &cols.plan, plan, &mut v);
         v[cols.moved.index()] = if *plan != order.current { 1.0 } else { 0.0 };
     }
     v
 }
 
 fn read_plans(backlog: &Backlog, orders: &[OrderColumns], values: &[f64]) -> Vec<Plan> {
-    let round = |col: &Option<Col>| col.map_or(0, |c| values[c.index()].round().max(0.0) as u32);
     backlog
         .orders
         .iter()
         .zip(orders)
-        .map(|(order, cols)| Plan {
-            free: cols.free.iter().map(round).collect(),
-            protected: cols.protected.iter().map(round).collect(),
-            backordered: (0..order.problem.lines.len())
-                .map(|l| round(&Some(cols.backorder[l])))
-                .collect(),
-        })
+        .map(|(order, cols)| read_plan(&order.problem, &cols.plan, values))
         .collect()
 }
