@@ -40,7 +40,7 @@ pub const RANDOM_SEED: i32 = 0;
 
 /// Shortest time limit ever handed to HiGHS, seconds (a past deadline still
 /// lets presolve and the start solution produce an answer).
-const MIN_TIME_LIMIT_S: f64 = 1e-3;
+pub(crate) const MIN_TIME_LIMIT_S: f64 = 1e-3;
 
 /// Solves the problem to optimality (within [`MIP_REL_GAP`]) with the strong
 /// formulation, stopping at `deadline`. `start` (for example the greedy plan)
@@ -274,7 +274,8 @@ pub(crate) fn read_plan(problem: &Problem, cols: &Columns, values: &[f64]) -> Pl
     }
 }
 
-fn set(
+/// Sets a HiGHS option, naming it in the error.
+pub(crate) fn set(
     model: &mut highs::Model,
     name: &str,
     value: impl highs::HighsOptionValue,

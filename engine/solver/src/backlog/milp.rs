@@ -13,7 +13,9 @@ use highs::{Col, HighsModelStatus, HighsSolutionStatus, RowProblem, Sense};
 use super::Backlog;
 use super::pools::Pools;
 use crate::error::SolverError;
-use crate::milp::{Columns, MIP_ABS_GAP, RANDOM_SEED, read_plan, write_plan};
+use crate::milp::{
+    Columns, MIN_TIME_LIMIT_S, MIP_ABS_GAP, RANDOM_SEED, read_plan, set, write_plan,
+};
 use crate::problem::Plan;
 
 /// Columns of one order: its model's, and whether it moved.
@@ -176,17 +178,10 @@ fn run(
     let time_limit = deadline
         .saturating_duration_since(Instant::now())
         .as_secs_f64()
-        .max(1e-3);
-    let set = |model: &mut highs::Model, name: &str, value: f64| {
-        model
-            .try_set_option(name, value)
-            .map_err(|e| SolverError(format!("setting HiGHS option {name}: {e:?}")))
-    };
-    model
-        .try_set_option("threads", 1)
-        .and_then(|()| model.try_set_option("output_flag", false))
-        .and_then(|()| model.try_set_option("random_seed", RANDOM_SEED))
-        .map_err(|e| SolverError(format!("setting HiGHS options: {e:?}")))?;
+        .max(MIN_TIME_LIMIT_S);
+    set(&mut model, "threads", 1)?;
+    set(&mut model, "output_flag", false)?;
+    set(&mut model, "random_seed", RANDOM_SEED)?;
     // Exact to the minor unit: the objective is whole minor units.
     set(&mut model, "mip_rel_gap", 0.0)?;
     set(&mut model, "mip_abs_gap", MIP_ABS_GAP)?;
