@@ -85,7 +85,10 @@ impl<'a> Lagrange<'a> {
         for (o, problem) in relaxed.iter().enumerate() {
             for r in pools.pair[o].iter().flatten() {
                 floor[*r] = match floor[*r] {
-                    Some(f) if problem.protect_penalty >= 0 => Some(f.min(problem.protect_penalty)),
+                    // In the priced problems' units, like the prices.
+                    Some(f) if problem.protect_penalty >= 0 => {
+                        Some(f.min(problem.protect_penalty.saturating_mul(SCALE)))
+                    }
                     _ => None,
                 };
             }
