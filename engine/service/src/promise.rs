@@ -61,39 +61,49 @@ impl<W: Wire> Promising<W> {
             caller,
         } = call;
         let engine = &self.engine;
-        let (promise, outcome) = match engine
+        // A shadow ETA version predicts the same shipments on the solver
+        // pool: in the same task as the solve on a cache miss, in its own on
+        // a hit. Its failure (or a full pool) only loses the comparison.
+        let shadow = eta_shadow::shadow_version(engine);
+        let (promise, outcome, eta_shadow) = match engine
             .promiser
             .promise_if_cached(&promise)
             .map_err(ServiceError::domain)?
         {
-            Some(outcome) => (promise, outcome),
+            Some(outcome) => {
+                let lanes = shadow
+                    .and_then(|v| Some((v, ShadowLanes::of(&engine.network, &promise, &outcome)?)));
+                let eta_shadow = match lanes {
+                    Some((v, lanes)) => {
+                        let version = v.identity().version.clone();
+                        self.pool
+                            .run(deadline, move || lanes.predict_guarded(&v))
+                            .await
+                            .unwrap_or_else(|e| {
+                                eta_shadow::shadow_failed(&version, &e.to_string());
+                                None
+                            })
+                    }
+                    None => None,
+                };
+                (promise, outcome, eta_shadow)
+            }
             None => {
                 let worker = engine.clone();
-                let (promise, outcome) = self
+                let (promise, outcome, eta_shadow) = self
                     .pool
                     .run(deadline, move || {
                         let outcome = worker.promiser.promise(&promise, deadline);
-                        (promise, outcome)
+                        let eta_shadow = match (&outcome, shadow) {
+                            (Ok(o), Some(v)) => ShadowLanes::of(&worker.network, &promise, o)
+                                .and_then(|lanes| lanes.predict_guarded(&v)),
+                            _ => None,
+                        };
+                        (promise, outcome, eta_shadow)
                     })
                     .await?;
-                (promise, outcome.map_err(ServiceError::domain)?)
+                (promise, outcome.map_err(ServiceError::domain)?, eta_shadow)
             }
-        };
-        let shadowed = eta_shadow::shadow_version(engine)
-            .and_then(|v| Some((v, ShadowLanes::of(&engine.network, &promise, &outcome)?)));
-        let eta_shadow = match shadowed {
-            // The shadow runs its model: off the tokio worker. Its failure,
-            // even a panic, only loses the comparison.
-            Some((shadow, lanes)) => {
-                let version = shadow.identity().version.clone();
-                tokio::task::spawn_blocking(move || lanes.predict(&shadow))
-                    .await
-                    .unwrap_or_else(|e| {
-                        eta_shadow::shadow_failed(&version, &e.to_string());
-                        None
-                    })
-            }
-            None => None,
         };
         let id = DecisionId::mint();
         let response = self.wire.promise(&id, &promise, &outcome, quoted_at);

@@ -99,6 +99,16 @@ impl ShadowLanes {
         })
     }
 
+    /// [`ShadowLanes::predict`], and a panic in it only loses the
+    /// comparison (counted as a failure): the promise is never affected.
+    pub fn predict_guarded(&self, shadow: &EtaVersion) -> Option<EtaShadow> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.predict(shadow)))
+            .unwrap_or_else(|_| {
+                shadow_failed(&shadow.identity().version, "the shadow prediction panicked");
+                None
+            })
+    }
+
     /// Predicts the lanes with `shadow` (blocking: it runs the model).
     /// `None` when the shadow failed (counted in
     /// `allot_model_shadow_errors_total`); the answer is never affected.
