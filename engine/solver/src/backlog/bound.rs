@@ -106,6 +106,18 @@ impl<'a> Lagrange<'a> {
         }
     }
 
+    /// The orders whose best plan with every pool to itself beats keeping
+    /// the current one by more than the move penalty, largest saving first:
+    /// the movers of an evaluation at zero prices, which the first step of
+    /// [`Lagrange::tighten`] finds again in its cache. No other order can gain from a move on its own:
+    /// what the others leave is never more than every pool. Empty when the
+    /// deadline strikes first.
+    pub fn movers_alone(&mut self, backlog: &Backlog, deadline: Instant) -> Vec<usize> {
+        self.evaluate(backlog, deadline)
+            .map(|e| e.moving.iter().map(|m| m.order).collect())
+            .unwrap_or_default()
+    }
+
     /// The best bound found, in minor units.
     pub fn bound(&self) -> i64 {
         if self.best <= i64::MIN / 4 {

@@ -16,30 +16,6 @@ use crate::problem::{Plan, check, objective};
 /// because an order moved).
 const MAX_PASSES: usize = 4;
 
-/// The orders a best response may move, those that gain most first.
-/// `alone[o]` is order `o`'s best plan with every pool to itself and its
-/// cost, when it differs from the current plan: an order whose `alone`
-/// plan saves nothing once the move penalty is paid never gains from a
-/// move itself (what others leave is never more than every pool), and
-/// contested units go to the orders that gain most from them. (Moves that
-/// only help other orders come from the Lagrangian heuristic.)
-pub(super) fn saving_order(
-    backlog: &Backlog,
-    alone: &[Option<(Plan, i64)>],
-    current_costs: &[i64],
-) -> Vec<usize> {
-    let mut order: Vec<(i64, usize)> = alone
-        .iter()
-        .enumerate()
-        .filter_map(|(o, a)| {
-            let saving = current_costs[o] - a.as_ref()?.1 - backlog.move_penalty;
-            (saving > 0).then_some((saving, o))
-        })
-        .collect();
-    order.sort_by_key(|&(saving, o)| (std::cmp::Reverse(saving), o));
-    order.into_iter().map(|(_, o)| o).collect()
-}
-
 /// The joint plan being improved.
 pub(super) struct Joint {
     /// Each order's plan.
@@ -175,7 +151,10 @@ impl Joint {
         self.cost.iter().sum()
     }
 
-    /// Best responses, in passes over `order` (see [`saving_order`]).
+    /// Best responses, in passes over `order`: the orders that gain from a
+    /// move on their own, largest saving first (contested units go to the
+    /// orders that gain most from them; moves that only help other orders
+    /// come from the Lagrangian heuristic).
     pub fn improve(
         &mut self,
         backlog: &Backlog,

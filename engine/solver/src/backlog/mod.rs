@@ -208,21 +208,9 @@ pub fn reoptimize_within(
         .collect();
     let current_objective: i64 = current_costs.iter().sum();
 
-    // Each order's best plan with every pool to itself bounds what it can save.
-    let alone: Vec<Option<(Plan, i64)>> = relaxed
-        .iter()
-        .zip(&backlog.orders)
-        .map(|(p, order)| {
-            let s = crate::exact::solve_exact(p, deadline, Some(&order.current));
-            let plan = s.plan?;
-            (plan != order.current).then(|| {
-                let cost = objective(p, &plan).total();
-                (plan, cost)
-            })
-        })
-        .collect();
+    let mut lagrange = bound::Lagrange::new(backlog, &pools, &relaxed);
+    let saving = lagrange.movers_alone(backlog, deadline);
     let mut joint = improve::Joint::new(backlog, &pools, current);
-    let saving = improve::saving_order(backlog, &alone, &current_costs);
     joint.improve(backlog, &pools, &saving, deadline);
     // Every hold released and the orders re-planned one by one (exactly),
     // then improved the same way: a second start.
@@ -233,7 +221,6 @@ pub fn reoptimize_within(
             joint = found;
         }
     }
-    let mut lagrange = bound::Lagrange::new(backlog, &pools, &relaxed);
     let upper = joint.objective();
     let iterations = lagrange.tighten(backlog, upper, deadline, |moving| {
         if let Some(mut found) =
