@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::candidates::{BuiltProblem, build_problem};
+use super::candidates::{BuiltProblem, build_problem, build_problem_on};
 use super::error::AllocationError;
 use super::explain::{
     ExplainBudget, alternatives, exclusion_reasons, line_reasons, runners_up, unfulfillable_reasons,
@@ -25,6 +25,7 @@ use crate::calendar::ship_date;
 use crate::network::Network;
 use crate::reservation::{ReservationBook, ReservedUnits};
 use crate::stock::StockError;
+use crate::stock::order_view::OrderStockView;
 use crate::transit::{Lane, TransitPredictor};
 
 /// How many times a commit re-solves when stock moved under it.
@@ -102,11 +103,36 @@ impl Allocator {
         now: SystemTime,
     ) -> Result<BuiltProblem, AllocationError> {
         let stock = self.book.stock();
-        let mut built =
-            build_problem(stock.network(), stock, capacity, request, &self.params, now)?;
+        let built = build_problem(stock.network(), stock, capacity, request, &self.params, now)?;
+        Ok(self.priced_lateness(request, built, now))
+    }
+
+    /// Builds the MILP for `request` on `view` (the levels of its lines'
+    /// SKUs, as a re-plan reads them) and the given remaining capacities,
+    /// lateness as in [`Allocator::problem`].
+    pub fn problem_on(
+        &self,
+        view: &OrderStockView,
+        capacity: &[u32],
+        request: &OrderRequest,
+        now: SystemTime,
+    ) -> Result<BuiltProblem, AllocationError> {
+        let network = self.book.stock().network();
+        let built = build_problem_on(network, view, capacity, request, &self.params, now)?;
+        Ok(self.priced_lateness(request, built, now))
+    }
+
+    /// `built` with its lateness term from the transit model, when there
+    /// is one (one prediction call for every candidate).
+    fn priced_lateness(
+        &self,
+        request: &OrderRequest,
+        mut built: BuiltProblem,
+        now: SystemTime,
+    ) -> BuiltProblem {
         if let Some(transit) = &self.transit {
             predict(
-                stock.network(),
+                self.book.stock().network(),
                 request,
                 &mut built.problem,
                 &mut built.transit,
@@ -115,7 +141,7 @@ impl Allocator {
                 now,
             );
         }
-        Ok(built)
+        built
     }
 
     /// Decides `request` as of `now` against the current stock and the

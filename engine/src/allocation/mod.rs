@@ -6,6 +6,8 @@
 //! - [`lateness`]: the expected lateness term and the delivery windows.
 //! - [`allocate`]: the [`Allocator`](allocate::Allocator) that builds,
 //!   solves, explains and reserves.
+//! - [`rebroker`]: held orders re-planned together (backlog
+//!   re-optimisation) and the joint plan as moves of their holds.
 //! - [`problem`]: the MILP's data, plans, constraint check and objective.
 //! - [`solution`]: what solvers return.
 //!
@@ -21,6 +23,9 @@ pub mod explain;
 pub mod lateness;
 pub mod outcome;
 pub mod params;
+pub mod rebroker;
+#[cfg(test)]
+mod rebroker_tests;
 pub mod request;
 
 pub use allot_solver::{backlog, exact, greedy, milp, pipeline, problem, solution, testgen};

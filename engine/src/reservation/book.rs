@@ -77,6 +77,15 @@ pub struct Finished {
     pub changed: bool,
 }
 
+/// New units for a held reservation: one move of a re-plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rehold {
+    /// The held reservation.
+    pub id: String,
+    /// What it holds after the move (replacing all it held).
+    pub units: Vec<ReservedUnits>,
+}
+
 /// One reservation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reservation {
@@ -227,15 +236,7 @@ impl ReservationBook {
             .iter()
             .map(|u| (u.node, u.sku, i64::from(u.quantity)))
             .collect();
-        let mut per_node: HashMap<NodeId, u32> = HashMap::new();
-        for u in &units {
-            *per_node.entry(u.node).or_insert(0) += u.quantity;
-        }
-        let mut capacity_days: Vec<_> = per_node
-            .into_iter()
-            .map(|(node, units)| (node, self.node_day(node, now), units))
-            .collect();
-        capacity_days.sort();
+        let capacity_days = self.capacity_days(&units, now);
         let mut inner = self.inner.lock();
         // Capacity is checked under the book's lock, so two commits can not
         // both take a node's last units of the day.
@@ -272,6 +273,122 @@ impl ReservationBook {
             .by_id
             .insert(reservation.id.clone(), reservation.clone());
         Ok(reservation)
+    }
+
+    /// Every held reservation, by id.
+    pub fn held(&self) -> Vec<Reservation> {
+        let inner = self.inner.lock();
+        let mut held: Vec<Reservation> = inner
+            .expiry
+            .iter()
+            .filter_map(|(_, id)| inner.by_id.get(id).cloned())
+            .collect();
+        held.sort_by(|a, b| a.id.cmp(&b.id));
+        held
+    }
+
+    /// Moves held reservations to new units, all or nothing: each keeps
+    /// its id, order, decision and expiry; its old units and their
+    /// capacity are given back and the new units held, their capacity
+    /// taken on each node's local day at `now`. Fails, changing nothing,
+    /// when a reservation is not held, a node's capacity of the day or a
+    /// pair's stock (counting what the moves free) does not cover the new
+    /// units. Returns the reservations as they are now, in `moves` order.
+    pub fn replan(
+        &self,
+        moves: &[Rehold],
+        now: SystemTime,
+    ) -> Result<Vec<Reservation>, ReservationError> {
+        let mut inner = self.inner.lock();
+        let mut release = Vec::new();
+        let mut hold = Vec::new();
+        let mut given_back: HashMap<(NodeId, NaiveDate), u32> = HashMap::new();
+        let mut taken: HashMap<(NodeId, NaiveDate), u32> = HashMap::new();
+        let mut days = Vec::with_capacity(moves.len());
+        for m in moves {
+            let r = inner
+                .by_id
+                .get(&m.id)
+                .ok_or_else(|| ReservationError::NotFound(m.id.clone()))?;
+            if r.state != ReservationState::Held {
+                return Err(ReservationError::WrongState {
+                    id: m.id.clone(),
+                    state: r.state,
+                    wanted: "re-planned",
+                });
+            }
+            release.extend(
+                r.units
+                    .iter()
+                    .map(|u| (u.node, u.sku, i64::from(u.quantity))),
+            );
+            hold.extend(
+                m.units
+                    .iter()
+                    .map(|u| (u.node, u.sku, i64::from(u.quantity))),
+            );
+            for &(node, day, units) in &r.capacity_days {
+                *given_back.entry((node, day)).or_insert(0) += units;
+            }
+            let capacity_days = self.capacity_days(&m.units, now);
+            for &(node, day, units) in &capacity_days {
+                *taken.entry((node, day)).or_insert(0) += units;
+            }
+            days.push(capacity_days);
+        }
+        let network = self.stock.network();
+        for (&(node, day), &units) in &taken {
+            let back = given_back.get(&(node, day)).copied().unwrap_or(0);
+            if units <= back {
+                continue;
+            }
+            let used = inner.capacity_used.get(&(node, day)).copied().unwrap_or(0);
+            let capacity = network.node(node).daily_capacity_units;
+            let left = capacity.saturating_sub(used.saturating_sub(back));
+            if units > left {
+                return Err(ReservationError::Capacity {
+                    node: network.node(node).code.clone(),
+                    requested: units,
+                    remaining: left,
+                });
+            }
+        }
+        self.stock.move_holds(&release, &hold)?;
+        for (key, units) in given_back {
+            if let Some(used) = inner.capacity_used.get_mut(&key) {
+                *used = used.saturating_sub(units);
+            }
+        }
+        for (key, units) in taken {
+            *inner.capacity_used.entry(key).or_insert(0) += units;
+        }
+        let mut moved = Vec::with_capacity(moves.len());
+        for (m, capacity_days) in moves.iter().zip(days) {
+            let r = inner.by_id.get_mut(&m.id).expect("checked above");
+            r.units = m.units.clone();
+            r.capacity_days = capacity_days;
+            r.updated_at = now;
+            moved.push(r.clone());
+        }
+        Ok(moved)
+    }
+
+    /// Units per node of `units`, on each node's local day at `now`.
+    fn capacity_days(
+        &self,
+        units: &[ReservedUnits],
+        now: SystemTime,
+    ) -> Vec<(NodeId, NaiveDate, u32)> {
+        let mut per_node: HashMap<NodeId, u32> = HashMap::new();
+        for u in units {
+            *per_node.entry(u.node).or_insert(0) += u.quantity;
+        }
+        let mut days: Vec<_> = per_node
+            .into_iter()
+            .map(|(node, units)| (node, self.node_day(node, now), units))
+            .collect();
+        days.sort();
+        days
     }
 
     /// The reservation with this id.
@@ -505,6 +622,94 @@ mod tests {
         assert_eq!(book.remaining_capacity(now)[node.0 as usize], capacity - 2);
         book.expire_due(now + Duration::from_secs(3 * 86_400));
         assert_eq!(book.capacity_days_on_record(), 0);
+    }
+
+    #[test]
+    fn a_replan_moves_every_hold_or_none() {
+        let (book, atl, sku) = book();
+        let network = book.stock().network().clone();
+        let other = network.node_id("DC-ONT").unwrap();
+        let now = SystemTime::now();
+        let level = StockLevel {
+            on_hand: 4,
+            reserved: 0,
+            protected: 0,
+        };
+        book.stock()
+            .replace_node(other, vec![(sku, level)], 0, now)
+            .unwrap();
+        let ttl = Duration::from_secs(60);
+        let a = book.hold("o1", "d1", units(atl, sku, 3), ttl, now).unwrap();
+        let b = book.hold("o2", "d2", units(atl, sku, 2), ttl, now).unwrap();
+        let before = book.image();
+        // b moves to LAX (4 there) and a to LAX too: 3 + 2 > 4, refused whole.
+        let refused = book
+            .replan(
+                &[
+                    Rehold {
+                        id: a.id.clone(),
+                        units: units(other, sku, 3),
+                    },
+                    Rehold {
+                        id: b.id.clone(),
+                        units: units(other, sku, 2),
+                    },
+                ],
+                now,
+            )
+            .unwrap_err();
+        assert_eq!(refused.code(), ErrorCode::FailedPrecondition, "{refused}");
+        assert_eq!(book.image(), before, "nothing changed");
+        let moved = book
+            .replan(
+                &[Rehold {
+                    id: b.id.clone(),
+                    units: units(other, sku, 2),
+                }],
+                now,
+            )
+            .unwrap();
+        assert_eq!(moved[0].units, units(other, sku, 2));
+        assert_eq!(moved[0].decision_id, "d2", "the order's decision stays");
+        assert_eq!(book.stock().held(atl, sku), 3);
+        assert_eq!(book.stock().held(other, sku), 2);
+        let capacity = |n: NodeId| book.remaining_capacity(now)[n.0 as usize];
+        assert_eq!(
+            capacity(atl),
+            network.node(atl).daily_capacity_units - 3,
+            "the moved units' capacity came back"
+        );
+        assert_eq!(
+            capacity(other),
+            network.node(other).daily_capacity_units - 2
+        );
+        // A finished reservation cannot move.
+        book.release(&a.id, now).unwrap();
+        let finished = book
+            .replan(
+                &[Rehold {
+                    id: a.id.clone(),
+                    units: units(other, sku, 1),
+                }],
+                now,
+            )
+            .unwrap_err();
+        assert!(matches!(finished, ReservationError::WrongState { .. }));
+        // Replaying the move on a book that made only the holds gives the
+        // same book.
+        let stock = Arc::new(StockStore::new(network.clone()));
+        let replayed = ReservationBook::new(stock);
+        replayed.restore(before.clone());
+        replayed.stock().restore_holds(&[(atl, sku, 5)]);
+        assert!(replayed.replay_replan(
+            &b.id,
+            moved[0].units.clone(),
+            moved[0].capacity_days.clone(),
+            now
+        ));
+        assert_eq!(replayed.stock().held(other, sku), 2);
+        assert_eq!(replayed.stock().held(atl, sku), 3);
+        assert_eq!(replayed.get(&b.id).unwrap(), book.get(&b.id).unwrap());
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod mirror;
 mod restore;
 
 pub use book::{
-    Finished, Reservation, ReservationBook, ReservationError, ReservationState, ReservedUnits,
+    Finished, Rehold, Reservation, ReservationBook, ReservationError, ReservationState,
+    ReservedUnits,
 };
 pub use restore::BookImage;

@@ -74,6 +74,53 @@ impl ReservationBook {
     }
 }
 
+impl ReservationBook {
+    /// Replays a re-plan's move as it was made: the held reservation `id`
+    /// now holds `units` with `capacity_days`, without checking them (they
+    /// were checked when it was made). False, changing nothing, when the
+    /// book has no such held reservation.
+    pub fn replay_replan(
+        &self,
+        id: &str,
+        units: Vec<super::ReservedUnits>,
+        capacity_days: Vec<(NodeId, NaiveDate, u32)>,
+        at: std::time::SystemTime,
+    ) -> bool {
+        let mut inner = self.inner.lock();
+        let Some(r) = inner.by_id.get(id) else {
+            return false;
+        };
+        if r.state != ReservationState::Held {
+            return false;
+        }
+        let old: Vec<_> = r
+            .units
+            .iter()
+            .map(|u| (u.node, u.sku, i64::from(u.quantity)))
+            .collect();
+        let old_days = r.capacity_days.clone();
+        let new: Vec<_> = units
+            .iter()
+            .map(|u| (u.node, u.sku, i64::from(u.quantity)))
+            .collect();
+        self.stock.release_many(&old);
+        self.stock.restore_holds(&new);
+        for (node, day, units) in old_days {
+            if let Some(used) = inner.capacity_used.get_mut(&(node, day)) {
+                *used = used.saturating_sub(units);
+            }
+        }
+        for &(node, day, units) in &capacity_days {
+            *inner.capacity_used.entry((node, day)).or_insert(0) += units;
+        }
+        let r = inner.by_id.get_mut(id).expect("present above");
+        r.units = units;
+        r.capacity_days = capacity_days;
+        r.updated_at = at;
+        true
+    }
+}
+
 /// Files `reservation` in the book's maps: by id, and by expiry when held or
 /// by its end when finished.
 fn file(inner: &mut BookInner, reservation: Reservation) {

@@ -92,6 +92,64 @@ impl StockStore {
         Ok(())
     }
 
+    /// Moves holds in one step: ends the holds `release` (as
+    /// [`StockStore::release_many`]) and takes the holds `hold`, or changes
+    /// nothing: fails with [`StockError::Insufficient`] unless each pair's
+    /// available units, plus what `release` frees there, cover `hold`. No
+    /// other call sees the released units in between.
+    pub fn move_holds(
+        &self,
+        release: &[(NodeId, SkuId, i64)],
+        hold: &[(NodeId, SkuId, i64)],
+    ) -> Result<(), StockError> {
+        self.check_ids(release)?;
+        self.check_ids(hold)?;
+        let freed = totals(release);
+        let taken = totals(hold);
+        let mut every = freed.clone();
+        every.extend(taken.keys().map(|&k| (k, 0)));
+        let mut guards = self.lock_nodes(&every);
+        // What each release really frees: never more than is held.
+        let freed: BTreeMap<(NodeId, SkuId), i64> = freed
+            .into_iter()
+            .map(|((node, sku), quantity)| {
+                let held = guards[&node].held.get(&sku).copied().unwrap_or(0);
+                ((node, sku), quantity.min(held).max(0))
+            })
+            .collect();
+        for (&(node, sku), &quantity) in &taken {
+            let available = guards[&node].levels.get(sku).map_or(0, |l| l.available())
+                + freed.get(&(node, sku)).copied().unwrap_or(0);
+            if available < quantity {
+                drop(guards);
+                return Err(StockError::Insufficient {
+                    node: self.network().node(node).code.clone(),
+                    sku: self.network().sku(sku).code.clone(),
+                    requested: quantity,
+                    available,
+                });
+            }
+        }
+        for &(node, sku) in every.keys() {
+            let delta = taken.get(&(node, sku)).copied().unwrap_or(0)
+                - freed.get(&(node, sku)).copied().unwrap_or(0);
+            if delta == 0 {
+                continue;
+            }
+            let guard = guards.get_mut(&node).expect("locked above");
+            let held = guard.held.get(&sku).copied().unwrap_or(0) + delta;
+            if held == 0 {
+                guard.held.remove(&sku);
+            } else {
+                guard.held.insert(sku, held);
+            }
+            let level = guard.levels.entry(sku);
+            level.reserved = (level.reserved + delta).max(0);
+            self.changed(sku);
+        }
+        Ok(())
+    }
+
     /// Ends holds without shipping: `reserved` and the hold drop by up to
     /// each quantity (never below what is held). Unknown ids and negative
     /// quantities are ignored.
@@ -190,6 +248,42 @@ mod tests {
             .unwrap();
         assert_eq!(s.level(NodeId(0), SkuId(0)).available(), 2);
         assert_eq!(s.level(NodeId(1), SkuId(0)).available(), 0);
+    }
+
+    #[test]
+    fn moved_holds_are_all_or_nothing_and_may_reuse_what_they_free() {
+        let s = store();
+        let now = SystemTime::now();
+        s.replace_node(NodeId(0), vec![(SkuId(0), lvl(5, 0))], 0, now)
+            .unwrap();
+        s.replace_node(NodeId(1), vec![(SkuId(0), lvl(2, 0))], 0, now)
+            .unwrap();
+        s.hold_many(&[(NodeId(0), SkuId(0), 5)]).unwrap();
+        // Node 1 has 2: moving 3 there fails and changes nothing.
+        let short = s
+            .move_holds(&[(NodeId(0), SkuId(0), 3)], &[(NodeId(1), SkuId(0), 3)])
+            .unwrap_err();
+        assert!(short.to_string().contains("3"), "{short}");
+        assert_eq!(s.held(NodeId(0), SkuId(0)), 5);
+        assert_eq!(s.level(NodeId(1), SkuId(0)).reserved, 0);
+        // Moving 2 there, and re-taking 1 of the 3 freed at node 0.
+        s.move_holds(
+            &[(NodeId(0), SkuId(0), 3)],
+            &[(NodeId(1), SkuId(0), 2), (NodeId(0), SkuId(0), 1)],
+        )
+        .unwrap();
+        assert_eq!(s.held(NodeId(0), SkuId(0)), 3);
+        assert_eq!(s.level(NodeId(0), SkuId(0)), lvl(5, 3));
+        assert_eq!(s.held(NodeId(1), SkuId(0)), 2);
+        assert_eq!(s.level(NodeId(1), SkuId(0)).available(), 0);
+        // A node with nothing free takes back only what is moved off it.
+        let full = s
+            .move_holds(&[(NodeId(1), SkuId(0), 1)], &[(NodeId(1), SkuId(0), 2)])
+            .unwrap_err();
+        assert!(matches!(
+            full,
+            crate::stock::StockError::Insufficient { .. }
+        ));
     }
 
     #[test]

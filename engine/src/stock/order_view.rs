@@ -60,6 +60,20 @@ impl OrderStockView {
         }
     }
 
+    /// The view as if `units` of `sku` held at `node` were released: its
+    /// `reserved` there drops by them (never below zero). What a re-plan of
+    /// the orders holding them reads.
+    pub fn release(&mut self, node: NodeId, sku: SkuId, units: i64) {
+        let width = self.skus.len();
+        for (k, &s) in self.skus.iter().enumerate() {
+            if s == sku
+                && let Some(level) = self.levels.get_mut(node.0 as usize * width + k)
+            {
+                level.reserved = (level.reserved - units).max(0);
+            }
+        }
+    }
+
     /// Number of nodes in the view (every node of the network).
     pub fn node_count(&self) -> usize {
         self.versions.len()
