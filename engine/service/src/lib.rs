@@ -34,6 +34,7 @@ pub mod models;
 pub mod pool;
 pub mod privacy;
 pub mod promise;
+pub mod reoptimize;
 pub mod reservations;
 pub mod score;
 pub mod services;

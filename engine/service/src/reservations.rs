@@ -6,7 +6,7 @@ use crate::privacy::Pseudonymizer;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use allot_engine::reservation::{Finished, Reservation, ReservationBook, ReservationState};
+use allot_engine::reservation::{Finished, Rehold, Reservation, ReservationBook, ReservationState};
 
 use crate::clock::Clock;
 use crate::error::ServiceError;
@@ -49,6 +49,20 @@ pub trait ReservationLedger: Send + Sync {
     ) -> Pending<'a, (Finished, Receipt)>;
     /// Expires every hold whose time ran out by `now`; returns them.
     fn expire_due(&self, now: SystemTime) -> Pending<'_, (Vec<Reservation>, Receipt)>;
+    /// Every held reservation, by id.
+    fn held(&self) -> Pending<'_, Vec<Reservation>>;
+    /// Moves held reservations to new units, all or nothing (a backlog
+    /// re-plan's commit): each keeps its id, order, decision and expiry;
+    /// its old units and capacity are given back and the new ones taken
+    /// on each node's local day at `change.now`. FAILED_PRECONDITION,
+    /// changing nothing, when a reservation is no longer held or the stock
+    /// or capacity moved under the plan. Returns the reservations as they
+    /// are now, in `moves` order.
+    fn replan<'a>(
+        &'a self,
+        moves: &'a [Rehold],
+        change: &'a ReservationChange,
+    ) -> Pending<'a, (Vec<Reservation>, Receipt)>;
     /// Whether the ledger publishes the events of its changes itself (a
     /// shared ledger's outbox): then the use case logs none of its own.
     fn publishes_events(&self) -> bool {
@@ -93,6 +107,22 @@ impl ReservationLedger for ReservationBook {
             ReservationBook::expire_due(self, now),
             Receipt::done(),
         ))))
+    }
+
+    fn held(&self) -> Pending<'_, Vec<Reservation>> {
+        Box::pin(std::future::ready(Ok(ReservationBook::held(self))))
+    }
+
+    fn replan<'a>(
+        &'a self,
+        moves: &'a [Rehold],
+        change: &'a ReservationChange,
+    ) -> Pending<'a, (Vec<Reservation>, Receipt)> {
+        Box::pin(std::future::ready(
+            ReservationBook::replan(self, moves, change.now)
+                .map(|moved| (moved, Receipt::done()))
+                .map_err(ServiceError::domain),
+        ))
     }
 }
 

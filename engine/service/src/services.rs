@@ -18,6 +18,7 @@ use crate::idempotency::{KeyLedger, MemoryKeys};
 use crate::models::Models;
 use crate::pool::SolverPool;
 use crate::promise::Promising;
+use crate::reoptimize::Reoptimizing;
 use crate::reservations::{ReservationLedger, Reservations};
 use crate::score::Scoring;
 use crate::state::SharedLedger;
@@ -44,6 +45,8 @@ pub struct Services<W: Wire> {
     pub decisions: Decisions,
     /// Replay recorded decisions.
     pub replay: Replayer,
+    /// Re-plan held orders together.
+    pub reoptimize: Reoptimizing<W>,
     /// The models served.
     pub models: Models,
     clock: Arc<dyn Clock>,
@@ -94,8 +97,21 @@ impl<W: Wire> Services<W> {
                 shared.as_ref().map(|s| s.commits.clone()),
             ),
             promise: Promising::new(engine.clone(), wire.clone(), pool.clone()),
-            score: Scoring::new(engine.clone(), clock.clone(), wire.clone(), pool),
-            returns: Returns::new(engine.clone(), clock.clone(), wire),
+            score: Scoring::new(engine.clone(), clock.clone(), wire.clone(), pool.clone()),
+            returns: Returns::new(engine.clone(), clock.clone(), wire.clone()),
+            reoptimize: Reoptimizing::new(
+                engine.clone(),
+                ledger.clone(),
+                Decisions::new(
+                    engine.decisions.clone(),
+                    stop.clone(),
+                    watch_stall,
+                    shared.as_ref().map(|s| s.commits.clone()),
+                ),
+                wire.clone(),
+                pool.clone(),
+                clock.clone(),
+            ),
             reservations: Arc::new(Reservations::new(
                 ledger,
                 engine.decisions.clone(),

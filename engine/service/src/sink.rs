@@ -44,11 +44,13 @@ pub enum EventKind {
     ReservationExpired = 7,
     /// A return was routed.
     ReturnRouted = 8,
+    /// A held reservation was moved to new units by a backlog re-plan.
+    ReservationReplanned = 9,
 }
 
 impl EventKind {
     /// Every kind, in code order.
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::OrderAllocated,
         EventKind::OrderHeld,
         EventKind::PromiseQuoted,
@@ -57,6 +59,7 @@ impl EventKind {
         EventKind::ReservationReleased,
         EventKind::ReservationExpired,
         EventKind::ReturnRouted,
+        EventKind::ReservationReplanned,
     ];
 
     /// The stored code.
@@ -130,6 +133,7 @@ pub fn reservation_event(kind: EventKind, reservation: &Reservation, caller: &st
         EventKind::ReservationConfirmed => "confirmed",
         EventKind::ReservationReleased => "released",
         EventKind::ReservationExpired => "expired",
+        EventKind::ReservationReplanned => "re-planned",
         _ => "changed",
     };
     let units: u64 = reservation

@@ -7,6 +7,7 @@
 use std::time::{Duration, SystemTime};
 
 use allot_engine::allocation::evaluate::Evaluation;
+use allot_engine::allocation::request::OrderRequest;
 use allot_engine::promise::{PromiseOutcome, PromiseRequest};
 use allot_models::features::{Observation, ReturnObservation};
 use allot_models::risk::RiskAssessment;
@@ -110,6 +111,11 @@ pub trait Wire: Send + Sync + 'static {
         answer: &Self::ReturnsResponse,
         returned: &[ReturnObservation],
     ) -> Vec<u8>;
+
+    /// The order an encoded allocation record decided, as it was asked (a
+    /// backlog re-plan rebuilds each held order from its record); an error
+    /// says why the bytes hold no such order.
+    fn allocated_order(&self, record: &[u8]) -> Result<OrderRequest, ServiceError>;
 
     /// What the fraud feature store remembered of an encoded record: the
     /// order it scored, the returned orders it reported (nothing for a

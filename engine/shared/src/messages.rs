@@ -74,6 +74,7 @@ pub fn kind_name(kind: EventKind) -> &'static str {
         EventKind::ReservationReleased => "ReservationReleased",
         EventKind::ReservationExpired => "ReservationExpired",
         EventKind::ReturnRouted => "ReturnRouted",
+        EventKind::ReservationReplanned => "ReservationReplanned",
     }
 }
 

@@ -42,6 +42,12 @@ pub(crate) enum Change {
         rows: Vec<DeltaRecord>,
         at: SystemTime,
     },
+    /// A backlog re-plan's moves: held reservations with their new units,
+    /// all made together.
+    Replan {
+        moves: Vec<MoveRecord>,
+        at: SystemTime,
+    },
 }
 
 impl Change {
@@ -205,6 +211,51 @@ pub(crate) fn days(day: NaiveDate) -> i32 {
 
 pub(crate) fn date(days: i32) -> Option<NaiveDate> {
     NaiveDate::from_num_days_from_ce_opt(days)
+}
+
+/// A held reservation's units and capacity after a move, by codes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct MoveRecord {
+    pub(crate) id: String,
+    units: Vec<UnitRecord>,
+    /// (node code, days since 0001-01-01, units).
+    capacity_days: Vec<(String, i32, u32)>,
+}
+
+impl MoveRecord {
+    pub(crate) fn of(network: &Network, r: &Reservation) -> MoveRecord {
+        let record = ReservationRecord::of(network, r);
+        MoveRecord {
+            id: record.id,
+            units: record.units,
+            capacity_days: record.capacity_days,
+        }
+    }
+
+    /// The units and capacity days over `network` (those at nodes or SKUs
+    /// it no longer has dropped and counted in `dropped`).
+    pub(crate) fn to_units(
+        &self,
+        network: &Network,
+        dropped: &mut u64,
+    ) -> (
+        Vec<ReservedUnits>,
+        Vec<(allot_engine::network::NodeId, NaiveDate, u32)>,
+    ) {
+        let as_reservation = ReservationRecord {
+            id: self.id.clone(),
+            order_id: String::new(),
+            decision_id: String::new(),
+            units: self.units.clone(),
+            created_at: SystemTime::UNIX_EPOCH,
+            expires_at: SystemTime::UNIX_EPOCH,
+            state: None,
+            updated_at: SystemTime::UNIX_EPOCH,
+            capacity_days: self.capacity_days.clone(),
+        }
+        .to_reservation(network, dropped);
+        (as_reservation.units, as_reservation.capacity_days)
+    }
 }
 
 /// One stock row, by SKU code.

@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use allot_engine::network::{Network, NodeId, SkuId};
-use allot_engine::reservation::{Finished, Reservation, ReservationBook, ReservationState};
+use allot_engine::reservation::{Finished, Rehold, Reservation, ReservationBook, ReservationState};
 use allot_engine::stock::{DeltaOutcome, DeltaRow, NodeFreshness, StockLevel, StockStore};
 use allot_journal::Journal;
 use parking_lot::Mutex;
 
 use super::change::{
-    Change, DeltaRecord, FinishedAs, KeyRecord, ReservationRecord, RowRecord, journaled,
+    Change, DeltaRecord, FinishedAs, KeyRecord, MoveRecord, ReservationRecord, RowRecord, journaled,
 };
 use super::compact::Compactor;
 use super::replica::{KeyEntry, Keys};
@@ -163,6 +163,39 @@ impl ReservationLedger for Durable {
 
     fn expire_due(&self, now: SystemTime) -> Pending<'_, (Vec<Reservation>, Receipt)> {
         Box::pin(std::future::ready(self.expire(now)))
+    }
+
+    fn held(&self) -> Pending<'_, Vec<Reservation>> {
+        Box::pin(std::future::ready(Ok(self.book.held())))
+    }
+
+    fn replan<'a>(
+        &'a self,
+        moves: &'a [Rehold],
+        change: &'a ReservationChange,
+    ) -> Pending<'a, (Vec<Reservation>, Receipt)> {
+        Box::pin(std::future::ready(self.move_holds(moves, change.now)))
+    }
+}
+
+impl Durable {
+    /// A re-plan's moves, made in the book and written as one record:
+    /// recovery replays all of them or none.
+    fn move_holds(
+        &self,
+        moves: &[Rehold],
+        now: SystemTime,
+    ) -> Result<(Vec<Reservation>, Receipt), ServiceError> {
+        let _order = self.order.lock();
+        let moved = self.book.replan(moves, now).map_err(ServiceError::domain)?;
+        let receipt = self.append(&Change::Replan {
+            moves: moved
+                .iter()
+                .map(|r| MoveRecord::of(&self.network, r))
+                .collect(),
+            at: now,
+        })?;
+        Ok((moved, receipt))
     }
 }
 

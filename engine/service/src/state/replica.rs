@@ -24,7 +24,8 @@ use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 
 use super::change::{
-    Change, DeltaRecord, FinishedAs, KeyRecord, ReservationRecord, RowRecord, date, days,
+    Change, DeltaRecord, FinishedAs, KeyRecord, MoveRecord, ReservationRecord, RowRecord, date,
+    days,
 };
 use crate::idempotency::{Fingerprint, KEY_TTL};
 
@@ -47,6 +48,11 @@ pub(crate) struct Replica {
     pub(crate) keys: Arc<Keys>,
     /// Ends of reservations whose commit record comes later.
     early: HashMap<String, (FinishedAs, SystemTime)>,
+    /// Re-plan moves of reservations whose commit record comes later in
+    /// this replay. (A re-plan reads each order's decision record first,
+    /// so its commit is on disk before the move is recorded; this only
+    /// keeps a replay order-proof.)
+    early_moves: HashMap<String, (MoveRecord, SystemTime)>,
     /// Rows, units and records naming nodes or SKUs the network lacks.
     pub(crate) dropped: u64,
     /// The latest time a record carries.
@@ -111,6 +117,7 @@ impl Replica {
             book,
             keys,
             early: HashMap::new(),
+            early_moves: HashMap::new(),
             dropped: 0,
             latest: SystemTime::UNIX_EPOCH,
         }
@@ -136,6 +143,12 @@ impl Replica {
         );
     }
 
+    /// Moves a held reservation as a re-plan recorded it.
+    fn replay_move(&mut self, moved: &MoveRecord, at: SystemTime) {
+        let (units, capacity_days) = moved.to_units(&self.network, &mut self.dropped);
+        self.book.replay_replan(&moved.id, units, capacity_days, at);
+    }
+
     /// Applies one record.
     pub(crate) fn apply(&mut self, change: Change) {
         match change {
@@ -145,8 +158,21 @@ impl Replica {
                     let reservation = record.to_reservation(&self.network, &mut self.dropped);
                     let id = reservation.id.clone();
                     self.book.replay_hold(reservation);
+                    if let Some((moved, at)) = self.early_moves.remove(&id) {
+                        self.replay_move(&moved, at);
+                    }
                     if let Some((to, at)) = self.early.remove(&id) {
                         let _ = self.book.finish_as(&id, to.state(), at);
+                    }
+                }
+            }
+            Change::Replan { moves, at } => {
+                self.latest = self.latest.max(at);
+                for moved in moves {
+                    if self.book.get(&moved.id).is_ok() {
+                        self.replay_move(&moved, at);
+                    } else {
+                        self.early_moves.insert(moved.id.clone(), (moved, at));
                     }
                 }
             }
