@@ -16,6 +16,7 @@ pub mod messages;
 mod mirror;
 mod nats;
 mod port;
+mod replan;
 mod reservations;
 mod schema;
 mod stock;

@@ -1,10 +1,12 @@
-//! Reservations in the shared ledger: read, confirmed, released and expired
-//! by any replica, each change one transaction with its events in the
-//! outbox.
+//! Reservations in the shared ledger: read, confirmed, released, expired
+//! and re-planned by any replica, each change one transaction with its
+//! events in the outbox.
 
 use std::time::SystemTime;
 
-use allot_engine::reservation::{Finished, Reservation, ReservationError, ReservationState};
+use allot_engine::reservation::{
+    Finished, Rehold, Reservation, ReservationError, ReservationState,
+};
 use allot_service::ServiceError;
 use allot_service::reservations::{Pending, ReservationChange, ReservationLedger};
 use allot_service::sink::{EventKind, reservation_event};
@@ -19,10 +21,13 @@ use crate::messages::{CapacityChanged, Outgoing};
 /// Most holds one expiry sweep ends in one transaction.
 const EXPIRE_BATCH: i64 = 200;
 
-const COLUMNS: &str = "id, order_id, decision_id, state, expires_at, updated_at, body";
+pub(crate) const COLUMNS: &str = "id, order_id, decision_id, state, expires_at, updated_at, body";
 
 impl Ledger {
-    fn reservation(&self, row: &tokio_postgres::Row) -> Result<Reservation, ServiceError> {
+    pub(crate) fn reservation(
+        &self,
+        row: &tokio_postgres::Row,
+    ) -> Result<Reservation, ServiceError> {
         let body: serde_json::Value = row.get(6);
         let body: Body = serde_json::from_value(body).map_err(|e| {
             ServiceError::internal(format!("a reservation in the ledger does not decode: {e}"))
@@ -264,6 +269,24 @@ impl ReservationLedger for Ledger {
                     return Ok((expired, Receipt::done()));
                 }
             }
+        })
+    }
+
+    fn held(&self) -> Pending<'_, Vec<Reservation>> {
+        Box::pin(self.within(self.held_now()))
+    }
+
+    fn replan<'a>(
+        &'a self,
+        moves: &'a [Rehold],
+        change: &'a ReservationChange,
+    ) -> Pending<'a, (Vec<Reservation>, Receipt)> {
+        Box::pin(async move {
+            if moves.is_empty() {
+                return Ok((Vec::new(), Receipt::done()));
+            }
+            let moved = self.within(self.replan_once(moves, change)).await?;
+            Ok((moved, Receipt::done()))
         })
     }
 
