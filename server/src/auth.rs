@@ -17,7 +17,8 @@ use tonic::Status;
 pub enum Role {
     /// Allocate, EvaluatePlan, GetDeliveryPromise, ScoreOrder, RouteReturn.
     Decide,
-    /// Stock writes, ConfirmReservation, ReleaseReservation, ReportReturns.
+    /// Stock writes, ConfirmReservation, ReleaseReservation,
+    /// ReoptimizeBacklog, ReportReturns.
     Operate,
     /// The decision feed, ExplainDecision, ReplayDecision, stock and
     /// reservation reads, GetNetwork, GetModelInfo, GetModelDrift.
@@ -101,6 +102,7 @@ fn required_role(path: &str) -> Option<Role> {
         | "InventoryService/StreamStockDeltas"
         | "AllocationService/ConfirmReservation"
         | "AllocationService/ReleaseReservation"
+        | "AllocationService/ReoptimizeBacklog"
         | "RiskService/ReportReturns" => Role::Operate,
         "InventoryService/GetSkuAvailability"
         | "InventoryService/GetNodeStock"

@@ -108,6 +108,7 @@ impl Default for GrpcConfig {
                 [
                     ("AllocationService/Allocate", 512),
                     ("AllocationService/EvaluatePlan", 128),
+                    ("AllocationService/ReoptimizeBacklog", 2),
                     ("PromiseService/GetDeliveryPromise", 512),
                     ("RiskService/ScoreOrder", 512),
                     ("InventoryService/ReplaceNodeStock", 8),

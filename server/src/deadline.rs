@@ -54,6 +54,17 @@ impl Budget {
         }
     }
 
+    /// This budget with `budget` as both the default and the longest: a
+    /// call that asks for its own time (a backlog re-plan's `budget_ms`),
+    /// still cut short by the caller's deadline less the margin.
+    pub(crate) fn asking(self, budget: Duration) -> Budget {
+        Budget {
+            default: budget,
+            max: budget,
+            ..self
+        }
+    }
+
     /// When the work of a call that started at `started` must be done:
     /// `started` + (the caller's timeout - the margin), or + `default`
     /// without one, never more than `max` after `started`.

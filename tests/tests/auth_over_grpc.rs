@@ -101,6 +101,10 @@ async fn call(channel: Channel, rpc: &str, token: Option<&str>) -> Code {
             .release_reservation(with(pb::ReleaseReservationRequest::default(), token))
             .await
             .map(drop),
+        "ReoptimizeBacklog" => AllocationServiceClient::new(channel)
+            .reoptimize_backlog(with(pb::ReoptimizeBacklogRequest::default(), token))
+            .await
+            .map(drop),
         "GetSkuAvailability" => InventoryServiceClient::new(channel)
             .get_sku_availability(with(pb::GetSkuAvailabilityRequest::default(), token))
             .await
@@ -169,7 +173,7 @@ async fn call(channel: Channel, rpc: &str, token: Option<&str>) -> Code {
 }
 
 /// Every RPC of the contract with the role that may call it.
-const RPCS: [(&str, Role); 23] = [
+const RPCS: [(&str, Role); 24] = [
     ("Allocate", Role::Decide),
     ("EvaluatePlan", Role::Decide),
     ("GetDeliveryPromise", Role::Decide),
@@ -179,6 +183,7 @@ const RPCS: [(&str, Role); 23] = [
     ("StreamStockDeltas", Role::Operate),
     ("ConfirmReservation", Role::Operate),
     ("ReleaseReservation", Role::Operate),
+    ("ReoptimizeBacklog", Role::Operate),
     ("ReportReturns", Role::Operate),
     ("GetSkuAvailability", Role::Read),
     ("GetNodeStock", Role::Read),

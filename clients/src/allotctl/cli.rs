@@ -78,6 +78,10 @@ pub enum Command {
     /// Read, confirm or release a reservation made by a committed allocation.
     #[command(subcommand)]
     Reservation(ReservationCommand),
+    /// Re-plan held orders together: moves that save cost or packages
+    /// now that stock or capacity changed (AllocationService.ReoptimizeBacklog);
+    /// `--commit` applies them all at once.
+    Reoptimize(super::reoptimize::ReoptimizeArgs),
     /// Price your own plan for an order (shadow mode) beside the optimal one.
     Evaluate {
         /// An EvaluatePlanRequest as proto3 JSON: {"order": {...}, "plan": [...]}.

@@ -68,6 +68,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             super::decisions::watch(&server, args).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Reoptimize(args) => {
+            super::reoptimize::reoptimize(&server, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Replay(args) => {
             super::decisions::replay(&server, args).await?;
             Ok(ExitCode::SUCCESS)

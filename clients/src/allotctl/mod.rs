@@ -7,4 +7,5 @@ pub mod decisions;
 pub mod load;
 pub mod models;
 pub mod output;
+pub mod reoptimize;
 pub mod server;

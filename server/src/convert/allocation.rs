@@ -179,21 +179,26 @@ pub(crate) fn reservation(network: &Network, r: &Reservation) -> pb::Reservation
         created_at: Some(timestamp(r.created_at)),
         ended_at: (r.state != ReservationState::Held).then(|| timestamp(r.updated_at)),
         decision_id: r.decision_id.clone(),
-        units: {
-            let mut units: Vec<pb::ReservedUnits> = r
-                .units
-                .iter()
-                .map(|u| pb::ReservedUnits {
-                    line_id: u.line_id.clone(),
-                    node: network.node(u.node).code.clone(),
-                    sku: network.sku(u.sku).code.clone(),
-                    quantity: u.quantity,
-                })
-                .collect();
-            units.sort_by(|a, b| (&a.line_id, &a.node).cmp(&(&b.line_id, &b.node)));
-            units
-        },
+        units: reserved_units(network, &r.units),
     }
+}
+
+/// Units by codes, ordered by line id then node.
+pub(crate) fn reserved_units(
+    network: &Network,
+    units: &[allot_engine::reservation::ReservedUnits],
+) -> Vec<pb::ReservedUnits> {
+    let mut out: Vec<pb::ReservedUnits> = units
+        .iter()
+        .map(|u| pb::ReservedUnits {
+            line_id: u.line_id.clone(),
+            node: network.node(u.node).code.clone(),
+            sku: network.sku(u.sku).code.clone(),
+            quantity: u.quantity,
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.line_id, &a.node).cmp(&(&b.line_id, &b.node)));
+    out
 }
 
 /// Most nodes listed one by one for holding none of the order's SKUs; more

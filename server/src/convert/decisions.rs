@@ -26,6 +26,7 @@ pub(crate) fn kind_to_proto(kind: EventKind) -> pb::DecisionEventKind {
         EventKind::ReservationReleased => pb::DecisionEventKind::ReservationReleased,
         EventKind::ReservationExpired => pb::DecisionEventKind::ReservationExpired,
         EventKind::ReturnRouted => pb::DecisionEventKind::ReturnRouted,
+        EventKind::ReservationReplanned => pb::DecisionEventKind::ReservationReplanned,
     }
 }
 
@@ -40,6 +41,7 @@ fn kind_from_proto(kind: pb::DecisionEventKind) -> Option<EventKind> {
         pb::DecisionEventKind::ReservationReleased => Some(EventKind::ReservationReleased),
         pb::DecisionEventKind::ReservationExpired => Some(EventKind::ReservationExpired),
         pb::DecisionEventKind::ReturnRouted => Some(EventKind::ReturnRouted),
+        pb::DecisionEventKind::ReservationReplanned => Some(EventKind::ReservationReplanned),
     }
 }
 

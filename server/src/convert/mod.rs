@@ -10,6 +10,7 @@ pub(crate) mod models;
 pub(crate) mod network;
 pub(crate) mod order;
 pub(crate) mod promise;
+pub(crate) mod reoptimize;
 pub(crate) mod risk;
 pub(crate) mod stock;
 pub(crate) mod time;

@@ -70,11 +70,13 @@ pub enum Rpc {
     ClearShadowModels,
     /// AdminService.GetModelDrift
     GetModelDrift,
+    /// AllocationService.ReoptimizeBacklog
+    ReoptimizeBacklog,
 }
 
 impl Rpc {
     /// Every RPC of the contract.
-    pub const ALL: [Rpc; 23] = [
+    pub const ALL: [Rpc; 24] = [
         Rpc::GetNetwork,
         Rpc::GetModelInfo,
         Rpc::ReloadModels,
@@ -98,6 +100,7 @@ impl Rpc {
         Rpc::RollbackModels,
         Rpc::ClearShadowModels,
         Rpc::GetModelDrift,
+        Rpc::ReoptimizeBacklog,
     ];
 
     /// The RPC a selector byte names (modulo the number of RPCs).

@@ -121,6 +121,21 @@ pub(super) fn inputs(network: &Network) -> Vec<(Rpc, Vec<u8>)> {
         single(Rpc::Allocate, &committed),
         single(Rpc::Allocate, &by_coordinates),
         single(
+            Rpc::ReoptimizeBacklog,
+            &pb::ReoptimizeBacklogRequest {
+                selection: Some(pb::reoptimize_backlog_request::Selection::Held(
+                    pb::HeldFilter {
+                        node: "DC-ATL".into(),
+                        sku: String::new(),
+                    },
+                )),
+                move_penalty_minor: Some(100),
+                max_moves: Some(10),
+                commit: true,
+                budget_ms: 500,
+            },
+        ),
+        single(
             Rpc::ConfirmReservation,
             &pb::ConfirmReservationRequest {
                 reservation_id: "res_01J0Z3Y4K5M6N7P8Q9R0S1T2V3".into(),

@@ -179,6 +179,24 @@ impl Wire for ProtoWire {
         returns::record(self, call, answer, returned)
     }
 
+    fn allocated_order(
+        &self,
+        record: &[u8],
+    ) -> Result<allot_engine::allocation::request::OrderRequest, ServiceError> {
+        use prost::Message;
+        let record = pb::DecisionRecord::decode(record)
+            .map_err(|e| ServiceError::internal(format!("the record does not decode: {e}")))?;
+        let Some(pb::decision_record::Request::AllocateRequest(request)) = record.request else {
+            return Err(ServiceError::precondition(format!(
+                "decision {} recorded no Allocate request",
+                record.decision_id
+            )));
+        };
+        let (order, _commit) =
+            crate::convert::order::order_request(&self.network, request, "allocate_request.")?;
+        Ok(order)
+    }
+
     fn feature_history(&self, record: &[u8]) -> Result<Remembered, ServiceError> {
         history::recorded(record)
     }

@@ -9,6 +9,7 @@ use tonic::{Request, Response, Status};
 use crate::auth::caller_of;
 use crate::convert::allocation as conv;
 use crate::convert::order::{allocate_call, evaluate_call};
+use crate::convert::reoptimize;
 use crate::convert::risk as risk_conv;
 use crate::deadline::Budget;
 use crate::error::reply;
@@ -107,6 +108,30 @@ impl AllocationService for AllocationApi {
             Ok(conv::reservation(services.network(), &reservation))
         };
         reply(answer.await)
+    }
+
+    async fn reoptimize_backlog(
+        &self,
+        request: Request<pb::ReoptimizeBacklogRequest>,
+    ) -> Result<Response<pb::ReoptimizeBacklogResponse>, Status> {
+        let started = Instant::now();
+        reply(
+            async {
+                let budget = self.budget.asking(reoptimize::budget(request.get_ref()));
+                let deadline = budget.deadline(request.metadata(), started)?;
+                let caller = caller_of(&request);
+                let services = self.ready.get()?;
+                let call = reoptimize::reoptimize_request(
+                    services.network(),
+                    request.into_inner(),
+                    deadline,
+                    caller,
+                )?;
+                let done = services.reoptimize.reoptimize(call).await?;
+                Ok(reoptimize::reoptimize_response(services.network(), &done))
+            }
+            .await,
+        )
     }
 
     async fn evaluate_plan(
