@@ -1,7 +1,8 @@
 //! The optimal assignment of units for a fixed node set: a transportation
 //! problem. Per line, the cheapest stock in the set is filled first (optimal
 //! when no node's capacity binds); when capacity binds, a min-cost flow
-//! (successive shortest paths) solves it exactly.
+//! started from those units (successive shortest paths from the nodes over
+//! capacity) solves it exactly.
 
 use super::reduce::Model;
 use crate::problem::{Plan, Problem};
@@ -41,6 +42,10 @@ pub(crate) struct Assigner {
     prev: Vec<usize>,
     queued: Vec<bool>,
     queue: std::collections::VecDeque<usize>,
+    /// Units over capacity per flow vertex.
+    excess: Vec<i64>,
+    /// The first (cheap tier) edge of each (line, set position).
+    stock_edges: Vec<usize>,
     /// Assignments computed (for statistics).
     pub evaluations: u64,
 }
@@ -163,6 +168,14 @@ impl Assigner {
 
     /// Min-cost flow over lines -> (node, tier) -> node capacity -> sink,
     /// with backorder edges line -> sink. False when demand cannot be met.
+    ///
+    /// It starts from the per-line cheapest-first units held in `self`
+    /// (optimal while no capacity binds), with each node's capacity edge
+    /// carrying at most its capacity: no residual cycle is negative (each
+    /// line took its arcs cheapest first), so only the units over capacity
+    /// need rerouting, by shortest paths from the overloaded nodes to the
+    /// sink. Few augmentations instead of one per path of the whole
+    /// demand.
     fn flow(&mut self, m: &Model, set: &[usize]) -> bool {
         let l = m.l;
         let s = set.len();
@@ -171,49 +184,60 @@ impl Assigner {
         self.edges.clear();
         self.head.clear();
         self.head.resize(nodes, NIL);
-        let mut first_stock_edge = vec![NIL; 0];
+        self.stock_edges.clear();
         for line in 0..l {
-            self.add_edge(src, 1 + line, i64::from(m.qty[line]), 0);
+            let planned = i64::from(m.qty[line]);
+            self.add_edge(src, 1 + line, planned, 0);
+            let e = self.edges.len() - 2;
+            self.carry(e, planned);
         }
         for line in 0..l {
             for (pos, &n) in set.iter().enumerate() {
                 let i = m.at(n, line);
-                first_stock_edge.push(self.edges.len());
+                let j = pos * l + line;
+                self.stock_edges.push(self.edges.len());
                 self.add_edge(1 + line, 1 + l + pos, i64::from(m.cap1[i]), m.cost1[i]);
+                self.carry(self.edges.len() - 2, i64::from(self.ship1[j]));
                 self.add_edge(1 + line, 1 + l + pos, i64::from(m.cap2[i]), m.cost2[i]);
+                self.carry(self.edges.len() - 2, i64::from(self.ship2[j]));
             }
             if let Some(bp) = m.backorder {
                 self.add_edge(1 + line, sink, i64::from(m.qty[line]), bp);
+                self.carry(self.edges.len() - 2, i64::from(self.back[line]));
             }
         }
+        // Units over each node's capacity: the excess to reroute.
+        self.excess.clear();
+        self.excess.resize(nodes, 0);
         for (pos, &n) in set.iter().enumerate() {
-            self.add_edge(1 + l + pos, sink, i64::from(m.cap[n]), 0);
+            let load = i64::from(self.load[pos]);
+            let cap = i64::from(m.cap[n]);
+            self.add_edge(1 + l + pos, sink, cap, 0);
+            self.carry(self.edges.len() - 2, load.min(cap));
+            self.excess[1 + l + pos] = (load - cap).max(0);
         }
-        let need: i64 = m.qty.iter().map(|&q| i64::from(q)).sum();
-        let mut sent = 0i64;
-        while sent < need {
-            if !self.shortest_path(src, sink, nodes) {
+        while self.excess.iter().any(|&x| x > 0) {
+            let Some(from) = self.shortest_path_from_excess(sink, nodes) else {
                 return false;
-            }
-            let mut push = need - sent;
+            };
+            let mut push = self.excess[from];
             let mut v = sink;
-            while v != src {
+            while v != from {
                 let e = self.prev[v];
                 push = push.min(self.edges[e].cap);
                 v = self.edges[e ^ 1].to;
             }
             let mut v = sink;
-            while v != src {
+            while v != from {
                 let e = self.prev[v];
-                self.edges[e].cap -= push;
-                self.edges[e ^ 1].cap += push;
+                self.carry(e, push);
                 v = self.edges[e ^ 1].to;
             }
-            sent += push;
+            self.excess[from] -= push;
         }
         for line in 0..l {
             for pos in 0..s {
-                let e = first_stock_edge[line * s + pos];
+                let e = self.stock_edges[line * s + pos];
                 let j = pos * l + line;
                 self.ship1[j] = self.edges[e ^ 1].cap as u32;
                 self.ship2[j] = self.edges[(e + 2) ^ 1].cap as u32;
@@ -231,8 +255,17 @@ impl Assigner {
         true
     }
 
-    /// Bellman-Ford with a queue (SPFA) on the residual graph.
-    fn shortest_path(&mut self, src: usize, sink: usize, nodes: usize) -> bool {
+    /// Sends `units` along edge `e` (its residual capacity drops, its
+    /// reverse's rises).
+    fn carry(&mut self, e: usize, units: i64) {
+        self.edges[e].cap -= units;
+        self.edges[e ^ 1].cap += units;
+    }
+
+    /// Shortest paths (SPFA: residual costs may be negative) from every
+    /// vertex with excess at once; the excess vertex the path to the sink
+    /// starts from, `None` when the sink cannot be reached.
+    fn shortest_path_from_excess(&mut self, sink: usize, nodes: usize) -> Option<usize> {
         self.dist.clear();
         self.dist.resize(nodes, i64::MAX);
         self.prev.clear();
@@ -240,9 +273,13 @@ impl Assigner {
         self.queued.clear();
         self.queued.resize(nodes, false);
         self.queue.clear();
-        self.dist[src] = 0;
-        self.queue.push_back(src);
-        self.queued[src] = true;
+        for v in 0..nodes {
+            if self.excess[v] > 0 {
+                self.dist[v] = 0;
+                self.queue.push_back(v);
+                self.queued[v] = true;
+            }
+        }
         while let Some(u) = self.queue.pop_front() {
             self.queued[u] = false;
             let mut e = self.head[u];
@@ -259,7 +296,14 @@ impl Assigner {
                 e = edge.next;
             }
         }
-        self.dist[sink] != i64::MAX
+        if self.dist[sink] == i64::MAX {
+            return None;
+        }
+        let mut v = sink;
+        while self.prev[v] != NIL {
+            v = self.edges[self.prev[v] ^ 1].to;
+        }
+        Some(v)
     }
 
     /// The plan of the last assignment (which must be for `set`).
