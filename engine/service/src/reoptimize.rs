@@ -253,8 +253,14 @@ impl<W: Wire> Reoptimizing<W> {
                     match held.iter().find(|r| &r.id == id) {
                         Some(r) => out.push(r.clone()),
                         None => {
-                            let r = self.ledger.get(id).await.map_err(|e| {
-                                ServiceError::new(e.code(), format!("{field}: {}", e))
+                            let r = self.ledger.get(id).await.map_err(|e| match e.code() {
+                                crate::Code::NotFound => ServiceError::new(
+                                    crate::Code::NotFound,
+                                    format!(
+                                        "{field}: no reservation {id:?} (unknown, or ended more than a day ago)"
+                                    ),
+                                ),
+                                _ => e,
                             })?;
                             return Err(ServiceError::precondition(format!(
                                 "{field}: reservation {id:?} is {} and cannot be re-planned",

@@ -395,7 +395,7 @@ fn material_late_risk(reasons: &mut Vec<super::outcome::Reason>, read: &Decision
 }
 
 /// The plan's units as reservation units.
-fn units(request: &OrderRequest, problem: &Problem, plan: &Plan) -> Vec<ReservedUnits> {
+pub(crate) fn units(request: &OrderRequest, problem: &Problem, plan: &Plan) -> Vec<ReservedUnits> {
     let mut out = Vec::new();
     for (l, line) in problem.lines.iter().enumerate() {
         for n in 0..problem.n() {

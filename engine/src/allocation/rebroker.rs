@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Instant, SystemTime};
 
-use super::allocate::Allocator;
+use super::allocate::{Allocator, units};
 use super::backlog::{Backlog, BacklogError, BacklogOrder, Replan, StockPool, reoptimize};
 use super::problem::{Objective, Plan, Problem, check, objective};
 use super::request::OrderRequest;
@@ -281,7 +281,7 @@ pub fn rebroker(
             order_id: order.reservation.order_id.clone(),
             decision_id: order.reservation.decision_id.clone(),
             before: order.reservation.units.clone(),
-            after: plan_units(&order.request, problem, &replan.plans[o]),
+            after: units(&order.request, problem, &replan.plans[o]),
             cost_before,
             cost_after,
             packages: (before, after),
@@ -374,25 +374,6 @@ fn held_shipments(
     check(&relaxed, &plan)
         .map_err(|v| format!("the held plan breaks the order's rules now: {v}"))?;
     Ok(shipped)
-}
-
-/// A plan's units as reservation units, per line and node.
-fn plan_units(request: &OrderRequest, problem: &Problem, plan: &Plan) -> Vec<ReservedUnits> {
-    let mut out = Vec::new();
-    for (l, line) in problem.lines.iter().enumerate() {
-        for n in 0..problem.n() {
-            let quantity = plan.shipped(problem, l, n);
-            if quantity > 0 {
-                out.push(ReservedUnits {
-                    line_id: request.lines[l].line_id.clone(),
-                    node: problem.candidates[n].node,
-                    sku: line.sku,
-                    quantity,
-                });
-            }
-        }
-    }
-    out
 }
 
 /// Why a move is worth making: each term it improves, or what it gives
