@@ -171,3 +171,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn nothing_held_is_an_empty_proven_re_plan() {
+    let (allocator, _) = backlog(1, 0, 0);
+    let params = RebrokerParams {
+        move_penalty: 100,
+        max_moves: None,
+    };
+    let plan = rebroker(
+        &allocator,
+        Vec::new(),
+        params,
+        Instant::now() + Duration::from_secs(1),
+        SystemTime::now(),
+    )
+    .unwrap();
+    assert_eq!(plan.orders, 0);
+    assert!(plan.moves.is_empty() && plan.skipped.is_empty());
+    assert_eq!(plan.saving(), 0);
+    assert_eq!(plan.packages, (0, 0));
+    assert!(plan.replan.lower_bound >= plan.replan.objective);
+}
