@@ -63,33 +63,10 @@ impl StockStore {
 
     /// Holds every `(node, sku, quantity)` at once, or none: fails with
     /// [`StockError::Insufficient`] (naming the first short node and SKU)
-    /// unless each pair's available units cover the summed quantity.
+    /// unless each pair's available units cover the summed quantity. A
+    /// [`StockStore::move_holds`] that releases nothing.
     pub fn hold_many(&self, items: &[(NodeId, SkuId, i64)]) -> Result<(), StockError> {
-        self.check_ids(items)?;
-        let totals = totals(items);
-        let mut guards = self.lock_nodes(&totals);
-        for (&(node, sku), &quantity) in &totals {
-            let available = guards[&node].levels.get(sku).map_or(0, |l| l.available());
-            if available < quantity {
-                drop(guards);
-                return Err(StockError::Insufficient {
-                    node: self.network().node(node).code.clone(),
-                    sku: self.network().sku(sku).code.clone(),
-                    requested: quantity,
-                    available,
-                });
-            }
-        }
-        for (&(node, sku), &quantity) in &totals {
-            if quantity == 0 {
-                continue;
-            }
-            let guard = guards.get_mut(&node).expect("locked above");
-            guard.levels.entry(sku).reserved += quantity;
-            *guard.held.entry(sku).or_insert(0) += quantity;
-            self.changed(sku);
-        }
-        Ok(())
+        self.move_holds(&[], items)
     }
 
     /// Moves holds in one step: ends the holds `release` (as
