@@ -166,17 +166,6 @@ pub fn rebroker(
             }),
         }
     }
-    let held_units = |orders: &[HeldOrder]| {
-        let mut per_pair: BTreeMap<(NodeId, SkuId), i64> = BTreeMap::new();
-        let mut per_node = vec![0u32; network.node_count()];
-        for u in orders.iter().flat_map(|o| &o.reservation.units) {
-            *per_pair.entry((u.node, u.sku)).or_insert(0) += i64::from(u.quantity);
-            if let Some(n) = per_node.get_mut(u.node.0 as usize) {
-                *n += u.quantity;
-            }
-        }
-        (per_pair, per_node)
-    };
     let remaining = allocator.book().remaining_capacity(now);
     let capacity_with = |per_node: &[u32]| -> Vec<u32> {
         remaining
@@ -187,7 +176,7 @@ pub fn rebroker(
     };
     // Each order's problem, on the stock with every candidate hold given
     // back.
-    let (pairs, per_node) = held_units(&kept);
+    let (pairs, per_node) = held_units(network, &kept);
     let capacity = capacity_with(&per_node);
     let mut built = Vec::new();
     for order in kept {
@@ -213,8 +202,7 @@ pub fn rebroker(
         }
     }
     // The pools: live stock with the re-planned orders' holds given back.
-    let orders: Vec<HeldOrder> = built.iter().map(|(o, _, _)| o.clone()).collect();
-    let (pairs, per_node) = held_units(&orders);
+    let (pairs, per_node) = held_units(network, built.iter().map(|(o, _, _)| o));
     let capacity = capacity_with(&per_node);
     let mut pools: HashMap<(SkuId, NodeId), StockPool> = HashMap::new();
     for (_, problem, _) in &built {
@@ -295,6 +283,23 @@ pub fn rebroker(
         packages,
         replan,
     })
+}
+
+/// Units `orders` hold, per (node, SKU) and per node (indexed by
+/// [`NodeId`]).
+fn held_units<'a>(
+    network: &Network,
+    orders: impl IntoIterator<Item = &'a HeldOrder>,
+) -> (BTreeMap<(NodeId, SkuId), i64>, Vec<u32>) {
+    let mut per_pair: BTreeMap<(NodeId, SkuId), i64> = BTreeMap::new();
+    let mut per_node = vec![0u32; network.node_count()];
+    for u in orders.into_iter().flat_map(|o| &o.reservation.units) {
+        *per_pair.entry((u.node, u.sku)).or_insert(0) += i64::from(u.quantity);
+        if let Some(n) = per_node.get_mut(u.node.0 as usize) {
+            *n += u.quantity;
+        }
+    }
+    (per_pair, per_node)
 }
 
 fn clamp(units: i64) -> u32 {
