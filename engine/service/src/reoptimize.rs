@@ -8,11 +8,12 @@
 //! runs on the solver pool by the call's deadline; it is never worse than
 //! the held plans and reports its proven gap.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use allot_engine::allocation::rebroker::{HeldOrder, RebrokerParams, Rebrokered, rebroker};
+use allot_engine::allocation::request::OrderRequest;
 use allot_engine::network::{NodeId, SkuId};
 use allot_engine::reservation::{Rehold, Reservation};
 
@@ -137,10 +138,11 @@ impl<W: Wire> Reoptimizing<W> {
                 ),
             ));
         }
+        let orders = self.orders_of(&selected).await;
         let mut held = Vec::with_capacity(selected.len());
         let mut unreadable = Vec::new();
-        for reservation in selected {
-            match self.order_of(&reservation).await {
+        for (reservation, order) in selected.into_iter().zip(orders) {
+            match order {
                 Ok(order) => held.push(HeldOrder {
                     reservation,
                     request: order,
@@ -302,21 +304,39 @@ impl<W: Wire> Reoptimizing<W> {
         }
     }
 
-    /// The order `reservation` holds stock for, from its decision's record;
-    /// why not, when the record cannot be read.
-    async fn order_of(
-        &self,
-        reservation: &Reservation,
-    ) -> Result<allot_engine::allocation::request::OrderRequest, String> {
-        let id = DecisionId::parse(&reservation.decision_id, "decision_id")
-            .map_err(|e| e.to_string())?;
-        let record = self
-            .decisions
-            .read(&id)
-            .await
-            .map_err(|e| format!("its decision record cannot be read: {}", e))?;
-        self.wire
-            .allocated_order(&record)
-            .map_err(|e| format!("its decision record holds no order to re-plan: {}", e))
+    /// The orders `reservations` hold stock for, in order, from their
+    /// decisions' records (each record read once, all of them in one
+    /// blocking read of the decision log); for each whose record cannot be
+    /// read, why not.
+    async fn orders_of(&self, reservations: &[Reservation]) -> Vec<Result<OrderRequest, String>> {
+        let mut wanted: Vec<DecisionId> = Vec::new();
+        let mut index: HashMap<&str, usize> = HashMap::new();
+        let mut at = Vec::with_capacity(reservations.len());
+        for reservation in reservations {
+            let decision = reservation.decision_id.as_str();
+            at.push(match index.get(decision) {
+                Some(&i) => Ok(i),
+                None => DecisionId::parse(decision, "decision_id")
+                    .map(|id| {
+                        index.insert(decision, wanted.len());
+                        wanted.push(id);
+                        wanted.len() - 1
+                    })
+                    .map_err(|e| e.to_string()),
+            });
+        }
+        let records = self.decisions.read_many(&wanted).await;
+        at.into_iter()
+            .map(|i| {
+                let record = match records.get(i?) {
+                    Some(Ok(record)) => record,
+                    Some(Err(e)) => return Err(format!("its decision record cannot be read: {e}")),
+                    None => return Err("its decision record was not read".to_string()),
+                };
+                self.wire
+                    .allocated_order(record)
+                    .map_err(|e| format!("its decision record holds no order to re-plan: {e}"))
+            })
+            .collect()
     }
 }

@@ -49,25 +49,55 @@ impl Decisions {
 
     /// The encoded record of `id`; NOT_FOUND when unknown or pruned.
     pub async fn read(&self, id: &DecisionId) -> Result<Vec<u8>, ServiceError> {
-        let sink = self.sink.clone();
-        let key = id.clone();
-        let mut found = tokio::task::spawn_blocking(move || sink.read(&key))
+        self.read_many(std::slice::from_ref(id))
             .await
-            .map_err(|e| ServiceError::internal(format!("reading the decision log: {e}")))??;
-        if found.is_none()
-            && let Some(shared) = &self.shared
-        {
-            found = shared.decision(id.as_str()).await?;
-        }
-        found.ok_or_else(|| {
-                ServiceError::new(
-                    Code::NotFound,
-                    format!(
-                        "decision_id: no decision {:?} (unknown, or older than decisions.retention_days)",
-                        id.as_str()
-                    ),
-                )
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| {
+                Err(ServiceError::internal(
+                    "reading the decision log: no answer",
+                ))
             })
+    }
+
+    /// The encoded records of `ids`, in `ids` order, each as
+    /// [`Decisions::read`] answers it; the decision log is read in one
+    /// blocking task, and with a shared ledger a record the log does not
+    /// have is read from there.
+    pub async fn read_many(&self, ids: &[DecisionId]) -> Vec<Result<Vec<u8>, ServiceError>> {
+        let sink = self.sink.clone();
+        let keys = ids.to_vec();
+        let local = tokio::task::spawn_blocking(move || {
+            keys.iter().map(|id| sink.read(id)).collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_else(|e| {
+            vec![
+                Err(ServiceError::internal(format!(
+                    "reading the decision log: {e}"
+                )));
+                ids.len()
+            ]
+        });
+        let mut records = Vec::with_capacity(ids.len());
+        for (id, found) in ids.iter().zip(local) {
+            let found = match (found, &self.shared) {
+                (Ok(None), Some(shared)) => shared.decision(id.as_str()).await,
+                (found, _) => found,
+            };
+            records.push(found.and_then(|found| {
+                found.ok_or_else(|| {
+                    ServiceError::new(
+                        Code::NotFound,
+                        format!(
+                            "decision_id: no decision {:?} (unknown, or older than decisions.retention_days)",
+                            id.as_str()
+                        ),
+                    )
+                })
+            }));
+        }
+        records
     }
 
     /// Follows the feed from `from_position` (see [`watch`]).
