@@ -5,8 +5,9 @@
 //! another node; the ledger's held units and capacity move with it, this
 //! replica's snapshot shows the new levels at once and the other replica
 //! converges to them; a re-plan the stock or the capacity no longer
-//! covers, or of a hold no longer held, fails with FAILED_PRECONDITION and
-//! changes nothing.
+//! covers, of a hold no longer held, or planned on units a hold no longer
+//! has (another re-plan moved it first), fails with FAILED_PRECONDITION
+//! and changes nothing.
 #![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure
 
 use std::sync::Arc;
@@ -191,6 +192,7 @@ async fn a_replan_moves_holds_in_the_shared_ledger_all_or_nothing() {
         .replan(
             &[Rehold {
                 id: b.id.clone(),
+                before: b.units.clone(),
                 units: units(ont, sku, 2),
             }],
             &change(now),
@@ -255,6 +257,33 @@ async fn a_replan_moves_holds_in_the_shared_ledger_all_or_nothing() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
+    // A re-plan planned on b's old units, as one made before the move
+    // was: refused whole (a's move too), nothing changed.
+    let before = ledger_rows(&fleet, &code);
+    let stale = ledger
+        .replan(
+            &[
+                Rehold {
+                    id: a.id.clone(),
+                    before: a.units.clone(),
+                    units: units(ont, sku, 1),
+                },
+                Rehold {
+                    id: b.id.clone(),
+                    before: b.units.clone(),
+                    units: units(ont, sku, 1),
+                },
+            ],
+            &change(SystemTime::now()),
+        )
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::FailedPrecondition, "{stale}");
+    assert!(stale.to_string().contains(&b.id), "{stale}");
+    assert!(stale.to_string().contains("changed since"), "{stale}");
+    assert_eq!(ledger_rows(&fleet, &code), before, "nothing changed");
+
     // b back to ATL and a to ONT with 5 units: ONT has 4, even with b's 2
     // given back. Refused whole: b's move (ATL, written first) too.
     let before = ledger_rows(&fleet, &code);
@@ -263,10 +292,12 @@ async fn a_replan_moves_holds_in_the_shared_ledger_all_or_nothing() {
             &[
                 Rehold {
                     id: a.id.clone(),
+                    before: a.units.clone(),
                     units: units(ont, sku, 5),
                 },
                 Rehold {
                     id: b.id.clone(),
+                    before: units(ont, sku, 2),
                     units: units(atl, sku, 2),
                 },
             ],
@@ -296,6 +327,7 @@ async fn a_replan_moves_holds_in_the_shared_ledger_all_or_nothing() {
         .replan(
             &[Rehold {
                 id: a.id.clone(),
+                before: a.units.clone(),
                 units: units(ont, sku, 2),
             }],
             &change(SystemTime::now()),
@@ -319,6 +351,7 @@ async fn a_replan_moves_holds_in_the_shared_ledger_all_or_nothing() {
         .replan(
             &[Rehold {
                 id: b.id.clone(),
+                before: units(ont, sku, 2),
                 units: units(ont, sku, 1),
             }],
             &change(SystemTime::now()),
@@ -344,6 +377,7 @@ async fn a_replan_moves_holds_in_the_shared_ledger_all_or_nothing() {
         .replan(
             &[Rehold {
                 id: a.id.clone(),
+                before: a.units.clone(),
                 units: units(ont, sku, 1),
             }],
             &change(SystemTime::now()),
@@ -357,6 +391,7 @@ async fn a_replan_moves_holds_in_the_shared_ledger_all_or_nothing() {
         .replan(
             &[Rehold {
                 id: "rsv_nope".into(),
+                before: units(ont, sku, 1),
                 units: units(ont, sku, 1),
             }],
             &change(SystemTime::now()),

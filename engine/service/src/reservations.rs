@@ -55,9 +55,10 @@ pub trait ReservationLedger: Send + Sync {
     /// re-plan's commit): each keeps its id, order, decision and expiry;
     /// its old units and capacity are given back and the new ones taken
     /// on each node's local day at `change.now`. FAILED_PRECONDITION,
-    /// changing nothing, when a reservation is no longer held or the stock
-    /// or capacity moved under the plan. Returns the reservations as they
-    /// are now, in `moves` order.
+    /// changing nothing, when a reservation is no longer held, holds other
+    /// units than its move's `before` (another re-plan moved it since this
+    /// one was planned), or the stock or capacity moved under the plan.
+    /// Returns the reservations as they are now, in `moves` order.
     fn replan<'a>(
         &'a self,
         moves: &'a [Rehold],

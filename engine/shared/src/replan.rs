@@ -84,10 +84,12 @@ impl Ledger {
     }
 
     /// Moves held reservations to new units in one transaction, all or
-    /// nothing: the reservations are locked in id order, then each (node,
-    /// SKU) row and each (node, day) the moves touch is changed once, by
-    /// what the moves give back and take there, in the order commits lock
-    /// them (no deadlock), guarded as a commit's hold is.
+    /// nothing: the reservations are locked in id order, each must still
+    /// hold its move's `before` units (else [`ReservationError::Changed`]:
+    /// another re-plan, here or on another replica, moved it since), then
+    /// each (node, SKU) row and each (node, day) the moves touch is changed
+    /// once, by what the moves give back and take there, in the order
+    /// commits lock them (no deadlock), guarded as a commit's hold is.
     pub(crate) async fn replan_once(
         &self,
         moves: &[Rehold],
@@ -137,6 +139,13 @@ impl Ledger {
                     state: old.state,
                     wanted: "re-planned",
                 }));
+            }
+            // Another re-plan moved it since this one was planned: refused
+            // before anything is written, so the transaction changes nothing.
+            if !m.planned_on(&old.units) {
+                return Err(ServiceError::domain(ReservationError::Changed(
+                    m.id.clone(),
+                )));
             }
             let new = Reservation {
                 units: m.units.clone(),

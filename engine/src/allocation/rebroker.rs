@@ -100,10 +100,12 @@ impl Move {
         self.cost_before.total() - self.cost_after.total()
     }
 
-    /// The reservation's new units as a [`Rehold`].
+    /// The reservation's new units as a [`Rehold`], planned on the units it
+    /// held.
     pub fn rehold(&self) -> Rehold {
         Rehold {
             id: self.reservation_id.clone(),
+            before: self.before.clone(),
             units: self.after.clone(),
         }
     }

@@ -82,8 +82,27 @@ pub struct Finished {
 pub struct Rehold {
     /// The held reservation.
     pub id: String,
+    /// What it held when the move was planned: the move applies only while
+    /// it still holds exactly these units (in any order).
+    pub before: Vec<ReservedUnits>,
     /// What it holds after the move (replacing all it held).
     pub units: Vec<ReservedUnits>,
+}
+
+impl Rehold {
+    /// Whether `held` (what the reservation holds now) are the units the
+    /// move was planned on, in any order.
+    pub fn planned_on(&self, held: &[ReservedUnits]) -> bool {
+        fn sorted(units: &[ReservedUnits]) -> Vec<(&str, NodeId, SkuId, u32)> {
+            let mut keys: Vec<_> = units
+                .iter()
+                .map(|u| (u.line_id.as_str(), u.node, u.sku, u.quantity))
+                .collect();
+            keys.sort_unstable();
+            keys
+        }
+        held.len() == self.before.len() && sorted(held) == sorted(&self.before)
+    }
 }
 
 /// One reservation.
@@ -129,6 +148,12 @@ pub enum ReservationError {
     /// Stock was short when the hold was taken.
     #[error(transparent)]
     Stock(#[from] StockError),
+    /// A re-plan's move was planned on other units than the reservation
+    /// holds now: another re-plan moved it since.
+    #[error(
+        "reservation {0:?} changed since the re-plan was planned (another re-plan moved it first)"
+    )]
+    Changed(String),
     /// A node's daily capacity was used up by other commits since the solve.
     #[error("{node} has {remaining} units of capacity left today, {requested} requested")]
     Capacity {
@@ -147,6 +172,7 @@ impl Classify for ReservationError {
             ReservationError::NotFound(_) => ErrorCode::NotFound,
             ReservationError::WrongState { .. } => ErrorCode::FailedPrecondition,
             ReservationError::Stock(e) => e.code(),
+            ReservationError::Changed(_) => ErrorCode::FailedPrecondition,
             ReservationError::Capacity { .. } => ErrorCode::FailedPrecondition,
         }
     }
@@ -291,7 +317,9 @@ impl ReservationBook {
     /// its id, order, decision and expiry; its old units and their
     /// capacity are given back and the new units held, their capacity
     /// taken on each node's local day at `now`. Fails, changing nothing,
-    /// when a reservation is not held, a node's capacity of the day or a
+    /// when a reservation is not held, holds other units than its move's
+    /// `before` ([`ReservationError::Changed`]: another re-plan moved it
+    /// since this one was planned), or a node's capacity of the day or a
     /// pair's stock (counting what the moves free) does not cover the new
     /// units. Returns the reservations as they are now, in `moves` order.
     pub fn replan(
@@ -316,6 +344,9 @@ impl ReservationBook {
                     state: r.state,
                     wanted: "re-planned",
                 });
+            }
+            if !m.planned_on(&r.units) {
+                return Err(ReservationError::Changed(m.id.clone()));
             }
             release.extend(
                 r.units
@@ -648,10 +679,12 @@ mod tests {
                 &[
                     Rehold {
                         id: a.id.clone(),
+                        before: a.units.clone(),
                         units: units(other, sku, 3),
                     },
                     Rehold {
                         id: b.id.clone(),
+                        before: b.units.clone(),
                         units: units(other, sku, 2),
                     },
                 ],
@@ -664,6 +697,7 @@ mod tests {
             .replan(
                 &[Rehold {
                     id: b.id.clone(),
+                    before: b.units.clone(),
                     units: units(other, sku, 2),
                 }],
                 now,
@@ -689,6 +723,7 @@ mod tests {
             .replan(
                 &[Rehold {
                     id: a.id.clone(),
+                    before: a.units.clone(),
                     units: units(other, sku, 1),
                 }],
                 now,
@@ -710,6 +745,95 @@ mod tests {
         assert_eq!(replayed.stock().held(other, sku), 2);
         assert_eq!(replayed.stock().held(atl, sku), 3);
         assert_eq!(replayed.get(&b.id).unwrap(), book.get(&b.id).unwrap());
+    }
+
+    #[test]
+    fn a_move_planned_on_units_the_hold_no_longer_has_is_refused() {
+        let (book, atl, sku) = book();
+        let ont = book.stock().network().node_id("DC-ONT").unwrap();
+        let now = SystemTime::now();
+        let level = StockLevel {
+            on_hand: 4,
+            reserved: 0,
+            protected: 0,
+        };
+        book.stock()
+            .replace_node(ont, vec![(sku, level)], 0, now)
+            .unwrap();
+        let ttl = Duration::from_secs(60);
+        let a = book.hold("o1", "d1", units(atl, sku, 3), ttl, now).unwrap();
+        let b = book.hold("o2", "d2", units(atl, sku, 2), ttl, now).unwrap();
+        // Two re-plans planned on the same holds; the first to apply moves b.
+        let first = Rehold {
+            id: b.id.clone(),
+            before: b.units.clone(),
+            units: units(ont, sku, 2),
+        };
+        let second = [
+            Rehold {
+                id: a.id.clone(),
+                before: a.units.clone(),
+                units: units(ont, sku, 1),
+            },
+            Rehold {
+                id: b.id.clone(),
+                before: b.units.clone(),
+                units: units(ont, sku, 1),
+            },
+        ];
+        book.replan(std::slice::from_ref(&first), now).unwrap();
+        let before = book.image();
+        let refused = book.replan(&second, now).unwrap_err();
+        assert!(
+            matches!(&refused, ReservationError::Changed(id) if *id == b.id),
+            "{refused}"
+        );
+        assert_eq!(refused.code(), ErrorCode::FailedPrecondition);
+        assert!(refused.to_string().contains("changed since"), "{refused}");
+        assert_eq!(book.image(), before, "nothing changed, a's move neither");
+        assert_eq!(book.stock().held(atl, sku), 3);
+        assert_eq!(book.stock().held(ont, sku), 2);
+        // Re-applying the first re-plan is refused too: b moved already.
+        let again = book.replan(std::slice::from_ref(&first), now).unwrap_err();
+        assert!(matches!(again, ReservationError::Changed(_)), "{again}");
+        // Planned on what b holds now, in any order, the move applies.
+        let split = vec![
+            ReservedUnits {
+                line_id: "l1".into(),
+                node: ont,
+                sku,
+                quantity: 1,
+            },
+            ReservedUnits {
+                line_id: "l1".into(),
+                node: atl,
+                sku,
+                quantity: 1,
+            },
+        ];
+        book.replan(
+            &[Rehold {
+                id: b.id.clone(),
+                before: units(ont, sku, 2),
+                units: split.clone(),
+            }],
+            now,
+        )
+        .unwrap();
+        let reversed: Vec<_> = split.iter().rev().cloned().collect();
+        let moved = book
+            .replan(
+                &[Rehold {
+                    id: b.id.clone(),
+                    before: reversed,
+                    units: units(ont, sku, 2),
+                }],
+                now,
+            )
+            .unwrap();
+        assert_eq!(moved[0].units, units(ont, sku, 2));
+        assert_eq!(book.stock().held(atl, sku), 3);
+        assert_eq!(book.stock().held(ont, sku), 2);
     }
 
     #[test]

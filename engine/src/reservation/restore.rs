@@ -77,8 +77,9 @@ impl ReservationBook {
 impl ReservationBook {
     /// Replays a re-plan's move as it was made: the held reservation `id`
     /// now holds `units` with `capacity_days`, without checking them (they
-    /// were checked when it was made). False, changing nothing, when the
-    /// book has no such held reservation.
+    /// were checked when it was made, as was what the reservation held
+    /// before: a recorded move is applied whatever it moves from). False,
+    /// changing nothing, when the book has no such held reservation.
     pub fn replay_replan(
         &self,
         id: &str,
