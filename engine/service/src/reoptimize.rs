@@ -12,9 +12,10 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use allot_engine::allocation::backlog::{BacklogError, JointViolation};
 use allot_engine::allocation::rebroker::{HeldOrder, RebrokerParams, Rebrokered, rebroker};
 use allot_engine::allocation::request::OrderRequest;
-use allot_engine::network::{NodeId, SkuId};
+use allot_engine::network::{Network, NodeId, SkuId};
 use allot_engine::reservation::{Rehold, Reservation};
 
 use crate::clock::Clock;
@@ -164,9 +165,7 @@ impl<W: Wire> Reoptimizing<W> {
                 rebroker(&allocator.allocator, held, params, deadline, now)
             })
             .await?
-            .map_err(|e| {
-                ServiceError::precondition(format!("the held orders cannot be re-planned: {e}"))
-            })?;
+            .map_err(|e| not_replannable(self.engine.allocator.book().stock().network(), &e))?;
         plan.skipped
             .extend(unreadable.into_iter().map(|(reservation_id, reason)| {
                 allot_engine::allocation::rebroker::Skipped {
@@ -338,5 +337,67 @@ impl<W: Wire> Reoptimizing<W> {
                     .map_err(|e| format!("its decision record holds no order to re-plan: {e}"))
             })
             .collect()
+    }
+}
+
+/// Why the held orders cannot be re-planned, in words an operator acts on
+/// (FAILED_PRECONDITION). Held plans that take more of a stock pool than
+/// it holds mean the stock feed reports fewer units on hand there than
+/// allot holds: the message names the node and SKU and says to resync
+/// the feed or narrow the selection.
+fn not_replannable(network: &Network, error: &BacklogError) -> ServiceError {
+    match error {
+        BacklogError::CurrentJoint(violation @ JointViolation::Stock { sku, node, .. }) => {
+            let node = network
+                .nodes()
+                .get(node.0 as usize)
+                .map_or_else(|| format!("node #{}", node.0), |n| n.code.clone());
+            let sku = network
+                .skus()
+                .get(sku.0 as usize)
+                .map_or_else(|| format!("SKU #{}", sku.0), |s| s.code.clone());
+            ServiceError::precondition(format!(
+                "the held orders cannot be re-planned: the stock feed reports fewer units of {sku} on hand at {node} than allot holds there ({violation}); resync the stock feed for {node}, or narrow the selection to leave out the holds of {sku} at {node}"
+            ))
+        }
+        _ => ServiceError::precondition(format!("the held orders cannot be re-planned: {error}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use allot_engine::network::DEMO_SEED;
+
+    use super::*;
+    use crate::error::Code;
+
+    #[test]
+    fn held_plans_over_the_stock_say_the_feed_is_short_and_what_to_do() {
+        let network = Network::demo(DEMO_SEED);
+        let node = network.node_id("DC-ATL").unwrap();
+        let sku = SkuId(0);
+        let error = BacklogError::CurrentJoint(JointViolation::Stock {
+            sku,
+            node,
+            tier: "protected",
+            planned: 5,
+            pool: 3,
+        });
+        let refused = not_replannable(&network, &error);
+        assert_eq!(refused.code(), Code::FailedPrecondition);
+        let message = refused.to_string();
+        for part in [
+            network.node(node).code.as_str(),
+            network.sku(sku).code.as_str(),
+            "fewer units",
+            "5 protected units planned, the pool holds 3",
+            "resync the stock feed",
+            "narrow the selection",
+        ] {
+            assert!(message.contains(part), "{part:?} in {message}");
+        }
+        let other = not_replannable(&network, &BacklogError::MovePenalty(-1));
+        assert_eq!(other.code(), Code::FailedPrecondition);
+        assert!(other.to_string().contains("move_penalty"), "{other}");
     }
 }

@@ -90,8 +90,11 @@ pub enum BacklogError {
         /// Why.
         reason: String,
     },
-    /// The current plans together use more than the pools hold.
-    #[error("the current plans do not fit the shared pools: {0}")]
+    /// The current plans together use more than the pools hold: for held
+    /// orders, the stock feed reports fewer units on hand than they hold.
+    #[error(
+        "the current plans use more than the shared pools hold ({0}): there is less stock or capacity than the plans already hold (for held orders, the stock feed reports fewer units on hand than allot holds); resync the stock feed, or narrow the selection to leave out the orders on that pool"
+    )]
     CurrentJoint(JointViolation),
     /// A negative move penalty.
     #[error("move_penalty must be at least 0, got {0}")]

@@ -245,6 +245,13 @@ fn current_plans_that_overdraw_a_pool_are_refused() {
         ),
         "{err}"
     );
+    // It names the pool and says what to do.
+    let message = err.to_string();
+    assert!(
+        message.contains("units planned, the pool holds"),
+        "{message}"
+    );
+    assert!(message.contains("resync the stock feed"), "{message}");
     backlog.move_penalty = -1;
     assert_eq!(
         reoptimize(&backlog, far()).unwrap_err(),
