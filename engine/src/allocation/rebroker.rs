@@ -298,7 +298,7 @@ fn held_units<'a>(
     for u in orders.into_iter().flat_map(|o| &o.reservation.units) {
         *per_pair.entry((u.node, u.sku)).or_insert(0) += i64::from(u.quantity);
         if let Some(n) = per_node.get_mut(u.node.0 as usize) {
-            *n += u.quantity;
+            *n = n.saturating_add(u.quantity);
         }
     }
     (per_pair, per_node)

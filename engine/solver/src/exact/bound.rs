@@ -8,7 +8,8 @@
 //!
 //! Every value of the Lagrangian function is a valid lower bound; the
 //! multipliers are improved by subgradient steps (Polyak step towards the
-//! incumbent) and handed down to child nodes of the search.
+//! incumbent, projected to at most the backorder penalty) and handed down
+//! to child nodes of the search.
 
 use super::reduce::Model;
 
@@ -61,90 +62,81 @@ impl Lagrange {
 
     /// Value of node n's subproblem: fixed cost + best reduced-cost fill.
     /// When `x` is given, the units taken are subtracted from it per line.
+    /// Reads only the node's pairs the bound can use (`Model::pairs`): the
+    /// multipliers never exceed the backorder penalty.
     fn node_value(&mut self, m: &Model, n: usize, lambda: &[f64], x: Option<&mut [f64]>) -> f64 {
-        let base = n * m.l;
+        let pairs = m.pairs_of(n);
         if m.roomy[n] {
-            let r = base..base + m.l;
-            let (c1, c2, u1, u2) = (
-                &m.cost1f[r.clone()],
-                &m.cost2f[r.clone()],
-                &m.cap1f[r.clone()],
-                &m.cap2f[r],
-            );
             let mut sum = 0.0;
-            for line in 0..lambda.len() {
-                let lam = lambda[line];
-                sum += (c1[line] - lam).min(0.0) * u1[line] + (c2[line] - lam).min(0.0) * u2[line];
+            for p in pairs {
+                let lam = lambda[p.line as usize];
+                sum += (p.cost1 - lam).min(0.0) * p.units1 + (p.cost2 - lam).min(0.0) * p.units2;
             }
             if let Some(x) = x {
-                for line in 0..lambda.len() {
-                    let lam = lambda[line];
-                    let t1 = if c1[line] < lam { u1[line] } else { 0.0 };
-                    let t2 = if c2[line] < lam { u2[line] } else { 0.0 };
-                    x[line] -= t1 + t2;
+                for p in pairs {
+                    let lam = lambda[p.line as usize];
+                    let t1 = if p.cost1 < lam { p.units1 } else { 0.0 };
+                    let t2 = if p.cost2 < lam { p.units2 } else { 0.0 };
+                    x[p.line as usize] -= t1 + t2;
                 }
             }
             return m.fixed[n] as f64 + sum;
         }
         let mut sum = 0.0;
-        let mut units = 0u32;
+        let mut units = 0.0;
         self.items.clear();
-        for (line, &lam) in lambda.iter().enumerate() {
-            let i = base + line;
-            let r1 = m.cost1[i] as f64 - lam;
-            if r1 < 0.0 && m.cap1[i] > 0 {
-                sum += r1 * f64::from(m.cap1[i]);
-                units += m.cap1[i];
-                self.items.push((r1, i as u32));
-                let r2 = m.cost2[i] as f64 - lam;
-                if r2 < 0.0 && m.cap2[i] > 0 {
-                    sum += r2 * f64::from(m.cap2[i]);
-                    units += m.cap2[i];
-                    self.items.push((r2, (i as u32) | TIER2));
-                }
-            } else if m.cap1[i] == 0 {
-                let r2 = m.cost2[i] as f64 - lam;
-                if r2 < 0.0 && m.cap2[i] > 0 {
-                    sum += r2 * f64::from(m.cap2[i]);
-                    units += m.cap2[i];
-                    self.items.push((r2, (i as u32) | TIER2));
-                }
+        for (j, p) in pairs.iter().enumerate() {
+            let lam = lambda[p.line as usize];
+            // The cheap tier costs no more than the dear one, so the dear
+            // tier is taken only with the cheap one (or when it is empty).
+            let r1 = p.cost1 - lam;
+            if r1 < 0.0 && p.units1 > 0.0 {
+                sum += r1 * p.units1;
+                units += p.units1;
+                self.items.push((r1, j as u32));
+            }
+            let r2 = p.cost2 - lam;
+            if r2 < 0.0 && p.units2 > 0.0 {
+                sum += r2 * p.units2;
+                units += p.units2;
+                self.items.push((r2, (j as u32) | TIER2));
             }
         }
-        if units <= m.cap[n] {
+        let room = f64::from(m.cap[n]);
+        if units <= room {
             if let Some(x) = x {
                 for &(_, code) in &self.items {
-                    let i = (code & !TIER2) as usize;
+                    let p = &pairs[(code & !TIER2) as usize];
                     let u = if code & TIER2 != 0 {
-                        m.cap2[i]
+                        p.units2
                     } else {
-                        m.cap1[i]
+                        p.units1
                     };
-                    x[i - base] -= f64::from(u);
+                    x[p.line as usize] -= u;
                 }
             }
             return m.fixed[n] as f64 + sum;
         }
         self.items
             .sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        let mut room = m.cap[n];
+        let mut room = room;
         let mut sum = 0.0;
         let mut x = x;
         for &(r, code) in &self.items {
-            if room == 0 {
+            if room <= 0.0 {
                 break;
             }
-            let i = (code & !TIER2) as usize;
+            let p = &pairs[(code & !TIER2) as usize];
             let u = if code & TIER2 != 0 {
-                m.cap2[i]
+                p.units2
             } else {
-                m.cap1[i]
+                p.units1
             }
             .min(room);
             room -= u;
-            sum += r * f64::from(u);
+            sum += r * u;
             if let Some(x) = x.as_deref_mut() {
-                x[i - base] -= f64::from(u);
+                x[p.line as usize] -= u;
             }
         }
         m.fixed[n] as f64 + sum

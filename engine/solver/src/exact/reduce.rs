@@ -45,17 +45,35 @@ pub(crate) struct Model {
     pub split: i64,
     /// At most this many nodes may ship.
     pub k: usize,
-    /// `cost1` as floats (for the bound).
-    pub cost1f: Vec<f64>,
-    /// `cost2` as floats.
-    pub cost2f: Vec<f64>,
-    /// `cap1` as floats.
-    pub cap1f: Vec<f64>,
-    /// `cap2` as floats.
-    pub cap2f: Vec<f64>,
+    /// The (node, line) pairs the Lagrangian bound can ever take a unit
+    /// from, node by node: `pairs[pair_start[n]..pair_start[n + 1]]` are
+    /// node `n`'s. A pair is left out when it holds nothing, or when both
+    /// its tiers cost at least the backorder penalty (the bound keeps every
+    /// multiplier at or below it, so such a unit never has a negative
+    /// reduced cost). Sparse stock and dear lanes leave many pairs out.
+    pub pairs: Vec<Pair>,
+    /// Offsets of each node's pairs in `pairs`; `n() + 1` entries.
+    pub pair_start: Vec<usize>,
     /// Whether the node's capacity can never bind (it could ship all it
     /// holds of the order).
     pub roomy: Vec<bool>,
+}
+
+/// One (node, line) pair as the Lagrangian bound reads it: both tiers'
+/// unit costs and units as floats (a tier the bound can never use has no
+/// units).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pair {
+    /// The line.
+    pub line: u32,
+    /// Unit cost of the cheap tier.
+    pub cost1: f64,
+    /// Units of the cheap tier.
+    pub units1: f64,
+    /// Unit cost of the dear tier.
+    pub cost2: f64,
+    /// Units of the dear tier.
+    pub units2: f64,
 }
 
 impl Model {
@@ -98,10 +116,8 @@ impl Model {
             backorder: problem.allow_backorder.then_some(problem.backorder_penalty),
             split: problem.split_penalty,
             k: 0,
-            cost1f: Vec::new(),
-            cost2f: Vec::new(),
-            cap1f: Vec::new(),
-            cap2f: Vec::new(),
+            pairs: Vec::new(),
+            pair_start: Vec::new(),
             roomy: Vec::new(),
         };
         for (n, cand) in problem.candidates.iter().enumerate() {
@@ -154,14 +170,45 @@ impl Model {
             .max_nodes
             .map_or(usize::MAX, |k| k as usize)
             .min(m.n());
-        m.cost1f = m.cost1.iter().map(|&c| c as f64).collect();
-        m.cost2f = m.cost2.iter().map(|&c| c as f64).collect();
-        m.cap1f = m.cap1.iter().map(|&c| f64::from(c)).collect();
-        m.cap2f = m.cap2.iter().map(|&c| f64::from(c)).collect();
+        m.index_pairs();
         m.roomy = (0..m.n())
             .map(|n| u64::from(m.cap[n]) >= m.reach(n))
             .collect();
         m
+    }
+
+    /// Fills `pairs` and `pair_start` (see their docs).
+    fn index_pairs(&mut self) {
+        let below_backorder = |c: i64| self.backorder.is_none_or(|bp| c < bp);
+        let mut pairs = Vec::new();
+        let mut start = Vec::with_capacity(self.n() + 1);
+        for n in 0..self.n() {
+            start.push(pairs.len());
+            for line in 0..self.l {
+                let i = self.at(n, line);
+                let take1 = self.cap1[i] > 0 && below_backorder(self.cost1[i]);
+                let take2 = self.cap2[i] > 0 && below_backorder(self.cost2[i]);
+                if !take1 && !take2 {
+                    continue;
+                }
+                pairs.push(Pair {
+                    line: line as u32,
+                    cost1: self.cost1[i] as f64,
+                    units1: if take1 { f64::from(self.cap1[i]) } else { 0.0 },
+                    cost2: self.cost2[i] as f64,
+                    units2: if take2 { f64::from(self.cap2[i]) } else { 0.0 },
+                });
+            }
+        }
+        start.push(pairs.len());
+        self.pairs = pairs;
+        self.pair_start = start;
+    }
+
+    /// Node `n`'s pairs (see `pairs`).
+    #[inline]
+    pub fn pairs_of(&self, n: usize) -> &[Pair] {
+        &self.pairs[self.pair_start[n]..self.pair_start[n + 1]]
     }
 
     /// The total units node `n` could ship, ignoring capacity.

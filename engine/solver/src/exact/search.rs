@@ -30,8 +30,11 @@ const DEFLECTION: f64 = 0.3;
 /// The branch and bound covers node sets of at least this many nodes
 /// (smaller sets are settled by enumeration first).
 const MIN_SEARCHED: usize = 3;
-/// "No cost" marker of the enumeration bounds.
-const BIG: i64 = i64::MAX / 4;
+/// "No cost" marker of the enumeration bounds (a line no node of a pair can
+/// serve) and the cap on every floor: any finite value is a valid bound on
+/// an impossible plan, a capped floor is still a lower bound, and sums of
+/// thousands of capped floors stay exact (below 2^53).
+const NO_FLOOR: f64 = (1u64 << 40) as f64;
 
 /// One open search node.
 #[derive(Debug, Clone)]
@@ -178,26 +181,30 @@ impl<'a> Search<'a> {
 
     /// Per (node, line) of `pool`: the least cost of the line's full
     /// quantity if that node's cheapest unit (or a backorder) served it all;
-    /// `BIG` when the node holds none and backorders are not allowed.
-    fn line_floor(&self, pool: &[usize]) -> Vec<i64> {
+    /// `NO_FLOOR` when the node holds none and backorders are not allowed.
+    /// Floats, so the pair loop vectorises; the values are whole numbers far
+    /// below 2^53, so the sums are exact.
+    fn line_floor(&self, pool: &[usize]) -> Vec<f64> {
         let m = self.m;
-        let mut floor = vec![BIG; m.n() * m.l];
+        let mut floor = vec![NO_FLOOR; m.n() * m.l];
         for &n in pool {
             for line in 0..m.l {
                 let i = m.at(n, line);
                 let c = if m.cap1[i] > 0 {
-                    m.cost1[i]
+                    Some(m.cost1[i])
                 } else if m.cap2[i] > 0 {
-                    m.cost2[i]
+                    Some(m.cost2[i])
                 } else {
-                    BIG
+                    None
                 };
-                let unit = m.backorder.map_or(c, |bp| c.min(bp));
-                floor[i] = if unit >= BIG {
-                    BIG
-                } else {
-                    unit * i64::from(m.qty[line])
+                let unit = match (c, m.backorder) {
+                    (Some(c), Some(bp)) => Some(c.min(bp)),
+                    (None, Some(bp)) => Some(bp),
+                    (c, None) => c,
                 };
+                floor[i] = unit.map_or(NO_FLOOR, |u| {
+                    (u as f64 * f64::from(m.qty[line])).min(NO_FLOOR)
+                });
             }
         }
         floor
@@ -205,11 +212,32 @@ impl<'a> Search<'a> {
 
     /// Settles every pair of nodes in `pool`: a pair whose cheap bound
     /// (fixed costs + each line at the cheaper node's unit cost) cannot beat
-    /// the incumbent is skipped, the rest are assigned exactly. False when
-    /// the deadline struck.
-    fn pairs(&mut self, pool: &[usize], floor: &[i64]) -> bool {
+    /// the incumbent is skipped, the rest are assigned exactly. A node whose
+    /// every pair is skipped (its bound with the cheapest other node and
+    /// each line at the pool's cheapest unit) is skipped outright. False
+    /// when the deadline struck.
+    fn pairs(&mut self, pool: &[usize], floor: &[f64]) -> bool {
         let m = self.m;
         let l = m.l;
+        let beats = |ub: i64, lb: f64| ub == i64::MAX || lb < ub as f64;
+        let mut least = vec![NO_FLOOR; l];
+        for &n in pool {
+            for (lo, &f) in least.iter_mut().zip(&floor[n * l..(n + 1) * l]) {
+                *lo = f.min(*lo);
+            }
+        }
+        let cheapest = pool.iter().map(|&n| m.fixed[n]).min().unwrap_or(0);
+        let pool: Vec<usize> = pool
+            .iter()
+            .copied()
+            .filter(|&a| {
+                let rest = (m.fixed[a] + cheapest - m.split) as f64;
+                beats(
+                    self.ub,
+                    rest + floor_sum(&floor[a * l..(a + 1) * l], &least),
+                )
+            })
+            .collect();
         let mut count = 0u32;
         for (ia, &a) in pool.iter().enumerate() {
             for &b in &pool[ia + 1..] {
@@ -218,12 +246,9 @@ impl<'a> Search<'a> {
                     self.timed_out = true;
                     return false;
                 }
-                let mut lb = m.fixed[a] + m.fixed[b] - m.split;
+                let fixed = (m.fixed[a] + m.fixed[b] - m.split) as f64;
                 let (ra, rb) = (&floor[a * l..(a + 1) * l], &floor[b * l..(b + 1) * l]);
-                for line in 0..l {
-                    lb = lb.saturating_add(ra[line].min(rb[line]));
-                }
-                if lb < self.ub {
+                if beats(self.ub, fixed + floor_sum(ra, rb)) {
                     self.try_set(&[a, b]);
                 }
             }
@@ -294,8 +319,12 @@ impl<'a> Search<'a> {
                 self.ub as f64
             };
             let step = node.theta * (target - lb).max(1e-3) / norm;
+            // Above the backorder penalty a multiplier only lowers the
+            // bound (the line is backordered anyway), so the step is
+            // projected back to it; the bound's pair list relies on this.
+            let cap = m.backorder.map_or(f64::INFINITY, |bp| bp as f64);
             for (lam, d) in node.lambda.iter_mut().zip(&dir) {
-                *lam += step * d;
+                *lam = (*lam + step * d).min(cap);
             }
         }
         node.lambda.copy_from_slice(&best_lambda);
@@ -414,4 +443,20 @@ impl<'a> Search<'a> {
         }
         true
     }
+}
+
+/// Sum over lines of the lesser of two nodes' floors, in four independent
+/// accumulators so the loop vectorises (the floors are whole numbers, so
+/// the order of the additions does not change the sum).
+fn floor_sum(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (a4, a_rest) = a.as_chunks::<4>();
+    let (b4, b_rest) = b.as_chunks::<4>();
+    for (x, y) in a4.iter().zip(b4) {
+        for j in 0..4 {
+            acc[j] += x[j].min(y[j]);
+        }
+    }
+    let tail: f64 = a_rest.iter().zip(b_rest).map(|(x, y)| x.min(*y)).sum();
+    acc.iter().sum::<f64>() + tail
 }
