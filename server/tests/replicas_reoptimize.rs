@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use allot_client::AllotClient;
 use allot_client::proto as pb;
 use allot_tests::crash::workload::{Levels, read_levels};
+use allot_tests::orders::{committed, line, order};
 use allot_tests::replicas::Fleet;
 use tonic::Code;
 
@@ -25,36 +26,16 @@ const ORDERS: usize = 3;
 /// Longest wait for a replica to show what the other wrote.
 const CONVERGE: Duration = Duration::from_secs(60);
 
-fn line(id: &str, sku: &str) -> pb::OrderLine {
-    pb::OrderLine {
-        line_id: id.into(),
-        sku: sku.into(),
-        quantity: 1,
-        unit_price_minor: None,
-        weight_grams: None,
-    }
-}
-
-/// An order of one A and one B to Atlanta, committed under its own key.
-fn order(i: usize) -> pb::AllocateRequest {
-    pb::AllocateRequest {
-        order_id: format!("o-{i}"),
-        lines: vec![line("a", A), line("b", B)],
-        destination: Some(pb::Destination {
-            location: Some(pb::destination::Location::PostalCode("30301".into())),
-            country_code: "US".into(),
-            ..Default::default()
-        }),
-        service_level: pb::ServiceLevel::Ground as i32,
-        promised_by: None,
-        options: Some(pb::AllocationOptions {
-            allow_backorder: true,
-            commit: true,
-            idempotency_key: format!("k-{i}"),
-            ..Default::default()
-        }),
-        context: None,
-    }
+/// Order `i`: one A and one B to Atlanta, committed under its own key.
+fn order_of(i: usize) -> pb::AllocateRequest {
+    committed(
+        order(
+            &format!("o-{i}"),
+            vec![line("a", A, 1), line("b", B, 1)],
+            "30301",
+        ),
+        &format!("k-{i}"),
+    )
 }
 
 /// Replaces `node`'s stock with `rows` (SKU, on hand) through `api`.
@@ -203,7 +184,7 @@ async fn replicas_replan_the_same_holds_once() {
     for i in 0..ORDERS {
         let answer = first
             .allocation()
-            .allocate(order(i))
+            .allocate(order_of(i))
             .await
             .unwrap()
             .into_inner();

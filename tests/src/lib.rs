@@ -3,7 +3,9 @@
 //! clients and restarted on the same data directory. It is a library so that
 //! the gate test (`server/tests/crash.rs`, which gets the `allot` binary from
 //! cargo as `CARGO_BIN_EXE_allot`) and the benchmark (`crash-bench` in
-//! `benches/`) run the same code.
+//! `benches/`) run the same code. [`orders`] builds the orders the
+//! integration tests and the gate tests send.
 
 pub mod crash;
+pub mod orders;
 pub mod replicas;
