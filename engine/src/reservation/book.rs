@@ -154,6 +154,9 @@ pub enum ReservationError {
         "reservation {0:?} changed since the re-plan was planned (another re-plan moved it first)"
     )]
     Changed(String),
+    /// A re-plan listed the same reservation twice.
+    #[error("reservation {0:?} is listed twice in one re-plan")]
+    Repeated(String),
     /// A node's daily capacity was used up by other commits since the solve.
     #[error("{node} has {remaining} units of capacity left today, {requested} requested")]
     Capacity {
@@ -173,6 +176,7 @@ impl Classify for ReservationError {
             ReservationError::WrongState { .. } => ErrorCode::FailedPrecondition,
             ReservationError::Stock(e) => e.code(),
             ReservationError::Changed(_) => ErrorCode::FailedPrecondition,
+            ReservationError::Repeated(_) => ErrorCode::InvalidArgument,
             ReservationError::Capacity { .. } => ErrorCode::FailedPrecondition,
         }
     }
@@ -319,7 +323,8 @@ impl ReservationBook {
     /// taken on each node's local day at `now`. Fails, changing nothing,
     /// when a reservation is not held, holds other units than its move's
     /// `before` ([`ReservationError::Changed`]: another re-plan moved it
-    /// since this one was planned), or a node's capacity of the day or a
+    /// since this one was planned), is listed twice
+    /// ([`ReservationError::Repeated`]), or a node's capacity of the day or a
     /// pair's stock (counting what the moves free) does not cover the new
     /// units. Returns the reservations as they are now, in `moves` order.
     pub fn replan(
@@ -333,7 +338,11 @@ impl ReservationBook {
         let mut given_back: HashMap<(NodeId, NaiveDate), u32> = HashMap::new();
         let mut taken: HashMap<(NodeId, NaiveDate), u32> = HashMap::new();
         let mut days = Vec::with_capacity(moves.len());
+        let mut seen = std::collections::HashSet::with_capacity(moves.len());
         for m in moves {
+            if !seen.insert(m.id.as_str()) {
+                return Err(ReservationError::Repeated(m.id.clone()));
+            }
             let r = inner
                 .by_id
                 .get(&m.id)
@@ -834,6 +843,21 @@ mod tests {
         assert_eq!(moved[0].units, units(ont, sku, 2));
         assert_eq!(book.stock().held(atl, sku), 3);
         assert_eq!(book.stock().held(ont, sku), 2);
+        // The same hold listed twice in one re-plan is refused, nothing
+        // changed (each copy alone was planned on what it holds).
+        let twice = Rehold {
+            id: a.id.clone(),
+            before: a.units.clone(),
+            units: units(ont, sku, 1),
+        };
+        let before = book.image();
+        let repeated = book.replan(&[twice.clone(), twice], now).unwrap_err();
+        assert!(
+            matches!(&repeated, ReservationError::Repeated(id) if *id == a.id),
+            "{repeated}"
+        );
+        assert_eq!(repeated.code(), ErrorCode::InvalidArgument);
+        assert_eq!(book.image(), before);
     }
 
     #[test]
