@@ -205,6 +205,18 @@ async fn replicas_replan_the_same_holds_once() {
     })
     .await;
 
+    // The replica that did not make the orders reads their decision
+    // records from the shared ledger and proposes the same two moves.
+    let proposal = second
+        .allocation()
+        .reoptimize_backlog(replan(false))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(proposal.orders, ORDERS as u32, "{proposal:#?}");
+    assert!(proposal.skipped.is_empty(), "{proposal:#?}");
+    assert_eq!(proposal.moves.len(), 2, "{proposal:#?}");
+
     // Both replicas re-plan and commit the same holds at once.
     let (one, two) = tokio::join!(
         async { first.allocation().reoptimize_backlog(replan(true)).await },

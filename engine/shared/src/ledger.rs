@@ -6,7 +6,7 @@
 //! on the bus; the replica that made the change mirrors the new levels at
 //! once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -412,14 +412,23 @@ impl SharedLedger for Ledger {
         self.outbox
     }
 
-    fn decision<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, ServiceError>> {
+    fn decisions<'a>(
+        &'a self,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<HashMap<String, Vec<u8>>, ServiceError>> {
         Box::pin(self.within(async move {
+            if ids.is_empty() {
+                return Ok(HashMap::new());
+            }
             let client = self.client().await?;
-            let row = client
-                .query_opt("SELECT record FROM allot_decisions WHERE id = $1", &[&id])
+            let rows = client
+                .query(
+                    "SELECT id, record FROM allot_decisions WHERE id = ANY($1)",
+                    &[&ids],
+                )
                 .await
                 .map_err(unavailable)?;
-            Ok(row.map(|r| r.get(0)))
+            Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
         }))
     }
 }

@@ -62,8 +62,8 @@ impl Decisions {
 
     /// The encoded records of `ids`, in `ids` order, each as
     /// [`Decisions::read`] answers it; the decision log is read in one
-    /// blocking task, and with a shared ledger a record the log does not
-    /// have is read from there.
+    /// blocking task, and with a shared ledger the records the log does not
+    /// have are read from there in one query.
     pub async fn read_many(&self, ids: &[DecisionId]) -> Vec<Result<Vec<u8>, ServiceError>> {
         let sink = self.sink.clone();
         let keys = ids.to_vec();
@@ -79,10 +79,22 @@ impl Decisions {
                 ids.len()
             ]
         });
+        // What the log does not have, from the shared ledger in one query.
+        let missing: Vec<String> = ids
+            .iter()
+            .zip(&local)
+            .filter(|(_, found)| matches!(found, Ok(None)))
+            .map(|(id, _)| id.as_str().to_string())
+            .collect();
+        let mut remote = match &self.shared {
+            Some(shared) if !missing.is_empty() => Some(shared.decisions(&missing).await),
+            _ => None,
+        };
         let mut records = Vec::with_capacity(ids.len());
         for (id, found) in ids.iter().zip(local) {
-            let found = match (found, &self.shared) {
-                (Ok(None), Some(shared)) => shared.decision(id.as_str()).await,
+            let found = match (found, remote.as_mut()) {
+                (Ok(None), Some(Ok(fetched))) => Ok(fetched.remove(id.as_str())),
+                (Ok(None), Some(Err(e))) => Err(e.clone()),
                 (found, _) => found,
             };
             records.push(found.and_then(|found| {

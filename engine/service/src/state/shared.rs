@@ -5,6 +5,7 @@
 //! guarded updates refuse any unit another replica took first. A lost race
 //! re-solves on the fresh levels the ledger mirrored back.
 
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use allot_engine::decisions::NewEvent;
@@ -79,6 +80,10 @@ pub trait SharedLedger: Send + Sync {
     /// outbox to every replica's feed (there is a bus); else the replica
     /// logs them in its own feed.
     fn publishes_events(&self) -> bool;
-    /// The encoded record of a decision made by any replica.
-    fn decision<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, ServiceError>>;
+    /// The encoded records of decisions made by any replica, by id, in one
+    /// query; an id the ledger does not have is absent from the map.
+    fn decisions<'a>(
+        &'a self,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<HashMap<String, Vec<u8>>, ServiceError>>;
 }
