@@ -5,6 +5,7 @@ use std::time::Duration;
 use allot_proto::v1::admin_service_client::AdminServiceClient;
 use allot_proto::v1::allocation_service_client::AllocationServiceClient;
 use allot_proto::v1::inventory_service_client::InventoryServiceClient;
+use allot_proto::v1::planning_service_client::PlanningServiceClient;
 use allot_proto::v1::promise_service_client::PromiseServiceClient;
 use allot_proto::v1::risk_service_client::RiskServiceClient;
 use tonic::service::interceptor::InterceptedService;
@@ -223,6 +224,12 @@ impl AllotClient {
     /// A client of `allot.v1.AdminService`.
     pub fn admin(&self) -> AdminServiceClient<AllotChannel> {
         AdminServiceClient::new(self.authorized())
+            .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
+    }
+
+    /// A client of `allot.v1.PlanningService`.
+    pub fn planning(&self) -> PlanningServiceClient<AllotChannel> {
+        PlanningServiceClient::new(self.authorized())
             .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
     }
 

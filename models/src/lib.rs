@@ -19,6 +19,7 @@
 //!
 //! No tonic, no prost: this crate is transport-neutral like the engine.
 
+pub mod demand;
 pub mod drift;
 pub mod features;
 pub mod registry;

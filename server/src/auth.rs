@@ -21,7 +21,8 @@ pub enum Role {
     /// ReoptimizeBacklog, ReportReturns.
     Operate,
     /// The decision feed, ExplainDecision, ReplayDecision, stock and
-    /// reservation reads, GetNetwork, GetModelInfo, GetModelDrift.
+    /// reservation reads, GetNetwork, GetModelInfo, GetModelDrift,
+    /// ForecastDemand.
     Read,
     /// ReloadModels, RollbackModels, ClearShadowModels, and any RPC not
     /// listed above.
@@ -113,7 +114,8 @@ fn required_role(path: &str) -> Option<Role> {
         | "DecisionService/ReplayDecision"
         | "AdminService/GetNetwork"
         | "AdminService/GetModelInfo"
-        | "AdminService/GetModelDrift" => Role::Read,
+        | "AdminService/GetModelDrift"
+        | "PlanningService/ForecastDemand" => Role::Read,
         // Fail closed: an RPC added to the contract needs admin until it is
         // given its role here.
         _ => Role::Admin,

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 pub use allot_service::config::{
-    AllocationConfig, DecisionsConfig, ModelsConfig, NetworkConfig, PromiseConfig, ReviewPolicy,
-    ServiceConfig, StateConfig, StockConfig,
+    AllocationConfig, DecisionsConfig, DemandConfig, ModelsConfig, NetworkConfig, PromiseConfig,
+    ReviewPolicy, ServiceConfig, StateConfig, StockConfig,
 };
 pub use allot_service::privacy::PrivacyConfig;
 
@@ -44,6 +44,8 @@ pub struct Config {
     pub auth: crate::auth::AuthConfig,
     /// The key personal data is hashed with (docs/security.md).
     pub privacy: PrivacyConfig,
+    /// Demand forecasts: the sales history they start from.
+    pub demand: DemandConfig,
 }
 
 /// gRPC listener and limits.
@@ -111,6 +113,7 @@ impl Default for GrpcConfig {
                     ("AllocationService/ReoptimizeBacklog", 2),
                     ("PromiseService/GetDeliveryPromise", 512),
                     ("RiskService/ScoreOrder", 512),
+                    ("PlanningService/ForecastDemand", 16),
                     ("InventoryService/ReplaceNodeStock", 8),
                     ("InventoryService/StreamStockDeltas", 16),
                     ("DecisionService/WatchDecisions", 64),
@@ -190,6 +193,7 @@ impl Config {
             decisions: self.decisions.clone(),
             state: self.state.clone(),
             privacy: self.privacy.clone(),
+            demand: self.demand.clone(),
         }
     }
 

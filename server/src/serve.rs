@@ -9,6 +9,7 @@ use allot_proto::v1::admin_service_server::AdminServiceServer;
 use allot_proto::v1::allocation_service_server::AllocationServiceServer;
 use allot_proto::v1::decision_service_server::DecisionServiceServer;
 use allot_proto::v1::inventory_service_server::InventoryServiceServer;
+use allot_proto::v1::planning_service_server::PlanningServiceServer;
 use allot_proto::v1::promise_service_server::PromiseServiceServer;
 use allot_proto::v1::returns_service_server::ReturnsServiceServer;
 use allot_proto::v1::risk_service_server::RiskServiceServer;
@@ -28,7 +29,8 @@ use crate::deadline::Budget;
 use crate::gate::RequestGateLayer;
 use crate::records::ProtoWire;
 use crate::services::{
-    AdminApi, AllocationApi, DecisionApi, InventoryApi, PromiseApi, ReturnsApi, RiskApi,
+    AdminApi, AllocationApi, DecisionApi, InventoryApi, PlanningApi, PromiseApi, ReturnsApi,
+    RiskApi,
 };
 
 /// The services the adapters serve from, once loaded.
@@ -43,6 +45,10 @@ pub enum ServeError {
     /// The fraud feature history could not be rebuilt from the decision log.
     #[error("startup failed: {0}")]
     History(#[from] allot_service::fraud_history::HistoryError),
+    /// The demand sales history could not be rebuilt (decision log or
+    /// `demand.history_file`).
+    #[error("startup failed: cannot rebuild the demand sales history: {0}")]
+    Sales(allot_service::ServiceError),
     /// The shared ledger or the bus could not be opened.
     #[error("startup failed: {0}")]
     Shared(#[from] allot_shared::SharedError),
@@ -73,7 +79,7 @@ pub enum ServeError {
 }
 
 /// Names of every service whose health is reported (besides the overall "").
-fn service_names() -> [&'static str; 7] {
+fn service_names() -> [&'static str; 8] {
     fn name<S: NamedService>() -> &'static str {
         S::NAME
     }
@@ -85,6 +91,7 @@ fn service_names() -> [&'static str; 7] {
         name::<RiskServiceServer<RiskApi>>(),
         name::<ReturnsServiceServer<ReturnsApi>>(),
         name::<DecisionServiceServer<DecisionApi>>(),
+        name::<PlanningServiceServer<PlanningApi>>(),
     ]
 }
 
@@ -186,6 +193,10 @@ pub async fn serve(
         .add_service(
             DecisionServiceServer::new(DecisionApi::new(ready.clone()))
                 .max_decoding_message_size(max),
+        )
+        .add_service(
+            PlanningServiceServer::new(PlanningApi::new(ready.clone(), budget))
+                .max_decoding_message_size(max),
         );
 
     tokio::spawn(async move {
@@ -226,6 +237,13 @@ pub async fn serve(
         let engine = Arc::new(loaded);
         let wire = Arc::new(ProtoWire::new(&engine));
         allot_service::fraud_history::refill(engine.clone(), wire.clone()).await?;
+        allot_service::demand::sales::rebuild(
+            engine.clone(),
+            wire.clone(),
+            service_config.demand.history_file.clone(),
+        )
+        .await
+        .map_err(ServeError::Sales)?;
         // Kept until `serve` returns: its tasks stop when it is dropped.
         let shared = crate::scale_out::open(&service_config.state, &engine).await?;
         let _health_of_shared = shared

@@ -10,6 +10,7 @@ use allot_proto::v1::admin_service_client::AdminServiceClient;
 use allot_proto::v1::allocation_service_client::AllocationServiceClient;
 use allot_proto::v1::decision_service_client::DecisionServiceClient;
 use allot_proto::v1::inventory_service_client::InventoryServiceClient;
+use allot_proto::v1::planning_service_client::PlanningServiceClient;
 use allot_proto::v1::promise_service_client::PromiseServiceClient;
 use allot_proto::v1::returns_service_client::ReturnsServiceClient;
 use allot_proto::v1::risk_service_client::RiskServiceClient;
@@ -167,13 +168,17 @@ async fn call(channel: Channel, rpc: &str, token: Option<&str>) -> Code {
             .get_model_drift(with(pb::GetModelDriftRequest::default(), token))
             .await
             .map(drop),
+        "ForecastDemand" => PlanningServiceClient::new(channel)
+            .forecast_demand(with(pb::ForecastDemandRequest::default(), token))
+            .await
+            .map(drop),
         other => panic!("no call for {other}"),
     };
     code(result)
 }
 
 /// Every RPC of the contract with the role that may call it.
-const RPCS: [(&str, Role); 24] = [
+const RPCS: [(&str, Role); 25] = [
     ("Allocate", Role::Decide),
     ("EvaluatePlan", Role::Decide),
     ("GetDeliveryPromise", Role::Decide),
@@ -195,6 +200,7 @@ const RPCS: [(&str, Role); 24] = [
     ("GetNetwork", Role::Read),
     ("GetModelInfo", Role::Read),
     ("GetModelDrift", Role::Read),
+    ("ForecastDemand", Role::Read),
     ("ReloadModels", Role::Admin),
     ("RollbackModels", Role::Admin),
     ("ClearShadowModels", Role::Admin),

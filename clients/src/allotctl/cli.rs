@@ -106,6 +106,9 @@ pub enum Command {
     /// drift (AdminService).
     #[command(subcommand)]
     Models(super::models::ModelsCommand),
+    /// Forecast the units SKUs will sell per day in regions or nodes'
+    /// regions, with the 10/50/90% quantiles (PlanningService.ForecastDemand).
+    Forecast(super::forecast::ForecastArgs),
 }
 
 /// Arguments of `health`.

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod commands;
 pub mod decisions;
+pub mod forecast;
 pub mod load;
 pub mod models;
 pub mod output;

@@ -26,6 +26,21 @@ pub struct ServiceConfig {
     pub state: StateConfig,
     /// The key personal data is hashed with.
     pub privacy: crate::privacy::PrivacyConfig,
+    /// Demand forecasts: the sales history they start from.
+    pub demand: DemandConfig,
+}
+
+/// Demand forecasts (ForecastDemand).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemandConfig {
+    /// Daily sales to start the history from, read at startup: a CSV with
+    /// the header `sku,region,date,units` (SKU and region codes, local
+    /// date `YYYY-MM-DD`, units sold that day). A day listed replaces what
+    /// the decision log counted for that SKU and region; every day from
+    /// the file's first on counts as known. None: the history starts from
+    /// the decision log alone.
+    pub history_file: Option<PathBuf>,
 }
 
 /// Where reservations, stock, capacity use and idempotency keys are kept

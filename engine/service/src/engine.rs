@@ -12,6 +12,7 @@ use allot_engine::promise::{PromiseCacheConfig, Promiser};
 use allot_engine::reservation::ReservationBook;
 use allot_engine::stock::{StockError, StockLevel, StockStore};
 use allot_engine::transit::{ModelTag, TransitPredictor};
+use allot_models::demand::{DemandForecaster, SalesHistory};
 use allot_models::features::StoreConfig;
 use allot_models::registry::GateRefusal;
 use allot_models::risk::{RiskScorer, VersionOptions};
@@ -66,6 +67,11 @@ pub struct Engine {
     pub recovery: Option<Recovery>,
     /// The keyed hashing of personal data (records, feature store keys).
     pub privacy: Arc<Pseudonymizer>,
+    /// The demand model with its dispersion; `None` when the models
+    /// directory has no `demand.onnx`.
+    pub demand: Option<Arc<DemandForecaster>>,
+    /// Units ordered per SKU x region x day: the demand model's lags.
+    pub sales: Arc<SalesHistory>,
 }
 
 /// Why the engine could not load at startup.
@@ -278,6 +284,19 @@ impl Engine {
             ),
             None => (None, None, None),
         };
+        let demand = if dir.join("demand.onnx").is_file() {
+            let forecaster = DemandForecaster::load(&dir).map_err(models_error)?;
+            tracing::info!(
+                version = forecaster.version(),
+                dispersion_size = forecaster.dispersion_size(),
+                holdout_interval_coverage = forecaster.holdout_coverage().unwrap_or(f64::NAN),
+                "demand model loaded"
+            );
+            Some(Arc::new(forecaster))
+        } else {
+            tracing::info!(dir = %dir.display(), "no demand.onnx: demand forecasts are off");
+            None
+        };
         let promiser = Arc::new(Promiser::new(
             book.clone(),
             config.allocation.costs,
@@ -305,6 +324,8 @@ impl Engine {
             durable,
             recovery,
             privacy,
+            demand,
+            sales: Arc::new(SalesHistory::new()),
         })
     }
 }

@@ -22,6 +22,7 @@ pub mod allocate;
 pub mod clock;
 pub mod config;
 pub mod decisions;
+pub mod demand;
 pub mod engine;
 pub mod error;
 pub mod fraud;

@@ -11,6 +11,7 @@ use crate::allocate::{Allocation, EncodedKeys, SharedKeys};
 use crate::clock::{Clock, SystemClock};
 use crate::config::ServiceConfig;
 use crate::decisions::{Decisions, Replayer};
+use crate::demand::Forecasting;
 use crate::engine::Engine;
 use crate::error::ServiceError;
 use crate::fraud_returns::Returns;
@@ -49,6 +50,8 @@ pub struct Services<W: Wire> {
     pub reoptimize: Reoptimizing<W>,
     /// The models served.
     pub models: Models,
+    /// Demand forecasts.
+    pub demand: Forecasting,
     clock: Arc<dyn Clock>,
 }
 
@@ -127,6 +130,7 @@ impl<W: Wire> Services<W> {
             ),
             replay: Replayer::new(engine.clone()),
             models: Models::new(engine.clone(), config.models.clone()),
+            demand: Forecasting::new(engine.clone(), clock.clone(), pool.clone()),
             engine,
             clock,
         }

@@ -85,7 +85,24 @@ impl DemandFeatures {
         price_minor: i64,
         last_7_days: &[u32; 7],
     ) -> DemandFeatures {
-        let sum: u32 = last_7_days.iter().sum();
+        let lags = last_7_days.map(|u| u as f32);
+        DemandFeatures::with_lags(category, region, date, is_promo, price_minor, &lags)
+    }
+
+    /// As [`DemandFeatures::compute`], with the previous 7 days as any
+    /// amounts: expected units for days not yet sold (a forecast several
+    /// days ahead feeds its own means back as lags), NaN for a day whose
+    /// sales are unknown (a missing lag is missing, never zero: the 7-day
+    /// mean is then missing too).
+    pub fn with_lags(
+        category: usize,
+        region: usize,
+        date: NaiveDate,
+        is_promo: bool,
+        price_minor: i64,
+        last_7_days: &[f32; 7],
+    ) -> DemandFeatures {
+        let sum: f32 = last_7_days.iter().sum();
         DemandFeatures {
             category: category as f32,
             region: region as f32,
@@ -93,8 +110,8 @@ impl DemandFeatures {
             week_of_year: date.iso_week().week() as f32,
             is_promo: f32::from(u8::from(is_promo)),
             price: price_minor as f32 / 100.0,
-            lag_7d_mean: sum as f32 / 7.0,
-            lag_same_weekday: last_7_days[0] as f32,
+            lag_7d_mean: sum / 7.0,
+            lag_same_weekday: last_7_days[0],
             is_peak: f32::from(u8::from(is_peak(date))),
         }
     }

@@ -54,3 +54,21 @@ pub fn origin_kind(kind: NodeKind) -> f32 {
 pub fn is_peak(date: NaiveDate) -> bool {
     (date.month() == 11 && date.day() >= 15) || date.month() == 12
 }
+
+/// The day after US Thanksgiving (fourth Thursday of November).
+pub fn black_friday(year: i32) -> NaiveDate {
+    NaiveDate::from_weekday_of_month_opt(year, 11, chrono::Weekday::Thu, 4)
+        .unwrap_or_default()
+        .succ_opt()
+        .unwrap_or_default()
+}
+
+/// Whether `date` is in Black Friday .. Cyber Monday, when every category
+/// sells at a discount ([`CYBER_WEEK_DISCOUNT`]).
+pub fn is_cyber_week(date: NaiveDate) -> bool {
+    let bf = black_friday(date.year());
+    date >= bf && date <= bf + chrono::Days::new(3)
+}
+
+/// The discount every category carries from Black Friday to Cyber Monday.
+pub const CYBER_WEEK_DISCOUNT: f64 = 0.20;

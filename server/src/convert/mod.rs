@@ -9,6 +9,7 @@ pub(crate) mod level;
 pub(crate) mod models;
 pub(crate) mod network;
 pub(crate) mod order;
+pub(crate) mod planning;
 pub(crate) mod promise;
 pub(crate) mod reoptimize;
 pub(crate) mod risk;

@@ -72,11 +72,13 @@ pub enum Rpc {
     GetModelDrift,
     /// AllocationService.ReoptimizeBacklog
     ReoptimizeBacklog,
+    /// PlanningService.ForecastDemand
+    ForecastDemand,
 }
 
 impl Rpc {
     /// Every RPC of the contract.
-    pub const ALL: [Rpc; 24] = [
+    pub const ALL: [Rpc; 25] = [
         Rpc::GetNetwork,
         Rpc::GetModelInfo,
         Rpc::ReloadModels,
@@ -101,6 +103,7 @@ impl Rpc {
         Rpc::ClearShadowModels,
         Rpc::GetModelDrift,
         Rpc::ReoptimizeBacklog,
+        Rpc::ForecastDemand,
     ];
 
     /// The RPC a selector byte names (modulo the number of RPCs).

@@ -227,6 +227,21 @@ pub(super) fn inputs(network: &Network) -> Vec<(Rpc, Vec<u8>)> {
                 }],
             },
         ),
+        single(
+            Rpc::ForecastDemand,
+            &pb::ForecastDemandRequest {
+                skus: vec![sku.clone()],
+                regions: vec![network.regions()[0].code.clone()],
+                nodes: vec![network.nodes()[0].code.clone()],
+                horizon_days: 7,
+                promotions: vec![pb::Promotion {
+                    category: network.skus()[0].category.clone(),
+                    first_day: "2026-12-01".into(),
+                    last_day: "2026-12-03".into(),
+                    discount: 0.25,
+                }],
+            },
+        ),
     ];
     inputs
         .into_iter()

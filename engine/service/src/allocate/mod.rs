@@ -28,6 +28,7 @@ pub use policy::{Disposition, Hold, hold_for};
 
 use crate::clock::Clock;
 use crate::config::{AllocationConfig, ReviewPolicy, ServiceConfig};
+use crate::demand::sales::record_order;
 use crate::engine::Engine;
 use crate::error::ServiceError;
 use crate::fraud::FraudOrder;
@@ -338,6 +339,7 @@ impl<W: Wire> Decider<W> {
             Some(order) => FraudInput::Live(Box::new(order.event(now, &self.engine.privacy))),
             None => FraudInput::None,
         };
+        let order = call.order.clone();
         let decided = self
             .solve(call.order, call.deadline, commit, fraud, now)
             .await?;
@@ -394,6 +396,7 @@ impl<W: Wire> Decider<W> {
             }
             return Err(failed);
         }
+        record_order(&self.engine, &order, decided.outcome.read.decided_at);
         Ok(response)
     }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use allot_engine::allocation::allocate::Commit;
 
 use super::{AllocateCall, Decider, FraudInput, KeyedCommit, allocation_event, log_has_room};
+use crate::demand::sales::record_order;
 use crate::error::{Code, ServiceError};
 use crate::id::DecisionId;
 use crate::sink::Entry;
@@ -92,6 +93,7 @@ impl<W: Wire> Decider<W> {
                     if let Err(error) = sink.record(Entry::new(&id, record, own_event)) {
                         tracing::warn!(decision = %id, %error, "local copy of a shared decision not kept");
                     }
+                    record_order(&self.engine, &call.order, decided.outcome.read.decided_at);
                     return Ok(response);
                 }
                 Committed::Lost { short } => {

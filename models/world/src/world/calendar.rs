@@ -105,8 +105,7 @@ impl Calendar {
 
     /// Whether `date` is in Black Friday .. Cyber Monday.
     pub fn is_cyber_week(date: NaiveDate) -> bool {
-        let bf = black_friday(date.year());
-        date >= bf && date <= bf + chrono::Days::new(3)
+        allot_models::features::is_cyber_week(date)
     }
 
     /// Relative shopping volume on `date` (1.0 = an ordinary autumn day):
@@ -151,7 +150,7 @@ impl Calendar {
     pub fn promo(&self, category: usize, d: u32) -> Option<f64> {
         let mut best: Option<f64> = None;
         if Calendar::is_cyber_week(self.date(d)) {
-            best = Some(0.20);
+            best = Some(allot_models::features::CYBER_WEEK_DISCOUNT);
         }
         for p in &self.promos {
             if p.category == category && d >= p.start && d < p.start + p.len {
@@ -162,13 +161,7 @@ impl Calendar {
     }
 }
 
-/// The day after US Thanksgiving (fourth Thursday of November).
-pub fn black_friday(year: i32) -> NaiveDate {
-    NaiveDate::from_weekday_of_month_opt(year, 11, Weekday::Thu, 4)
-        .unwrap_or_default()
-        .succ_opt()
-        .unwrap_or_default()
-}
+pub use allot_models::features::black_friday;
 
 #[cfg(test)]
 mod tests {
