@@ -156,7 +156,7 @@ impl DemoWorld {
             transport_per_unit: transport,
             free_stock: free,
             protected_stock: protected,
-            protect_penalty: PROTECT_PENALTY,
+            protect_penalty: vec![PROTECT_PENALTY; lines * n],
             split_penalty: SPLIT_PENALTY,
             backorder_penalty: BACKORDER_PENALTY,
             allow_backorder: !ship_complete,

@@ -46,6 +46,7 @@ fn node(i: usize) -> Node {
         cold_chain: i.is_multiple_of(7),
         hazmat: i.is_multiple_of(11),
         accepts_returns: true,
+        replenishment_days: 7,
         blocked_destinations: Vec::new(),
         services: Vec::new(),
     }

@@ -244,6 +244,10 @@ pub async fn serve(
         )
         .await
         .map_err(ServeError::Sales)?;
+        // Decisions price protected stock from the forecast from the first.
+        allot_service::demand::protection::refresh(engine.clone()).await;
+        let refreshed = engine.clone();
+        let refresh_every = Duration::from_secs(service_config.demand.protection_refresh_s.max(1));
         // Kept until `serve` returns: its tasks stop when it is dropped.
         let shared = crate::scale_out::open(&service_config.state, &engine).await?;
         let _health_of_shared = shared
@@ -278,6 +282,14 @@ pub async fn serve(
         let _sweeper = AbortOnDrop(tokio::spawn(sweeper.expire_every_second()));
         let watched = services.clone();
         let _watch = AbortOnDrop(tokio::spawn(async move { watched.models.watch().await }));
+        let _protection = AbortOnDrop(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(refresh_every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                allot_service::demand::protection::refresh(refreshed.clone()).await;
+            }
+        }));
         let _drift = AbortOnDrop(tokio::spawn(async move {
             let mut tick = tokio::time::interval(services.models.drift_interval());
             loop {

@@ -130,6 +130,8 @@ struct NodeEntry {
     hazmat: bool,
     #[serde(default)]
     accepts_returns: bool,
+    #[serde(default = "default_replenishment_days")]
+    replenishment_days: u32,
     #[serde(default)]
     blocked_destinations: Vec<String>,
     services: Vec<String>,
@@ -177,6 +179,12 @@ fn default_pickup_days() -> Vec<String> {
 }
 fn default_open_days() -> Vec<String> {
     default_pickup_days()
+}
+/// Replenishment cycle when the file gives none: weekly.
+pub(crate) const DEFAULT_REPLENISHMENT_DAYS: u32 = 7;
+
+fn default_replenishment_days() -> u32 {
+    DEFAULT_REPLENISHMENT_DAYS
 }
 fn default_cutoff() -> String {
     "17:00".into()

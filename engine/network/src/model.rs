@@ -103,6 +103,9 @@ pub struct Node {
     pub hazmat: bool,
     /// Accepts customer returns.
     pub accepts_returns: bool,
+    /// Days between two replenishments of the node's stock: its protected
+    /// stock must last that long (the horizon of its stockout risk).
+    pub replenishment_days: u32,
     /// Region codes or area codes (for example a state, `AK`) it may not ship to.
     pub blocked_destinations: Vec<String>,
     /// Carrier services that pick up at this node.

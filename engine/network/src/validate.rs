@@ -249,6 +249,13 @@ fn nodes(parts: &NetworkParts, source: &str) -> Result {
                 format!("{} days is implausible; use 0..=30", n.processing_days),
             ));
         }
+        if !(1..=90).contains(&n.replenishment_days) {
+            return Err(NetworkError::invalid(
+                source,
+                at("replenishment_days"),
+                format!("{} days: use 1..=90", n.replenishment_days),
+            ));
+        }
         if n.handling_cost_minor < 0 {
             return Err(NetworkError::invalid(
                 source,

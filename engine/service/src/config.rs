@@ -30,10 +30,19 @@ pub struct ServiceConfig {
     pub demand: DemandConfig,
 }
 
-/// Demand forecasts (ForecastDemand).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+/// Demand forecasts (ForecastDemand) and the protection prices drawn from
+/// them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct DemandConfig {
+    /// Price protected units from the demand forecast (the expected lost
+    /// sale at the node) instead of the flat `allocation.costs.protect_penalty`.
+    /// Needs the demand model; without it the flat penalty applies.
+    pub price_protection: bool,
+    /// How often the protection prices are recomputed, seconds (the
+    /// forecast of every SKU a node holds protected, over its
+    /// replenishment days).
+    pub protection_refresh_s: u64,
     /// Daily sales to start the history from, read at startup: a CSV with
     /// the header `sku,region,date,units` (SKU and region codes, local
     /// date `YYYY-MM-DD`, units sold that day). A day listed replaces what
@@ -41,6 +50,16 @@ pub struct DemandConfig {
     /// the file's first on counts as known. None: the history starts from
     /// the decision log alone.
     pub history_file: Option<PathBuf>,
+}
+
+impl Default for DemandConfig {
+    fn default() -> Self {
+        DemandConfig {
+            price_protection: true,
+            protection_refresh_s: 3_600,
+            history_file: None,
+        }
+    }
 }
 
 /// Where reservations, stock, capacity use and idempotency keys are kept

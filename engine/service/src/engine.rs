@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use allot_engine::allocation::allocate::Allocator;
+use allot_engine::allocation::protection::ProtectionPricer;
 use allot_engine::network::{Network, NetworkError, demo_stock};
 use allot_engine::promise::{PromiseCacheConfig, Promiser};
 use allot_engine::reservation::ReservationBook;
@@ -22,6 +23,7 @@ use allot_models::transit::{
 };
 
 use crate::config::{ModelsConfig, ServiceConfig, StateStore};
+use crate::demand::protection::ForecastProtection;
 use crate::hash::{config_hash, network_hash};
 use crate::privacy::Pseudonymizer;
 use crate::sink::{DecisionSink, LogSink};
@@ -72,6 +74,9 @@ pub struct Engine {
     pub demand: Option<Arc<DemandForecaster>>,
     /// Units ordered per SKU x region x day: the demand model's lags.
     pub sales: Arc<SalesHistory>,
+    /// Protected units priced from the demand forecast; `None` without the
+    /// demand model or with `demand.price_protection = false`.
+    pub protection: Option<Arc<ForecastProtection>>,
 }
 
 /// Why the engine could not load at startup.
@@ -306,8 +311,21 @@ impl Engine {
                 ttl: Duration::from_secs(config.promise.cache_ttl_s),
             },
         ));
-        let allocator =
-            Arc::new(Allocator::new(book, config.allocation.costs).with_transit(transit.clone()));
+        let protection = demand
+            .as_ref()
+            .filter(|_| config.demand.price_protection)
+            .map(|forecaster| {
+                Arc::new(ForecastProtection::new(
+                    network.clone(),
+                    forecaster.clone(),
+                    config.allocation.costs.lost_sale_permille,
+                ))
+            });
+        let allocator = Arc::new(
+            Allocator::new(book, config.allocation.costs)
+                .with_transit(transit.clone())
+                .with_protection(protection.clone().map(|p| p as Arc<dyn ProtectionPricer>)),
+        );
         Ok(Engine {
             decisions,
             config_hash: config_hash(config),
@@ -326,6 +344,7 @@ impl Engine {
             privacy,
             demand,
             sales: Arc::new(SalesHistory::new()),
+            protection,
         })
     }
 }

@@ -22,12 +22,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// addresses) and the decision log's own settings are left out.
 pub fn config_hash(config: &ServiceConfig) -> String {
     let canonical = format!(
-        "allocation.costs={:?}\nallocation.review={:?}\nallocation.default_reservation_ttl_s={}\nallocation.max_reservation_ttl_s={}\nmodels.risk={:?}\n",
+        "allocation.costs={:?}\nallocation.review={:?}\nallocation.default_reservation_ttl_s={}\nallocation.max_reservation_ttl_s={}\nmodels.risk={:?}\ndemand.price_protection={}\n",
         config.allocation.costs,
         config.allocation.review,
         config.allocation.default_reservation_ttl_s,
         config.allocation.max_reservation_ttl_s,
         config.models.risk,
+        config.demand.price_protection,
     );
     sha256_hex(canonical.as_bytes())
 }

@@ -86,7 +86,7 @@ fn line_by_line(problem: &Problem) -> Option<Plan> {
                     }
                     let mut per_unit = problem.unit_cost(l, c);
                     if protected {
-                        per_unit += problem.protect_penalty;
+                        per_unit += problem.protect_penalty[i];
                     }
                     let mut cost = per_unit * i64::from(units);
                     if !used[c] {

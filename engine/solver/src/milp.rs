@@ -158,7 +158,7 @@ fn build(problem: &Problem, formulation: Formulation) -> (RowProblem, Columns) {
             }
             let p = problem.protected_stock[i].min(cap);
             if p > 0 {
-                let cost = unit + problem.protect_penalty as f64;
+                let cost = unit + problem.protect_penalty[i] as f64;
                 protected[i] = Some(model.add_column_with_integrality(cost, 0..=p, integer_x));
             }
         }

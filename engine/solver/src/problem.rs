@@ -59,8 +59,11 @@ pub struct Problem {
     /// at `protect_penalty` per unit: min(protected, available), capped at
     /// the line quantity.
     pub protected_stock: Vec<u32>,
-    /// Penalty per protected unit used.
-    pub protect_penalty: i64,
+    /// Penalty per protected unit used, per (line, candidate): the expected
+    /// cost of the stockout the unit causes at the node (or a flat price).
+    /// All of one sign (all >= 0, or all <= 0): the solvers order the two
+    /// stock tiers by it.
+    pub protect_penalty: Vec<i64>,
     /// Penalty per node beyond the first (split_penalty x (sum y - 1)).
     pub split_penalty: i64,
     /// Penalty per backordered unit.
@@ -304,7 +307,7 @@ pub fn objective(problem: &Problem, plan: &Plan) -> Objective {
             o.transport += problem.transport_per_unit[i] * units;
             o.handling += c.handling_per_unit * units;
             o.lateness += c.lateness_per_unit * units;
-            o.protection += problem.protect_penalty * i64::from(plan.protected[i]);
+            o.protection += problem.protect_penalty[i] * i64::from(plan.protected[i]);
         }
         o.backorder += problem.backorder_penalty * i64::from(plan.backordered[l]);
     }

@@ -91,13 +91,14 @@ pub fn random_problem(seed: u64, lines: usize, nodes: usize) -> Problem {
         2 => Some(3),
         _ => None,
     };
+    let pairs = lines.len() * nodes;
     Problem {
         lines,
         candidates,
         transport_per_unit: transport,
         free_stock: free,
         protected_stock: protected,
-        protect_penalty: 600,
+        protect_penalty: vec![600; pairs],
         split_penalty: [0, 250, 250, 1_000][rng.random_range(0..4)],
         backorder_penalty: 4_000,
         allow_backorder: !rng.random_bool(0.15),

@@ -17,12 +17,13 @@ use super::outcome::{
 use super::params::CostParams;
 use super::pipeline::solve;
 use super::problem::{Plan, Problem, objective};
+use super::protection::{self, ProtectionPricer};
 use super::request::OrderRequest;
 use super::solution::Solution;
 use chrono::{TimeZone, Utc};
 
 use crate::calendar::ship_date;
-use crate::network::Network;
+use crate::network::{Network, SkuId};
 use crate::reservation::{ReservationBook, ReservedUnits};
 use crate::stock::StockError;
 use crate::stock::order_view::OrderStockView;
@@ -48,6 +49,7 @@ pub struct Allocator {
     book: Arc<ReservationBook>,
     params: CostParams,
     transit: Option<Arc<dyn TransitPredictor>>,
+    protection: Option<Arc<dyn ProtectionPricer>>,
 }
 
 impl Allocator {
@@ -58,7 +60,20 @@ impl Allocator {
             book,
             params,
             transit: None,
+            protection: None,
         }
+    }
+
+    /// The same allocator pricing protected units with `pricer` (when
+    /// `Some`) instead of the flat penalty.
+    pub fn with_protection(mut self, pricer: Option<Arc<dyn ProtectionPricer>>) -> Allocator {
+        self.protection = pricer;
+        self
+    }
+
+    /// The protection pricer, if any.
+    pub fn protection(&self) -> Option<&Arc<dyn ProtectionPricer>> {
+        self.protection.as_ref()
     }
 
     /// The same allocator pricing lateness and drawing delivery windows with
@@ -104,7 +119,7 @@ impl Allocator {
     ) -> Result<BuiltProblem, AllocationError> {
         let stock = self.book.stock();
         let built = build_problem(stock.network(), stock, capacity, request, &self.params, now)?;
-        Ok(self.priced_lateness(request, built, now))
+        Ok(self.priced(request, built, now))
     }
 
     /// Builds the MILP for `request` on `view` (the levels of its lines'
@@ -119,12 +134,13 @@ impl Allocator {
     ) -> Result<BuiltProblem, AllocationError> {
         let network = self.book.stock().network();
         let built = build_problem_on(network, view, capacity, request, &self.params, now)?;
-        Ok(self.priced_lateness(request, built, now))
+        Ok(self.priced(request, built, now))
     }
 
     /// `built` with its lateness term from the transit model, when there
-    /// is one (one prediction call for every candidate).
-    fn priced_lateness(
+    /// is one (one prediction call for every candidate), and its protected
+    /// units priced by the protection pricer, when there is one.
+    fn priced(
         &self,
         request: &OrderRequest,
         mut built: BuiltProblem,
@@ -138,6 +154,14 @@ impl Allocator {
                 &mut built.transit,
                 transit.as_ref(),
                 self.params.late_penalty,
+                now,
+            );
+        }
+        if let Some(pricer) = &self.protection {
+            protection::price(
+                &mut built,
+                pricer.as_ref(),
+                self.params.protect_penalty,
                 now,
             );
         }
@@ -224,6 +248,7 @@ impl Allocator {
             decided_at: built.decided_at,
             candidates: problem.candidates.iter().map(|c| c.node).collect(),
             transit: built.transit.clone(),
+            protection: built.protection.clone(),
         };
         let stats = SolverStats {
             status: solution.status,
@@ -289,6 +314,7 @@ impl Allocator {
                 reasons: {
                     let mut reasons = line_reasons(network, problem, plan, l, solution.status);
                     material_late_risk(&mut reasons, &read);
+                    forecast_protection(&mut reasons, &read, problem.lines[l].sku);
                     reasons.extend(exclusion_reasons(network, &built, l));
                     reasons
                 },
@@ -394,6 +420,28 @@ fn material_late_risk(reasons: &mut Vec<super::outcome::Reason>, read: &Decision
     });
 }
 
+/// Says, on each use of protected stock priced from the demand forecast,
+/// what the price rests on.
+fn forecast_protection(reasons: &mut [super::outcome::Reason], read: &DecisionRead, sku: SkuId) {
+    for r in reasons.iter_mut() {
+        if r.code != ReasonCode::ProtectedStockUsed {
+            continue;
+        }
+        let Some(price) = r.node.and_then(|node| read.protection.price(node, sku)) else {
+            r.message = format!("{} (flat protection penalty)", r.message);
+            continue;
+        };
+        r.message = format!(
+            "{}: {} per unit, the expected lost sale there: its own demand before replenishment in {} days (expected {:.1} units) needs all its protected units with probability {:.2}",
+            r.message,
+            price.per_unit,
+            price.lead_days,
+            price.expected_demand,
+            price.stockout_probability
+        );
+    }
+}
+
 /// The plan's units as reservation units.
 pub(crate) fn units(request: &OrderRequest, problem: &Problem, plan: &Plan) -> Vec<ReservedUnits> {
     let mut out = Vec::new();
@@ -440,7 +488,7 @@ pub(crate) fn shipments(problem: &Problem, plan: &Plan) -> Vec<Shipment> {
                 s.transport_cost += problem.transport_per_unit[i] * i64::from(units);
                 s.handling_cost += c.handling_per_unit * i64::from(units);
                 s.lateness_penalty += c.lateness_per_unit * i64::from(units);
-                s.protection_penalty += problem.protect_penalty * i64::from(plan.protected[i]);
+                s.protection_penalty += problem.protect_penalty[i] * i64::from(plan.protected[i]);
             }
             s
         })

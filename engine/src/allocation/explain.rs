@@ -120,7 +120,7 @@ pub fn line_reasons(
                 ),
             );
             r.node = Some(c.node);
-            r.cost_delta = problem.protect_penalty * i64::from(protected);
+            r.cost_delta = problem.protect_penalty[problem.at(l, n)] * i64::from(protected);
             reasons.push(r);
         }
         if c.lateness_per_unit > 0 {
@@ -307,9 +307,13 @@ fn alone(problem: &Problem, n: usize) -> Problem {
             .collect(),
         free_stock: pick(&problem.free_stock),
         protected_stock: pick(&problem.protected_stock),
+        protect_penalty: (0..lines)
+            .map(|l| problem.protect_penalty[problem.at(l, n)])
+            .collect(),
+        split_penalty: problem.split_penalty,
+        backorder_penalty: problem.backorder_penalty,
         allow_backorder: true,
         max_nodes: None,
-        ..*problem
     }
 }
 

@@ -23,6 +23,7 @@ pub mod explain;
 pub mod lateness;
 pub mod outcome;
 pub mod params;
+pub mod protection;
 pub mod rebroker;
 #[cfg(test)]
 mod rebroker_tests;

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use super::candidates::{Exclusion, StockRow};
 use super::lateness::{DeliveryWindow, TransitRead};
 use super::problem::Objective;
+use super::protection::ProtectionRead;
 use super::solution::{Method, SolveStatus};
 use crate::network::{NodeId, ServiceId, SkuId};
 use crate::reservation::Reservation;
@@ -227,4 +228,6 @@ pub struct DecisionRead {
     pub candidates: Vec<NodeId>,
     /// The lateness term's source, P(late) and windows per candidate.
     pub transit: TransitRead,
+    /// The protected stock priced from the demand forecast.
+    pub protection: ProtectionRead,
 }

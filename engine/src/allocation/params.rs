@@ -20,6 +20,11 @@ pub struct CostParams {
     /// Per unit, multiplied by the probability of late delivery: the expected
     /// cost of a missed promise (refunds, contacts). Default 1500 (15.00).
     pub late_penalty: i64,
+    /// What a sale lost at a node costs, per mille of the SKU's unit price
+    /// (its margin and goodwill): with the demand forecast, a protected unit
+    /// costs this times the probability that the node's own demand before
+    /// its replenishment needs it. Default 300 (30% of the price).
+    pub lost_sale_permille: i64,
 }
 
 impl CostParams {
@@ -31,6 +36,8 @@ impl CostParams {
     pub const DEFAULT_PROTECT_PENALTY: i64 = 600;
     /// Default lateness penalty (minor units per unit at probability 1).
     pub const DEFAULT_LATE_PENALTY: i64 = 1_500;
+    /// Default cost of a lost sale (per mille of the unit price).
+    pub const DEFAULT_LOST_SALE_PERMILLE: i64 = 300;
 }
 
 impl Default for CostParams {
@@ -40,6 +47,7 @@ impl Default for CostParams {
             backorder_penalty: Self::DEFAULT_BACKORDER_PENALTY,
             protect_penalty: Self::DEFAULT_PROTECT_PENALTY,
             late_penalty: Self::DEFAULT_LATE_PENALTY,
+            lost_sale_permille: Self::DEFAULT_LOST_SALE_PERMILLE,
         }
     }
 }

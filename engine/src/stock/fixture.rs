@@ -40,6 +40,7 @@ fn node(i: usize) -> Node {
         cold_chain: false,
         hazmat: false,
         accepts_returns: true,
+        replenishment_days: 7,
         blocked_destinations: Vec::new(),
         services: Vec::new(),
     }

@@ -36,6 +36,7 @@ pub(crate) fn describe(network: &Network, include_skus: bool) -> pb::NetworkDesc
             cold_chain: n.cold_chain,
             hazmat: n.hazmat,
             accepts_returns: n.accepts_returns,
+            replenishment_days: n.replenishment_days,
             services: n
                 .services
                 .iter()

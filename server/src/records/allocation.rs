@@ -174,7 +174,7 @@ pub(super) fn record(
     record.features = features.into_iter().collect();
     record.reasons = all_reasons(response);
     record.solver = response.solver.clone();
-    record.stock_read = stock_read(network, &read.stock_read);
+    record.stock_read = stock_read(network, &read.stock_read, Some(&read.protection));
     record.capacity = capacity(network, &read.capacity);
     record.feature_store_entry = decided
         .risk

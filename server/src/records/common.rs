@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use allot_engine::allocation::candidates::StockRow;
+use allot_engine::allocation::protection::ProtectionRead;
 use allot_engine::network::Network;
 use allot_engine::stock::NodeVersion;
 use allot_models::features::{FRAUD_FEATURES, FraudFeatures};
@@ -68,7 +69,11 @@ pub(crate) fn stock_versions(
 
 /// The stock rows a decision read, as recorded: ordered by node code, then
 /// SKU code.
-pub(crate) fn stock_read(network: &Network, rows: &[StockRow]) -> Vec<pb::StockRead> {
+pub(crate) fn stock_read(
+    network: &Network,
+    rows: &[StockRow],
+    protection: Option<&ProtectionRead>,
+) -> Vec<pb::StockRead> {
     let mut read: Vec<pb::StockRead> = rows
         .iter()
         .map(|r| pb::StockRead {
@@ -77,6 +82,14 @@ pub(crate) fn stock_read(network: &Network, rows: &[StockRow]) -> Vec<pb::StockR
             on_hand: r.level.on_hand,
             reserved: r.level.reserved,
             protected: r.level.protected,
+            protection: protection.and_then(|p| p.price(r.node, r.sku)).map(|p| {
+                pb::ProtectionPriceRead {
+                    per_unit_minor: p.per_unit,
+                    stockout_probability: p.stockout_probability,
+                    expected_demand: p.expected_demand,
+                    lead_days: p.lead_days,
+                }
+            }),
         })
         .collect();
     read.sort_by(|a, b| (&a.node, &a.sku).cmp(&(&b.node, &b.sku)));

@@ -218,6 +218,7 @@ mod tests {
                     on_hand: 40,
                     reserved: 2,
                     protected: 0,
+                    protection: None,
                 })
                 .collect(),
             capacity: (0..70)

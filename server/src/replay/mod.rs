@@ -14,6 +14,7 @@ mod diff;
 mod promise;
 mod risk;
 
+use allot_engine::allocation::protection::{PricedStock, ProtectionPrice};
 use allot_engine::network::Network;
 use allot_engine::stock::StockLevel;
 use allot_models::features::{FRAUD_FEATURE_COUNT, FRAUD_FEATURES, FraudFeatures};
@@ -101,6 +102,7 @@ fn recorded_state(
         .map(|t| system_time(t, "decided_at"))
         .transpose()?;
     let mut stock = Vec::with_capacity(record.stock_read.len());
+    let mut protection = Vec::new();
     for row in &record.stock_read {
         let node = network
             .node_id(&row.node)
@@ -114,6 +116,18 @@ fn recorded_state(
             protected: row.protected,
         };
         stock.push((node, sku, level));
+        if let Some(p) = &row.protection {
+            protection.push(PricedStock {
+                node,
+                sku,
+                price: ProtectionPrice {
+                    per_unit: p.per_unit_minor,
+                    stockout_probability: p.stockout_probability,
+                    expected_demand: p.expected_demand,
+                    lead_days: p.lead_days,
+                },
+            });
+        }
     }
     let mut capacity = vec![0; network.node_count()];
     for c in &record.capacity {
@@ -126,6 +140,7 @@ fn recorded_state(
         decided_at,
         stock,
         capacity,
+        protection,
     })
 }
 

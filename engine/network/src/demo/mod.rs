@@ -103,6 +103,7 @@ pub fn demo_parts(seed: u64) -> NetworkParts {
             cold_chain: COLD_DCS.contains(&dc.key),
             hazmat: HAZMAT_DCS.contains(&dc.key),
             accepts_returns: true,
+            replenishment_days: 7,
             blocked_destinations: Vec::new(),
             services,
         });
@@ -126,6 +127,7 @@ pub fn demo_parts(seed: u64) -> NetworkParts {
             cold_chain: i == 1,
             hazmat: i == 0,
             accepts_returns: i == 1,
+            replenishment_days: 10,
             blocked_destinations: Vec::new(),
             services: tpl_services.clone(),
         });
@@ -151,6 +153,7 @@ pub fn demo_parts(seed: u64) -> NetworkParts {
             cold_chain: rng.random_bool(0.08),
             hazmat: false,
             accepts_returns: true,
+            replenishment_days: 3,
             blocked_destinations: if blocks_remote {
                 vec!["AK".into(), "HI".into()]
             } else {

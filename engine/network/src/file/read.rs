@@ -218,6 +218,7 @@ impl Converter<'_> {
             cold_chain: n.cold_chain,
             hazmat: n.hazmat,
             accepts_returns: n.accepts_returns,
+            replenishment_days: n.replenishment_days,
             blocked_destinations: n.blocked_destinations.clone(),
             services: node_services,
         })

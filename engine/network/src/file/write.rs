@@ -108,6 +108,7 @@ impl Network {
                         .map(|d| d.format("%Y-%m-%d").to_string())
                         .collect(),
                     handling_cost_minor: n.handling_cost_minor,
+                    replenishment_days: n.replenishment_days,
                     cold_chain: n.cold_chain,
                     hazmat: n.hazmat,
                     accepts_returns: n.accepts_returns,

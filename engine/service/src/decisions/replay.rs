@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use allot_engine::allocation::allocate::Allocator;
+use allot_engine::allocation::protection::{PricedStock, RecordedPrices};
 use allot_engine::allocation::request::OrderRequest;
 use allot_engine::network::{NodeId, SkuId};
 use allot_engine::promise::{PromiseCacheConfig, PromiseOutcome, PromiseRequest, Promiser};
@@ -33,6 +34,8 @@ pub struct RecordedState {
     pub stock: Vec<(NodeId, SkuId, StockLevel)>,
     /// Remaining capacity per node id (0 for a node not recorded).
     pub capacity: Vec<u32>,
+    /// The protected stock it priced from the demand forecast.
+    pub protection: Vec<PricedStock>,
 }
 
 /// What a record says it was made with.
@@ -187,7 +190,8 @@ impl Replayer {
             Arc::new(ReservationBook::new(Arc::new(store))),
             *self.engine.allocator.params(),
         )
-        .with_transit(self.transit(with));
+        .with_transit(self.transit(with))
+        .with_protection(Some(Arc::new(RecordedPrices::new(state.protection))));
         let fraud = match fraud {
             Some((features, hits)) => FraudInput::Recorded {
                 features: Box::new(features),

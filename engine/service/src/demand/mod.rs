@@ -2,6 +2,7 @@
 //! node's region), from the demand model over the sales history allot
 //! keeps ([`sales`]).
 
+pub mod protection;
 pub mod sales;
 
 use std::collections::BTreeMap;

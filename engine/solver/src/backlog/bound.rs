@@ -83,12 +83,12 @@ impl<'a> Lagrange<'a> {
     pub fn new(backlog: &Backlog, pools: &'a Pools, relaxed: &[Problem]) -> Lagrange<'a> {
         let mut floor: Vec<Option<i64>> = vec![Some(i64::MAX); pools.stock.len()];
         for (o, problem) in relaxed.iter().enumerate() {
-            for r in pools.pair[o].iter().flatten() {
-                floor[*r] = match floor[*r] {
+            for (i, r) in pools.pair[o].iter().enumerate() {
+                let Some(r) = *r else { continue };
+                let pp = problem.protect_penalty[i];
+                floor[r] = match floor[r] {
                     // In the priced problems' units, like the prices.
-                    Some(f) if problem.protect_penalty >= 0 => {
-                        Some(f.min(problem.protect_penalty.saturating_mul(SCALE)))
-                    }
+                    Some(f) if pp >= 0 => Some(f.min(pp.saturating_mul(SCALE))),
                     _ => None,
                 };
             }
@@ -344,7 +344,9 @@ fn scaled(problem: &Problem) -> Problem {
     for t in &mut p.transport_per_unit {
         *t *= SCALE;
     }
-    p.protect_penalty *= SCALE;
+    for pp in &mut p.protect_penalty {
+        *pp *= SCALE;
+    }
     p.split_penalty *= SCALE;
     p.backorder_penalty *= SCALE;
     p

@@ -129,7 +129,7 @@ fn run(
                     ),
                     (
                         pools.stock[r].protected.min(q),
-                        unit + p.protect_penalty as f64,
+                        unit + p.protect_penalty[i] as f64,
                         &mut prot_rows[r],
                         &mut cols.protected[i],
                         current.protected[i],

@@ -46,7 +46,7 @@ pub use sequential::{PerOrder, sequential};
 pub struct StockPool {
     /// Units that ship without penalty.
     pub free: u32,
-    /// Protected units (each costs the order's `protect_penalty`).
+    /// Protected units (each costs its pair's `protect_penalty`).
     pub protected: u32,
 }
 

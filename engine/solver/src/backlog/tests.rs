@@ -62,7 +62,8 @@ fn reference_optimum(backlog: &Backlog) -> i64 {
                     _ => (0.0, 0.0),
                 };
                 let xf = m.add_integer_column(unit, 0.0..=fmax.min(q));
-                let xp = m.add_integer_column(unit + p.protect_penalty as f64, 0.0..=pmax.min(q));
+                let xp =
+                    m.add_integer_column(unit + p.protect_penalty[i] as f64, 0.0..=pmax.min(q));
                 tie(&mut m, xf, order.current.free[i], q);
                 tie(&mut m, xp, order.current.protected[i], q);
                 demand.extend([(xf, 1.0), (xp, 1.0)]);
@@ -148,7 +149,7 @@ fn one_sku_order(package: [i64; 2], current_node: usize) -> BacklogOrder {
         transport_per_unit: vec![0, 0],
         free_stock: vec![1, 1],
         protected_stock: vec![0, 0],
-        protect_penalty: 600,
+        protect_penalty: vec![600; 2],
         split_penalty: 250,
         backorder_penalty: 4_000,
         allow_backorder: false,

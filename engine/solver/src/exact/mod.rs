@@ -181,7 +181,8 @@ pub struct PricedSolution {
 
 /// Solves `problem` with `prices` added to its unit costs, exactly by the
 /// same branch and bound as [`solve_exact`]. The prices must keep the free
-/// tier no dearer than the protected one (when `protect_penalty >= 0`).
+/// tier no dearer than the protected one (when the protect penalties are
+/// >= 0).
 pub fn solve_exact_priced(
     problem: &Problem,
     prices: &TierPrices,

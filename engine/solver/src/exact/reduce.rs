@@ -99,8 +99,7 @@ impl Model {
     /// the reverse when it is negative): the tier cut relies on it.
     pub fn build_priced(problem: &Problem, prices: Option<&TierPrices>, dominance: bool) -> Model {
         let l = problem.lines.len();
-        let pp = problem.protect_penalty;
-        let free_first = pp >= 0;
+        let free_first = problem.protect_penalty.iter().all(|&pp| pp >= 0);
         let qty: Vec<u32> = problem.lines.iter().map(|x| x.quantity).collect();
         let mut m = Model {
             l,
@@ -134,6 +133,7 @@ impl Model {
                     problem.free_stock[i].min(q),
                     problem.protected_stock[i].min(q),
                 );
+                let pp = problem.protect_penalty[i];
                 let (cf, cp) = match prices {
                     Some(x) => (c + x.free[i], c + pp + x.protected[i]),
                     None => (c, c + pp),

@@ -74,11 +74,16 @@ pub(super) fn problem(seed: u64, s: Shape) -> Problem {
         transport_per_unit: transport,
         free_stock: free,
         protected_stock: prot,
-        protect_penalty: if s.protected {
-            rng.random_range(0..800)
-        } else {
-            500
-        },
+        // Priced per pair, as the demand forecast prices them.
+        protect_penalty: (0..pairs)
+            .map(|_| {
+                if s.protected {
+                    rng.random_range(0..800)
+                } else {
+                    500
+                }
+            })
+            .collect(),
         split_penalty: rng.random_range(0..600),
         backorder_penalty: rng.random_range(800..5000),
         allow_backorder: !(s.no_backorder || s.ship_complete),

@@ -23,6 +23,7 @@ use super::error::AllocationError;
 use super::lateness::{TransitRead, p_late_permille, promise_date};
 use super::params::CostParams;
 use super::problem::{Candidate, Problem, ProblemLine};
+use super::protection::ProtectionRead;
 use super::request::OrderRequest;
 use crate::network::{Network, NodeId, SkuId};
 use crate::stock::order_view::OrderStockView;
@@ -65,6 +66,9 @@ pub struct BuiltProblem {
     /// Where the lateness term comes from, P(late) per candidate and, with a
     /// transit model, each candidate's delivery window.
     pub transit: TransitRead,
+    /// The protected stock priced from the demand forecast (the rest at
+    /// the flat penalty).
+    pub protection: ProtectionRead,
 }
 
 /// One (node, SKU) stock level as a decision read it.
@@ -284,9 +288,9 @@ impl Built {
                 lines,
                 candidates: self.candidates,
                 transport_per_unit: transport,
+                protect_penalty: vec![params.protect_penalty; free.len()],
                 free_stock: free,
                 protected_stock: protected,
-                protect_penalty: params.protect_penalty,
                 split_penalty: params.split_penalty,
                 backorder_penalty: params.backorder_penalty,
                 allow_backorder: request.options.allow_backorder && !ship_complete,
@@ -304,6 +308,7 @@ impl Built {
             capacity: Vec::new(),
             decided_at: SystemTime::UNIX_EPOCH,
             transit: TransitRead::default(),
+            protection: ProtectionRead::default(),
         }
     }
 }
