@@ -85,8 +85,11 @@ impl<'a> Search<'a> {
     }
 
     /// Evaluates a node set (sorted model indices) and keeps it if better.
-    /// Returns its cost (`None`: it cannot cover the order); results are
-    /// cached, so asking twice is cheap.
+    /// Returns its cost (`None`: it cannot cover the order, or capacity
+    /// binds and no plan shipping from all of it can beat the incumbent,
+    /// see [`Assigner::solve_below`]); results are cached, so asking twice
+    /// is cheap (the incumbent only falls, so a set that cannot beat it
+    /// never will).
     pub fn try_set(&mut self, set: &[usize]) -> Option<i64> {
         if set.len() > self.m.k {
             return None;
@@ -94,7 +97,7 @@ impl<'a> Search<'a> {
         if let Some(&known) = self.seen.get(set) {
             return known;
         }
-        let cost = self.assigner.solve(self.m, set);
+        let cost = self.assigner.solve_below(self.m, set, self.ub);
         self.seen.insert(set.to_vec(), cost);
         let cost = cost?;
         if cost < self.ub {
