@@ -44,7 +44,8 @@ pub(crate) struct Assigner {
     queue: std::collections::VecDeque<usize>,
     /// Units over capacity per flow vertex.
     excess: Vec<i64>,
-    /// The first (cheap tier) edge of each (line, set position).
+    /// The stock edges of each (line, set position), cheap tier then dear
+    /// tier (`NIL` when the tier holds nothing).
     stock_edges: Vec<usize>,
     /// Assignments computed (for statistics).
     pub evaluations: u64,
@@ -58,6 +59,16 @@ impl Assigner {
     /// (model indices) or a subset of it; `None` when the set cannot cover
     /// the order and backorders are not allowed. The units stay in `self`.
     pub fn solve(&mut self, m: &Model, set: &[usize]) -> Option<i64> {
+        self.solve_below(m, set, i64::MAX)
+    }
+
+    /// As [`Assigner::solve`], but gives up (`None`) without the min-cost
+    /// flow when capacity binds and no plan shipping from every node of
+    /// `set` can cost less than `limit`: the fixed costs of the whole set
+    /// plus the cheapest-first units (capacity ignored) already reach it.
+    /// Plans from a strict subset are left to that subset's own
+    /// evaluation.
+    pub fn solve_below(&mut self, m: &Model, set: &[usize], limit: i64) -> Option<i64> {
         self.evaluations += 1;
         let l = m.l;
         let s = set.len();
@@ -115,10 +126,33 @@ impl Assigner {
             .iter()
             .enumerate()
             .any(|(pos, &n)| self.load[pos] > m.cap[n]);
+        if binds && limit != i64::MAX && self.floor(m, set) >= limit {
+            return None;
+        }
         if binds && !self.flow(m, set) {
             return None;
         }
         Some(self.cost(m, set))
+    }
+
+    /// A lower bound on every plan that ships from each node of `set`:
+    /// the units held in `self` (cheapest first, capacity ignored) priced
+    /// as if every node of the set shipped.
+    fn floor(&self, m: &Model, set: &[usize]) -> i64 {
+        let l = m.l;
+        let mut total = -m.split;
+        for (pos, &n) in set.iter().enumerate() {
+            total += m.fixed[n];
+            for line in 0..l {
+                let (j, i) = (pos * l + line, m.at(n, line));
+                total +=
+                    m.cost1[i] * i64::from(self.ship1[j]) + m.cost2[i] * i64::from(self.ship2[j]);
+            }
+        }
+        if let Some(bp) = m.backorder {
+            total += bp * self.back.iter().map(|&b| i64::from(b)).sum::<i64>();
+        }
+        total
     }
 
     /// The objective of the units held in `self` for `set`.
@@ -179,27 +213,30 @@ impl Assigner {
     fn flow(&mut self, m: &Model, set: &[usize]) -> bool {
         let l = m.l;
         let s = set.len();
-        let (src, sink) = (0, l + s + 1);
+        // Vertex 0 (the source) has no edges: every line's demand is
+        // already placed, and rerouting never changes it.
+        let sink = l + s + 1;
         let nodes = l + s + 2;
         self.edges.clear();
         self.head.clear();
         self.head.resize(nodes, NIL);
         self.stock_edges.clear();
         for line in 0..l {
-            let planned = i64::from(m.qty[line]);
-            self.add_edge(src, 1 + line, planned, 0);
-            let e = self.edges.len() - 2;
-            self.carry(e, planned);
-        }
-        for line in 0..l {
             for (pos, &n) in set.iter().enumerate() {
                 let i = m.at(n, line);
                 let j = pos * l + line;
-                self.stock_edges.push(self.edges.len());
-                self.add_edge(1 + line, 1 + l + pos, i64::from(m.cap1[i]), m.cost1[i]);
-                self.carry(self.edges.len() - 2, i64::from(self.ship1[j]));
-                self.add_edge(1 + line, 1 + l + pos, i64::from(m.cap2[i]), m.cost2[i]);
-                self.carry(self.edges.len() - 2, i64::from(self.ship2[j]));
+                for (units, cost, shipped) in [
+                    (m.cap1[i], m.cost1[i], self.ship1[j]),
+                    (m.cap2[i], m.cost2[i], self.ship2[j]),
+                ] {
+                    if units == 0 {
+                        self.stock_edges.push(NIL);
+                        continue;
+                    }
+                    self.stock_edges.push(self.edges.len());
+                    self.add_edge(1 + line, 1 + l + pos, i64::from(units), cost);
+                    self.carry(self.edges.len() - 2, i64::from(shipped));
+                }
             }
             if let Some(bp) = m.backorder {
                 self.add_edge(1 + line, sink, i64::from(m.qty[line]), bp);
@@ -237,10 +274,17 @@ impl Assigner {
         }
         for line in 0..l {
             for pos in 0..s {
-                let e = self.stock_edges[line * s + pos];
+                let e = &self.stock_edges[2 * (line * s + pos)..][..2];
+                let carried = |e: usize| {
+                    if e == NIL {
+                        0
+                    } else {
+                        self.edges[e ^ 1].cap as u32
+                    }
+                };
                 let j = pos * l + line;
-                self.ship1[j] = self.edges[e ^ 1].cap as u32;
-                self.ship2[j] = self.edges[(e + 2) ^ 1].cap as u32;
+                self.ship1[j] = carried(e[0]);
+                self.ship2[j] = carried(e[1]);
             }
             self.back[line] = 0;
         }

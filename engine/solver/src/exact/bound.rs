@@ -227,15 +227,16 @@ impl Lagrange {
                 }
             }
             if !self.empty && self.lb.is_finite() {
-                let chosen: Vec<usize> = active
-                    .iter()
-                    .copied()
-                    .filter(|&n| status[n] == IN)
-                    .chain(self.selected.iter().copied())
-                    .collect();
-                for n in chosen {
+                for &n in active {
+                    if status[n] == IN {
+                        self.node_value(m, n, lambda, Some(&mut g));
+                    }
+                }
+                let selected = std::mem::take(&mut self.selected);
+                for &n in &selected {
                     self.node_value(m, n, lambda, Some(&mut g));
                 }
+                self.selected = selected;
             }
             self.g = g;
         }

@@ -268,3 +268,47 @@ fn exact_matches_brute_force_on_generator_instances() {
         }
     }
 }
+
+/// `solve_below` gives up only on sets none of whose plans shipping from
+/// every node beats the limit; otherwise it agrees with `solve`.
+#[test]
+fn assignment_gives_up_only_above_the_limit() {
+    let mut gave_up = 0;
+    for seed in 0..60 {
+        let p = problem(
+            seed,
+            Shape {
+                lines: 4,
+                nodes: 6,
+                tight_capacity: true,
+                protected: true,
+                no_backorder: seed % 2 == 0,
+                ..Shape::default()
+            },
+        );
+        let m = Model::build(&p, false);
+        let mut a = Assigner::default();
+        for mask in 1u32..(1 << m.n()) {
+            let set: Vec<usize> = (0..m.n()).filter(|&n| mask & (1 << n) != 0).collect();
+            let full = a.solve(&m, &set);
+            let every_node_ships = (0..set.len()).all(|pos| {
+                (0..m.l).any(|line| a.ship1[pos * m.l + line] + a.ship2[pos * m.l + line] > 0)
+            });
+            for limit in full.map_or(vec![1_000], |c| vec![c - 50, c, c + 1, c + 500]) {
+                match a.solve_below(&m, &set, limit) {
+                    Some(c) => assert_eq!(Some(c), full, "seed {seed} set {set:?}"),
+                    None => {
+                        if let Some(c) = full {
+                            gave_up += 1;
+                            assert!(
+                                c >= limit || !every_node_ships,
+                                "seed {seed} set {set:?} limit {limit}: {c}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(gave_up > 0);
+}
