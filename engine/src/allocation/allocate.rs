@@ -71,11 +71,6 @@ impl Allocator {
         self
     }
 
-    /// The protection pricer, if any.
-    pub fn protection(&self) -> Option<&Arc<dyn ProtectionPricer>> {
-        self.protection.as_ref()
-    }
-
     /// The same allocator pricing lateness and drawing delivery windows with
     /// `transit` (when `Some`).
     pub fn with_transit(mut self, transit: Option<Arc<dyn TransitPredictor>>) -> Allocator {
@@ -158,12 +153,7 @@ impl Allocator {
             );
         }
         if let Some(pricer) = &self.protection {
-            protection::price(
-                &mut built,
-                pricer.as_ref(),
-                self.params.protect_penalty,
-                now,
-            );
+            protection::price(&mut built, pricer.as_ref(), self.params.protect_penalty);
         }
         built
     }

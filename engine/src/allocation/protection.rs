@@ -6,7 +6,6 @@
 //! is kept in its [`ProtectionRead`], so a replay prices the same.
 
 use std::collections::HashMap;
-use std::time::SystemTime;
 
 use allot_network::{NodeId, SkuId};
 
@@ -31,15 +30,9 @@ pub struct ProtectionPrice {
 /// Prices protected units from a demand forecast.
 pub trait ProtectionPricer: Send + Sync {
     /// The price of one protected unit of `sku` at `node`, which holds
-    /// `protected` protected units, at `now`; `None` when there is no
-    /// forecast for them (the flat penalty applies).
-    fn price(
-        &self,
-        sku: SkuId,
-        node: NodeId,
-        protected: u32,
-        now: SystemTime,
-    ) -> Option<ProtectionPrice>;
+    /// `protected` protected units; `None` when there is no forecast for
+    /// them (the flat penalty applies).
+    fn price(&self, sku: SkuId, node: NodeId, protected: u32) -> Option<ProtectionPrice>;
 }
 
 /// One SKU at one node as a decision priced it.
@@ -88,7 +81,7 @@ impl RecordedPrices {
 }
 
 impl ProtectionPricer for RecordedPrices {
-    fn price(&self, sku: SkuId, node: NodeId, _: u32, _: SystemTime) -> Option<ProtectionPrice> {
+    fn price(&self, sku: SkuId, node: NodeId, _: u32) -> Option<ProtectionPrice> {
         self.0.get(&(node, sku)).copied()
     }
 }
@@ -97,12 +90,7 @@ impl ProtectionPricer for RecordedPrices {
 /// and records the prices used. Only when the flat penalty is not negative
 /// (the forecast's prices are never negative, and the solvers need every
 /// pair's penalty of one sign).
-pub(crate) fn price(
-    built: &mut BuiltProblem,
-    pricer: &dyn ProtectionPricer,
-    flat: i64,
-    now: SystemTime,
-) {
+pub(crate) fn price(built: &mut BuiltProblem, pricer: &dyn ProtectionPricer, flat: i64) {
     if flat < 0 {
         return;
     }
@@ -122,7 +110,7 @@ pub(crate) fn price(
             let known = priced.iter().find(|p| p.node == node && p.sku == sku);
             let price = match known {
                 Some(p) => Some(p.price),
-                None => pricer.price(sku, node, protected, now),
+                None => pricer.price(sku, node, protected),
             };
             let Some(price) = price else { continue };
             built.problem.protect_penalty[i] = price.per_unit.max(0);
@@ -152,8 +140,7 @@ mod tests {
             sku: SkuId(9),
             price,
         }]);
-        let now = SystemTime::UNIX_EPOCH;
-        assert_eq!(recorded.price(SkuId(9), NodeId(4), 0, now), Some(price));
-        assert_eq!(recorded.price(SkuId(9), NodeId(5), 0, now), None);
+        assert_eq!(recorded.price(SkuId(9), NodeId(4), 0), Some(price));
+        assert_eq!(recorded.price(SkuId(9), NodeId(5), 0), None);
     }
 }

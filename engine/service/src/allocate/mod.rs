@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 use allot_engine::allocation::allocate::{Allocator, Commit};
 use allot_engine::allocation::evaluate::PlannedUnits;
 use allot_engine::allocation::outcome::AllocationOutcome;
-use allot_engine::allocation::request::OrderRequest;
+use allot_engine::allocation::request::{Destination, OrderRequest};
 use allot_models::features::{FraudFeatures, OrderEvent};
 use allot_models::risk::{RiskAssessment, RiskScorer, RuleHit};
 
@@ -339,7 +339,7 @@ impl<W: Wire> Decider<W> {
             Some(order) => FraudInput::Live(Box::new(order.event(now, &self.engine.privacy))),
             None => FraudInput::None,
         };
-        let order = call.order.clone();
+        let destination = call.order.destination;
         let decided = self
             .solve(call.order, call.deadline, commit, fraud, now)
             .await?;
@@ -396,7 +396,7 @@ impl<W: Wire> Decider<W> {
             }
             return Err(failed);
         }
-        record_order(&self.engine, &order, decided.outcome.read.decided_at);
+        count_demand(&self.engine, &destination, &decided);
         Ok(response)
     }
 
@@ -463,6 +463,18 @@ impl<W: Wire> Decider<W> {
 
 /// RESOURCE_EXHAUSTED when the decision log already holds `capacity`
 /// queued entries (0 = capacity unknown: the record itself will tell).
+/// Counts a recorded Allocate decision's order in the demand sales history.
+fn count_demand(engine: &Engine, destination: &Destination, decided: &Decided) {
+    let outcome = &decided.outcome;
+    record_order(
+        engine,
+        &outcome.order_id,
+        destination,
+        outcome.lines.iter().map(|l| (l.sku, l.quantity)),
+        outcome.read.decided_at,
+    );
+}
+
 fn log_has_room(depth: usize, capacity: usize) -> Result<(), ServiceError> {
     if capacity > 0 && depth >= capacity {
         metrics::counter!("allot_decisions_shed_total").increment(1);

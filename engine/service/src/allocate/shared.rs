@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use allot_engine::allocation::allocate::Commit;
 
-use super::{AllocateCall, Decider, FraudInput, KeyedCommit, allocation_event, log_has_room};
-use crate::demand::sales::record_order;
+use super::{
+    AllocateCall, Decider, FraudInput, KeyedCommit, allocation_event, count_demand, log_has_room,
+};
 use crate::error::{Code, ServiceError};
 use crate::id::DecisionId;
 use crate::sink::Entry;
@@ -93,7 +94,7 @@ impl<W: Wire> Decider<W> {
                     if let Err(error) = sink.record(Entry::new(&id, record, own_event)) {
                         tracing::warn!(decision = %id, %error, "local copy of a shared decision not kept");
                     }
-                    record_order(&self.engine, &call.order, decided.outcome.read.decided_at);
+                    count_demand(&self.engine, &call.order.destination, &decided);
                     return Ok(response);
                 }
                 Committed::Lost { short } => {

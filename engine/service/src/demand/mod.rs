@@ -118,7 +118,7 @@ impl Forecasting {
     pub async fn forecast(&self, query: ForecastQuery) -> Result<DemandAnswer, ServiceError> {
         let Some(model) = self.engine.demand.clone() else {
             return Err(ServiceError::precondition(format!(
-                "no demand model is served: {} has no demand.onnx",
+                "no demand model is served: {} has no demand.onnx; put demand.onnx and cards/demand.json there (the repository's models/ has them) and restart",
                 self.engine.models_dir.display()
             )));
         };
@@ -136,29 +136,22 @@ impl Forecasting {
                 let mut answers = Vec::with_capacity(cells.len());
                 for (i, &(sku, region, node)) in cells.iter().enumerate() {
                     let today = sales::local_date(network, region, now);
-                    let days: Vec<NaiveDate> = (1..=7u64)
-                        .rev()
-                        .filter_map(|back| today.checked_sub_days(Days::new(back)))
-                        .chain(std::iter::once(today))
-                        .collect();
+                    let mut days = lag_days(today);
+                    days.push(today);
                     let units = engine.sales.units(sku, region, &days);
-                    let history: Vec<KnownDay> = days[..7]
+                    let history: Vec<KnownDay> = days
                         .iter()
                         .zip(&units)
+                        .take(7)
                         .map(|(&date, &units)| KnownDay { date, units })
                         .collect();
-                    series.push(Series {
-                        category: category_index(&network.sku(sku).category),
-                        region: region.0 as usize,
-                        list_price_minor: network.sku(sku).unit_price_minor,
-                        promotions: query
-                            .promotions
-                            .iter()
-                            .filter(|p| p.category == network.sku(sku).category)
-                            .map(|p| p.promotion)
-                            .collect(),
-                        history: std::array::from_fn(|d| history.get(d).and_then(|k| k.units)),
-                    });
+                    let promotions = query
+                        .promotions
+                        .iter()
+                        .filter(|p| p.category == network.sku(sku).category)
+                        .map(|p| p.promotion)
+                        .collect();
+                    series.push(series_of(network, sku, region, &units, promotions));
                     by_start.entry(today).or_default().push(i);
                     answers.push(SeriesForecast {
                         sku,
@@ -185,6 +178,35 @@ impl Forecasting {
                 })
             })
             .await?
+    }
+}
+
+/// The 7 days before `start`, oldest first: the days a forecast from
+/// `start` reads as its lags.
+pub fn lag_days(start: NaiveDate) -> Vec<NaiveDate> {
+    (1..=7u64)
+        .rev()
+        .filter_map(|back| start.checked_sub_days(Days::new(back)))
+        .collect()
+}
+
+/// The demand model's series of `sku` in `region`: its category and list
+/// price, `promotions`, and the units of the 7 lag days (the first 7 of
+/// `units`, as [`lag_days`] orders them; `None` where unknown).
+pub fn series_of(
+    network: &Network,
+    sku: SkuId,
+    region: RegionId,
+    units: &[Option<u32>],
+    promotions: Vec<Promotion>,
+) -> Series {
+    let item = network.sku(sku);
+    Series {
+        category: category_index(&item.category),
+        region: region.0 as usize,
+        list_price_minor: item.unit_price_minor,
+        promotions,
+        history: std::array::from_fn(|d| units.get(d).copied().flatten()),
     }
 }
 

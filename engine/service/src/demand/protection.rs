@@ -19,12 +19,11 @@ use allot_engine::allocation::protection::{ProtectionPrice, ProtectionPricer};
 use allot_engine::network::{Network, NodeId, RegionId, SkuId};
 use allot_engine::stock::StockStore;
 use allot_models::demand::{DemandForecaster, NegativeBinomial, SalesHistory, Series};
-use allot_models::features::category_index;
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use parking_lot::RwLock;
 
-use super::node_region;
 use super::sales::local_date;
+use super::{lag_days, node_region, series_of};
 
 /// The lead-time demand of one SKU at one node.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -110,21 +109,12 @@ impl ForecastProtection {
                 .map(|&n| net.node(n).replenishment_days)
                 .max()
                 .unwrap_or(1) as usize;
-            let lag_days: Vec<NaiveDate> = (1..=7u64)
-                .rev()
-                .filter_map(|back| start.checked_sub_days(Days::new(back)))
-                .collect();
+            let lags = lag_days(start);
             let series: Vec<Series> = keys
                 .iter()
                 .map(|&(sku, region)| {
-                    let history = sales.units(sku, region, &lag_days);
-                    Series {
-                        category: category_index(&net.sku(sku).category),
-                        region: region.0 as usize,
-                        list_price_minor: net.sku(sku).unit_price_minor,
-                        promotions: Vec::new(),
-                        history: std::array::from_fn(|d| history.get(d).copied().flatten()),
-                    }
+                    let units = sales.units(sku, region, &lags);
+                    series_of(net, sku, region, &units, Vec::new())
                 })
                 .collect();
             let means = self.forecaster.means(&series, start, days)?;
@@ -153,21 +143,10 @@ impl ForecastProtection {
         *self.table.write() = table;
         Ok(refreshed)
     }
-
-    /// (SKU, node) pairs priced by the last refresh.
-    pub fn priced_pairs(&self) -> usize {
-        self.table.read().len()
-    }
 }
 
 impl ProtectionPricer for ForecastProtection {
-    fn price(
-        &self,
-        sku: SkuId,
-        node: NodeId,
-        protected: u32,
-        _now: SystemTime,
-    ) -> Option<ProtectionPrice> {
+    fn price(&self, sku: SkuId, node: NodeId, protected: u32) -> Option<ProtectionPrice> {
         let lead = *self.table.read().get(&(sku, node))?;
         let demand = NegativeBinomial::from_moments(lead.mean, lead.variance);
         // P(demand >= protected): the units protected all go to the node's

@@ -8,8 +8,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use allot_engine::allocation::request::OrderRequest;
-use allot_engine::network::{Network, RegionId};
+use allot_engine::allocation::request::Destination;
+use allot_engine::network::{Network, RegionId, SkuId};
 use chrono::{NaiveDate, TimeZone};
 
 use crate::engine::Engine;
@@ -34,26 +34,25 @@ pub fn local_date(network: &Network, region: RegionId, at: SystemTime) -> NaiveD
         .map_or(NaiveDate::MIN, |t| t.date_naive())
 }
 
-/// The region an order's demand counts in: its destination's, else the
-/// region nearest its destination point.
-fn order_region(network: &Network, order: &OrderRequest) -> RegionId {
-    order
-        .destination
+/// Counts order `order_id` to `destination`, decided at `at` with `lines`
+/// (SKU, units), in the engine's sales history, once per order id, on the
+/// local day of the destination's region (else the region nearest its
+/// point). Returns whether it counted.
+pub fn record_order(
+    engine: &Engine,
+    order_id: &str,
+    destination: &Destination,
+    lines: impl IntoIterator<Item = (SkuId, u32)>,
+    at: SystemTime,
+) -> bool {
+    let region = destination
         .region
-        .unwrap_or_else(|| network.nearest_region(order.destination.point))
-}
-
-/// Counts `order`, decided at `at`, in the engine's sales history (once
-/// per order id). Returns whether it counted.
-pub fn record_order(engine: &Engine, order: &OrderRequest, at: SystemTime) -> bool {
-    let region = order_region(&engine.network, order);
+        .unwrap_or_else(|| engine.network.nearest_region(destination.point));
     let day = local_date(&engine.network, region, at);
-    let counted = engine.sales.record_order(
-        order_key(&order.order_id, &engine.privacy),
-        day,
-        region,
-        order.lines.iter().map(|l| (l.sku, l.quantity)),
-    );
+    let counted =
+        engine
+            .sales
+            .record_order(order_key(order_id, &engine.privacy), day, region, lines);
     if counted {
         metrics::counter!("allot_demand_orders_counted_total").increment(1);
     }
@@ -90,7 +89,8 @@ pub async fn rebuild<W: Wire>(
             if let Ok(order) = wire.allocated_order(record) {
                 let at = UNIX_EPOCH + Duration::from_millis((key >> 80) as u64);
                 first = Some(first.map_or(at, |f| f.min(at)));
-                if record_order(&engine, &order, at) {
+                let lines = order.lines.iter().map(|l| (l.sku, l.quantity));
+                if record_order(&engine, &order.order_id, &order.destination, lines, at) {
                     rebuilt.orders += 1;
                 }
             }
