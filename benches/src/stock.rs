@@ -38,6 +38,7 @@ fn node(i: usize) -> Node {
         },
         time_zone: chrono_tz::America::Chicago,
         daily_capacity_units: 5_000,
+        units_per_staff_hour: 60,
         order_cutoff: NaiveTime::from_hms_opt(15, 0, 0).expect("valid time"),
         processing_days: 0,
         open_days: WeekdaySet::ALL,
@@ -47,6 +48,7 @@ fn node(i: usize) -> Node {
         hazmat: i.is_multiple_of(11),
         accepts_returns: true,
         replenishment_days: 7,
+        storage_units: None,
         blocked_destinations: Vec::new(),
         services: Vec::new(),
     }

@@ -121,6 +121,7 @@ impl Network {
             services: parts.services,
             zones: parts.zones,
             regions: parts.regions,
+            lanes: parts.lanes,
             node_index,
             sku_index,
             service_index,

@@ -32,6 +32,8 @@ struct NetworkFile {
     regions: Vec<RegionEntry>,
     #[serde(default)]
     skus: Vec<SkuEntry>,
+    #[serde(default)]
+    lanes: Vec<LaneEntry>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -114,6 +116,8 @@ struct NodeEntry {
     lon: f64,
     time_zone: String,
     daily_capacity_units: u32,
+    #[serde(default = "default_units_per_staff_hour")]
+    units_per_staff_hour: u32,
     #[serde(default = "default_cutoff")]
     order_cutoff: String,
     #[serde(default)]
@@ -132,9 +136,31 @@ struct NodeEntry {
     accepts_returns: bool,
     #[serde(default = "default_replenishment_days")]
     replenishment_days: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    storage_units: Option<u32>,
     #[serde(default)]
     blocked_destinations: Vec<String>,
     services: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ModeName {
+    Truck,
+    Parcel,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LaneEntry {
+    from: String,
+    to: String,
+    mode: ModeName,
+    lead_days: u32,
+    unit_cost_minor: i64,
+    #[serde(default)]
+    fixed_cost_minor: i64,
+    capacity_units: u32,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -185,6 +211,12 @@ pub(crate) const DEFAULT_REPLENISHMENT_DAYS: u32 = 7;
 
 fn default_replenishment_days() -> u32 {
     DEFAULT_REPLENISHMENT_DAYS
+}
+/// Productivity when the file gives none: units per staff hour.
+pub(crate) const DEFAULT_UNITS_PER_STAFF_HOUR: u32 = 60;
+
+fn default_units_per_staff_hour() -> u32 {
+    DEFAULT_UNITS_PER_STAFF_HOUR
 }
 fn default_cutoff() -> String {
     "17:00".into()

@@ -39,6 +39,7 @@ pub struct Network {
     services: Vec<CarrierService>,
     zones: Vec<ZoneBand>,
     regions: Vec<Region>,
+    lanes: Vec<Lane>,
     node_index: HashMap<String, NodeId>,
     sku_index: HashMap<String, SkuId>,
     service_index: HashMap<String, ServiceId>,
@@ -71,6 +72,8 @@ pub struct NetworkParts {
     pub zones: Vec<ZoneBand>,
     /// Destination regions in id order.
     pub regions: Vec<Region>,
+    /// Transfer lanes between nodes.
+    pub lanes: Vec<Lane>,
 }
 
 impl Network {
@@ -112,6 +115,11 @@ impl Network {
     /// The zoning bands, ascending by distance.
     pub fn zones(&self) -> &[ZoneBand] {
         &self.zones
+    }
+
+    /// The transfer lanes between nodes, in file order.
+    pub fn lanes(&self) -> &[Lane] {
+        &self.lanes
     }
 
     /// All destination regions, indexed by [`RegionId`].

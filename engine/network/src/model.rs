@@ -87,6 +87,9 @@ pub struct Node {
     pub time_zone: Tz,
     /// Units it can pick and ship per day.
     pub daily_capacity_units: u32,
+    /// Units one staff hour picks, packs and ships (the node's
+    /// productivity): the workload forecast's staff hours.
+    pub units_per_staff_hour: u32,
     /// Local time after which an order ships the next open day.
     pub order_cutoff: NaiveTime,
     /// Whole days from release to hand-over to the carrier (0 = same day).
@@ -106,10 +109,43 @@ pub struct Node {
     /// Days between two replenishments of the node's stock: its protected
     /// stock must last that long (the horizon of its stockout risk).
     pub replenishment_days: u32,
+    /// Most units the node can store (`None`: unlimited); a transfer plan
+    /// never fills it above this.
+    pub storage_units: Option<u32>,
     /// Region codes or area codes (for example a state, `AK`) it may not ship to.
     pub blocked_destinations: Vec<String>,
     /// Carrier services that pick up at this node.
     pub services: Vec<ServiceId>,
+}
+
+/// How a transfer lane moves stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LaneMode {
+    /// A truck (full or less-than-truckload): a fixed cost per dispatch and
+    /// a capacity per truck.
+    Truck,
+    /// Parcels: priced per unit, little or no fixed cost.
+    Parcel,
+}
+
+/// A lane on which stock can be transferred from one node to another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lane {
+    /// The node the stock leaves.
+    pub from: NodeId,
+    /// The node it arrives at.
+    pub to: NodeId,
+    /// Truck or parcel.
+    pub mode: LaneMode,
+    /// Whole days from dispatch until the units can be sold at `to`.
+    pub lead_days: u32,
+    /// Cost per unit moved, minor currency units.
+    pub unit_cost_minor: i64,
+    /// Cost of one transfer on the lane (a truck dispatched, a pickup),
+    /// whatever it carries, minor currency units.
+    pub fixed_cost_minor: i64,
+    /// Most units one transfer carries.
+    pub capacity_units: u32,
 }
 
 /// How fast a carrier service is, from fastest to slowest.

@@ -38,6 +38,7 @@ pub(super) fn validate(parts: &NetworkParts, source: &str) -> Result {
     services(parts, source)?;
     regions(parts, source)?;
     nodes(parts, source)?;
+    lanes(parts, source)?;
     skus(parts, source)
 }
 
@@ -256,6 +257,20 @@ fn nodes(parts: &NetworkParts, source: &str) -> Result {
                 format!("{} days: use 1..=90", n.replenishment_days),
             ));
         }
+        if n.units_per_staff_hour == 0 {
+            return Err(NetworkError::invalid(
+                source,
+                at("units_per_staff_hour"),
+                "0 units per staff hour; give the units one staff hour picks and ships (> 0)",
+            ));
+        }
+        if n.storage_units == Some(0) {
+            return Err(NetworkError::invalid(
+                source,
+                at("storage_units"),
+                "0 units of storage; leave it out for unlimited storage",
+            ));
+        }
         if n.handling_cost_minor < 0 {
             return Err(NetworkError::invalid(
                 source,
@@ -295,6 +310,70 @@ fn nodes(parts: &NetworkParts, source: &str) -> Result {
                     ),
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Most days a lane may take: longer than any forecast horizon.
+const MAX_LANE_LEAD_DAYS: u32 = 60;
+
+fn lanes(parts: &NetworkParts, source: &str) -> Result {
+    let mut seen = HashSet::new();
+    for (i, l) in parts.lanes.iter().enumerate() {
+        let code = |id: super::NodeId| parts.nodes.get(id.0 as usize).map(|n| n.code.as_str());
+        let (Some(from), Some(to)) = (code(l.from), code(l.to)) else {
+            return Err(NetworkError::invalid(
+                source,
+                format!("lanes[#{i}]"),
+                format!(
+                    "node id out of range; the network has {} nodes",
+                    parts.nodes.len()
+                ),
+            ));
+        };
+        let at = |field: &str| format!("lanes[{from}->{to}].{field}");
+        if l.from == l.to {
+            return Err(NetworkError::invalid(
+                source,
+                at("to"),
+                "a lane must join two different nodes",
+            ));
+        }
+        if !seen.insert((l.from, l.to, l.mode)) {
+            return Err(NetworkError::invalid(
+                source,
+                at("mode"),
+                "duplicate lane: one lane per (from, to, mode)",
+            ));
+        }
+        if l.lead_days > MAX_LANE_LEAD_DAYS {
+            return Err(NetworkError::invalid(
+                source,
+                at("lead_days"),
+                format!("{} days: use 0..={MAX_LANE_LEAD_DAYS}", l.lead_days),
+            ));
+        }
+        if l.unit_cost_minor < 0 {
+            return Err(NetworkError::invalid(
+                source,
+                at("unit_cost_minor"),
+                "negative cost; costs are >= 0",
+            ));
+        }
+        if l.fixed_cost_minor < 0 {
+            return Err(NetworkError::invalid(
+                source,
+                at("fixed_cost_minor"),
+                "negative cost; costs are >= 0",
+            ));
+        }
+        if l.capacity_units == 0 {
+            return Err(NetworkError::invalid(
+                source,
+                at("capacity_units"),
+                "0 units; give the most units one transfer carries (> 0)",
+            ));
         }
     }
     Ok(())

@@ -32,6 +32,7 @@ fn node(i: usize) -> Node {
         },
         time_zone: chrono_tz::America::New_York,
         daily_capacity_units: 1000,
+        units_per_staff_hour: 60,
         order_cutoff: NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
         processing_days: 0,
         open_days: WeekdaySet::WEEKDAYS,
@@ -41,6 +42,7 @@ fn node(i: usize) -> Node {
         hazmat: false,
         accepts_returns: true,
         replenishment_days: 7,
+        storage_units: None,
         blocked_destinations: Vec::new(),
         services: Vec::new(),
     }

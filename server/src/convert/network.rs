@@ -1,6 +1,6 @@
 //! Network entities as protobuf descriptions.
 
-use allot_engine::network::{Network, NodeKind};
+use allot_engine::network::{LaneMode, Network, NodeKind};
 use allot_proto::v1 as pb;
 
 /// Engine node kind to proto.
@@ -37,6 +37,8 @@ pub(crate) fn describe(network: &Network, include_skus: bool) -> pb::NetworkDesc
             hazmat: n.hazmat,
             accepts_returns: n.accepts_returns,
             replenishment_days: n.replenishment_days,
+            units_per_staff_hour: n.units_per_staff_hour,
+            storage_units: n.storage_units,
             services: n
                 .services
                 .iter()
@@ -93,6 +95,20 @@ pub(crate) fn describe(network: &Network, include_skus: bool) -> pb::NetworkDesc
         Vec::new()
     };
     skus.sort_by(|a, b| a.code.cmp(&b.code));
+    let mut lanes: Vec<_> = network
+        .lanes()
+        .iter()
+        .map(|l| pb::LaneInfo {
+            from: network.node(l.from).code.clone(),
+            to: network.node(l.to).code.clone(),
+            mode: lane_mode(l.mode).to_string(),
+            lead_days: l.lead_days,
+            unit_cost_minor: l.unit_cost_minor,
+            fixed_cost_minor: l.fixed_cost_minor,
+            capacity_units: l.capacity_units,
+        })
+        .collect();
+    lanes.sort_by(|a, b| (&a.from, &a.to, &a.mode).cmp(&(&b.from, &b.to, &b.mode)));
     pb::NetworkDescription {
         name: network.name().to_string(),
         currency: network.currency().to_string(),
@@ -102,5 +118,14 @@ pub(crate) fn describe(network: &Network, include_skus: bool) -> pb::NetworkDesc
         regions,
         skus,
         sku_count: network.sku_count() as u32,
+        lanes,
+    }
+}
+
+/// A lane mode's name, as the network file spells it.
+pub(crate) fn lane_mode(mode: LaneMode) -> &'static str {
+    match mode {
+        LaneMode::Truck => "truck",
+        LaneMode::Parcel => "parcel",
     }
 }

@@ -4,6 +4,7 @@
 
 mod catalog;
 mod cities;
+mod lanes;
 mod rates;
 mod stock;
 
@@ -21,6 +22,9 @@ pub const DEMO_SEED: u64 = 7;
 
 /// Number of SKUs in the demo catalogue.
 pub const DEMO_SKU_COUNT: usize = 5_000;
+
+/// Units a demo store can hold (its back room and shelves).
+const STORE_STORAGE_UNITS: u32 = 5_000;
 
 /// DCs that can ship cold-chain SKUs.
 const COLD_DCS: [&str; 4] = ["ATL", "DFW", "CHI", "ONT"];
@@ -95,6 +99,7 @@ pub fn demo_parts(seed: u64) -> NetworkParts {
             },
             time_zone: dc.tz,
             daily_capacity_units: rng.random_range(40..=120u32) * 500,
+            units_per_staff_hour: 120,
             order_cutoff: half_hour(&mut rng, 18 * 60, 20 * 60),
             processing_days: 0,
             open_days: mon_sat,
@@ -104,6 +109,7 @@ pub fn demo_parts(seed: u64) -> NetworkParts {
             hazmat: HAZMAT_DCS.contains(&dc.key),
             accepts_returns: true,
             replenishment_days: 7,
+            storage_units: None,
             blocked_destinations: Vec::new(),
             services,
         });
@@ -119,6 +125,7 @@ pub fn demo_parts(seed: u64) -> NetworkParts {
             },
             time_zone: t.tz,
             daily_capacity_units: rng.random_range(16..=30u32) * 500,
+            units_per_staff_hour: 90,
             order_cutoff: half_hour(&mut rng, 16 * 60, 17 * 60),
             processing_days: 1,
             open_days: WeekdaySet::WEEKDAYS,
@@ -128,6 +135,7 @@ pub fn demo_parts(seed: u64) -> NetworkParts {
             hazmat: i == 0,
             accepts_returns: i == 1,
             replenishment_days: 10,
+            storage_units: None,
             blocked_destinations: Vec::new(),
             services: tpl_services.clone(),
         });
@@ -145,6 +153,7 @@ pub fn demo_parts(seed: u64) -> NetworkParts {
             },
             time_zone: s.tz,
             daily_capacity_units: rng.random_range(15..=60u32) * 10,
+            units_per_staff_hour: 35,
             order_cutoff: half_hour(&mut rng, 15 * 60, 17 * 60),
             processing_days: 0,
             open_days: WeekdaySet::ALL,
@@ -154,6 +163,7 @@ pub fn demo_parts(seed: u64) -> NetworkParts {
             hazmat: false,
             accepts_returns: true,
             replenishment_days: 3,
+            storage_units: Some(STORE_STORAGE_UNITS),
             blocked_destinations: if blocks_remote {
                 vec!["AK".into(), "HI".into()]
             } else {
@@ -163,6 +173,7 @@ pub fn demo_parts(seed: u64) -> NetworkParts {
         });
     }
 
+    let lanes = lanes::lanes(&nodes);
     NetworkParts {
         name: "allot demo (US)".into(),
         currency: "USD".into(),
@@ -173,6 +184,7 @@ pub fn demo_parts(seed: u64) -> NetworkParts {
         services,
         zones: rates::zones(),
         regions: cities::ZIP3.iter().map(region).collect(),
+        lanes,
     }
 }
 

@@ -6,10 +6,13 @@ use std::collections::HashMap;
 use chrono::{NaiveDate, NaiveTime, Weekday};
 use chrono_tz::Tz;
 
-use super::{CarrierEntry, KindName, LevelName, NetworkFile, NodeEntry, RegionEntry, ServiceEntry};
+use super::{
+    CarrierEntry, KindName, LaneEntry, LevelName, ModeName, NetworkFile, NodeEntry, RegionEntry,
+    ServiceEntry,
+};
 use crate::{
-    Carrier, CarrierService, GeoPoint, NetworkError, NetworkParts, Node, NodeKind, Region,
-    ServiceId, ServiceLevel, Sku, WeekdaySet, ZoneBand, ZoneRate,
+    Carrier, CarrierService, GeoPoint, Lane, LaneMode, NetworkError, NetworkParts, Node, NodeId,
+    NodeKind, Region, ServiceId, ServiceLevel, Sku, WeekdaySet, ZoneBand, ZoneRate,
 };
 
 /// Converts file entries to parts, naming the offending field on error.
@@ -65,6 +68,18 @@ impl Converter<'_> {
             .iter()
             .map(|n| self.node(n, &service_index, &file.services))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut node_index: HashMap<&str, NodeId> = HashMap::new();
+        for (i, n) in file.nodes.iter().enumerate() {
+            node_index
+                .entry(n.code.as_str())
+                .or_insert(NodeId(i as u32));
+        }
+        let lanes = file
+            .lanes
+            .iter()
+            .enumerate()
+            .map(|(i, l)| self.lane(i, l, &node_index))
+            .collect::<Result<Vec<_>, _>>()?;
         let regions = file
             .regions
             .iter()
@@ -106,6 +121,35 @@ impl Converter<'_> {
                 })
                 .collect(),
             regions,
+            lanes,
+        })
+    }
+
+    fn lane(
+        &self,
+        i: usize,
+        l: &LaneEntry,
+        nodes: &HashMap<&str, NodeId>,
+    ) -> Result<Lane, NetworkError> {
+        let node = |code: &str, field: &str| {
+            nodes.get(code).copied().ok_or_else(|| {
+                self.err(
+                    format!("lanes[#{i}].{field}"),
+                    format!("unknown node {code:?}; a lane joins two nodes of `nodes`"),
+                )
+            })
+        };
+        Ok(Lane {
+            from: node(&l.from, "from")?,
+            to: node(&l.to, "to")?,
+            mode: match l.mode {
+                ModeName::Truck => LaneMode::Truck,
+                ModeName::Parcel => LaneMode::Parcel,
+            },
+            lead_days: l.lead_days,
+            unit_cost_minor: l.unit_cost_minor,
+            fixed_cost_minor: l.fixed_cost_minor,
+            capacity_units: l.capacity_units,
         })
     }
 
@@ -210,6 +254,7 @@ impl Converter<'_> {
             },
             time_zone: self.tz(&n.time_zone, || at("time_zone"))?,
             daily_capacity_units: n.daily_capacity_units,
+            units_per_staff_hour: n.units_per_staff_hour,
             order_cutoff,
             processing_days: n.processing_days,
             open_days: self.days(&n.open_days, || at("open_days"))?,
@@ -219,6 +264,7 @@ impl Converter<'_> {
             hazmat: n.hazmat,
             accepts_returns: n.accepts_returns,
             replenishment_days: n.replenishment_days,
+            storage_units: n.storage_units,
             blocked_destinations: n.blocked_destinations.clone(),
             services: node_services,
         })

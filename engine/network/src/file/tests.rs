@@ -1,5 +1,5 @@
 use super::*;
-use crate::{DEMO_SEED, GeoPoint, RegionId, WeekdaySet};
+use crate::{DEMO_SEED, GeoPoint, LaneMode, RegionId, WeekdaySet};
 
 const EXAMPLE: &str = include_str!("example.toml");
 
@@ -26,6 +26,18 @@ fn example_loads_with_defaults() {
     let hnl = net.region_id("US-968").unwrap();
     assert!(net.is_blocked(net.node_id("ST-NYC").unwrap(), hnl));
     assert!(!net.is_blocked(net.node_id("DC-ABE").unwrap(), hnl));
+    assert_eq!(store.units_per_staff_hour, 60);
+    assert_eq!(store.storage_units, None);
+    let lane = &net.lanes()[0];
+    assert_eq!(
+        (lane.from, lane.to, lane.mode, lane.lead_days),
+        (
+            net.node_id("DC-ABE").unwrap(),
+            net.node_id("ST-NYC").unwrap(),
+            LaneMode::Truck,
+            2
+        )
+    );
 }
 
 #[test]
@@ -197,6 +209,27 @@ fn semantic_rules() {
             "code = \"ST-NYC\"",
             "code = \"DC-ABE\"",
             "nodes[DC-ABE].code",
+        ),
+        ("to = \"ST-NYC\"", "to = \"ST-BOS\"", "lanes[#0].to"),
+        (
+            "to = \"ST-NYC\"",
+            "to = \"DC-ABE\"",
+            "lanes[DC-ABE->DC-ABE].to",
+        ),
+        (
+            "capacity_units = 2000",
+            "capacity_units = 0",
+            "lanes[DC-ABE->ST-NYC].capacity_units",
+        ),
+        (
+            "lead_days = 2",
+            "lead_days = 61",
+            "lanes[DC-ABE->ST-NYC].lead_days",
+        ),
+        (
+            "fixed_cost_minor = 25000",
+            "fixed_cost_minor = -1",
+            "lanes[DC-ABE->ST-NYC].fixed_cost_minor",
         ),
     ];
     for (from, to, path) in cases {

@@ -4,10 +4,10 @@
 use chrono::Weekday;
 
 use super::{
-    CarrierEntry, DAY_NAMES, KindName, LevelName, NetworkFile, NetworkSection, NodeEntry,
-    RateEntry, RegionEntry, ServiceEntry, SkuEntry, ZoneEntry,
+    CarrierEntry, DAY_NAMES, KindName, LaneEntry, LevelName, ModeName, NetworkFile, NetworkSection,
+    NodeEntry, RateEntry, RegionEntry, ServiceEntry, SkuEntry, ZoneEntry,
 };
-use crate::{Network, NodeKind, ServiceLevel, WeekdaySet};
+use crate::{LaneMode, Network, NodeKind, ServiceLevel, WeekdaySet};
 
 fn day_names(set: WeekdaySet) -> Vec<String> {
     let days = [
@@ -99,6 +99,7 @@ impl Network {
                     lon: n.location.lon,
                     time_zone: n.time_zone.name().to_string(),
                     daily_capacity_units: n.daily_capacity_units,
+                    units_per_staff_hour: n.units_per_staff_hour,
                     order_cutoff: n.order_cutoff.format("%H:%M").to_string(),
                     processing_days: n.processing_days,
                     open_days: day_names(n.open_days),
@@ -109,6 +110,7 @@ impl Network {
                         .collect(),
                     handling_cost_minor: n.handling_cost_minor,
                     replenishment_days: n.replenishment_days,
+                    storage_units: n.storage_units,
                     cold_chain: n.cold_chain,
                     hazmat: n.hazmat,
                     accepts_returns: n.accepts_returns,
@@ -144,6 +146,22 @@ impl Network {
                     hazmat: s.hazmat,
                     resale_risk: f32_to_f64(s.resale_risk),
                     unit_price_minor: s.unit_price_minor,
+                })
+                .collect(),
+            lanes: self
+                .lanes
+                .iter()
+                .map(|l| LaneEntry {
+                    from: self.node(l.from).code.clone(),
+                    to: self.node(l.to).code.clone(),
+                    mode: match l.mode {
+                        LaneMode::Truck => ModeName::Truck,
+                        LaneMode::Parcel => ModeName::Parcel,
+                    },
+                    lead_days: l.lead_days,
+                    unit_cost_minor: l.unit_cost_minor,
+                    fixed_cost_minor: l.fixed_cost_minor,
+                    capacity_units: l.capacity_units,
                 })
                 .collect(),
         };
