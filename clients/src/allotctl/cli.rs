@@ -109,6 +109,9 @@ pub enum Command {
     /// Forecast the units SKUs will sell per day in regions or nodes'
     /// regions, with the 10/50/90% quantiles (PlanningService.ForecastDemand).
     Forecast(super::forecast::ForecastArgs),
+    /// Planning proposals: transfers between nodes (PlanningService).
+    #[command(subcommand)]
+    Plan(super::plan::PlanCommand),
 }
 
 /// Arguments of `health`.

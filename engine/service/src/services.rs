@@ -12,6 +12,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::ServiceConfig;
 use crate::decisions::{Decisions, Replayer};
 use crate::demand::Forecasting;
+use crate::demand::transfers::Rebalancing;
 use crate::engine::Engine;
 use crate::error::ServiceError;
 use crate::fraud_returns::Returns;
@@ -52,6 +53,8 @@ pub struct Services<W: Wire> {
     pub models: Models,
     /// Demand forecasts.
     pub demand: Forecasting,
+    /// Transfer plans.
+    pub transfers: Rebalancing,
     clock: Arc<dyn Clock>,
 }
 
@@ -131,6 +134,7 @@ impl<W: Wire> Services<W> {
             replay: Replayer::new(engine.clone()),
             models: Models::new(engine.clone(), config.models.clone()),
             demand: Forecasting::new(engine.clone(), clock.clone(), pool.clone()),
+            transfers: Rebalancing::new(engine.clone(), clock.clone(), pool.clone()),
             engine,
             clock,
         }

@@ -12,6 +12,8 @@
 //!   by a deadline.
 //! - [`backlog`]: several orders re-planned together (shared stock and
 //!   capacity, move penalties): a Lagrangian bound and best responses.
+//! - [`transfer`]: the rebalancing plan's MILP (transfers between nodes
+//!   against expected shortfalls).
 //! - [`testgen`]: seeded random problems for tests and benchmarks.
 //! - [`error`]: how a solver run can fail.
 
@@ -24,5 +26,6 @@ pub mod pipeline;
 pub mod problem;
 pub mod solution;
 pub mod testgen;
+pub mod transfer;
 
 pub use error::SolverError;

@@ -29,4 +29,6 @@ pub mod rebroker;
 mod rebroker_tests;
 pub mod request;
 
-pub use allot_solver::{backlog, exact, greedy, milp, pipeline, problem, solution, testgen};
+pub use allot_solver::{
+    backlog, exact, greedy, milp, pipeline, problem, solution, testgen, transfer,
+};

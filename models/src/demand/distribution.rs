@@ -101,6 +101,23 @@ impl NegativeBinomial {
         }
     }
 
+    /// P(X >= k) for k = 1..=upto, in order: the chance the k-th unit
+    /// held is needed.
+    pub fn survival_upto(&self, upto: u32) -> Vec<f64> {
+        if upto == 0 {
+            return Vec::new();
+        }
+        if self.mean > NORMAL_ABOVE {
+            return (0..upto)
+                .map(|k| (1.0 - self.cdf(k)).clamp(0.0, 1.0))
+                .collect();
+        }
+        self.cdf_upto(upto - 1)
+            .into_iter()
+            .map(|c| (1.0 - c).clamp(0.0, 1.0))
+            .collect()
+    }
+
     /// The expected units short when `stock` units meet this demand,
     /// E[(X - stock)+], less the same with `stock - taken` units: the
     /// stockouts that taking `taken` units out of `stock` adds,

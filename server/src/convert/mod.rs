@@ -15,6 +15,7 @@ pub(crate) mod reoptimize;
 pub(crate) mod risk;
 pub(crate) mod stock;
 pub(crate) mod time;
+pub(crate) mod transfers;
 
 use allot_service::ServiceError;
 

@@ -74,7 +74,7 @@ pub(crate) fn forecast_query(
 }
 
 /// Resolves codes (each once) to ids.
-fn resolve<T>(
+pub(super) fn resolve<T>(
     field: &str,
     what: &str,
     codes: &[String],

@@ -242,6 +242,14 @@ pub(super) fn inputs(network: &Network) -> Vec<(Rpc, Vec<u8>)> {
                 }],
             },
         ),
+        single(
+            Rpc::PlanTransfers,
+            &pb::PlanTransfersRequest {
+                skus: vec![sku.clone()],
+                nodes: vec![network.nodes()[0].code.clone()],
+                horizon_days: 14,
+            },
+        ),
     ];
     inputs
         .into_iter()

@@ -5,9 +5,11 @@ use std::time::Instant;
 use allot_proto::v1 as pb;
 use allot_proto::v1::planning_service_server::PlanningService;
 use allot_service::demand::DEFAULT_BUDGET;
+use allot_service::demand::transfers::{DEFAULT_PLAN_BUDGET, MAX_PLAN_BUDGET};
 use tonic::{Request, Response, Status};
 
 use crate::convert::planning as conv;
+use crate::convert::transfers as transfer_conv;
 use crate::deadline::Budget;
 use crate::error::reply;
 use crate::serve::Ready;
@@ -16,17 +18,23 @@ use crate::serve::Ready;
 pub(crate) struct PlanningApi {
     ready: Ready,
     budget: Budget,
+    plan_budget: Budget,
 }
 
 impl PlanningApi {
     /// An adapter over the services published in `ready`; a forecast's
     /// budget is the caller's deadline less the margin of `budget`, else
-    /// [`DEFAULT_BUDGET`].
+    /// [`DEFAULT_BUDGET`] ([`DEFAULT_PLAN_BUDGET`] for a transfer plan).
     pub(crate) fn new(ready: Ready, budget: Budget) -> Self {
         PlanningApi {
             ready,
             budget: Budget {
                 default: DEFAULT_BUDGET,
+                ..budget
+            },
+            plan_budget: Budget {
+                default: DEFAULT_PLAN_BUDGET,
+                max: MAX_PLAN_BUDGET,
                 ..budget
             },
         }
@@ -48,6 +56,27 @@ impl PlanningService for PlanningApi {
                     conv::forecast_query(services.network(), request.into_inner(), deadline)?;
                 let answer = services.demand.forecast(query).await?;
                 Ok(conv::demand_forecast(services.network(), answer))
+            }
+            .await,
+        )
+    }
+
+    async fn plan_transfers(
+        &self,
+        request: Request<pb::PlanTransfersRequest>,
+    ) -> Result<Response<pb::TransferPlan>, Status> {
+        let started = Instant::now();
+        reply(
+            async {
+                let deadline = self.plan_budget.deadline(request.metadata(), started)?;
+                let services = self.ready.get()?;
+                let query = transfer_conv::transfer_query(
+                    services.network(),
+                    request.into_inner(),
+                    deadline,
+                )?;
+                let answer = services.transfers.plan(query).await?;
+                Ok(transfer_conv::transfer_plan(services.network(), answer))
             }
             .await,
         )

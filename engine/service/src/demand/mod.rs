@@ -4,6 +4,7 @@
 
 pub mod protection;
 pub mod sales;
+pub mod transfers;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
