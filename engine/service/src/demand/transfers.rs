@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use allot_engine::allocation::transfer::{
     Item, Position, TransferLane, TransferProblem, TransferSolution, solve_transfers,
 };
-use allot_engine::network::{Lane, Network, NodeId, RegionId, SkuId};
+use allot_engine::network::{Network, NodeId, RegionId, SkuId};
 use allot_models::demand::{DemandForecaster, NegativeBinomial, Series};
 use chrono::{Days, NaiveDate};
 
@@ -37,6 +37,8 @@ pub const MAX_PLAN_SKUS: usize = 200;
 pub const DEFAULT_PLAN_BUDGET: Duration = Duration::from_secs(5);
 /// Longest a plan may take, whatever the caller's deadline.
 pub const MAX_PLAN_BUDGET: Duration = Duration::from_secs(60);
+/// Share of the time left after the forecast that HiGHS is given.
+const SOLVE_SHARE: f64 = 0.6;
 /// Share of a node's shortfall that is a lost sale; the rest ships from
 /// another node as an extra package.
 pub const LOST_SHARE: f64 = 0.5;
@@ -177,74 +179,109 @@ fn plan(
     now: std::time::SystemTime,
 ) -> Result<TransferAnswer, ServiceError> {
     let started = Instant::now();
-    let net = &engine.network;
-    let nodes: Vec<NodeId> = if query.nodes.is_empty() {
-        net.node_ids().collect()
-    } else {
-        query.nodes.clone()
-    };
-    let places = Places {
-        dense: nodes.iter().enumerate().map(|(i, &n)| (n, i)).collect(),
-        nodes,
-    };
-    let lanes: Vec<(usize, &Lane)> = net
-        .lanes()
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| {
-            (l.lead_days as usize) < query.horizon_days
-                && places.dense.contains_key(&l.from)
-                && places.dense.contains_key(&l.to)
-        })
-        .collect();
-    let demand = node_demand(net, model, engine, query, &places, now)?;
-    let params = engine.allocator.params();
-    // What a unit short costs, per SKU.
-    let per_unit: Vec<f64> = query
-        .skus
-        .iter()
-        .map(|&sku| {
-            let lost = (net.sku(sku).unit_price_minor * params.lost_sale_permille) as f64 / 1000.0;
-            LOST_SHARE * lost + (1.0 - LOST_SHARE) * params.split_penalty as f64
-        })
-        .collect();
-    let problem = TransferProblem {
-        nodes: places.nodes.len(),
-        room: places.nodes.iter().map(|&n| room(engine, n)).collect(),
-        lanes: lanes
+    let built = TransferModel::build(engine, model, query, now)?;
+    // HiGHS overshoots its time limit on large models (by up to about 1 s
+    // at 100 SKUs over the demo network): it gets a share of what is left.
+    let left = query.deadline.saturating_duration_since(Instant::now());
+    let solve_by = Instant::now() + left.mul_f64(SOLVE_SHARE);
+    let solution = solve_transfers(built.problem(), solve_by)
+        .map_err(|e| ServiceError::internal(format!("transfer plan: {e}")))?;
+    Ok(built.answer(&engine.network, &solution, model.version(), now, started))
+}
+
+/// A plan's MILP and what it was built from (to explain its answer).
+pub struct TransferModel {
+    problem: TransferProblem,
+    /// Per MILP lane, the index of the network lane.
+    lanes: Vec<usize>,
+    places: Places,
+    demand: HashMap<(SkuId, NodeId), NegativeBinomial>,
+    /// What a unit short costs, per item.
+    per_unit: Vec<f64>,
+    skus: Vec<SkuId>,
+    horizon_days: usize,
+}
+
+impl TransferModel {
+    /// The MILP of `query`: demand forecast from `engine`'s sales history
+    /// at `now`, stock and storage from its stock store. Blocking (the
+    /// model runs once per horizon day over every series).
+    pub fn build(
+        engine: &Engine,
+        model: &DemandForecaster,
+        query: &TransferQuery,
+        now: std::time::SystemTime,
+    ) -> Result<TransferModel, ServiceError> {
+        let net = &engine.network;
+        let nodes: Vec<NodeId> = if query.nodes.is_empty() {
+            net.node_ids().collect()
+        } else {
+            query.nodes.clone()
+        };
+        let places = Places {
+            dense: nodes.iter().enumerate().map(|(i, &n)| (n, i)).collect(),
+            nodes,
+        };
+        let lanes: Vec<usize> = net
+            .lanes()
             .iter()
-            .map(|(_, l)| TransferLane {
-                from: places.dense[&l.from],
-                to: places.dense[&l.to],
-                unit_cost: l.unit_cost_minor,
-                fixed_cost: l.fixed_cost_minor,
-                capacity: l.capacity_units,
+            .enumerate()
+            .filter(|(_, l)| {
+                (l.lead_days as usize) < query.horizon_days
+                    && places.dense.contains_key(&l.from)
+                    && places.dense.contains_key(&l.to)
             })
-            .collect(),
-        items: query
+            .map(|(i, _)| i)
+            .collect();
+        let demand = node_demand(net, model, engine, query, &places, now)?;
+        let params = engine.allocator.params();
+        let per_unit: Vec<f64> = query
             .skus
             .iter()
-            .zip(&per_unit)
-            .map(|(&sku, &per_unit)| item(engine, &places, sku, &demand, per_unit))
-            .collect(),
-    };
-    let solution = solve_transfers(&problem, query.deadline)
-        .map_err(|e| ServiceError::internal(format!("transfer plan: {e}")))?;
-    Ok(answer(
-        net,
-        &Solved {
-            problem: &problem,
-            lanes: &lanes,
-            places: &places,
-            demand: &demand,
-            per_unit: &per_unit,
-            solution: &solution,
-        },
-        query,
-        model.version(),
-        now,
-        started,
-    ))
+            .map(|&sku| {
+                let lost =
+                    (net.sku(sku).unit_price_minor * params.lost_sale_permille) as f64 / 1000.0;
+                LOST_SHARE * lost + (1.0 - LOST_SHARE) * params.split_penalty as f64
+            })
+            .collect();
+        let problem = TransferProblem {
+            nodes: places.nodes.len(),
+            room: places.nodes.iter().map(|&n| room(engine, n)).collect(),
+            lanes: lanes
+                .iter()
+                .map(|&i| {
+                    let l = &net.lanes()[i];
+                    TransferLane {
+                        from: places.dense[&l.from],
+                        to: places.dense[&l.to],
+                        unit_cost: l.unit_cost_minor,
+                        fixed_cost: l.fixed_cost_minor,
+                        capacity: l.capacity_units,
+                    }
+                })
+                .collect(),
+            items: query
+                .skus
+                .iter()
+                .zip(&per_unit)
+                .map(|(&sku, &per_unit)| item(engine, &places, sku, &demand, per_unit))
+                .collect(),
+        };
+        Ok(TransferModel {
+            problem,
+            lanes,
+            places,
+            demand,
+            per_unit,
+            skus: query.skus.clone(),
+            horizon_days: query.horizon_days,
+        })
+    }
+
+    /// The MILP.
+    pub fn problem(&self) -> &TransferProblem {
+        &self.problem
+    }
 }
 
 /// Per (SKU, node of the plan): its demand over the horizon.
@@ -365,105 +402,100 @@ fn short(position: Option<&Position>, q: u32, per_unit: f64) -> f64 {
     })
 }
 
-/// A solved plan and what it was built from.
-struct Solved<'a> {
-    problem: &'a TransferProblem,
-    lanes: &'a [(usize, &'a Lane)],
-    places: &'a Places,
-    demand: &'a HashMap<(SkuId, NodeId), NegativeBinomial>,
-    per_unit: &'a [f64],
-    solution: &'a TransferSolution,
-}
-
-fn answer(
-    net: &Network,
-    solved: &Solved<'_>,
-    query: &TransferQuery,
-    model_version: &str,
-    now: std::time::SystemTime,
-    started: Instant,
-) -> TransferAnswer {
-    let Solved {
-        problem,
-        lanes,
-        places,
-        demand,
-        per_unit,
-        solution,
-    } = *solved;
-    let plan = &solution.plan;
-    // Units after the plan per (item, dense node).
-    let mut after: HashMap<(usize, usize), i64> = HashMap::new();
-    for f in &plan.flows {
-        let lane = &problem.lanes[f.lane];
-        *after.entry((f.item, lane.to)).or_default() += i64::from(f.units);
-        *after.entry((f.item, lane.from)).or_default() -= i64::from(f.units);
-    }
-    let held = |item: usize, node: usize| -> (u32, u32) {
-        let before = problem.items[item].at(node).map_or(0, |p| p.stock);
-        let change = after.get(&(item, node)).copied().unwrap_or(0);
-        (before, (i64::from(before) + change).max(0) as u32)
-    };
-    let mut transfers: Vec<PlannedTransfer> = Vec::new();
-    for (l, &(index, lane)) in lanes.iter().enumerate() {
-        let flows: Vec<_> = plan.flows.iter().filter(|f| f.lane == l).collect();
-        if flows.is_empty() {
-            continue;
+impl TransferModel {
+    /// The answer `solution` of this model gives, with the reasons.
+    pub fn answer(
+        &self,
+        net: &Network,
+        solution: &TransferSolution,
+        model_version: &str,
+        now: std::time::SystemTime,
+        started: Instant,
+    ) -> TransferAnswer {
+        let TransferModel {
+            problem,
+            lanes,
+            places,
+            demand,
+            per_unit,
+            skus,
+            horizon_days,
+        } = self;
+        let plan = &solution.plan;
+        // Units after the plan per (item, dense node).
+        let mut after: HashMap<(usize, usize), i64> = HashMap::new();
+        for f in &plan.flows {
+            let lane = &problem.lanes[f.lane];
+            *after.entry((f.item, lane.to)).or_default() += i64::from(f.units);
+            *after.entry((f.item, lane.from)).or_default() -= i64::from(f.units);
         }
-        let (from, to) = (problem.lanes[l].from, problem.lanes[l].to);
-        let lines: Vec<TransferLine> = flows
-            .iter()
-            .map(|f| {
-                let sku = query.skus[f.item];
-                let item = &problem.items[f.item];
-                let per_unit = per_unit[f.item];
-                let (before, after_to) = held(f.item, to);
-                let (origin_before, origin_after) = held(f.item, from);
-                TransferLine {
-                    sku,
-                    units: f.units,
-                    value_minor: net.sku(sku).unit_price_minor * i64::from(f.units),
-                    demand: demand
-                        .get(&(sku, places.nodes[to]))
-                        .map_or(0.0, |d| d.mean()),
-                    stock_before: before,
-                    stock_after: after_to,
-                    short_before: short(item.at(to), before, per_unit),
-                    short_after: short(item.at(to), after_to, per_unit),
-                    short_added_at_origin: short(item.at(from), origin_after, per_unit)
-                        - short(item.at(from), origin_before, per_unit),
-                }
-            })
-            .collect();
-        let units: u32 = lines.iter().map(|l| l.units).sum();
-        let dispatches = plan.dispatches[l];
-        let region = node_region(net, lane.to);
-        let today = local_date(net, region, now);
-        transfers.push(PlannedTransfer {
-            lane: index,
-            dispatches,
-            units,
-            cost_minor: lane.unit_cost_minor * i64::from(units)
-                + lane.fixed_cost_minor * i64::from(dispatches),
-            arrives_on: today
-                .checked_add_days(Days::new(u64::from(lane.lead_days)))
-                .unwrap_or(today),
-            lines,
-        });
-    }
-    let cost = allot_engine::allocation::transfer::cost(problem, plan);
-    TransferAnswer {
-        model_version: model_version.to_string(),
-        horizon_days: query.horizon_days,
-        transfers,
-        transfer_cost_minor: cost.transfer,
-        shortfall_cost_before_minor: (solution.baseline).round() as i64,
-        shortfall_cost_after_minor: cost.shortfall.round() as i64,
-        proven: solution.proven,
-        gap: solution.gap(),
-        lanes_considered: lanes.len(),
-        columns: solution.columns,
-        solve_time: solution.elapsed,
-        elapsed: started.elapsed(),
+        let held = |item: usize, node: usize| -> (u32, u32) {
+            let before = problem.items[item].at(node).map_or(0, |p| p.stock);
+            let change = after.get(&(item, node)).copied().unwrap_or(0);
+            (before, (i64::from(before) + change).max(0) as u32)
+        };
+        let mut transfers: Vec<PlannedTransfer> = Vec::new();
+        for (l, &index) in lanes.iter().enumerate() {
+            let lane = &net.lanes()[index];
+            let flows: Vec<_> = plan.flows.iter().filter(|f| f.lane == l).collect();
+            if flows.is_empty() {
+                continue;
+            }
+            let (from, to) = (problem.lanes[l].from, problem.lanes[l].to);
+            let lines: Vec<TransferLine> = flows
+                .iter()
+                .map(|f| {
+                    let sku = skus[f.item];
+                    let item = &problem.items[f.item];
+                    let per_unit = per_unit[f.item];
+                    let (before, after_to) = held(f.item, to);
+                    let (origin_before, origin_after) = held(f.item, from);
+                    TransferLine {
+                        sku,
+                        units: f.units,
+                        value_minor: net.sku(sku).unit_price_minor * i64::from(f.units),
+                        demand: demand
+                            .get(&(sku, places.nodes[to]))
+                            .map_or(0.0, |d| d.mean()),
+                        stock_before: before,
+                        stock_after: after_to,
+                        short_before: short(item.at(to), before, per_unit),
+                        short_after: short(item.at(to), after_to, per_unit),
+                        short_added_at_origin: short(item.at(from), origin_after, per_unit)
+                            - short(item.at(from), origin_before, per_unit),
+                    }
+                })
+                .collect();
+            let units: u32 = lines.iter().map(|l| l.units).sum();
+            let dispatches = plan.dispatches[l];
+            let region = node_region(net, lane.to);
+            let today = local_date(net, region, now);
+            transfers.push(PlannedTransfer {
+                lane: index,
+                dispatches,
+                units,
+                cost_minor: lane.unit_cost_minor * i64::from(units)
+                    + lane.fixed_cost_minor * i64::from(dispatches),
+                arrives_on: today
+                    .checked_add_days(Days::new(u64::from(lane.lead_days)))
+                    .unwrap_or(today),
+                lines,
+            });
+        }
+        let cost = allot_engine::allocation::transfer::cost(problem, plan);
+        TransferAnswer {
+            model_version: model_version.to_string(),
+            horizon_days: *horizon_days,
+            transfers,
+            transfer_cost_minor: cost.transfer,
+            shortfall_cost_before_minor: (solution.baseline).round() as i64,
+            shortfall_cost_after_minor: cost.shortfall.round() as i64,
+            proven: solution.proven,
+            gap: solution.gap(),
+            lanes_considered: lanes.len(),
+            columns: solution.columns,
+            solve_time: solution.elapsed,
+            elapsed: started.elapsed(),
+        }
     }
 }

@@ -12,25 +12,32 @@
 //! - storage: `sum_{l to n} x - sum_{l from n} x <= room[n]`.
 //!
 //! Values are non-increasing in k, so the LP fills the most valuable units
-//! first and `sum_k z` prices the staircase exactly. Two reductions keep the
-//! model small and lose no optimum:
+//! first and `sum_k z` prices the staircase exactly. Reductions keep the
+//! model small and lose no optimum (each holds for some optimal plan, since
+//! taking one unit off a flow that breaks it never costs more):
 //!
-//! - units below `stock - movable` are always held, so `z` starts above it;
-//! - `x[l,i]` exists only if a unit arriving could be worth more than the
-//!   lane's unit cost: the arriving unit is at best the
-//!   `(stock - movable + 1)`-th held there, and an optimal plan that moved
-//!   units worth no more than their cost stays optimal without them.
+//! - a position always holds its floor: the units that may not leave, and
+//!   those worth at least the most a unit of the item is worth anywhere
+//!   less the cheapest lane out (moving one could not pay), so `z` starts
+//!   above it;
+//! - past its stock, a position values only units worth more than the
+//!   cheapest lane in;
+//! - `x[l,i]` exists only if the best unit that could arrive (the one just
+//!   above the destination's floor) is worth more than the lane's unit
+//!   cost.
+//!
+//! HiGHS stops at a relative gap of [`TRANSFER_REL_GAP`].
 
 use std::time::{Duration, Instant};
 
 use highs::{Col, HighsModelStatus, HighsSolutionStatus, RowProblem, Sense};
 
-use super::{Flow, TransferPlan, TransferProblem, cost};
+use super::{Flow, Position, TransferPlan, TransferProblem, cost};
 use crate::error::SolverError;
 use crate::milp::{MIN_TIME_LIMIT_S, RANDOM_SEED, set};
 
 /// Relative gap at which HiGHS stops and a plan counts as optimal.
-pub const TRANSFER_REL_GAP: f64 = 1e-6;
+pub const TRANSFER_REL_GAP: f64 = 1e-4;
 
 /// What the solve found.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,14 +91,31 @@ pub fn solve_transfers(
     let mut lane_rows: Vec<Vec<(Col, f64)>> = vec![Vec::new(); problem.lanes.len()];
     let mut net_rows: Vec<Vec<(Col, f64)>> = vec![Vec::new(); problem.nodes];
     let mut flows: Vec<FlowCol> = Vec::new();
+    let (mut cheapest_out, mut cheapest_in) =
+        (vec![None; problem.nodes], vec![None; problem.nodes]);
+    for lane in &problem.lanes {
+        let cost = lane.unit_cost as f64;
+        for slot in [&mut cheapest_out[lane.from], &mut cheapest_in[lane.to]] {
+            *slot = Some(slot.map_or(cost, |c: f64| c.min(cost)));
+        }
+    }
     for (i, item) in problem.items.iter().enumerate() {
         // Per position: its holding row (columns, and the constant stock
         // above the floor) and its departures.
         let mut holding: Vec<Vec<(Col, f64)>> = vec![Vec::new(); item.positions.len()];
         let mut departures: Vec<Vec<(Col, f64)>> = vec![Vec::new(); item.positions.len()];
+        // The most a unit of the item is worth anywhere.
+        let most = item
+            .positions
+            .iter()
+            .filter_map(|p| p.value.first().copied())
+            .fold(0.0, f64::max);
         let floor = |p: usize| {
-            let pos = &item.positions[p];
-            pos.stock - pos.movable.min(pos.stock)
+            floor(
+                &item.positions[p],
+                most,
+                cheapest_out[item.positions[p].node],
+            )
         };
         for (l, lane) in problem.lanes.iter().enumerate() {
             let (Some(src), Some(dst)) = (
@@ -112,11 +136,28 @@ pub fn solve_transfers(
             if best <= lane.unit_cost as f64 {
                 continue;
             }
-            let x = m.add_integer_column(lane.unit_cost as f64, 0.0..=f64::from(movable));
-            if dispatch[l].is_none() {
-                let most = f64::from(dispatch_bound(problem, l));
-                dispatch[l] = Some(m.add_integer_column(lane.fixed_cost as f64, 0.0..=most));
+            // No more than the source can send, one dispatch carries, or
+            // the destination can value above its floor.
+            let dst_pos = &item.positions[dst];
+            let useful =
+                top(dst_pos, cheapest_in[dst_pos.node]).saturating_sub(floor(dst) as usize);
+            let most_units = movable.min(lane.capacity).min(useful as u32);
+            if most_units == 0 {
+                continue;
             }
+            let x = m.add_integer_column(lane.unit_cost as f64, 0.0..=f64::from(movable));
+            let n = match dispatch[l] {
+                Some(n) => n,
+                None => {
+                    let most = f64::from(dispatch_bound(problem, l));
+                    let n = m.add_integer_column(lane.fixed_cost as f64, 0.0..=most);
+                    dispatch[l] = Some(n);
+                    n
+                }
+            };
+            // Disaggregated linking: x <= most_units n (tighter than the
+            // lane's capacity row alone).
+            m.add_row(..=0.0, [(x, 1.0), (n, -f64::from(most_units))]);
             lane_rows[l].push((x, 1.0));
             holding[dst].push((x, -1.0));
             holding[src].push((x, 1.0));
@@ -133,7 +174,7 @@ pub fn solve_transfers(
             let floor = floor(p) as usize;
             let receives = holding[p].iter().any(|&(_, a)| a < 0.0);
             let top = if receives {
-                pos.value.len()
+                top(pos, cheapest_in[pos.node])
             } else {
                 (pos.stock as usize).min(pos.value.len())
             };
@@ -190,7 +231,6 @@ pub fn solve_transfers(
     set(&mut model, "output_flag", false)?;
     set(&mut model, "random_seed", RANDOM_SEED)?;
     set(&mut model, "mip_rel_gap", TRANSFER_REL_GAP)?;
-    set(&mut model, "mip_abs_gap", 1e-6)?;
     set(
         &mut model,
         "time_limit",
@@ -248,6 +288,32 @@ pub fn solve_transfers(
         columns,
         elapsed: started.elapsed(),
     })
+}
+
+/// The units of `pos` always held in some optimal plan: those that may not
+/// leave, and those worth at least `most` (the most a unit of the item is
+/// worth anywhere) less the cheapest lane out of the node (`None`: no lane
+/// out), since moving one could not pay.
+fn floor(pos: &Position, most: f64, cheapest_out: Option<f64>) -> u32 {
+    let stuck = pos.stock - pos.movable.min(pos.stock);
+    let Some(cost) = cheapest_out else {
+        return pos.stock;
+    };
+    let kept = pos
+        .value
+        .iter()
+        .take(pos.stock as usize)
+        .take_while(|&&v| v + cost >= most)
+        .count() as u32;
+    stuck.max(kept)
+}
+
+/// Units of `pos` worth holding when it may receive: past its stock, only
+/// those worth more than the cheapest lane in costs.
+fn top(pos: &Position, cheapest_in: Option<f64>) -> usize {
+    let cost = cheapest_in.unwrap_or(f64::INFINITY);
+    let worth = pos.value.iter().take_while(|&&v| v > cost).count();
+    worth.max(pos.stock as usize).min(pos.value.len())
 }
 
 /// Most dispatches lane `l` could need: every movable unit at its origin.

@@ -13,9 +13,12 @@
 //!
 //! - [`evaluate`]: a plan's cost and feasibility, computed from the plan.
 //! - [`milp`]: the MILP in HiGHS.
+//! - [`reference`]: the same optimum from another formulation (tests and
+//!   benchmarks).
 
 pub mod evaluate;
 pub mod milp;
+pub mod reference;
 
 #[cfg(test)]
 mod tests;
