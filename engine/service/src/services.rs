@@ -25,6 +25,7 @@ use crate::score::Scoring;
 use crate::state::SharedLedger;
 use crate::stock::{Stock, StockJournal};
 use crate::wire::Wire;
+use crate::workload::Workload;
 
 /// The use cases of one served engine.
 pub struct Services<W: Wire> {
@@ -52,6 +53,8 @@ pub struct Services<W: Wire> {
     pub models: Models,
     /// Demand forecasts.
     pub demand: Forecasting,
+    /// Workload forecasts per node and day.
+    pub workload: Workload,
     clock: Arc<dyn Clock>,
 }
 
@@ -116,7 +119,7 @@ impl<W: Wire> Services<W> {
                 clock.clone(),
             ),
             reservations: Arc::new(Reservations::new(
-                ledger,
+                ledger.clone(),
                 engine.decisions.clone(),
                 clock.clone(),
                 engine.privacy.clone(),
@@ -131,6 +134,7 @@ impl<W: Wire> Services<W> {
             replay: Replayer::new(engine.clone()),
             models: Models::new(engine.clone(), config.models.clone()),
             demand: Forecasting::new(engine.clone(), clock.clone(), pool.clone()),
+            workload: Workload::new(engine.clone(), ledger, clock.clone(), pool.clone()),
             engine,
             clock,
         }
