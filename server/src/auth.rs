@@ -22,7 +22,7 @@ pub enum Role {
     Operate,
     /// The decision feed, ExplainDecision, ReplayDecision, stock and
     /// reservation reads, GetNetwork, GetModelInfo, GetModelDrift,
-    /// ForecastDemand.
+    /// ForecastDemand, ForecastWorkload.
     Read,
     /// ReloadModels, RollbackModels, ClearShadowModels, and any RPC not
     /// listed above.
@@ -115,7 +115,8 @@ fn required_role(path: &str) -> Option<Role> {
         | "AdminService/GetNetwork"
         | "AdminService/GetModelInfo"
         | "AdminService/GetModelDrift"
-        | "PlanningService/ForecastDemand" => Role::Read,
+        | "PlanningService/ForecastDemand"
+        | "PlanningService/ForecastWorkload" => Role::Read,
         // Fail closed: an RPC added to the contract needs admin until it is
         // given its role here.
         _ => Role::Admin,

@@ -114,6 +114,7 @@ impl Default for GrpcConfig {
                     ("PromiseService/GetDeliveryPromise", 512),
                     ("RiskService/ScoreOrder", 512),
                     ("PlanningService/ForecastDemand", 16),
+                    ("PlanningService/ForecastWorkload", 2),
                     ("InventoryService/ReplaceNodeStock", 8),
                     ("InventoryService/StreamStockDeltas", 16),
                     ("DecisionService/WatchDecisions", 64),

@@ -15,6 +15,7 @@ pub(crate) mod reoptimize;
 pub(crate) mod risk;
 pub(crate) mod stock;
 pub(crate) mod time;
+pub(crate) mod workload;
 
 use allot_service::ServiceError;
 

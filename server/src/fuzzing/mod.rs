@@ -74,11 +74,13 @@ pub enum Rpc {
     ReoptimizeBacklog,
     /// PlanningService.ForecastDemand
     ForecastDemand,
+    /// PlanningService.ForecastWorkload
+    ForecastWorkload,
 }
 
 impl Rpc {
     /// Every RPC of the contract.
-    pub const ALL: [Rpc; 25] = [
+    pub const ALL: [Rpc; 26] = [
         Rpc::GetNetwork,
         Rpc::GetModelInfo,
         Rpc::ReloadModels,
@@ -104,6 +106,7 @@ impl Rpc {
         Rpc::GetModelDrift,
         Rpc::ReoptimizeBacklog,
         Rpc::ForecastDemand,
+        Rpc::ForecastWorkload,
     ];
 
     /// The RPC a selector byte names (modulo the number of RPCs).

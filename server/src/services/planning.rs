@@ -1,13 +1,15 @@
-//! PlanningService: demand forecasts.
+//! PlanningService: demand and workload forecasts.
 
 use std::time::Instant;
 
 use allot_proto::v1 as pb;
 use allot_proto::v1::planning_service_server::PlanningService;
 use allot_service::demand::DEFAULT_BUDGET;
+use allot_service::workload::DEFAULT_BUDGET as WORKLOAD_BUDGET;
 use tonic::{Request, Response, Status};
 
 use crate::convert::planning as conv;
+use crate::convert::workload;
 use crate::deadline::Budget;
 use crate::error::reply;
 use crate::serve::Ready;
@@ -16,15 +18,18 @@ use crate::serve::Ready;
 pub(crate) struct PlanningApi {
     ready: Ready,
     budget: Budget,
+    workload_budget: Budget,
 }
 
 impl PlanningApi {
     /// An adapter over the services published in `ready`; a forecast's
     /// budget is the caller's deadline less the margin of `budget`, else
-    /// [`DEFAULT_BUDGET`].
+    /// [`DEFAULT_BUDGET`]; a workload forecast's is at most
+    /// [`WORKLOAD_BUDGET`].
     pub(crate) fn new(ready: Ready, budget: Budget) -> Self {
         PlanningApi {
             ready,
+            workload_budget: budget.asking(WORKLOAD_BUDGET),
             budget: Budget {
                 default: DEFAULT_BUDGET,
                 ..budget
@@ -48,6 +53,27 @@ impl PlanningService for PlanningApi {
                     conv::forecast_query(services.network(), request.into_inner(), deadline)?;
                 let answer = services.demand.forecast(query).await?;
                 Ok(conv::demand_forecast(services.network(), answer))
+            }
+            .await,
+        )
+    }
+
+    async fn forecast_workload(
+        &self,
+        request: Request<pb::ForecastWorkloadRequest>,
+    ) -> Result<Response<pb::WorkloadForecast>, Status> {
+        let started = Instant::now();
+        // Its own budget, not allocation's longest: a workload routes
+        // thousands of one-unit orders. The caller's deadline still cuts it.
+        let budget = self.workload_budget;
+        reply(
+            async {
+                let deadline = budget.deadline(request.metadata(), started)?;
+                let services = self.ready.get()?;
+                let query =
+                    workload::workload_query(services.network(), request.into_inner(), deadline)?;
+                let answer = services.workload.forecast(query).await?;
+                Ok(workload::workload_forecast(services.network(), answer))
             }
             .await,
         )
