@@ -109,6 +109,10 @@ pub enum Command {
     /// Forecast the units SKUs will sell per day in regions or nodes'
     /// regions, with the 10/50/90% quantiles (PlanningService.ForecastDemand).
     Forecast(super::forecast::ForecastArgs),
+    /// Plans for the network's operations (PlanningService): `workload`,
+    /// units and staff hours per node and day.
+    #[command(subcommand)]
+    Plan(super::plan::PlanCommand),
 }
 
 /// Arguments of `health`.

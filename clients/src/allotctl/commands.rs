@@ -88,6 +88,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             super::forecast::forecast(&server, args).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Plan(cmd) => {
+            super::plan::plan(&server, cmd).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Network { include_skus } => {
             let client = server.connect().await?;
             let network = client

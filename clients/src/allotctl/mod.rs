@@ -8,5 +8,6 @@ pub mod forecast;
 pub mod load;
 pub mod models;
 pub mod output;
+pub mod plan;
 pub mod reoptimize;
 pub mod server;
