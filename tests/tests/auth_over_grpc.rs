@@ -172,13 +172,17 @@ async fn call(channel: Channel, rpc: &str, token: Option<&str>) -> Code {
             .forecast_demand(with(pb::ForecastDemandRequest::default(), token))
             .await
             .map(drop),
+        "ForecastWorkload" => PlanningServiceClient::new(channel)
+            .forecast_workload(with(pb::ForecastWorkloadRequest::default(), token))
+            .await
+            .map(drop),
         other => panic!("no call for {other}"),
     };
     code(result)
 }
 
 /// Every RPC of the contract with the role that may call it.
-const RPCS: [(&str, Role); 25] = [
+const RPCS: [(&str, Role); 26] = [
     ("Allocate", Role::Decide),
     ("EvaluatePlan", Role::Decide),
     ("GetDeliveryPromise", Role::Decide),
@@ -201,6 +205,7 @@ const RPCS: [(&str, Role); 25] = [
     ("GetModelInfo", Role::Read),
     ("GetModelDrift", Role::Read),
     ("ForecastDemand", Role::Read),
+    ("ForecastWorkload", Role::Read),
     ("ReloadModels", Role::Admin),
     ("RollbackModels", Role::Admin),
     ("ClearShadowModels", Role::Admin),
