@@ -103,6 +103,39 @@ mod tests {
     use allot_client::proto::{DayWorkload, NodeWorkload};
 
     #[test]
+    fn workload_takes_nodes_days_skus_and_json() {
+        use super::super::cli::{Cli, Command};
+        use clap::Parser;
+        let cli = Cli::try_parse_from([
+            "allotctl",
+            "plan",
+            "workload",
+            "--node",
+            "DC-ATL",
+            "--node",
+            "DC-RNO",
+            "--days",
+            "3",
+            "--sku",
+            "SKU-000001",
+            "--json",
+        ])
+        .unwrap();
+        let Command::Plan(PlanCommand::Workload(args)) = cli.command else {
+            panic!("not plan workload: {:?}", cli.command);
+        };
+        assert_eq!(args.nodes, vec!["DC-ATL", "DC-RNO"]);
+        assert_eq!((args.days, args.json), (3, true));
+        assert_eq!(args.skus, vec!["SKU-000001"]);
+        let defaults = Cli::try_parse_from(["allotctl", "plan", "workload"]).unwrap();
+        let Command::Plan(PlanCommand::Workload(args)) = defaults.command else {
+            panic!("not plan workload");
+        };
+        assert!(args.nodes.is_empty() && args.skus.is_empty() && !args.json);
+        assert_eq!(args.days, 7);
+    }
+
+    #[test]
     fn text_shows_each_day_with_its_flags() {
         let day = |date: &str, total: f64, closed: bool, over: bool| DayWorkload {
             date: date.into(),
