@@ -22,7 +22,7 @@ pub enum Role {
     Operate,
     /// The decision feed, ExplainDecision, ReplayDecision, stock and
     /// reservation reads, GetNetwork, GetModelInfo, GetModelDrift,
-    /// ForecastDemand, PlanTransfers.
+    /// ForecastDemand, PlanTransfers, ForecastWorkload.
     Read,
     /// ReloadModels, RollbackModels, ClearShadowModels, and any RPC not
     /// listed above.
@@ -116,7 +116,8 @@ fn required_role(path: &str) -> Option<Role> {
         | "AdminService/GetModelInfo"
         | "AdminService/GetModelDrift"
         | "PlanningService/ForecastDemand"
-        | "PlanningService/PlanTransfers" => Role::Read,
+        | "PlanningService/PlanTransfers"
+        | "PlanningService/ForecastWorkload" => Role::Read,
         // Fail closed: an RPC added to the contract needs admin until it is
         // given its role here.
         _ => Role::Admin,

@@ -115,6 +115,7 @@ impl Default for GrpcConfig {
                     ("RiskService/ScoreOrder", 512),
                     ("PlanningService/ForecastDemand", 16),
                     ("PlanningService/PlanTransfers", 2),
+                    ("PlanningService/ForecastWorkload", 2),
                     ("InventoryService/ReplaceNodeStock", 8),
                     ("InventoryService/StreamStockDeltas", 16),
                     ("DecisionService/WatchDecisions", 64),

@@ -176,13 +176,17 @@ async fn call(channel: Channel, rpc: &str, token: Option<&str>) -> Code {
             .plan_transfers(with(pb::PlanTransfersRequest::default(), token))
             .await
             .map(drop),
+        "ForecastWorkload" => PlanningServiceClient::new(channel)
+            .forecast_workload(with(pb::ForecastWorkloadRequest::default(), token))
+            .await
+            .map(drop),
         other => panic!("no call for {other}"),
     };
     code(result)
 }
 
 /// Every RPC of the contract with the role that may call it.
-const RPCS: [(&str, Role); 26] = [
+const RPCS: [(&str, Role); 27] = [
     ("Allocate", Role::Decide),
     ("EvaluatePlan", Role::Decide),
     ("GetDeliveryPromise", Role::Decide),
@@ -206,6 +210,7 @@ const RPCS: [(&str, Role); 26] = [
     ("GetModelDrift", Role::Read),
     ("ForecastDemand", Role::Read),
     ("PlanTransfers", Role::Read),
+    ("ForecastWorkload", Role::Read),
     ("ReloadModels", Role::Admin),
     ("RollbackModels", Role::Admin),
     ("ClearShadowModels", Role::Admin),

@@ -109,7 +109,9 @@ pub enum Command {
     /// Forecast the units SKUs will sell per day in regions or nodes'
     /// regions, with the 10/50/90% quantiles (PlanningService.ForecastDemand).
     Forecast(super::forecast::ForecastArgs),
-    /// Planning proposals: transfers between nodes (PlanningService).
+    /// Plans for the network's operations (PlanningService): `workload`,
+    /// units and staff hours per node and day; `transfers`, stock moves
+    /// between nodes.
     #[command(subcommand)]
     Plan(super::plan::PlanCommand),
 }

@@ -11,3 +11,4 @@ pub mod output;
 pub mod plan;
 pub mod reoptimize;
 pub mod server;
+pub mod transfers;

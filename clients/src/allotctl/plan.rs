@@ -1,7 +1,8 @@
-//! `allotctl plan`: planning proposals (PlanningService): `plan transfers`,
-//! the rebalancing plan.
+//! `allotctl plan`: plans for the network's operations
+//! (PlanningService): `plan workload`, the units and staff hours per node
+//! and day, and `plan transfers` (in [`super::transfers`]).
 
-use allot_client::proto::{PlanTransfersRequest, TransferPlan, TransferPlanStatus};
+use allot_client::proto::{ForecastWorkloadRequest, WorkloadForecast};
 use clap::{Args, Subcommand};
 
 use super::output::{print_one, write_line};
@@ -10,25 +11,29 @@ use super::server::Server;
 /// The `plan` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
+    /// Units to pick and ship and staff hours per node and local day:
+    /// forecast demand routed as allocation routes it, plus held
+    /// reservations (PlanningService.ForecastWorkload).
+    Workload(WorkloadArgs),
     /// Propose transfers between nodes that cut the shortfalls the demand
     /// forecast expects, at least cost (PlanningService.PlanTransfers).
-    Transfers(TransfersArgs),
+    Transfers(super::transfers::TransfersArgs),
 }
 
-/// Arguments of `plan transfers`.
+/// Arguments of `plan workload`.
 #[derive(Debug, Args)]
-pub struct TransfersArgs {
-    /// A SKU code to rebalance; repeat for several (up to 200).
-    #[arg(long = "sku", value_name = "CODE", required = true)]
-    pub skus: Vec<String>,
-    /// A node that may send or receive; repeat for several. None: every
-    /// node.
+pub struct WorkloadArgs {
+    /// A node code; repeat for several (none: every node).
     #[arg(long = "node", value_name = "CODE")]
     pub nodes: Vec<String>,
-    /// Days of demand the plan covers, 1 to 28.
-    #[arg(long, value_name = "N", default_value_t = 14)]
+    /// Days from each node's today, 1 to 14.
+    #[arg(long, value_name = "N", default_value_t = 7)]
     pub days: u32,
-    /// Print the TransferPlan as JSON instead of one line per transfer.
+    /// Only this SKU's demand and holds (in every region); repeat for
+    /// several, at most 20.
+    #[arg(long = "sku", value_name = "CODE")]
+    pub skus: Vec<String>,
+    /// Print the WorkloadForecast as JSON instead of one line per day.
     #[arg(long)]
     pub json: bool,
 }
@@ -36,69 +41,61 @@ pub struct TransfersArgs {
 /// Runs a `plan` subcommand.
 pub async fn plan(server: &Server, command: PlanCommand) -> anyhow::Result<()> {
     match command {
-        PlanCommand::Transfers(args) => transfers(server, args).await,
+        PlanCommand::Workload(args) => workload(server, args).await,
+        PlanCommand::Transfers(args) => super::transfers::transfers(server, args).await,
     }
 }
 
-async fn transfers(server: &Server, args: TransfersArgs) -> anyhow::Result<()> {
+async fn workload(server: &Server, args: WorkloadArgs) -> anyhow::Result<()> {
     let client = server.connect().await?;
     let answer = client
         .planning()
-        .plan_transfers(PlanTransfersRequest {
-            skus: args.skus,
+        .forecast_workload(ForecastWorkloadRequest {
             nodes: args.nodes,
             horizon_days: args.days,
+            skus: args.skus,
         })
         .await?
         .into_inner();
     if args.json {
-        return print_one(&answer, "TransferPlan");
+        return print_one(&answer, "WorkloadForecast");
     }
-    write_line(&transfers_text(&answer))
+    write_line(&workload_text(&answer))
 }
 
-/// Dollars and cents of a minor amount.
-fn money(minor: i64) -> String {
-    format!(
-        "{}{}.{:02}",
-        if minor < 0 { "-" } else { "" },
-        minor.abs() / 100,
-        minor.abs() % 100
-    )
-}
-
-/// The plan as lines: a summary, then per transfer a header and its SKUs
-/// with their reasons.
-pub fn transfers_text(plan: &TransferPlan) -> String {
-    let status = match TransferPlanStatus::try_from(plan.status) {
-        Ok(TransferPlanStatus::Optimal) => "optimal".to_string(),
-        _ => format!("stopped at the deadline, gap {:.2}%", plan.gap * 100.0),
-    };
-    let mut out = vec![format!(
-        "{} transfers over {} days ({status}, {:.0} ms): transfers {} + shortfalls {} -> {} (before {}), saving {}",
-        plan.transfers.len(),
-        plan.horizon_days,
-        plan.elapsed_ms,
-        money(plan.transfer_cost_minor),
-        money(plan.shortfall_cost_after_minor),
-        money(plan.transfer_cost_minor + plan.shortfall_cost_after_minor),
-        money(plan.shortfall_cost_before_minor),
-        money(plan.saving_minor),
-    )];
-    for t in &plan.transfers {
+/// The workload as lines: a header, then per node its productivity and
+/// capacity and one line per day.
+pub fn workload_text(answer: &WorkloadForecast) -> String {
+    let mut header = format!(
+        "model {}: {} series routed, {} unrouted ({:.1} units)",
+        answer.model_version, answer.series_routed, answer.series_unrouted, answer.unrouted_units
+    );
+    if answer.series_left_out > 0 {
+        header.push_str(&format!(", {} left out", answer.series_left_out));
+    }
+    let mut out = vec![header];
+    for n in &answer.nodes {
         out.push(format!(
-            "{} -> {} by {} ({} dispatch{}, {} units, {}, arrives {})",
-            t.from,
-            t.to,
-            t.mode,
-            t.dispatches,
-            if t.dispatches == 1 { "" } else { "es" },
-            t.units,
-            money(t.cost_minor),
-            t.arrives_on
+            "{}: {} units per staff hour, capacity {} units a day",
+            n.node, n.units_per_staff_hour, n.daily_capacity_units
         ));
-        for l in &t.lines {
-            out.push(format!("  {} x{}: {}", l.sku, l.units, l.message));
+        for d in &n.days {
+            let flag = if d.closed {
+                "  closed"
+            } else if d.over_capacity {
+                "  OVER CAPACITY"
+            } else {
+                ""
+            };
+            out.push(format!(
+                "  {}  forecast {:>8.1}  reserved {:>6}  total {:>8.1}  staff hours {:>6.1}  utilisation {:>5.1}%{flag}",
+                d.date,
+                d.forecast_units,
+                d.reserved_units,
+                d.total_units,
+                d.staff_hours,
+                d.utilisation * 100.0
+            ));
         }
     }
     out.join("\n")
@@ -107,44 +104,83 @@ pub fn transfers_text(plan: &TransferPlan) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use allot_client::proto::{Transfer, TransferLine};
+    use allot_client::proto::{DayWorkload, NodeWorkload};
 
     #[test]
-    fn text_shows_each_transfer_and_its_reason() {
-        let plan = TransferPlan {
-            horizon_days: 14,
-            transfer_cost_minor: 2_500,
-            shortfall_cost_before_minor: 10_000,
-            shortfall_cost_after_minor: 4_000,
-            saving_minor: 3_500,
-            status: TransferPlanStatus::Optimal as i32,
-            transfers: vec![Transfer {
-                from: "DC-ABE".into(),
-                to: "ST-NYC".into(),
-                mode: "truck".into(),
-                dispatches: 1,
-                units: 8,
-                cost_minor: 2_500,
-                arrives_on: "2026-12-09".into(),
-                lines: vec![TransferLine {
-                    sku: "SKU-000001".into(),
-                    units: 8,
-                    message: "ST-NYC expects 12.0 units".into(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
+    fn workload_takes_nodes_days_skus_and_json() {
+        use super::super::cli::{Cli, Command};
+        use clap::Parser;
+        let cli = Cli::try_parse_from([
+            "allotctl",
+            "plan",
+            "workload",
+            "--node",
+            "DC-ATL",
+            "--node",
+            "DC-RNO",
+            "--days",
+            "3",
+            "--sku",
+            "SKU-000001",
+            "--json",
+        ])
+        .unwrap();
+        let Command::Plan(PlanCommand::Workload(args)) = cli.command else {
+            panic!("not plan workload: {:?}", cli.command);
         };
-        let text = transfers_text(&plan);
-        assert!(text.contains("saving 35.00"), "{text}");
+        assert_eq!(args.nodes, vec!["DC-ATL", "DC-RNO"]);
+        assert_eq!((args.days, args.json), (3, true));
+        assert_eq!(args.skus, vec!["SKU-000001"]);
+        let defaults = Cli::try_parse_from(["allotctl", "plan", "workload"]).unwrap();
+        let Command::Plan(PlanCommand::Workload(args)) = defaults.command else {
+            panic!("not plan workload");
+        };
+        assert!(args.nodes.is_empty() && args.skus.is_empty() && !args.json);
+        assert_eq!(args.days, 7);
+    }
+
+    #[test]
+    fn text_shows_each_day_with_its_flags() {
+        let day = |date: &str, total: f64, closed: bool, over: bool| DayWorkload {
+            date: date.into(),
+            forecast_units: total - 2.0,
+            reserved_units: 2,
+            total_units: total,
+            staff_hours: total / 120.0,
+            utilisation: total / 100.0,
+            closed,
+            over_capacity: over,
+        };
+        let answer = WorkloadForecast {
+            model_version: "demand-1".into(),
+            series_routed: 3,
+            series_unrouted: 1,
+            unrouted_units: 4.5,
+            series_left_out: 0,
+            nodes: vec![NodeWorkload {
+                node: "DC-1".into(),
+                units_per_staff_hour: 120,
+                daily_capacity_units: 100,
+                days: vec![
+                    day("2026-12-07", 60.0, false, false),
+                    day("2026-12-08", 130.0, false, true),
+                    day("2026-12-12", 2.0, true, false),
+                ],
+            }],
+        };
+        let text = workload_text(&answer);
         assert!(
-            text.contains("DC-ABE -> ST-NYC by truck (1 dispatch, 8 units, 25.00"),
+            text.starts_with("model demand-1: 3 series routed, 1 unrouted (4.5 units)"),
             "{text}"
         );
+        assert!(text.contains("DC-1: 120 units per staff hour, capacity 100 units a day"));
         assert!(
-            text.contains("SKU-000001 x8: ST-NYC expects 12.0 units"),
+            text.contains(
+                "2026-12-07  forecast     58.0  reserved      2  total     60.0  staff hours    0.5  utilisation  60.0%\n"
+            ),
             "{text}"
         );
+        assert!(text.contains("utilisation 130.0%  OVER CAPACITY"), "{text}");
+        assert!(text.contains("  closed"), "{text}");
     }
 }

@@ -43,6 +43,7 @@ pub mod sink;
 pub mod state;
 pub mod stock;
 pub mod wire;
+pub mod workload;
 
 pub use error::{Code, ServiceError};
 pub use id::DecisionId;

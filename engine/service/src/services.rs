@@ -26,6 +26,7 @@ use crate::score::Scoring;
 use crate::state::SharedLedger;
 use crate::stock::{Stock, StockJournal};
 use crate::wire::Wire;
+use crate::workload::Workload;
 
 /// The use cases of one served engine.
 pub struct Services<W: Wire> {
@@ -55,6 +56,8 @@ pub struct Services<W: Wire> {
     pub demand: Forecasting,
     /// Transfer plans.
     pub transfers: Rebalancing,
+    /// Workload forecasts per node and day.
+    pub workload: Workload,
     clock: Arc<dyn Clock>,
 }
 
@@ -119,7 +122,7 @@ impl<W: Wire> Services<W> {
                 clock.clone(),
             ),
             reservations: Arc::new(Reservations::new(
-                ledger,
+                ledger.clone(),
                 engine.decisions.clone(),
                 clock.clone(),
                 engine.privacy.clone(),
@@ -135,6 +138,7 @@ impl<W: Wire> Services<W> {
             models: Models::new(engine.clone(), config.models.clone()),
             demand: Forecasting::new(engine.clone(), clock.clone(), pool.clone()),
             transfers: Rebalancing::new(engine.clone(), clock.clone(), pool.clone()),
+            workload: Workload::new(engine.clone(), ledger, clock.clone(), pool.clone()),
             engine,
             clock,
         }

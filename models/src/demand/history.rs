@@ -105,6 +105,24 @@ impl SalesHistory {
             .collect()
     }
 
+    /// Every (SKU, region) with units sold on a day from `from` to `to`
+    /// (inclusive), with those units, ordered by SKU then region.
+    pub fn sold_between(&self, from: NaiveDate, to: NaiveDate) -> Vec<((SkuId, RegionId), u32)> {
+        let inner = self.inner.lock();
+        let mut sold: Vec<((SkuId, RegionId), u32)> = inner
+            .units
+            .iter()
+            .filter_map(|(&key, days)| {
+                let units = days
+                    .range(from..=to)
+                    .fold(0u32, |sum, (_, &u)| sum.saturating_add(u));
+                (units > 0).then_some((key, units))
+            })
+            .collect();
+        sold.sort_unstable();
+        sold
+    }
+
     /// Number of orders remembered (for tests and logs).
     pub fn orders(&self) -> usize {
         self.inner.lock().orders.len()
@@ -158,6 +176,21 @@ mod tests {
             h.units(sku, region, &[day(8), day(9)]),
             vec![Some(9), Some(0)]
         );
+    }
+
+    #[test]
+    fn sold_series_are_those_with_units_in_the_window() {
+        let h = SalesHistory::new();
+        h.import_day(SkuId(2), RegionId(1), day(5), 3);
+        h.import_day(SkuId(2), RegionId(1), day(6), 4);
+        h.import_day(SkuId(1), RegionId(0), day(6), 0);
+        h.import_day(SkuId(0), RegionId(3), day(9), 7);
+        assert_eq!(
+            h.sold_between(day(5), day(8)),
+            vec![((SkuId(2), RegionId(1)), 7)]
+        );
+        assert_eq!(h.sold_between(day(6), day(9)).len(), 2);
+        assert!(h.sold_between(day(10), day(12)).is_empty());
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub(crate) mod risk;
 pub(crate) mod stock;
 pub(crate) mod time;
 pub(crate) mod transfers;
+pub(crate) mod workload;
 
 use allot_service::ServiceError;
 

@@ -73,8 +73,9 @@ pub(crate) fn forecast_query(
     })
 }
 
-/// Resolves codes (each once) to ids.
-pub(super) fn resolve<T>(
+/// Resolves codes (each once) to ids; `field[i]` names a code that is
+/// empty, repeated (INVALID_ARGUMENT) or unknown (NOT_FOUND).
+pub(crate) fn resolve<T>(
     field: &str,
     what: &str,
     codes: &[String],

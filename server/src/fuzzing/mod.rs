@@ -76,11 +76,13 @@ pub enum Rpc {
     ForecastDemand,
     /// PlanningService.PlanTransfers
     PlanTransfers,
+    /// PlanningService.ForecastWorkload
+    ForecastWorkload,
 }
 
 impl Rpc {
     /// Every RPC of the contract.
-    pub const ALL: [Rpc; 26] = [
+    pub const ALL: [Rpc; 27] = [
         Rpc::GetNetwork,
         Rpc::GetModelInfo,
         Rpc::ReloadModels,
@@ -107,6 +109,7 @@ impl Rpc {
         Rpc::ReoptimizeBacklog,
         Rpc::ForecastDemand,
         Rpc::PlanTransfers,
+        Rpc::ForecastWorkload,
     ];
 
     /// The RPC a selector byte names (modulo the number of RPCs).

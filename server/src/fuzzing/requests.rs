@@ -12,7 +12,9 @@ use prost::Message;
 use super::{Rejected, Rpc};
 use crate::convert::decisions::wanted_kinds;
 use crate::convert::order::{allocate_call, evaluate_call};
-use crate::convert::{allocation, models, planning, promise, reoptimize, risk, stock, transfers};
+use crate::convert::{
+    allocation, models, planning, promise, reoptimize, risk, stock, transfers, workload,
+};
 
 /// The budget a call gets without a caller's deadline; conversion only
 /// carries it.
@@ -80,6 +82,10 @@ pub(super) fn convert(network: &Network, rpc: Rpc, bytes: &[u8]) -> Result<(), R
         Rpc::PlanTransfers => {
             let message = pb::PlanTransfersRequest::decode(bytes)?;
             transfers::transfer_query(network, message, deadline)?;
+        }
+        Rpc::ForecastWorkload => {
+            let message = pb::ForecastWorkloadRequest::decode(bytes)?;
+            workload::workload_query(network, message, deadline)?;
         }
         Rpc::EvaluatePlan => {
             let message = pb::EvaluatePlanRequest::decode(bytes)?;

@@ -250,6 +250,14 @@ pub(super) fn inputs(network: &Network) -> Vec<(Rpc, Vec<u8>)> {
                 horizon_days: 14,
             },
         ),
+        single(
+            Rpc::ForecastWorkload,
+            &pb::ForecastWorkloadRequest {
+                nodes: vec![network.nodes()[0].code.clone()],
+                horizon_days: 7,
+                skus: vec![sku.clone()],
+            },
+        ),
     ];
     inputs
         .into_iter()
