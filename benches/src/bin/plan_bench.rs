@@ -14,9 +14,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
+use allot_engine::allocation::transfer::greedy::greedy;
 use allot_engine::allocation::transfer::milp::TRANSFER_REL_GAP;
 use allot_engine::allocation::transfer::reference::reference_optimum;
-use allot_engine::allocation::transfer::solve_transfers;
+use allot_engine::allocation::transfer::{cost, solve_transfers};
 use allot_engine::network::{RegionId, SkuId, demo_stock};
 use allot_service::config::{ServiceConfig, StateStore};
 use allot_service::demand::node_region;
@@ -146,6 +147,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut last = None;
     let mut reference_proven = 0;
     let mut proven = 0;
+    let (mut greedy_ms, mut greedy_cost, mut milp_cost, mut baseline_cost) =
+        (vec![], vec![], vec![], vec![]);
     let mut gaps = Vec::new();
     for rep in 0..args.reps {
         let query = TransferQuery {
@@ -159,6 +162,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let b = started.elapsed();
         let solution = solve_transfers(built.problem(), Instant::now() + limit)?;
         let s = started.elapsed() - b;
+        // The greedy plan alone, over every (lane, SKU).
+        let t = Instant::now();
+        let problem = built.problem();
+        let pairs: Vec<(usize, usize)> = (0..problem.lanes.len())
+            .flat_map(|l| (0..problem.items.len()).map(move |i| (l, i)))
+            .collect();
+        let greedy_plan = greedy(problem, &pairs);
+        greedy_ms.push(ms(t.elapsed()));
+        let greedy_total = cost(problem, &greedy_plan).total();
+        greedy_cost.push(greedy_total);
+        milp_cost.push(solution.objective);
+        baseline_cost.push(solution.baseline);
         let answer = built.answer(
             &engine.network,
             &solution,
@@ -170,7 +185,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         build.push(ms(b));
         solve.push(ms(s));
         println!(
-            "rep {rep}: build {:.1} ms, solve {:.1} ms ({} columns, {}); {} transfers, {} units; cost {:.0} -> {:.0}",
+            "rep {rep}: build {:.1} ms, solve {:.1} ms ({} columns, {}); {} transfers, {} units; cost {:.0} -> {:.0} (greedy alone {:.0} in {:.1} ms)",
             build[rep],
             solve[rep],
             solution.columns,
@@ -183,6 +198,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             answer.transfers.iter().map(|t| t.units).sum::<u32>(),
             solution.baseline,
             solution.objective,
+            greedy_total,
+            greedy_ms[rep],
         );
         gaps.push(solution.gap());
         if !solution.proven {
@@ -229,6 +246,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "total_ms_p50": median(total.clone()),
         "total_ms_max": total.iter().copied().fold(0.0, f64::max),
         "proven": proven,
+        "cost_none": median(baseline_cost),
+        "cost_greedy": median(greedy_cost),
+        "cost_plan": median(milp_cost),
+        "greedy_ms_p50": median(greedy_ms),
         "gap_max": gaps.iter().copied().fold(0.0, f64::max),
         "reference_ms_p50": median(reference.iter().copied().filter(|x| !x.is_nan()).collect()),
         "reference_proven": reference_proven,

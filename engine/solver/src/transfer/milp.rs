@@ -14,17 +14,19 @@
 //! Values are non-increasing in k, so the LP fills the most valuable units
 //! first and `sum_k z` prices the staircase exactly. Reductions keep the
 //! model small and lose no optimum (each holds for some optimal plan, since
-//! taking one unit off a flow that breaks it never costs more):
+//! taking one unit off a flow that breaks it never costs more; that unit
+//! lands back at its origin, so the value reductions are not applied to
+//! lanes out of a node with limited storage, nor to what they feed):
 //!
-//! - a position always holds its floor: the units that may not leave, and
-//!   those worth at least the most a unit of the item is worth anywhere
-//!   less the cheapest lane out (moving one could not pay), so `z` starts
-//!   above it;
+//! - a position always holds the units that may not leave, so `z` starts
+//!   above them;
 //! - past its stock, a position values only units worth more than the
 //!   cheapest lane in;
 //! - `x[l,i]` exists only if the best unit that could arrive (the one just
 //!   above the destination's floor) is worth more than the lane's unit
-//!   cost.
+//!   cost;
+//! - a lane is left out when everything it could carry would save less
+//!   than one dispatch costs.
 //!
 //! HiGHS stops at a relative gap of [`TRANSFER_REL_GAP`].
 
@@ -32,6 +34,7 @@ use std::time::{Duration, Instant};
 
 use highs::{Col, HighsModelStatus, HighsSolutionStatus, RowProblem, Sense};
 
+use super::greedy::greedy;
 use super::{Flow, Position, TransferPlan, TransferProblem, cost};
 use crate::error::SolverError;
 use crate::milp::{MIN_TIME_LIMIT_S, RANDOM_SEED, set};
@@ -59,13 +62,32 @@ pub struct TransferSolution {
 }
 
 impl TransferSolution {
-    /// Relative gap between the plan and the bound (0 when proven).
+    /// Relative gap between the plan and the bound, 0 to 1 (0 when
+    /// proven, 1 when HiGHS stopped before it had a bound).
     pub fn gap(&self) -> f64 {
         if self.proven {
             return 0.0;
         }
-        ((self.objective - self.lower_bound) / self.objective.abs().max(1.0)).max(0.0)
+        ((self.objective - self.lower_bound) / self.objective.abs().max(1.0)).clamp(0.0, 1.0)
     }
+}
+
+/// A lane worth modelling for an item.
+struct Candidate {
+    src: usize,
+    dst: usize,
+    movable: u32,
+    most_units: u32,
+    gain: f64,
+}
+
+/// The column of one unit position held.
+struct Held {
+    item: usize,
+    position: usize,
+    /// 0-based: the (k + 1)-th unit.
+    k: usize,
+    col: Col,
 }
 
 /// The columns of one flow.
@@ -91,60 +113,98 @@ pub fn solve_transfers(
     let mut lane_rows: Vec<Vec<(Col, f64)>> = vec![Vec::new(); problem.lanes.len()];
     let mut net_rows: Vec<Vec<(Col, f64)>> = vec![Vec::new(); problem.nodes];
     let mut flows: Vec<FlowCol> = Vec::new();
-    let (mut cheapest_out, mut cheapest_in) =
-        (vec![None; problem.nodes], vec![None; problem.nodes]);
+    let mut held: Vec<Held> = Vec::new();
+    let mut cheapest_in = vec![None; problem.nodes];
+    // The reductions below take a unit off a flow, which adds a unit at
+    // its origin: where storage is limited that may not fit, so a node
+    // with limited storage, and what it feeds, are not reduced.
+    let limited: Vec<bool> = problem.room.iter().map(Option::is_some).collect();
+    let mut fed_by_limited = vec![false; problem.nodes];
     for lane in &problem.lanes {
+        fed_by_limited[lane.to] |= limited[lane.from];
         let cost = lane.unit_cost as f64;
-        for slot in [&mut cheapest_out[lane.from], &mut cheapest_in[lane.to]] {
-            *slot = Some(slot.map_or(cost, |c: f64| c.min(cost)));
-        }
+        let slot = &mut cheapest_in[lane.to];
+        *slot = Some(slot.map_or(cost, |c: f64| c.min(cost)));
     }
+    // Per item and position, the units that may not leave: always held.
+    let floors: Vec<Vec<u32>> = problem
+        .items
+        .iter()
+        .map(|item| {
+            item.positions
+                .iter()
+                .map(|p| p.stock - p.movable.min(p.stock))
+                .collect()
+        })
+        .collect();
+    let candidate = |i: usize, l: usize| -> Option<Candidate> {
+        let item = &problem.items[i];
+        let lane = &problem.lanes[l];
+        let src = item.positions.iter().position(|p| p.node == lane.from)?;
+        let dst = item.positions.iter().position(|p| p.node == lane.to)?;
+        let movable = item.positions[src].movable.min(item.positions[src].stock);
+        let dst_pos = &item.positions[dst];
+        let dst_floor = floors[i][dst] as usize;
+        // No more than the source can send, one dispatch carries, or the
+        // destination can value above its floor.
+        let useful = top(dst_pos, cheapest_in[dst_pos.node]).saturating_sub(dst_floor);
+        // A source short of storage may send units the destination does
+        // not value, to make room: none of the value reductions hold.
+        let freeing = limited[lane.from];
+        let most_units = if freeing {
+            movable.min(lane.capacity)
+        } else {
+            movable.min(lane.capacity).min(useful as u32)
+        };
+        // The best that could arrive is the unit just above the floor.
+        let best = dst_pos.value.get(dst_floor).copied().unwrap_or(0.0);
+        (most_units > 0 && (freeing || best > lane.unit_cost as f64)).then(|| Candidate {
+            src,
+            dst,
+            movable,
+            most_units,
+            // What the lane could save at most on this item, however many
+            // dispatches it used.
+            gain: dst_pos
+                .value
+                .iter()
+                .skip(dst_floor)
+                .take(movable.min(useful as u32) as usize)
+                .map(|v| (v - lane.unit_cost as f64).max(0.0))
+                .sum(),
+        })
+    };
+    // A lane whose dispatch could not save its fixed cost, whatever it
+    // carried, stays unused.
+    let open: Vec<bool> = (0..problem.lanes.len())
+        .map(|l| {
+            let gain: f64 = (0..problem.items.len())
+                .filter_map(|i| candidate(i, l))
+                .map(|c| c.gain)
+                .sum();
+            limited[problem.lanes[l].from] || gain > problem.lanes[l].fixed_cost as f64
+        })
+        .collect();
     for (i, item) in problem.items.iter().enumerate() {
         // Per position: its holding row (columns, and the constant stock
         // above the floor) and its departures.
         let mut holding: Vec<Vec<(Col, f64)>> = vec![Vec::new(); item.positions.len()];
         let mut departures: Vec<Vec<(Col, f64)>> = vec![Vec::new(); item.positions.len()];
-        // The most a unit of the item is worth anywhere.
-        let most = item
-            .positions
-            .iter()
-            .filter_map(|p| p.value.first().copied())
-            .fold(0.0, f64::max);
-        let floor = |p: usize| {
-            floor(
-                &item.positions[p],
-                most,
-                cheapest_out[item.positions[p].node],
-            )
-        };
+        let floor = |p: usize| floors[i][p];
         for (l, lane) in problem.lanes.iter().enumerate() {
-            let (Some(src), Some(dst)) = (
-                item.positions.iter().position(|p| p.node == lane.from),
-                item.positions.iter().position(|p| p.node == lane.to),
-            ) else {
+            if !open[l] {
+                continue;
+            }
+            let Some(Candidate {
+                src,
+                dst,
+                movable,
+                most_units,
+                ..
+            }) = candidate(i, l)
+            else {
                 continue;
             };
-            let movable = item.positions[src].movable.min(item.positions[src].stock);
-            if movable == 0 {
-                continue;
-            }
-            let best = item.positions[dst]
-                .value
-                .get(floor(dst) as usize)
-                .copied()
-                .unwrap_or(0.0);
-            if best <= lane.unit_cost as f64 {
-                continue;
-            }
-            // No more than the source can send, one dispatch carries, or
-            // the destination can value above its floor.
-            let dst_pos = &item.positions[dst];
-            let useful =
-                top(dst_pos, cheapest_in[dst_pos.node]).saturating_sub(floor(dst) as usize);
-            let most_units = movable.min(lane.capacity).min(useful as u32);
-            if most_units == 0 {
-                continue;
-            }
             let x = m.add_integer_column(lane.unit_cost as f64, 0.0..=f64::from(movable));
             let n = match dispatch[l] {
                 Some(n) => n,
@@ -173,12 +233,19 @@ pub fn solve_transfers(
         for (p, pos) in item.positions.iter().enumerate() {
             let floor = floor(p) as usize;
             let receives = holding[p].iter().any(|&(_, a)| a < 0.0);
-            let top = if receives {
+            let top = if receives && fed_by_limited[pos.node] {
+                pos.value.len()
+            } else if receives {
                 top(pos, cheapest_in[pos.node])
             } else {
                 (pos.stock as usize).min(pos.value.len())
             };
             // Units above `top` are never held: their value stays a cost.
+            // A position nothing leaves or reaches keeps its stock.
+            if holding[p].is_empty() {
+                constant += pos.shortfall_cost(pos.stock);
+                continue;
+            }
             constant += pos.value.iter().skip(floor.max(top)).sum::<f64>();
             if floor >= top {
                 continue;
@@ -186,7 +253,14 @@ pub fn solve_transfers(
             let mut row = std::mem::take(&mut holding[p]);
             for k in floor..top {
                 constant += pos.value[k];
-                row.push((m.add_column(-pos.value[k], 0.0..=1.0), 1.0));
+                let z = m.add_column(-pos.value[k], 0.0..=1.0);
+                held.push(Held {
+                    item: i,
+                    position: p,
+                    k,
+                    col: z,
+                });
+                row.push((z, 1.0));
             }
             // sum z + departures - arrivals <= stock - floor
             m.add_row(..=f64::from(pos.stock) - floor as f64, row);
@@ -231,6 +305,13 @@ pub fn solve_transfers(
     set(&mut model, "output_flag", false)?;
     set(&mut model, "random_seed", RANDOM_SEED)?;
     set(&mut model, "mip_rel_gap", TRANSFER_REL_GAP)?;
+    // The greedy plan as the first incumbent.
+    let allowed: Vec<(usize, usize)> = flows.iter().map(|f| (f.lane, f.item)).collect();
+    let start = greedy(problem, &allowed);
+    let values = start_vector(problem, &start, &flows, &dispatch, &held, columns);
+    model
+        .try_set_solution(Some(&values), None, None, None)
+        .map_err(|e| SolverError(format!("setting the HiGHS start: {e:?}")))?;
     set(
         &mut model,
         "time_limit",
@@ -290,30 +371,55 @@ pub fn solve_transfers(
     })
 }
 
-/// The units of `pos` always held in some optimal plan: those that may not
-/// leave, and those worth at least `most` (the most a unit of the item is
-/// worth anywhere) less the cheapest lane out of the node (`None`: no lane
-/// out), since moving one could not pay.
-fn floor(pos: &Position, most: f64, cheapest_out: Option<f64>) -> u32 {
-    let stuck = pos.stock - pos.movable.min(pos.stock);
-    let Some(cost) = cheapest_out else {
-        return pos.stock;
-    };
-    let kept = pos
-        .value
-        .iter()
-        .take(pos.stock as usize)
-        .take_while(|&&v| v + cost >= most)
-        .count() as u32;
-    stuck.max(kept)
-}
-
 /// Units of `pos` worth holding when it may receive: past its stock, only
 /// those worth more than the cheapest lane in costs.
 fn top(pos: &Position, cheapest_in: Option<f64>) -> usize {
     let cost = cheapest_in.unwrap_or(f64::INFINITY);
     let worth = pos.value.iter().take_while(|&&v| v > cost).count();
     worth.max(pos.stock as usize).min(pos.value.len())
+}
+
+/// `plan` as values of the model's columns.
+fn start_vector(
+    problem: &TransferProblem,
+    plan: &TransferPlan,
+    flows: &[FlowCol],
+    dispatch: &[Option<Col>],
+    held: &[Held],
+    columns: usize,
+) -> Vec<f64> {
+    let mut v = vec![0.0; columns];
+    let mut after: Vec<Vec<i64>> = problem
+        .items
+        .iter()
+        .map(|i| i.positions.iter().map(|p| i64::from(p.stock)).collect())
+        .collect();
+    for f in &plan.flows {
+        if let Some(c) = flows.iter().find(|c| c.lane == f.lane && c.item == f.item) {
+            v[c.col.index()] = f64::from(f.units);
+        }
+        let lane = &problem.lanes[f.lane];
+        let item = &problem.items[f.item];
+        for (p, pos) in item.positions.iter().enumerate() {
+            if pos.node == lane.to {
+                after[f.item][p] += i64::from(f.units);
+            }
+            if pos.node == lane.from {
+                after[f.item][p] -= i64::from(f.units);
+            }
+        }
+    }
+    for (l, n) in dispatch.iter().enumerate() {
+        if let Some(n) = n {
+            v[n.index()] = f64::from(plan.dispatches[l]);
+        }
+    }
+    for h in held {
+        if (h.k as i64) < after[h.item][h.position] {
+            v[h.col.index()] = 1.0;
+        }
+    }
+    v
 }
 
 /// Most dispatches lane `l` could need: every movable unit at its origin.

@@ -12,11 +12,13 @@
 //! values of the units from `q + 1` on, a convex staircase in `q`.
 //!
 //! - [`evaluate`]: a plan's cost and feasibility, computed from the plan.
+//! - [`greedy`]: a greedy plan, the MILP's first incumbent.
 //! - [`milp`]: the MILP in HiGHS.
 //! - [`reference`]: the same optimum from another formulation (tests and
 //!   benchmarks).
 
 pub mod evaluate;
+pub mod greedy;
 pub mod milp;
 pub mod reference;
 

@@ -186,3 +186,21 @@ fn random_problems_often_move_stock() {
         .count();
     assert!(moving >= 50, "{moving} of 200 random plans move stock");
 }
+
+#[test]
+fn greedy_plans_are_feasible_and_never_worse_than_moving_nothing() {
+    let mut improved = 0;
+    for seed in 0..300 {
+        let problem = random_problem(seed);
+        let allowed: Vec<(usize, usize)> = (0..problem.lanes.len())
+            .flat_map(|l| (0..problem.items.len()).map(move |i| (l, i)))
+            .collect();
+        let plan = greedy::greedy(&problem, &allowed);
+        assert_eq!(check(&problem, &plan), Ok(()), "seed {seed}");
+        let none = cost(&problem, &TransferPlan::none(&problem)).total();
+        let found = cost(&problem, &plan).total();
+        assert!(found <= none + 1e-9, "seed {seed}: {found} > {none}");
+        improved += usize::from(found < none);
+    }
+    assert!(improved >= 50, "{improved} of 300 greedy plans move stock");
+}
