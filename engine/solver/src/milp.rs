@@ -285,6 +285,15 @@ pub(crate) fn set(
         .map_err(|e| SolverError(format!("setting HiGHS option {name}: {e:?}")))
 }
 
+/// Sets HiGHS's time limit to what is left until `deadline` (at least
+/// [`MIN_TIME_LIMIT_S`]).
+pub(crate) fn set_deadline(model: &mut highs::Model, deadline: Instant) -> Result<(), SolverError> {
+    let left = deadline
+        .saturating_duration_since(Instant::now())
+        .as_secs_f64();
+    set(model, "time_limit", left.max(MIN_TIME_LIMIT_S))
+}
+
 fn double_info(solved: &highs::SolvedModel, name: &CStr) -> Option<f64> {
     solved
         .double_info_value(name)

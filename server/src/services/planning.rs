@@ -34,8 +34,10 @@ impl PlanningApi {
         PlanningApi {
             ready,
             workload_budget: budget.asking(WORKLOAD_BUDGET),
+            // Not capped below its own default by allocation's longest.
             budget: Budget {
                 default: DEFAULT_BUDGET,
+                max: budget.max.max(DEFAULT_BUDGET),
                 ..budget
             },
             plan_budget: Budget {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use allot_engine::network::{Network, NodeId, RegionId, SkuId};
-use allot_models::demand::{DayForecast, MAX_HORIZON_DAYS, Promotion, Series};
+use allot_models::demand::{DayForecast, DemandForecaster, MAX_HORIZON_DAYS, Promotion, Series};
 use allot_models::features::category_index;
 use chrono::{Days, NaiveDate};
 
@@ -117,12 +117,7 @@ impl Forecasting {
 
     /// Forecasts every SKU in every place of `query`.
     pub async fn forecast(&self, query: ForecastQuery) -> Result<DemandAnswer, ServiceError> {
-        let Some(model) = self.engine.demand.clone() else {
-            return Err(ServiceError::precondition(format!(
-                "no demand model is served: {} has no demand.onnx; put demand.onnx and cards/demand.json there (the repository's models/ has them) and restart",
-                self.engine.models_dir.display()
-            )));
-        };
+        let model = served_model(&self.engine)?;
         let engine = self.engine.clone();
         let now = self.clock.now();
         let deadline = query.deadline;
@@ -180,6 +175,17 @@ impl Forecasting {
             })
             .await?
     }
+}
+
+/// The demand model `engine` serves, or FAILED_PRECONDITION saying where
+/// to put one.
+pub fn served_model(engine: &Engine) -> Result<Arc<DemandForecaster>, ServiceError> {
+    engine.demand.clone().ok_or_else(|| {
+        ServiceError::precondition(format!(
+            "no demand model is served: {} has no demand.onnx; put demand.onnx and cards/demand.json there (the repository's models/ has them) and restart",
+            engine.models_dir.display()
+        ))
+    })
 }
 
 /// The 7 days before `start`, oldest first: the days a forecast from

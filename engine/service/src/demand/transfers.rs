@@ -25,7 +25,7 @@ use allot_models::demand::{DemandForecaster, NegativeBinomial, Series};
 use chrono::{Days, NaiveDate};
 
 use super::sales::local_date;
-use super::{lag_days, node_region, series_of};
+use super::{lag_days, node_region, series_of, served_model};
 use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::ServiceError;
@@ -151,12 +151,7 @@ impl Rebalancing {
 
     /// Plans the transfers of `query`.
     pub async fn plan(&self, query: TransferQuery) -> Result<TransferAnswer, ServiceError> {
-        let Some(model) = self.engine.demand.clone() else {
-            return Err(ServiceError::precondition(format!(
-                "no demand model is served: {} has no demand.onnx; put demand.onnx and cards/demand.json there (the repository's models/ has them) and restart",
-                self.engine.models_dir.display()
-            )));
-        };
+        let model = served_model(&self.engine)?;
         let engine = self.engine.clone();
         let now = self.clock.now();
         let deadline = query.deadline;

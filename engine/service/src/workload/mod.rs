@@ -17,6 +17,7 @@ use allot_engine::network::{NodeId, SkuId};
 pub use tally::{DayWorkload, NodeWorkload};
 
 use crate::clock::Clock;
+use crate::demand::served_model;
 use crate::engine::Engine;
 use crate::error::{Code, ServiceError};
 use crate::pool::SolverPool;
@@ -96,12 +97,7 @@ impl Workload {
 
     /// Forecasts the workload of the nodes of `query`.
     pub async fn forecast(&self, query: WorkloadQuery) -> Result<WorkloadAnswer, ServiceError> {
-        let Some(model) = self.engine.demand.clone() else {
-            return Err(ServiceError::precondition(format!(
-                "no demand model is served: {} has no demand.onnx; put demand.onnx and cards/demand.json there (the repository's models/ has them) and restart",
-                self.engine.models_dir.display()
-            )));
-        };
+        let model = served_model(&self.engine)?;
         let model_version = model.version().to_string();
         let now = self.clock.now();
         let deadline = query.deadline;

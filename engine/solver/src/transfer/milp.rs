@@ -37,7 +37,7 @@ use highs::{Col, HighsModelStatus, HighsSolutionStatus, RowProblem, Sense};
 use super::greedy::greedy;
 use super::{Flow, Position, TransferPlan, TransferProblem, cost};
 use crate::error::SolverError;
-use crate::milp::{MIN_TIME_LIMIT_S, RANDOM_SEED, set};
+use crate::milp::{RANDOM_SEED, set, set_deadline};
 
 /// Relative gap at which HiGHS stops and a plan counts as optimal.
 pub const TRANSFER_REL_GAP: f64 = 1e-4;
@@ -312,14 +312,7 @@ pub fn solve_transfers(
     model
         .try_set_solution(Some(&values), None, None, None)
         .map_err(|e| SolverError(format!("setting the HiGHS start: {e:?}")))?;
-    set(
-        &mut model,
-        "time_limit",
-        deadline
-            .saturating_duration_since(Instant::now())
-            .as_secs_f64()
-            .max(MIN_TIME_LIMIT_S),
-    )?;
+    set_deadline(&mut model, deadline)?;
     let solved = model
         .try_solve()
         .map_err(|e| SolverError(format!("HiGHS run failed: {e:?}")))?;

@@ -11,7 +11,7 @@ use highs::{HighsModelStatus, RowProblem, Sense};
 
 use super::TransferProblem;
 use crate::error::SolverError;
-use crate::milp::{MIN_TIME_LIMIT_S, set};
+use crate::milp::{set, set_deadline};
 
 /// The optimum by HiGHS on another formulation: integer units on every
 /// lane for every item both ends hold, integer dispatches, and per position
@@ -77,14 +77,7 @@ pub fn reference_optimum(problem: &TransferProblem, deadline: Instant) -> Result
     set(&mut model, "output_flag", false)?;
     set(&mut model, "mip_rel_gap", 1e-9)?;
     set(&mut model, "mip_abs_gap", 1e-9)?;
-    set(
-        &mut model,
-        "time_limit",
-        deadline
-            .saturating_duration_since(Instant::now())
-            .as_secs_f64()
-            .max(MIN_TIME_LIMIT_S),
-    )?;
+    set_deadline(&mut model, deadline)?;
     let solved = model
         .try_solve()
         .map_err(|e| SolverError(format!("HiGHS run failed: {e:?}")))?;
