@@ -49,7 +49,9 @@ impl allot_error::Classify for NetworkError {
     }
 }
 
-fn index<T, I: Copy>(
+/// Code to id of `items`, or the first empty or repeated code (named as
+/// `what[code].code`).
+pub(crate) fn index<T, I: Copy>(
     items: &[T],
     code: impl Fn(&T) -> &str,
     id: impl Fn(u32) -> I,

@@ -10,6 +10,7 @@ use super::{
     CarrierEntry, KindName, LaneEntry, LevelName, ModeName, NetworkFile, NodeEntry, RegionEntry,
     ServiceEntry,
 };
+use crate::build::index;
 use crate::{
     Carrier, CarrierService, GeoPoint, Lane, LaneMode, NetworkError, NetworkParts, Node, NodeId,
     NodeKind, Region, ServiceId, ServiceLevel, Sku, WeekdaySet, ZoneBand, ZoneRate,
@@ -68,12 +69,8 @@ impl Converter<'_> {
             .iter()
             .map(|n| self.node(n, &service_index, &file.services))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut node_index: HashMap<&str, NodeId> = HashMap::new();
-        for (i, n) in file.nodes.iter().enumerate() {
-            node_index
-                .entry(n.code.as_str())
-                .or_insert(NodeId(i as u32));
-        }
+        // Node codes checked (empty, repeated) before lanes refer to them.
+        let node_index = index(&file.nodes, |n| &n.code, NodeId, "nodes", self.source)?;
         let lanes = file
             .lanes
             .iter()
@@ -129,7 +126,7 @@ impl Converter<'_> {
         &self,
         i: usize,
         l: &LaneEntry,
-        nodes: &HashMap<&str, NodeId>,
+        nodes: &HashMap<String, NodeId>,
     ) -> Result<Lane, NetworkError> {
         let node = |code: &str, field: &str| {
             nodes.get(code).copied().ok_or_else(|| {
