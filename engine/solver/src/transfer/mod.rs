@@ -14,7 +14,7 @@
 //! - [`evaluate`]: a plan's cost and feasibility, computed from the plan.
 //! - [`greedy`]: a greedy plan, the MILP's first incumbent.
 //! - [`milp`]: the MILP in HiGHS.
-//! - [`reference`]: the same optimum from another formulation (tests and
+//! - [`mod@reference`]: the same optimum from another formulation (tests and
 //!   benchmarks).
 
 pub mod evaluate;
