@@ -5,4 +5,5 @@ pub mod alloc;
 pub mod backlog;
 pub mod promise;
 pub mod score;
+pub mod sim;
 pub mod stock;
