@@ -189,5 +189,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(&args.out, &report)?;
     println!("\n{report}");
     println!("report written to {}", args.out.display());
+    let rows: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            let k = r.tally.kpis();
+            serde_json::json!({
+                "seed": r.seed,
+                "arm": r.arm,
+                "orders": r.tally.orders,
+                "cost_per_order": k.cost_per_order,
+                "cash_per_order": k.cash_per_order,
+                "stockout_rate": k.stockout_rate,
+                "split_rate": k.split_rate,
+                "on_time_rate": k.on_time_rate,
+                "units_transferred": r.tally.units_transferred,
+                "seconds": r.seconds,
+            })
+        })
+        .collect();
+    println!("{}", serde_json::json!({"bench": "plan-sim", "runs": rows}));
     Ok(())
 }

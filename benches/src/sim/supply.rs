@@ -72,18 +72,19 @@ impl Supply {
         at: SystemTime,
     ) -> Result<u64, SimError> {
         let network = stock.network().clone();
-        let mut changes: BTreeMap<NodeId, Vec<(SkuId, i64)>> = BTreeMap::new();
-        for node in network.node_ids() {
+        let due = |node: NodeId| {
             let every = network.node(node).replenishment_days.max(1) as usize;
-            if day > 0 && (day + node.0 as usize).is_multiple_of(every) {
-                changes.entry(node).or_default();
-            }
+            day > 0 && (day + node.0 as usize).is_multiple_of(every)
+        };
+        let mut changes: BTreeMap<NodeId, Vec<(SkuId, i64)>> = BTreeMap::new();
+        for node in network.node_ids().filter(|&n| due(n)) {
+            changes.entry(node).or_default();
         }
         let mut arrived = 0;
-        let (due, later): (Vec<Arrival>, Vec<Arrival>) =
+        let (landing, later): (Vec<Arrival>, Vec<Arrival>) =
             self.in_transit.drain(..).partition(|a| a.day <= day);
         self.in_transit = later;
-        for a in due {
+        for a in landing {
             arrived += u64::from(a.units);
             changes
                 .entry(a.node)
@@ -91,10 +92,7 @@ impl Supply {
                 .push((a.sku, i64::from(a.units)));
         }
         for (node, added) in changes {
-            let restock = {
-                let every = network.node(node).replenishment_days.max(1) as usize;
-                day > 0 && (day + node.0 as usize).is_multiple_of(every)
-            };
+            let restock = due(node);
             let start = &self.start[node.0 as usize];
             let mut restocked = 0;
             self.rewrite(stock, node, at, |levels| {
