@@ -128,6 +128,7 @@ pub fn render(header: &Header, arms: &[String], seeds: &[u64], results: &[ArmRes
     for s in &header.setup {
         let _ = writeln!(out, "- {s}");
     }
+    verdict(&mut out, arms, seeds, results);
     let _ = writeln!(
         out,
         "\n## KPIs per arm: mean over {} seeds (min .. max)\n",
@@ -266,4 +267,55 @@ pub fn render(header: &Header, arms: &[String], seeds: &[u64], results: &[ArmRes
         }
     }
     out
+}
+
+/// Per arm against `off`: in how many seeds cost per order and stockouts
+/// were lower, by how much; and how the forecast compared with the units
+/// sold (the first reason to look at when planning does not pay).
+fn verdict(out: &mut String, arms: &[String], seeds: &[u64], results: &[ArmResult]) {
+    let find = |arm: &str, seed: u64| results.iter().find(|r| r.arm == arm && r.seed == seed);
+    if !arms.iter().any(|a| a == "off") {
+        return;
+    }
+    let _ = writeln!(out, "\n## Verdict against off\n");
+    for a in arms.iter().filter(|a| *a != "off") {
+        let pairs: Vec<(Kpis, Kpis)> = seeds
+            .iter()
+            .filter_map(|&s| Some((find(a, s)?.tally.kpis(), find("off", s)?.tally.kpis())))
+            .collect();
+        let cost: Vec<f64> = pairs
+            .iter()
+            .map(|(x, o)| x.cost_per_order - o.cost_per_order)
+            .collect();
+        let short: Vec<f64> = pairs
+            .iter()
+            .map(|(x, o)| x.stockout_rate - o.stockout_rate)
+            .collect();
+        let (cm, cmin, cmax) = spread(&cost);
+        let (sm, smin, smax) = spread(&short);
+        let _ = writeln!(
+            out,
+            "- {a}: cost per order lower in {} of {} seeds ({} $/order, {} .. {}); stockout rate lower in {} of {} seeds ({}, {} .. {}).",
+            cost.iter().filter(|&&d| d < 0.0).count(),
+            pairs.len(),
+            Unit::Dollars.show_diff(cm),
+            Unit::Dollars.show_diff(cmin),
+            Unit::Dollars.show_diff(cmax),
+            short.iter().filter(|&&d| d < 0.0).count(),
+            pairs.len(),
+            Unit::Share.show_diff(sm),
+            Unit::Share.show_diff(smin),
+            Unit::Share.show_diff(smax),
+        );
+    }
+    let ratios: Vec<f64> = seeds
+        .iter()
+        .filter_map(|&s| arms.iter().find_map(|a| find(a, s)))
+        .map(|r| r.tally.forecast_units / (r.tally.sold_units as f64).max(1.0))
+        .collect();
+    let (rm, rmin, rmax) = spread(&ratios);
+    let _ = writeln!(
+        out,
+        "- The forecast the plans read was {rm:.1} times the units sold ({rmin:.1} .. {rmax:.1} over the seeds; table below): plans and prices rest on it. Why planning does or does not pay here: docs/planning.md, \"Planning simulator\"."
+    );
 }
