@@ -1,4 +1,4 @@
-//! A two-day run of the small world, both arms: the run itself checks that
+//! A two-day run of a small world, both arms: the run itself checks that
 //! every unit shipped was available and left the stock (an invariant error
 //! fails it); here, both arms saw the same orders, the KPIs are shares and
 //! costs that make sense, and the arm without transfers moved nothing.
@@ -11,8 +11,15 @@ use super::orders::window;
 use super::{Arm, SimConfig, TransferSolver, run_arm};
 
 #[test]
-fn two_days_of_the_small_world_keep_the_stock_whole_in_both_arms() {
-    let world = World::generate(WorldConfig::small(11));
+fn two_days_of_a_small_world_keep_the_stock_whole_in_both_arms() {
+    // The small world cut to 12 days and a third of its orders: the
+    // window's 2 days, the 8 warm-up days and the last day.
+    let world = World::generate(WorldConfig {
+        days: 12,
+        customers: 3_000,
+        daily_orders: 70.0,
+        ..WorldConfig::small(11)
+    });
     let window = window(&world, 2, Some(25)).unwrap();
     assert!(window.orders() > 20, "{} orders", window.orders());
     assert!(!window.warmup.is_empty());
