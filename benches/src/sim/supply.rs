@@ -114,9 +114,10 @@ impl Supply {
         Ok(arrived)
     }
 
-    /// Takes `units` of `sku` out of `node` now and sends them to `to`,
-    /// arriving on `day`; never more than the node's available units less
-    /// its protected ones. Returns the units sent.
+    /// Takes `arrival.units` of `arrival.sku` out of `node` now, to land
+    /// at `arrival.node` on the morning of `arrival.day`; never more than
+    /// the node's available units less its protected ones. Returns the
+    /// units sent.
     pub fn send(
         &mut self,
         stock: &StockStore,
