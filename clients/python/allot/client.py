@@ -55,6 +55,16 @@ class Stubs:
         self.promise = promise_pb2_grpc.PromiseServiceStub(channel)
         self.returns = returns_pb2_grpc.ReturnsServiceStub(channel)
         self.risk = risk_pb2_grpc.RiskServiceStub(channel)
+        self.by_service = {
+            "AdminService": self.admin,
+            "AllocationService": self.allocation,
+            "DecisionService": self.decisions,
+            "InventoryService": self.inventory,
+            "PlanningService": self.planning,
+            "PromiseService": self.promise,
+            "ReturnsService": self.returns,
+            "RiskService": self.risk,
+        }
 
 
 class Client:
@@ -103,12 +113,15 @@ class Client:
         """Closes the channel."""
         self._channel.close()
 
-    def _call(self, rpc, request, safety: Safety, timeout_s: Optional[float]):
-        method = rpc._method.decode() if hasattr(rpc, "_method") else str(rpc)
+    def _call(self, method: str, request, safety: Safety, timeout_s: Optional[float]):
+        """Calls ``method`` ("AllocationService/Allocate") with the retry
+        rules of ``safety`` under one deadline."""
+        service, name = method.split("/")
+        rpc = getattr(self.stubs.by_service[service], name)
         return call_with_retry(
             self.retry,
             safety,
-            method,
+            f"/allot.v1.{method}",
             timeout_s if timeout_s is not None else self.timeout_s,
             lambda remaining: rpc(request, timeout=remaining, metadata=self._metadata),
         )
@@ -134,7 +147,7 @@ class Client:
     ) -> admin_pb2.NetworkDescription:
         """The served network: nodes, services, regions, lanes (and SKUs)."""
         return self._call(
-            self.stubs.admin.GetNetwork,
+            "AdminService/GetNetwork",
             admin_pb2.GetNetworkRequest(include_skus=include_skus),
             Safety.IDEMPOTENT,
             timeout_s,
@@ -192,7 +205,7 @@ class Client:
             order_id, lines, destination, service_level, context,
             ship_complete, max_splits, excluded_nodes, allow_backorder,
         )
-        return self._call(self.stubs.allocation.Allocate, request, Safety.RECORDS, timeout_s)
+        return self._call("AllocationService/Allocate", request, Safety.RECORDS, timeout_s)
 
     def reserve(
         self,
@@ -227,13 +240,13 @@ class Client:
             ttl = duration_pb2.Duration()
             ttl.FromTimedelta(reservation_ttl)
             request.options.reservation_ttl.CopyFrom(ttl)
-        return self._call(self.stubs.allocation.Allocate, request, Safety.IDEMPOTENT, timeout_s)
+        return self._call("AllocationService/Allocate", request, Safety.IDEMPOTENT, timeout_s)
 
     def confirm(self, reservation_id: str, timeout_s: Optional[float] = None) -> allocation_pb2.Reservation:
         """The units shipped: the hold ends and on-hand drops. Confirming
         twice answers the reservation unchanged."""
         return self._call(
-            self.stubs.allocation.ConfirmReservation,
+            "AllocationService/ConfirmReservation",
             allocation_pb2.ConfirmReservationRequest(reservation_id=reservation_id),
             Safety.IDEMPOTENT,
             timeout_s,
@@ -252,7 +265,7 @@ class Client:
         if reason not in _RELEASE_REASONS:
             raise ValueError(f"reason: one of {', '.join(_RELEASE_REASONS)}, got {reason!r}")
         return self._call(
-            self.stubs.allocation.ReleaseReservation,
+            "AllocationService/ReleaseReservation",
             allocation_pb2.ReleaseReservationRequest(
                 reservation_id=reservation_id, reason=_RELEASE_REASONS[reason], note=note
             ),
@@ -263,7 +276,7 @@ class Client:
     def reservation(self, reservation_id: str, timeout_s: Optional[float] = None) -> allocation_pb2.Reservation:
         """A reservation in its current state."""
         return self._call(
-            self.stubs.allocation.GetReservation,
+            "AllocationService/GetReservation",
             allocation_pb2.GetReservationRequest(reservation_id=reservation_id),
             Safety.IDEMPOTENT,
             timeout_s,
@@ -291,7 +304,7 @@ class Client:
         )
         if order_time is not None:
             request.order_time.CopyFrom(timestamp(order_time))
-        return self._call(self.stubs.promise.GetDeliveryPromise, request, Safety.IDEMPOTENT, timeout_s)
+        return self._call("PromiseService/GetDeliveryPromise", request, Safety.IDEMPOTENT, timeout_s)
 
     def score(
         self,
@@ -315,14 +328,14 @@ class Client:
             currency=currency,
             service_level=service_level,
         )
-        return self._call(self.stubs.risk.ScoreOrder, request, Safety.RECORDS, timeout_s)
+        return self._call("RiskService/ScoreOrder", request, Safety.RECORDS, timeout_s)
 
     # --- decisions -----------------------------------------------------
 
     def explain(self, decision_id: str, timeout_s: Optional[float] = None) -> decisions_pb2.DecisionRecord:
         """A recorded decision: its request, answer, models and reasons."""
         return self._call(
-            self.stubs.decisions.ExplainDecision,
+            "DecisionService/ExplainDecision",
             decisions_pb2.ExplainDecisionRequest(decision_id=decision_id),
             Safety.IDEMPOTENT,
             timeout_s,
@@ -331,7 +344,7 @@ class Client:
     def replay(self, decision_id: str, timeout_s: Optional[float] = None) -> decisions_pb2.ReplayDecisionResponse:
         """Decides a recorded decision again and says whether it is identical."""
         return self._call(
-            self.stubs.decisions.ReplayDecision,
+            "DecisionService/ReplayDecision",
             decisions_pb2.ReplayDecisionRequest(decision_id=decision_id),
             Safety.IDEMPOTENT,
             timeout_s,
