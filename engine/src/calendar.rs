@@ -65,17 +65,32 @@ impl Scan {
         Some(())
     }
 
-    fn ship_date(&mut self, node: &Node, pickup: WeekdaySet, now: SystemTime) -> Option<NaiveDate> {
-        let mut day = release_date(node, now);
+    fn processed(&mut self, node: &Node, release: NaiveDate) -> Option<NaiveDate> {
+        let mut day = release;
         let working = |d: NaiveDate| is_working_day(node, d);
         self.to(&mut day, &working)?;
         for _ in 0..node.processing_days {
             day += Days::days(1);
             self.to(&mut day, &working)?;
         }
-        self.to(&mut day, &|d| working(d) && pickup.contains(d.weekday()))?;
         Some(day)
     }
+
+    fn ship_date(&mut self, node: &Node, pickup: WeekdaySet, now: SystemTime) -> Option<NaiveDate> {
+        let mut day = self.processed(node, release_date(node, now))?;
+        self.to(&mut day, &|d| {
+            is_working_day(node, d) && pickup.contains(d.weekday())
+        })?;
+        Some(day)
+    }
+}
+
+/// The node-local day units released to `node` on `release` are ready to
+/// leave: its first working day from `release`, then `processing_days` more
+/// working days (before any carrier's pickup days); `None` when the node
+/// does not work within [`MAX_SCAN_DAYS`].
+pub fn processed_date(node: &Node, release: NaiveDate) -> Option<NaiveDate> {
+    Scan(0).processed(node, release)
 }
 
 /// The node-local date a parcel of an order placed at `now` leaves `node`

@@ -22,7 +22,6 @@ fn forecaster() -> DemandForecaster {
 fn series(history: [Option<u32>; 7]) -> Series {
     Series {
         category: category_index("electronics"),
-        region: 40,
         list_price_minor: 4_999,
         promotions: Vec::new(),
         history,
@@ -45,7 +44,6 @@ fn the_first_day_is_the_model_on_the_same_features() {
     .unwrap();
     let row = DemandFeatures::compute(
         category_index("electronics"),
-        40,
         start(),
         false,
         4_999,

@@ -37,11 +37,15 @@ def base_params(**kw):
     return p
 
 
-def fit(params, table, max_trees, early_stop=30):
+def fit(params, table, max_trees, early_stop=30, offset=None):
+    """`offset(X)`, when given, is each row's init_score (a fixed part of
+    the raw score the trees add to; LightGBM's own predictions leave it
+    out)."""
     Xt, yt = table.part("train")
     Xv, yv = table.part("valid")
-    dtrain = lgb.Dataset(Xt, yt, feature_name=table.features, free_raw_data=False)
-    dvalid = lgb.Dataset(Xv, yv, reference=dtrain)
+    init = (lambda X: offset(X)) if offset else (lambda X: None)
+    dtrain = lgb.Dataset(Xt, yt, feature_name=table.features, free_raw_data=False, init_score=init(Xt))
+    dvalid = lgb.Dataset(Xv, yv, reference=dtrain, init_score=init(Xv))
     callbacks = [lgb.early_stopping(early_stop, verbose=False)] if early_stop else []
     booster = lgb.train(params, dtrain, num_boost_round=max_trees, valid_sets=[dvalid],
                         callbacks=callbacks)
@@ -51,8 +55,8 @@ def fit(params, table, max_trees, early_stop=30):
     return booster, best
 
 
-def export(model, name, out_dir, doc):
-    data, version = onnx_export.finalize(model, name, RELEASE, doc)
+def export(model, name, out_dir, doc, release=RELEASE):
+    data, version = onnx_export.finalize(model, name, release, doc)
     path = os.path.join(out_dir, f"{name}.onnx")
     with open(path, "wb") as f:
         f.write(data)

@@ -33,6 +33,7 @@ import eta  # noqa: E402
 import fraud  # noqa: E402
 import metrics  # noqa: E402
 import onnx_export  # noqa: E402
+import report as report_mod  # noqa: E402
 import tabular  # noqa: E402
 
 BEGIN = "<!-- unseen-worlds: begin (written by models/training/evaluate.py) -->"
@@ -106,16 +107,37 @@ def eta_world(table, sess, train):
 
 
 def demand_world(table, sess):
+    """WAPE and bias of the model and the baselines on the held-out days;
+    bias on the holiday weeks: the Christmas weeks among those days, and
+    the world's own Black Friday to Cyber Monday week (on `train` days:
+    the model never saw this world)."""
+    (every,) = sess.run(None, {onnx_export.INPUT: table.X})
+    every = every[:, 0].astype(np.float64)
+    dates = table.meta.get("date")
     mask = held_out(table)
-    X, y = table.X[mask], table.y[mask]
-    (p,) = sess.run(None, {onnx_export.INPUT: X})
+    X, y, p = table.X[mask], table.y[mask], every[mask]
     naive = X[:, demand.naive_column(table.features)].astype(np.float64)
     keep = np.isfinite(naive)
-    out = {"rows": int(keep.sum()), "wape": metrics.wape(y[keep], p[keep, 0]),
+    out = {"rows": int(keep.sum()), "wape": metrics.wape(y[keep], p[keep]),
+           "bias": demand.bias(y[keep], p[keep]),
            "naive_wape": metrics.wape(y[keep], naive[keep])}
-    if "lag_7d_mean" in table.features:
-        ma = X[:, table.features.index("lag_7d_mean")].astype(np.float64)
+
+    def holidays(pred_all, pred_held):
+        if dates is None:
+            return {}
+        h = {k: v["bias"] for k, v in demand.holiday_bias(y[keep], pred_held[keep], dates[mask][keep]).items()}
+        for k, v in demand.holiday_bias(table.y, pred_all, dates).items():
+            h.setdefault(k, v["bias"])
+        return h
+
+    out["holiday_bias"] = holidays(every, p)
+    col = demand.level_column(table.features)
+    if col is not None:
+        ma_all = table.X[:, col].astype(np.float64)
+        ma = ma_all[mask]
         out["ma_wape"] = metrics.wape(y[keep], ma[keep])
+        out["ma_bias"] = demand.bias(y[keep], ma[keep])
+        out["ma_holiday_bias"] = holidays(ma_all, ma)
     return out
 
 
@@ -233,17 +255,65 @@ def render(seeds, fr, et, de, promise, train_seed, review, n_windows):
         "",
         "### Demand",
         "",
-        "| world | rows | WAPE | seasonal naive | 7-day moving average |",
-        "| --- | --- | --- | --- | --- |",
+        "Bias = sum predicted / sum actual - 1. Christmas weeks: December 21 to January 3 (among the scored "
+        "days); Black Friday to Cyber Monday: November 23 to 30, the world's own, on its `train` days.",
+        "",
+        "| world | rows | WAPE | seasonal naive | 7-day moving average | bias | moving average bias "
+        "| Christmas weeks bias | moving average | Black Friday to Cyber Monday bias | moving average |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    hb = lambda d, key, k: signed(d[key][k]) if k in d.get(key, {}) else "-"  # noqa: E731
     for s, d in zip(seeds, de):
         lines.append(f"| {s} | {d['rows']:,} | {pct(d['wape'])} | {pct(d['naive_wape'])} | "
-                     f"{pct(d['ma_wape']) if 'ma_wape' in d else '-'} |")
+                     f"{pct(d['ma_wape']) if 'ma_wape' in d else '-'} | {signed(d['bias'])} | "
+                     f"{signed(d['ma_bias']) if 'ma_bias' in d else '-'} | "
+                     f"{hb(d, 'holiday_bias', 'christmas_weeks')} | {hb(d, 'ma_holiday_bias', 'christmas_weeks')} | "
+                     f"{hb(d, 'holiday_bias', 'black_friday_cyber_week')} | "
+                     f"{hb(d, 'ma_holiday_bias', 'black_friday_cyber_week')} |")
     col = lambda k: [d[k] for d in de if k in d]  # noqa: E731
+    hcol = lambda key, k: [d[key][k] for d in de if k in d.get(key, {})]  # noqa: E731
+    sp = lambda v: spread(v, signed) if v else "-"  # noqa: E731
     lines.append(f"| all | {sum(col('rows')):,} | {spread(col('wape'))} | {spread(col('naive_wape'))} | "
-                 f"{spread(col('ma_wape')) if col('ma_wape') else '-'} |")
-    lines += ["", END]
+                 f"{spread(col('ma_wape')) if col('ma_wape') else '-'} | {sp(col('bias'))} | {sp(col('ma_bias'))} | "
+                 f"{sp(hcol('holiday_bias', 'christmas_weeks'))} | {sp(hcol('ma_holiday_bias', 'christmas_weeks'))} | "
+                 f"{sp(hcol('holiday_bias', 'black_friday_cyber_week'))} | "
+                 f"{sp(hcol('ma_holiday_bias', 'black_friday_cyber_week'))} |")
+    wins = sum(1 for d in de if "ma_wape" in d and d["wape"] < d["ma_wape"])
+    lines += ["", f"The model's WAPE is below the 7-day moving average's on {wins} of {len(de)} worlds.", "", END]
     return "\n".join(lines) + "\n"
+
+
+def signed(x):
+    return f"{100 * x:+.1f}%"
+
+
+def demand_rows(seeds, de):
+    """The unseen-worlds rows of the Demand section's before/after table
+    (report.py's columns), the previous release's numbers from
+    demand.PREVIOUS."""
+    prev = demand.PREVIOUS.get("unseen", {})
+    rows = []
+    for s, d in zip(seeds, de):
+        p = prev.get(s, {})
+        ph = p.get("holiday_bias", {})
+        h, mh = d.get("holiday_bias", {}), d.get("ma_holiday_bias", {})
+        cell = lambda m, k: signed(m[k]) if k in m else "-"  # noqa: E731
+        rows.append(f"| unseen world {s} | {pct(p['wape']) if 'wape' in p else '-'} | {pct(d['wape'])} | "
+                    f"{pct(d['ma_wape']) if 'ma_wape' in d else '-'} | {cell(p, 'bias')} | {signed(d['bias'])} | "
+                    f"{cell(d, 'ma_bias')} | {cell(ph, 'christmas_weeks')} | {cell(h, 'christmas_weeks')} | "
+                    f"{cell(mh, 'christmas_weeks')} | {cell(ph, 'black_friday_cyber_week')} | "
+                    f"{cell(h, 'black_friday_cyber_week')} | {cell(mh, 'black_friday_cyber_week')} |")
+    return "\n".join(rows)
+
+
+def write_demand_rows(report, rows):
+    text = open(report).read()
+    if report_mod.UNSEEN_BEGIN not in text or report_mod.UNSEEN_END not in text:
+        return
+    head, rest = text.split(report_mod.UNSEEN_BEGIN, 1)
+    _, tail = rest.split(report_mod.UNSEEN_END, 1)
+    with open(report, "w") as f:
+        f.write(head + report_mod.UNSEEN_BEGIN + "\n" + rows + "\n" + report_mod.UNSEEN_END + tail)
 
 
 def write_section(report, section):
@@ -295,6 +365,7 @@ def main():
     section = render(seeds, fr, et, de, promise, train_seed, review, args.windows)
     if args.report:
         write_section(args.report, section)
+        write_demand_rows(args.report, demand_rows(seeds, de))
         print(f"evaluate: wrote the unseen-worlds section of {args.report}")
     else:
         print(section)

@@ -189,3 +189,44 @@ def within(onnx_vals, lgb_vals, kind):
         tol = 1e-5 * np.maximum(np.abs(b), 1e-2)
     worst = float(d.max()) if d.size else 0.0
     return bool(np.all(d <= tol)), worst, int((d > tol).sum())
+
+
+def add_log_offset(model, column, eps):
+    """Adds log(x[:, column] + eps) to the regressor's raw score before its
+    Exp: the trees then model log(units / (x[:, column] + eps)), the offset
+    LightGBM was trained with as init_score (`log_offset`). A missing value
+    (NaN) in the column counts as 0, as the trees read it."""
+    nodes = list(model.graph.node)
+    trees = [n for n in nodes if n.op_type == "TreeEnsembleRegressor"]
+    exps = [n for n in nodes if n.op_type == "Exp"]
+    if len(trees) != 1 or len(exps) != 1 or exps[0].input[0] != trees[0].output[0] or len(nodes) != 2:
+        raise RuntimeError(f"unexpected Poisson graph: {[n.op_type for n in nodes]}")
+    raw = trees[0].output[0]
+    init = [
+        helper.make_tensor("offset_column", onnx.TensorProto.INT64, [1], [column]),
+        helper.make_tensor("offset_zero", onnx.TensorProto.FLOAT, [], [0.0]),
+        helper.make_tensor("offset_eps", onnx.TensorProto.FLOAT, [], [eps]),
+    ]
+    added = [
+        helper.make_node("Gather", [INPUT, "offset_column"], ["offset_x"], axis=1),
+        helper.make_node("IsNaN", ["offset_x"], ["offset_missing"]),
+        helper.make_node("Where", ["offset_missing", "offset_zero", "offset_x"], ["offset_known"]),
+        helper.make_node("Add", ["offset_known", "offset_eps"], ["offset_level"]),
+        helper.make_node("Log", ["offset_level"], ["offset"]),
+        helper.make_node("Add", [raw, "offset"], ["raw_with_offset"]),
+    ]
+    exps[0].input[0] = "raw_with_offset"
+    del model.graph.node[:]
+    model.graph.node.extend([trees[0]] + added + [exps[0]])
+    model.graph.initializer.extend(init)
+    for o in model.opset_import:
+        if o.domain in ("", "ai.onnx"):
+            o.version = max(o.version, TARGET_OPSET)
+
+
+def log_offset(X, column, eps):
+    """The init_score `add_log_offset` puts in the graph, in float32 as ONNX
+    Runtime computes it."""
+    x = np.asarray(X, dtype=np.float32)[:, column]
+    x = np.where(np.isnan(x), np.float32(0.0), x)
+    return np.log(x + np.float32(eps)).astype(np.float64)

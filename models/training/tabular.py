@@ -17,6 +17,8 @@ TABLES = {
     "eta": ("transit_days", ("service", "split")),
     "demand": ("units", ("split",)),
 }
+# meta columns a table may have (never features): the demand day
+OPTIONAL_META = {"demand": ("date",)}
 SPLITS = ("train", "valid", "test")
 
 
@@ -68,6 +70,7 @@ def load(data_dir, name):
         columns = list(zip(*reader))
     if not columns:
         raise SystemExit(f"{path}: no rows")
+    meta_cols = (*meta_cols, *(c for c in OPTIONAL_META.get(name, ()) if c in header))
     missing = [c for c in (label, *meta_cols) if c not in header]
     if missing:
         raise SystemExit(f"{path}: missing columns {missing}")

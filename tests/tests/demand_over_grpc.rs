@@ -8,12 +8,12 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use allot_engine::network::Network;
 use allot_proto::v1 as pb;
 use allot_proto::v1::allocation_service_client::AllocationServiceClient;
 use allot_proto::v1::planning_service_client::PlanningServiceClient;
-use chrono::{Days, Utc};
+use chrono::Days;
 use common::orders::{line, order};
+use common::sales::{history_file, network, postal_region};
 use common::{TestServer, assert_field_error, test_config};
 use tonic::Code;
 
@@ -21,35 +21,16 @@ const BUSY: &str = "SKU-000001";
 const QUIET: &str = "SKU-000002";
 const POSTAL: &str = "10001";
 
-/// The demo network the test server serves.
-fn network() -> Network {
-    Network::demo(test_config().network.demo_seed)
-}
-
-/// The region code of `POSTAL`.
+/// The code of `POSTAL`'s region.
 fn region() -> String {
-    let net = network();
-    let id = net.resolve_postal_code(POSTAL).unwrap();
-    net.region(id).code.clone()
+    postal_region(POSTAL)
 }
 
 /// A sales file: the busy SKU sold 20 a day and the quiet one nothing, in
 /// the test region, on the 9 days before the region's today.
-fn history_file(dir: &Path) -> PathBuf {
-    let path = dir.join("sales.csv");
-    let net = network();
-    let zone = net
-        .region(net.resolve_postal_code(POSTAL).unwrap())
-        .time_zone;
-    let today = Utc::now().with_timezone(&zone).date_naive();
-    let mut csv = String::from("sku,region,date,units\n");
-    for back in 1..=9u64 {
-        let day = today - Days::new(back);
-        csv.push_str(&format!("{BUSY},{},{day},20\n", region()));
-        csv.push_str(&format!("{QUIET},{},{day},0\n", region()));
-    }
-    std::fs::write(&path, csv).unwrap();
-    path
+fn history(dir: &Path) -> PathBuf {
+    let region = region();
+    history_file(dir, 9, &[(BUSY, &region, 20), (QUIET, &region, 0)])
 }
 
 fn request(days: u32) -> pb::ForecastDemandRequest {
@@ -87,7 +68,7 @@ async fn allocate(server: &TestServer, id: &str, quantity: u32) {
 #[tokio::test]
 async fn forecasts_follow_the_history_and_count_each_order_once_across_a_restart() {
     let mut config = test_config();
-    config.demand.history_file = Some(history_file(&config.decisions.dir));
+    config.demand.history_file = Some(history(&config.decisions.dir));
     let server = TestServer::start(config).await;
     server.wait_serving().await;
 

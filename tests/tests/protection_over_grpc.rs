@@ -2,7 +2,8 @@
 //! two stores hold a SKU only as protected stock, one in a region that
 //! sells it briskly, one where it does not sell; each unit is priced at the
 //! lost sale it is expected to cause at its store before replenishment,
-//! the decision records the prices and says so, and replays identically.
+//! the decision records the prices and says so, and replays identically;
+//! a promise of the same cart prices and records them the same way.
 //! Without forecast pricing the flat penalty applies.
 #![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure
 
@@ -15,6 +16,7 @@ use allot_engine::network::{Network, NodeKind};
 use allot_proto::v1 as pb;
 use allot_proto::v1::allocation_service_client::AllocationServiceClient;
 use allot_proto::v1::decision_service_client::DecisionServiceClient;
+use allot_proto::v1::promise_service_client::PromiseServiceClient;
 use chrono::{Days, Utc};
 use common::orders::{line, order};
 use common::{TestServer, test_config};
@@ -106,12 +108,12 @@ async fn protected_units_cost_the_sale_they_are_expected_to_lose_at_their_store(
         .await
         .unwrap()
         .into_inner();
-    let record = record(&server, &answer.decision_id).await;
+    let decided = record(&server, &answer.decision_id).await;
 
     // Both stores' rows carry the forecast's price; the busy store's own
     // demand is far likelier to need its protected units.
     let priced = |node: &str| {
-        record
+        decided
             .stock_read
             .iter()
             .find(|r| r.node == node && r.sku == SKU)
@@ -132,16 +134,16 @@ async fn protected_units_cost_the_sale_they_are_expected_to_lose_at_their_store(
     assert!(b.lead_days >= 1 && q.lead_days >= 1);
 
     // The plan pays the recorded price of the store it uses, and says why.
-    let line = &answer.lines[0];
+    let first_line = &answer.lines[0];
     let mut paid = 0;
-    for a in &line.assignments {
+    for a in &first_line.assignments {
         let price = priced(&a.node);
         assert_eq!(
             a.protected_quantity, a.quantity,
             "only protected stock exists"
         );
         paid += price.per_unit_minor * i64::from(a.quantity);
-        let reason = line
+        let reason = first_line
             .reasons
             .iter()
             .find(|r| r.code == pb::ReasonCode::ProtectedStockUsed as i32 && r.node == a.node)
@@ -164,6 +166,52 @@ async fn protected_units_cost_the_sale_they_are_expected_to_lose_at_their_store(
     let replay = DecisionServiceClient::new(server.channel().await)
         .replay_decision(pb::ReplayDecisionRequest {
             decision_id: answer.decision_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(replay.identical, "{:?}", replay.differences);
+
+    // A promise of the same cart prices protected units the same way: its
+    // record carries the forecast's prices, its ground option ships from
+    // where the allocation did, and it replays identically.
+    let request = order("protect-1", vec![line("a", SKU, 2)], "10001");
+    let promise = PromiseServiceClient::new(server.channel().await)
+        .get_delivery_promise(pb::PromiseRequest {
+            lines: request.lines.clone(),
+            destination: request.destination.clone(),
+            service_levels: vec![pb::ServiceLevel::Ground as i32],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let promised = record(&server, &promise.decision_id).await;
+    for node in [&busy.0, &quiet.0] {
+        let row = promised
+            .stock_read
+            .iter()
+            .find(|r| r.node == *node && r.sku == SKU)
+            .and_then(|r| r.protection)
+            .unwrap_or_else(|| panic!("no forecast price recorded for {node} by the promise"));
+        assert_eq!(row.stockout_probability, priced(node).stockout_probability);
+    }
+    let mut from: Vec<&str> = promise.options[0]
+        .ship_from
+        .iter()
+        .map(|s| s.node.as_str())
+        .collect();
+    from.sort();
+    let mut allocated: Vec<&str> = first_line
+        .assignments
+        .iter()
+        .map(|a| a.node.as_str())
+        .collect();
+    allocated.sort();
+    assert_eq!(from, allocated);
+    let replay = DecisionServiceClient::new(server.channel().await)
+        .replay_decision(pb::ReplayDecisionRequest {
+            decision_id: promise.decision_id.clone(),
         })
         .await
         .unwrap()

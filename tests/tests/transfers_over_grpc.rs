@@ -8,22 +8,17 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
-use allot_engine::network::{DemoStockRow, Network, NodeId, demo_stock};
+use allot_engine::network::{DemoStockRow, NodeId, demo_stock};
 use allot_proto::v1 as pb;
 use allot_proto::v1::admin_service_client::AdminServiceClient;
 use allot_proto::v1::planning_service_client::PlanningServiceClient;
-use chrono::{Days, Utc};
+use common::sales::{history_file, network};
 use common::{TestServer, assert_field_error, test_config};
 use tonic::Code;
 
 const STORE: &str = "ST-NYC";
 const DC: &str = "DC-ABE";
-
-fn network() -> Network {
-    Network::demo(test_config().network.demo_seed)
-}
 
 fn stock() -> Vec<DemoStockRow> {
     let net = network();
@@ -51,27 +46,6 @@ fn store_region() -> String {
     let net = network();
     let node = net.node(net.node_id(STORE).unwrap());
     net.region(net.nearest_region(node.location)).code.clone()
-}
-
-/// A sales file: the busy SKU sold 40 a day in the store's region on the 9
-/// days before today.
-fn history_file(dir: &Path, sku: &str) -> PathBuf {
-    let path = dir.join("sales.csv");
-    let net = network();
-    let zone = net
-        .region(net.region_id(&store_region()).unwrap())
-        .time_zone;
-    let today = Utc::now().with_timezone(&zone).date_naive();
-    let mut csv = String::from("sku,region,date,units\n");
-    for back in 1..=9u64 {
-        csv.push_str(&format!(
-            "{sku},{},{},40\n",
-            store_region(),
-            today - Days::new(back)
-        ));
-    }
-    std::fs::write(&path, csv).unwrap();
-    path
 }
 
 async fn plan(
@@ -163,7 +137,11 @@ fn check_plan(answer: &pb::TransferPlan, lanes: &[pb::LaneInfo], horizon: u32) {
 async fn a_busy_store_gets_stock_from_a_dc_and_every_transfer_fits_its_lane() {
     let sku = busy_sku();
     let mut config = test_config();
-    config.demand.history_file = Some(history_file(&config.decisions.dir, &sku));
+    config.demand.history_file = Some(history_file(
+        &config.decisions.dir,
+        9,
+        &[(&sku, &store_region(), 40)],
+    ));
     let server = TestServer::start(config).await;
     server.wait_serving().await;
     let lanes = AdminServiceClient::new(server.channel().await)

@@ -13,12 +13,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use allot_engine::calendar::{is_working_day, ship_date};
-use allot_engine::network::{Network, WeekdaySet};
+use allot_engine::network::WeekdaySet;
 use allot_proto::v1 as pb;
 use allot_proto::v1::allocation_service_client::AllocationServiceClient;
 use allot_proto::v1::planning_service_client::PlanningServiceClient;
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{Days, NaiveDate};
 use common::orders::{committed, line, order};
+use common::sales::{history_file, network, postal_region};
 use common::{TestServer, assert_field_error, test_config};
 use tonic::Code;
 
@@ -26,36 +27,17 @@ const BUSY: &str = "SKU-000001";
 const QUIET: &str = "SKU-000002";
 const POSTAL: &str = "10001";
 
-/// The demo network the test server serves.
-fn network() -> Network {
-    Network::demo(test_config().network.demo_seed)
-}
-
-/// The region code of `POSTAL`.
+/// The code of `POSTAL`'s region.
 fn region() -> String {
-    let net = network();
-    let id = net.resolve_postal_code(POSTAL).unwrap();
-    net.region(id).code.clone()
+    postal_region(POSTAL)
 }
 
 /// A sales file: the busy SKU sold 40 a day and the quiet one nothing, in
 /// the test region, on the 9 days before the region's today. Nothing else
 /// sold anywhere.
-fn history_file(dir: &Path) -> PathBuf {
-    let path = dir.join("sales.csv");
-    let net = network();
-    let zone = net
-        .region(net.resolve_postal_code(POSTAL).unwrap())
-        .time_zone;
-    let today = Utc::now().with_timezone(&zone).date_naive();
-    let mut csv = String::from("sku,region,date,units\n");
-    for back in 1..=9u64 {
-        let day = today - Days::new(back);
-        csv.push_str(&format!("{BUSY},{},{day},40\n", region()));
-        csv.push_str(&format!("{QUIET},{},{day},0\n", region()));
-    }
-    std::fs::write(&path, csv).unwrap();
-    path
+fn history(dir: &Path) -> PathBuf {
+    let region = region();
+    history_file(dir, 9, &[(BUSY, &region, 40), (QUIET, &region, 0)])
 }
 
 fn request(nodes: Vec<String>, days: u32, skus: Vec<String>) -> pb::ForecastWorkloadRequest {
@@ -128,7 +110,7 @@ fn reserved_of(n: &pb::NodeWorkload) -> u32 {
 #[tokio::test]
 async fn the_busy_region_loads_the_node_allocation_chooses_and_holds_add_on_their_ship_day() {
     let mut config = test_config();
-    config.demand.history_file = Some(history_file(&config.decisions.dir));
+    config.demand.history_file = Some(history(&config.decisions.dir));
     let server = TestServer::start(config).await;
     server.wait_serving().await;
     let mut allocation = AllocationServiceClient::new(server.channel().await);

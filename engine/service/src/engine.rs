@@ -302,15 +302,6 @@ impl Engine {
             tracing::info!(dir = %dir.display(), "no demand.onnx: demand forecasts are off");
             None
         };
-        let promiser = Arc::new(Promiser::new(
-            book.clone(),
-            config.allocation.costs,
-            transit.clone(),
-            PromiseCacheConfig {
-                entries: config.promise.cache_entries,
-                ttl: Duration::from_secs(config.promise.cache_ttl_s),
-            },
-        ));
         let protection = demand
             .as_ref()
             .filter(|_| config.demand.price_protection)
@@ -321,6 +312,18 @@ impl Engine {
                     config.allocation.costs.lost_sale_permille,
                 ))
             });
+        let promiser = Arc::new(
+            Promiser::new(
+                book.clone(),
+                config.allocation.costs,
+                transit.clone(),
+                PromiseCacheConfig {
+                    entries: config.promise.cache_entries,
+                    ttl: Duration::from_secs(config.promise.cache_ttl_s),
+                },
+            )
+            .with_protection(protection.clone().map(|p| p as Arc<dyn ProtectionPricer>)),
+        );
         let allocator = Arc::new(
             Allocator::new(book, config.allocation.costs)
                 .with_transit(transit.clone())

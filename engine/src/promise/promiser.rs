@@ -19,6 +19,7 @@ use super::quote::{PromiseOutcome, PromiseRead};
 use super::request::PromiseRequest;
 use crate::allocation::error::AllocationError;
 use crate::allocation::params::CostParams;
+use crate::allocation::protection::ProtectionPricer;
 use crate::network::SkuId;
 use crate::reservation::ReservationBook;
 use crate::transit::TransitPredictor;
@@ -63,6 +64,7 @@ pub struct Promiser {
     book: Arc<ReservationBook>,
     params: CostParams,
     transit: Option<Arc<dyn TransitPredictor>>,
+    protection: Option<Arc<dyn ProtectionPricer>>,
     cache: Option<Cache<PromiseKey, Arc<Planned>>>,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -90,6 +92,7 @@ impl Promiser {
             book,
             params,
             transit,
+            protection: None,
             cache: (cache.entries > 0).then(|| {
                 // LRU: a new bucket's carts must displace old buckets'.
                 Cache::builder()
@@ -101,6 +104,13 @@ impl Promiser {
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
+    }
+
+    /// The same promiser pricing protected units with `pricer` (when
+    /// `Some`) instead of the flat penalty, as allocation prices them.
+    pub fn with_protection(mut self, pricer: Option<Arc<dyn ProtectionPricer>>) -> Promiser {
+        self.protection = pricer;
+        self
     }
 
     /// Cache counters since start.
@@ -227,6 +237,12 @@ impl Promiser {
             None if planned.recorded_by.get().is_some() => Default::default(),
             None => rows_of(&stock.order_view(&skus)),
         };
+        // The prices the plans were made with go with the rows.
+        let protection = if stock_read.is_empty() {
+            Default::default()
+        } else {
+            planned.protection.clone()
+        };
         Ok(Some(finish(
             network,
             request,
@@ -239,6 +255,7 @@ impl Promiser {
                 capacity,
                 decided_at: now,
                 stock_digest: digest,
+                protection,
                 recorded_by: planned.recorded_by.clone(),
             },
         )))

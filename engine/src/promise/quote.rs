@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 
 use crate::allocation::candidates::StockRow;
 use crate::allocation::outcome::Reason;
+use crate::allocation::protection::ProtectionRead;
 use crate::network::{NodeId, ServiceId, ServiceLevel, SkuId};
 use crate::stock::NodeVersion;
 use crate::transit::TransitQuantiles;
@@ -112,6 +113,9 @@ pub struct PromiseRead {
     /// Digest of the cart SKUs' change counters and the capacities read
     /// (the cache key's generation).
     pub stock_digest: u64,
+    /// The protected stock the plans priced from the demand forecast
+    /// (empty with `stock_read`, or when nothing was priced so).
+    pub protection: ProtectionRead,
     /// The decision whose record holds this read in full. Shared by every
     /// quote answered from the same cache entry (same cart, destination,
     /// levels, time bucket and digest, so the same rows and capacities):

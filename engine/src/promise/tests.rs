@@ -338,3 +338,94 @@ fn unavailable_levels_say_why_and_errors_name_the_field() {
         Err(AllocationError::InvalidArgument { .. })
     ));
 }
+
+/// Prices every protected unit at `per_unit`.
+struct Flat(i64);
+
+impl crate::allocation::protection::ProtectionPricer for Flat {
+    fn price(
+        &self,
+        _: SkuId,
+        _: NodeId,
+        _: u32,
+    ) -> Option<crate::allocation::protection::ProtectionPrice> {
+        Some(crate::allocation::protection::ProtectionPrice {
+            per_unit: self.0,
+            stockout_probability: 0.5,
+            expected_demand: 2.0,
+            lead_days: 3,
+        })
+    }
+}
+
+#[test]
+fn protected_stock_is_priced_as_allocation_prices_it_and_the_prices_are_read() {
+    use crate::allocation::protection::ProtectionPricer;
+    for per_unit in [0, 5_000_000] {
+        let f = fixture(false);
+        let pricer = Arc::new(Flat(per_unit)) as Arc<dyn ProtectionPricer>;
+        let promiser = Promiser::new(
+            f.book.clone(),
+            CostParams::default(),
+            None,
+            PromiseCacheConfig::default(),
+        )
+        .with_protection(Some(pricer.clone()));
+        let allocator = Allocator::new(f.book.clone(), CostParams::default())
+            .with_protection(Some(pricer.clone()));
+        let skus = dry(&f.network, f.book.stock());
+        let request = cart(&f.network, &skus, RegionId(0));
+        let out = promiser.promise(&request, soon()).unwrap();
+        assert!(
+            !out.read.protection.priced.is_empty(),
+            "the cart's SKUs are protected somewhere among the candidates"
+        );
+        assert!(
+            out.read
+                .protection
+                .priced
+                .iter()
+                .all(|p| p.price.per_unit == per_unit)
+        );
+        for o in &out.options {
+            let order = OrderRequest {
+                order_id: "o".into(),
+                lines: request.lines.clone(),
+                destination: request.destination,
+                service_level: o.service_level,
+                promised_by: None,
+                options: Default::default(),
+            };
+            let a = allocator
+                .allocate(&order, None, soon(), request.order_time)
+                .unwrap();
+            let mut planned: Vec<(usize, NodeId, u32)> = a
+                .lines
+                .iter()
+                .enumerate()
+                .flat_map(|(l, line)| {
+                    line.assignments
+                        .iter()
+                        .map(move |x| (l, x.node, x.quantity))
+                })
+                .collect();
+            planned.sort();
+            let mut promised: Vec<(usize, NodeId, u32)> = o
+                .ship_from
+                .iter()
+                .map(|s| (s.line, s.node, s.quantity))
+                .collect();
+            promised.sort();
+            assert_eq!(promised, planned, "{:?} at {per_unit}", o.service_level);
+            if per_unit > 0 {
+                let taken: u32 = a
+                    .lines
+                    .iter()
+                    .flat_map(|l| &l.assignments)
+                    .map(|x| x.protected)
+                    .sum();
+                assert_eq!(taken, 0, "protected stock this dear is left alone");
+            }
+        }
+    }
+}

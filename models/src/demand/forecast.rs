@@ -30,8 +30,6 @@ pub struct Promotion {
 pub struct Series {
     /// The `category` feature (see [`crate::features::category_index`]).
     pub category: usize,
-    /// The `region` feature (dense region index in the network).
-    pub region: usize,
     /// List price of one unit, minor currency units.
     pub list_price_minor: i64,
     /// Promotions of the SKU's category (besides Black Friday to Cyber
@@ -202,7 +200,6 @@ impl DemandForecaster {
                 rows.push(
                     DemandFeatures::with_lags(
                         s.category,
-                        s.region,
                         day,
                         s.discount(day).is_some(),
                         s.price(day),

@@ -33,20 +33,24 @@ pub fn category_index(name: &str) -> usize {
 
 /// Demand feature names, in model input order (the order of
 /// [`DemandFeatures::to_row`]).
+///
+/// Neither the region nor the week of the year is an input: trees split on
+/// them memorise the training world's regions and weeks (its promotions,
+/// its latent levels), which another world, or another year, does not
+/// repeat. The level of a series comes from its own recent sales instead.
 pub const DEMAND_FEATURES: &[&str] = &[
     "category",
-    "region",
     "weekday",
-    "week_of_year",
     "is_promo",
     "price",
     "lag_7d_mean",
     "lag_same_weekday",
+    "lag_1d",
     "is_peak",
 ];
 
 /// Number of demand features.
-pub const DEMAND_FEATURE_COUNT: usize = 9;
+pub const DEMAND_FEATURE_COUNT: usize = 8;
 const _: () = assert!(DEMAND_FEATURES.len() == DEMAND_FEATURE_COUNT);
 
 /// What the engine knows about a SKU x region x day before the day's sales.
@@ -55,12 +59,8 @@ const _: () = assert!(DEMAND_FEATURES.len() == DEMAND_FEATURE_COUNT);
 pub struct DemandFeatures {
     /// Category index, see [`CATEGORIES`].
     pub category: f32,
-    /// Region index in the network (dense [`allot_engine::network::RegionId`]).
-    pub region: f32,
     /// 0 = Monday .. 6 = Sunday.
     pub weekday: f32,
-    /// ISO week of the year, 1..=53.
-    pub week_of_year: f32,
     /// 1 if the SKU is on promotion that day, else 0.
     pub is_promo: f32,
     /// Selling price that day, major currency units (USD).
@@ -69,6 +69,8 @@ pub struct DemandFeatures {
     pub lag_7d_mean: f32,
     /// Units sold 7 days earlier (same weekday).
     pub lag_same_weekday: f32,
+    /// Units sold the day before.
+    pub lag_1d: f32,
     /// 1 from November 15 to December 31, else 0.
     pub is_peak: f32,
 }
@@ -79,14 +81,13 @@ impl DemandFeatures {
     /// before).
     pub fn compute(
         category: usize,
-        region: usize,
         date: NaiveDate,
         is_promo: bool,
         price_minor: i64,
         last_7_days: &[u32; 7],
     ) -> DemandFeatures {
         let lags = last_7_days.map(|u| u as f32);
-        DemandFeatures::with_lags(category, region, date, is_promo, price_minor, &lags)
+        DemandFeatures::with_lags(category, date, is_promo, price_minor, &lags)
     }
 
     /// As [`DemandFeatures::compute`], with the previous 7 days as any
@@ -96,7 +97,6 @@ impl DemandFeatures {
     /// mean is then missing too).
     pub fn with_lags(
         category: usize,
-        region: usize,
         date: NaiveDate,
         is_promo: bool,
         price_minor: i64,
@@ -105,13 +105,12 @@ impl DemandFeatures {
         let sum: f32 = last_7_days.iter().sum();
         DemandFeatures {
             category: category as f32,
-            region: region as f32,
             weekday: date.weekday().num_days_from_monday() as f32,
-            week_of_year: date.iso_week().week() as f32,
             is_promo: f32::from(u8::from(is_promo)),
             price: price_minor as f32 / 100.0,
             lag_7d_mean: sum / 7.0,
             lag_same_weekday: last_7_days[0],
+            lag_1d: last_7_days[6],
             is_peak: f32::from(u8::from(is_peak(date))),
         }
     }
@@ -120,13 +119,12 @@ impl DemandFeatures {
     pub fn to_row(&self) -> [f32; DEMAND_FEATURE_COUNT] {
         [
             self.category,
-            self.region,
             self.weekday,
-            self.week_of_year,
             self.is_promo,
             self.price,
             self.lag_7d_mean,
             self.lag_same_weekday,
+            self.lag_1d,
             self.is_peak,
         ]
     }

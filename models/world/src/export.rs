@@ -124,12 +124,13 @@ pub fn write_eta<W: Write>(world: &World, rows: &[EtaRow], w: W) -> Result<(), E
 pub fn write_demand<W: Write>(rows: &[DemandRow], w: W) -> Result<(), ExportError> {
     let mut out = csv::Writer::from_writer(w);
     let mut header: Vec<&str> = DEMAND_FEATURES.to_vec();
-    header.extend(["units", "split"]);
+    header.extend(["units", "split", "date"]);
     out.write_record(&header)?;
     for r in rows {
         let mut rec: Vec<String> = r.features.to_row().iter().map(|&x| f(x)).collect();
         rec.push(r.units.to_string());
         rec.push(r.split.as_str().to_string());
+        rec.push(r.date.format("%Y-%m-%d").to_string());
         out.write_record(&rec)?;
     }
     out.flush().map_err(|e| ExportError::Io {

@@ -118,7 +118,7 @@ fn exported_headers_are_the_schema() {
     let header = String::from_utf8(buf).unwrap();
     assert_eq!(
         header.trim_end(),
-        format!("{},units,split", DEMAND_FEATURES.join(","))
+        format!("{},units,split,date", DEMAND_FEATURES.join(","))
     );
 }
 
@@ -170,13 +170,12 @@ fn feature_types_hold_no_labels() {
     } = EtaFeatures::default();
     let DemandFeatures {
         category: _,
-        region: _,
         weekday: _,
-        week_of_year: _,
         is_promo: _,
         price: _,
         lag_7d_mean: _,
         lag_same_weekday: _,
+        lag_1d: _,
         is_peak: _,
     } = DemandFeatures::default();
     for names in [FRAUD_FEATURES, ETA_FEATURES, DEMAND_FEATURES] {
@@ -185,6 +184,7 @@ fn feature_types_hold_no_labels() {
             "transit_days",
             "units",
             "split",
+            "date",
             "order_time",
             "service",
         ] {

@@ -96,7 +96,7 @@ pub(super) fn record(
         Some(basis) => record.state_recorded_by = basis.to_string(),
         None => {
             record.stock_versions = stock_versions(network, &read.stock_versions);
-            record.stock_read = stock_read(network, &read.stock_read, None);
+            record.stock_read = stock_read(network, &read.stock_read, Some(&read.protection));
             record.capacity = capacity(network, &read.capacity);
             record.features = eta_features(network, outcome, &response);
         }

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod orders;
+pub mod sales;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -461,8 +461,6 @@ impl<W: Wire> Decider<W> {
     }
 }
 
-/// RESOURCE_EXHAUSTED when the decision log already holds `capacity`
-/// queued entries (0 = capacity unknown: the record itself will tell).
 /// Counts a recorded Allocate decision's order in the demand sales history.
 fn count_demand(engine: &Engine, destination: &Destination, decided: &Decided) {
     let outcome = &decided.outcome;
@@ -475,6 +473,8 @@ fn count_demand(engine: &Engine, destination: &Destination, decided: &Decided) {
     );
 }
 
+/// RESOURCE_EXHAUSTED when the decision log already holds `capacity`
+/// queued entries (0 = capacity unknown: the record itself will tell).
 fn log_has_room(depth: usize, capacity: usize) -> Result<(), ServiceError> {
     if capacity > 0 && depth >= capacity {
         metrics::counter!("allot_decisions_shed_total").increment(1);

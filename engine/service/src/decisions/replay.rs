@@ -253,7 +253,8 @@ impl Replayer {
                 entries: 0,
                 ..PromiseCacheConfig::default()
             },
-        );
+        )
+        .with_protection(Some(Arc::new(RecordedPrices::new(state.protection))));
         let capacity = state.capacity;
         let (promise, outcome) = tokio::task::spawn_blocking(move || {
             let outcome =

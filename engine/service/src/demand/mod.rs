@@ -147,7 +147,7 @@ impl Forecasting {
                         .filter(|p| p.category == network.sku(sku).category)
                         .map(|p| p.promotion)
                         .collect();
-                    series.push(series_of(network, sku, region, &units, promotions));
+                    series.push(series_of(network, sku, &units, promotions));
                     by_start.entry(today).or_default().push(i);
                     answers.push(SeriesForecast {
                         sku,
@@ -197,20 +197,19 @@ pub fn lag_days(start: NaiveDate) -> Vec<NaiveDate> {
         .collect()
 }
 
-/// The demand model's series of `sku` in `region`: its category and list
-/// price, `promotions`, and the units of the 7 lag days (the first 7 of
-/// `units`, as [`lag_days`] orders them; `None` where unknown).
+/// The demand model's series of `sku` in a region: its category and list
+/// price, `promotions`, and the units of the 7 lag days in that region (the
+/// first 7 of `units`, as [`lag_days`] orders them; `None` where unknown).
+/// The region itself is not a model input: its level is in its units.
 pub fn series_of(
     network: &Network,
     sku: SkuId,
-    region: RegionId,
     units: &[Option<u32>],
     promotions: Vec<Promotion>,
 ) -> Series {
     let item = network.sku(sku);
     Series {
         category: category_index(&item.category),
-        region: region.0 as usize,
         list_price_minor: item.unit_price_minor,
         promotions,
         history: std::array::from_fn(|d| units.get(d).copied().flatten()),

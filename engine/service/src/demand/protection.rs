@@ -114,7 +114,7 @@ impl ForecastProtection {
                 .iter()
                 .map(|&(sku, region)| {
                     let units = sales.units(sku, region, &lags);
-                    series_of(net, sku, region, &units, Vec::new())
+                    series_of(net, sku, &units, Vec::new())
                 })
                 .collect();
             let means = self.forecaster.means(&series, start, days)?;

@@ -308,7 +308,7 @@ fn node_demand(
             .iter()
             .map(|&(sku, region)| {
                 let units = engine.sales.units(sku, region, &lags);
-                series_of(net, sku, region, &units, Vec::new())
+                series_of(net, sku, &units, Vec::new())
             })
             .collect();
         let means = model

@@ -4,47 +4,23 @@
 
 use std::time::SystemTime;
 
-use allot_engine::calendar::{MAX_SCAN_DAYS, is_working_day, local_date, release_date};
+use allot_engine::calendar::{local_date, processed_date, release_date};
 use allot_engine::network::Node;
-use chrono::{Days, NaiveDate};
-
-/// The node-local day units released to `node` on `release` ship: its
-/// first working day from `release`, then `processing_days` more working
-/// days; `None` when the node does not work within
-/// [`MAX_SCAN_DAYS`].
-pub fn ship_day(node: &Node, release: NaiveDate) -> Option<NaiveDate> {
-    let mut scanned = 0;
-    let mut next_working = |day: &mut NaiveDate| -> Option<()> {
-        while !is_working_day(node, *day) {
-            *day = day.checked_add_days(Days::new(1))?;
-            scanned += 1;
-            if scanned > MAX_SCAN_DAYS {
-                return None;
-            }
-        }
-        Some(())
-    };
-    let mut day = release;
-    next_working(&mut day)?;
-    for _ in 0..node.processing_days {
-        day = day.checked_add_days(Days::new(1))?;
-        next_working(&mut day)?;
-    }
-    Some(day)
-}
+use chrono::NaiveDate;
 
 /// The day the demand of local date `date` ships from `node`, as of `now`:
 /// released that day (the node's release day of an order placed now, when
-/// that is later: after today's cutoff, tomorrow), then [`ship_day`].
+/// that is later: after today's cutoff, tomorrow), then its
+/// [`processed_date`].
 pub fn demand_ship_day(node: &Node, date: NaiveDate, now: SystemTime) -> Option<NaiveDate> {
-    ship_day(node, date.max(release_date(node, now)))
+    processed_date(node, date.max(release_date(node, now)))
 }
 
 /// The day held units ship from `node`: the ship day of their order's
 /// release (it was placed at `placed`), not before the node's today at
 /// `now` (units overdue still ship, today).
 pub fn held_ship_day(node: &Node, placed: SystemTime, now: SystemTime) -> Option<NaiveDate> {
-    let day = ship_day(node, release_date(node, placed))?;
+    let day = processed_date(node, release_date(node, placed))?;
     Some(day.max(local_date(node.time_zone, now)))
 }
 
@@ -81,14 +57,14 @@ mod tests {
     #[test]
     fn closed_days_move_to_the_next_working_day_after_processing() {
         let mut node = weekday_node();
-        assert_eq!(ship_day(&node, date(20)), Some(date(20)));
-        assert_eq!(ship_day(&node, date(21)), Some(date(23)), "saturday");
+        assert_eq!(processed_date(&node, date(20)), Some(date(20)));
+        assert_eq!(processed_date(&node, date(21)), Some(date(23)), "saturday");
         node.processing_days = 1;
-        assert_eq!(ship_day(&node, date(20)), Some(date(23)));
+        assert_eq!(processed_date(&node, date(20)), Some(date(23)));
         node.holidays.push(date(23));
-        assert_eq!(ship_day(&node, date(20)), Some(date(24)));
+        assert_eq!(processed_date(&node, date(20)), Some(date(24)));
         node.open_days = WeekdaySet::EMPTY;
-        assert_eq!(ship_day(&node, date(20)), None);
+        assert_eq!(processed_date(&node, date(20)), None);
     }
 
     #[test]

@@ -111,7 +111,7 @@ pub fn forecast(
         let mut read = lag_days(today);
         read.push(today);
         let units = sales.units(sku, region, &read);
-        inputs.push(series_of(network, sku, region, &units, Vec::new()));
+        inputs.push(series_of(network, sku, &units, Vec::new()));
         ordered_today.push(units.get(7).copied().flatten().unwrap_or(0));
         by_start.entry(today).or_default().push(i);
     }

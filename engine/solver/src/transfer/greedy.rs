@@ -17,7 +17,7 @@ struct Dispatch {
     /// What it saves, its fixed cost paid.
     saving: f64,
     lane: usize,
-    /// Units per item.
+    /// Units per entry of the lane's (item, origin, destination) list.
     load: Vec<(usize, u32)>,
 }
 
@@ -62,7 +62,7 @@ pub fn greedy(problem: &TransferProblem, allowed: &[(usize, usize)]) -> Transfer
             }
             // Every unit's net value, item by item (each non-increasing).
             let mut gains: Vec<(f64, usize)> = Vec::new();
-            for &(i, src, dst) in pairs {
+            for (k, &(i, src, dst)) in pairs.iter().enumerate() {
                 let item = &problem.items[i];
                 let (from, to) = (&item.positions[src], &item.positions[dst]);
                 let (mut q_from, mut q_to) = (held[i][src], held[i][dst]);
@@ -73,7 +73,7 @@ pub fn greedy(problem: &TransferProblem, allowed: &[(usize, usize)]) -> Transfer
                     if gain <= 0.0 {
                         break;
                     }
-                    gains.push((gain, i));
+                    gains.push((gain, k));
                     q_from -= 1;
                     q_to += 1;
                 }
@@ -83,10 +83,10 @@ pub fn greedy(problem: &TransferProblem, allowed: &[(usize, usize)]) -> Transfer
             let saving: f64 = gains.iter().map(|g| g.0).sum::<f64>() - lane.fixed_cost as f64;
             if saving > best.as_ref().map_or(0.0, |b| b.saving) {
                 let mut load: Vec<(usize, u32)> = Vec::new();
-                for &(_, i) in &gains {
-                    match load.iter_mut().find(|(j, _)| *j == i) {
+                for &(_, k) in &gains {
+                    match load.iter_mut().find(|(j, _)| *j == k) {
                         Some((_, n)) => *n += 1,
-                        None => load.push((i, 1)),
+                        None => load.push((k, 1)),
                     }
                 }
                 best = Some(Dispatch {
@@ -101,11 +101,8 @@ pub fn greedy(problem: &TransferProblem, allowed: &[(usize, usize)]) -> Transfer
         };
         let lane = &problem.lanes[l];
         plan.dispatches[l] += 1;
-        for (i, n) in load {
-            let &(_, src, dst) = by_lane[l]
-                .iter()
-                .find(|(j, _, _)| *j == i)
-                .unwrap_or(&(i, 0, 0));
+        for (k, n) in load {
+            let (i, src, dst) = by_lane[l][k];
             held[i][src] -= n;
             movable[i][src] -= n;
             held[i][dst] += n;

@@ -11,6 +11,7 @@ use crate::allocation::explain::exclusion_reasons;
 use crate::allocation::outcome::{Reason, ReasonCode};
 use crate::allocation::pipeline::solve;
 use crate::allocation::problem::objective;
+use crate::allocation::protection::{self, PricedStock, ProtectionRead};
 use crate::allocation::request::{AllocationOptions, OrderRequest};
 use crate::allocation::solution::SolveStatus;
 use crate::network::{Network, NodeId, ServiceId, ServiceLevel};
@@ -49,6 +50,9 @@ pub(super) struct Planned {
     pub(super) transit: TransitSource,
     /// Name and version of the transit model that answered, if one did.
     pub(super) model: Option<crate::transit::ModelTag>,
+    /// The protected stock priced from the demand forecast, over every
+    /// level's plan.
+    pub(super) protection: ProtectionRead,
     /// The decision that recorded the read this entry was planned on.
     pub(super) recorded_by: Arc<OnceLock<String>>,
 }
@@ -69,6 +73,7 @@ impl Promiser {
         let now = request.order_time;
         let mut cacheable = true;
         let mut plans = Vec::with_capacity(levels.len());
+        let mut priced: Vec<PricedStock> = Vec::new();
         for (i, &level) in levels.iter().enumerate() {
             let order = OrderRequest {
                 order_id: String::new(),
@@ -81,7 +86,11 @@ impl Promiser {
                     ..AllocationOptions::default()
                 },
             };
-            let built = build_problem_on(network, view, capacity, &order, &self.params, now)?;
+            let mut built = build_problem_on(network, view, capacity, &order, &self.params, now)?;
+            if let Some(pricer) = &self.protection {
+                protection::price(&mut built, pricer.as_ref(), self.params.protect_penalty);
+                priced.extend(built.protection.priced.iter().copied());
+            }
             let share =
                 deadline.saturating_duration_since(Instant::now()) / (levels.len() - i) as u32;
             if built.problem.candidates.is_empty() {
@@ -132,12 +141,16 @@ impl Promiser {
             }
         }
         let (transit, model) = self.predict(network, request, &mut plans);
+        // Every level read the same levels: the same (node, SKU) prices.
+        priced.sort_by_key(|p| (p.node, p.sku));
+        priced.dedup_by_key(|p| (p.node, p.sku));
         cacheable &= !matches!(transit, TransitSource::NominalAfterModelError(_));
         Ok((
             Planned {
                 levels: plans,
                 transit,
                 model,
+                protection: ProtectionRead { priced },
                 recorded_by: Arc::default(),
             },
             cacheable,

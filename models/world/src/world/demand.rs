@@ -21,6 +21,9 @@ pub struct DemandRow {
     pub units: u32,
     /// Split of the day.
     pub split: Split,
+    /// The day (a meta column: holiday weeks in the report, never a
+    /// feature).
+    pub date: chrono::NaiveDate,
 }
 
 /// Picks `count` distinct indexes with probability proportional to `weight`.
@@ -98,7 +101,6 @@ pub fn demand_rows(
                 rows.push(DemandRow {
                     features: DemandFeatures::compute(
                         category,
-                        r,
                         cal.date(d as u32),
                         discount.is_some(),
                         price,
@@ -106,6 +108,7 @@ pub fn demand_rows(
                     ),
                     units: units[d],
                     split: cal.split(d as i64),
+                    date: cal.date(d as u32),
                 });
             }
         }
