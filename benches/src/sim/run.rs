@@ -385,7 +385,7 @@ fn forecast_check(
         for &region in &regions {
             let units = engine.sales.units(sku, region, &lags);
             naive.push(units.iter().map(|u| f64::from(u.unwrap_or(0))).sum::<f64>() / 7.0);
-            series.push(series_of(net, sku, region, &units, Vec::new()));
+            series.push(series_of(net, sku, &units, Vec::new()));
             keys.push((sku, region));
         }
     }
