@@ -21,13 +21,17 @@ EXAMPLES = HERE.parent / "examples"
 ZIP = "10001"
 
 
-class AgainstServer(unittest.TestCase):
-    """One server (no authentication) for every test of this class."""
+class ServerCase(unittest.TestCase):
+    """One server for every test of a class, and a client of it (with the
+    class's ``token``); ``tokens`` turns authentication on."""
+
+    tokens = None
+    token = None
 
     @classmethod
     def setUpClass(cls):
-        cls.server = Server()
-        cls.client = allot.Client(cls.server.target, timeout_s=30.0)
+        cls.server = Server(tokens=cls.tokens)
+        cls.client = allot.Client(cls.server.target, token=cls.token, timeout_s=30.0)
         try:
             cls.server.wait_ready(cls.client)
         except Exception:
@@ -39,6 +43,10 @@ class AgainstServer(unittest.TestCase):
     def tearDownClass(cls):
         cls.client.close()
         cls.server.stop()
+
+
+class AgainstServer(ServerCase):
+    """The common calls, without authentication."""
 
     def order_id(self) -> str:
         return f"py-{uuid.uuid4().hex[:12]}"
@@ -127,28 +135,15 @@ class AgainstServer(unittest.TestCase):
             feed.close()
 
 
-class WithTokens(unittest.TestCase):
+class WithTokens(ServerCase):
     """Authentication: the token travels with every call, roles apply."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server(tokens={"oms-secret": ["decide", "operate", "read"], "support-secret": ["read"]})
-        cls.oms = allot.Client(cls.server.target, token="oms-secret", timeout_s=30.0)
-        try:
-            cls.server.wait_ready(cls.oms)
-        except Exception:
-            cls.oms.close()
-            cls.server.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.oms.close()
-        cls.server.stop()
+    tokens = {"oms-secret": ["decide", "operate", "read"], "support-secret": ["read"]}
+    token = "oms-secret"
 
     def test_roles_are_enforced_and_named_in_the_error(self):
         order = f"py-{uuid.uuid4().hex[:12]}"
-        answer = self.oms.reserve(order, [line("SKU-000001", 1)], postal(ZIP), idempotency_key=order)
+        answer = self.client.reserve(order, [line("SKU-000001", 1)], postal(ZIP), idempotency_key=order)
         self.assertTrue(answer.reservation.reservation_id)
         with allot.Client(self.server.target, token="support-secret") as support:
             self.assertEqual(support.reservation(answer.reservation.reservation_id).order_id, order)
@@ -159,22 +154,8 @@ class WithTokens(unittest.TestCase):
                 anonymous.network()
 
 
-class Examples(unittest.TestCase):
+class Examples(ServerCase):
     """The README's examples, run as written against a real server."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server()
-        with allot.Client(cls.server.target, timeout_s=30.0) as client:
-            try:
-                cls.server.wait_ready(client)
-            except Exception:
-                cls.server.stop()
-                raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
 
     def run_example(self, name: str) -> str:
         done = subprocess.run(

@@ -110,6 +110,45 @@ fn cart(network: &Network, skus: &[SkuId], region: RegionId) -> PromiseRequest {
     }
 }
 
+/// Allocates `request`'s cart at `option`'s level and checks that it ships
+/// the same units from the same nodes as the option.
+fn allocated_as_promised(
+    allocator: &Allocator,
+    request: &PromiseRequest,
+    option: &DeliveryOption,
+) -> crate::allocation::outcome::AllocationOutcome {
+    let order = OrderRequest {
+        order_id: "o".into(),
+        lines: request.lines.clone(),
+        destination: request.destination,
+        service_level: option.service_level,
+        promised_by: None,
+        options: Default::default(),
+    };
+    let a = allocator
+        .allocate(&order, None, soon(), request.order_time)
+        .unwrap();
+    let mut planned: Vec<(usize, NodeId, u32)> = a
+        .lines
+        .iter()
+        .enumerate()
+        .flat_map(|(l, line)| {
+            line.assignments
+                .iter()
+                .map(move |x| (l, x.node, x.quantity))
+        })
+        .collect();
+    planned.sort();
+    let mut promised: Vec<(usize, NodeId, u32)> = option
+        .ship_from
+        .iter()
+        .map(|s| (s.line, s.node, s.quantity))
+        .collect();
+    promised.sort();
+    assert_eq!(promised, planned, "{:?}", option.service_level);
+    a
+}
+
 fn soon() -> Instant {
     Instant::now() + Duration::from_secs(5)
 }
@@ -151,35 +190,7 @@ fn options_ship_the_whole_cart_fastest_first_and_match_allocation() {
         assert!(o.ship_by <= wednesday() + Duration::from_secs(2 * 86_400));
         // The same cart allocated at the same level: same plan, same
         // shipping cost (allocation adds its penalties on top).
-        let order = OrderRequest {
-            order_id: "o".into(),
-            lines: request.lines.clone(),
-            destination: request.destination,
-            service_level: o.service_level,
-            promised_by: None,
-            options: Default::default(),
-        };
-        let a = allocator
-            .allocate(&order, None, soon(), request.order_time)
-            .unwrap();
-        let mut planned: Vec<(usize, NodeId, u32)> = a
-            .lines
-            .iter()
-            .enumerate()
-            .flat_map(|(l, line)| {
-                line.assignments
-                    .iter()
-                    .map(move |x| (l, x.node, x.quantity))
-            })
-            .collect();
-        planned.sort();
-        let mut promised: Vec<(usize, NodeId, u32)> = o
-            .ship_from
-            .iter()
-            .map(|s| (s.line, s.node, s.quantity))
-            .collect();
-        promised.sort();
-        assert_eq!(promised, planned, "{:?}", o.service_level);
+        let a = allocated_as_promised(&allocator, &request, o);
         let cost = a.objective.package + a.objective.transport + a.objective.handling;
         assert_eq!(o.cost_minor, cost);
     }
@@ -388,35 +399,7 @@ fn protected_stock_is_priced_as_allocation_prices_it_and_the_prices_are_read() {
                 .all(|p| p.price.per_unit == per_unit)
         );
         for o in &out.options {
-            let order = OrderRequest {
-                order_id: "o".into(),
-                lines: request.lines.clone(),
-                destination: request.destination,
-                service_level: o.service_level,
-                promised_by: None,
-                options: Default::default(),
-            };
-            let a = allocator
-                .allocate(&order, None, soon(), request.order_time)
-                .unwrap();
-            let mut planned: Vec<(usize, NodeId, u32)> = a
-                .lines
-                .iter()
-                .enumerate()
-                .flat_map(|(l, line)| {
-                    line.assignments
-                        .iter()
-                        .map(move |x| (l, x.node, x.quantity))
-                })
-                .collect();
-            planned.sort();
-            let mut promised: Vec<(usize, NodeId, u32)> = o
-                .ship_from
-                .iter()
-                .map(|s| (s.line, s.node, s.quantity))
-                .collect();
-            promised.sort();
-            assert_eq!(promised, planned, "{:?} at {per_unit}", o.service_level);
+            let a = allocated_as_promised(&allocator, &request, o);
             if per_unit > 0 {
                 let taken: u32 = a
                     .lines
