@@ -22,6 +22,7 @@ from .v1 import (
     decisions_pb2,
     decisions_pb2_grpc,
     inventory_pb2_grpc,
+    planning_pb2,
     planning_pb2_grpc,
     promise_pb2,
     promise_pb2_grpc,
@@ -44,7 +45,7 @@ _RELEASE_REASONS = {
 
 class Stubs:
     """The generated stub of every allot.v1 service over one channel, for
-    calls without a helper (``client.stubs.planning.ForecastDemand(...)``)."""
+    calls without a helper (``client.stubs.inventory.GetSkuAvailability(...)``)."""
 
     def __init__(self, channel: grpc.Channel):
         self.admin = admin_pb2_grpc.AdminServiceStub(channel)
@@ -329,6 +330,56 @@ class Client:
             service_level=service_level,
         )
         return self._call("RiskService/ScoreOrder", request, Safety.RECORDS, timeout_s)
+
+    # --- planning --------------------------------------------------------
+
+    def forecast(
+        self,
+        skus: Sequence[str],
+        *,
+        regions: Iterable[str] = (),
+        nodes: Iterable[str] = (),
+        horizon_days: int = 0,
+        timeout_s: Optional[float] = None,
+    ) -> planning_pb2.DemandForecast:
+        """Units each SKU will sell per day in each region (or each node's
+        region), with the 10%, 50% and 90% quantiles, for ``horizon_days``
+        (1 to 28; 0 means 14). Promotions: ``client.stubs.planning``."""
+        request = planning_pb2.ForecastDemandRequest(
+            skus=list(skus), regions=list(regions), nodes=list(nodes), horizon_days=horizon_days
+        )
+        return self._call("PlanningService/ForecastDemand", request, Safety.IDEMPOTENT, timeout_s)
+
+    def plan_transfers(
+        self,
+        skus: Sequence[str],
+        *,
+        nodes: Iterable[str] = (),
+        horizon_days: int = 0,
+        timeout_s: Optional[float] = None,
+    ) -> planning_pb2.TransferPlan:
+        """Proposed transfers between nodes (all nodes when ``nodes`` is
+        empty) that cut the forecast's expected shortfalls at least cost;
+        nothing moves until the OMS acts on them. The call's deadline is the
+        solve's budget."""
+        request = planning_pb2.PlanTransfersRequest(
+            skus=list(skus), nodes=list(nodes), horizon_days=horizon_days
+        )
+        return self._call("PlanningService/PlanTransfers", request, Safety.IDEMPOTENT, timeout_s)
+
+    def workload(
+        self,
+        nodes: Iterable[str] = (),
+        *,
+        horizon_days: int = 0,
+        skus: Iterable[str] = (),
+        timeout_s: Optional[float] = None,
+    ) -> planning_pb2.WorkloadForecast:
+        """Units to pick and ship and staff hours per node per local day."""
+        request = planning_pb2.ForecastWorkloadRequest(
+            nodes=list(nodes), horizon_days=horizon_days, skus=list(skus)
+        )
+        return self._call("PlanningService/ForecastWorkload", request, Safety.IDEMPOTENT, timeout_s)
 
     # --- decisions -----------------------------------------------------
 

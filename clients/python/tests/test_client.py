@@ -121,6 +121,24 @@ class AgainstServer(ServerCase):
         replayed = self.client.replay(assessment.decision_id)
         self.assertTrue(replayed.identical, str(replayed))
 
+    def test_planning_forecasts_and_plans(self):
+        forecast = self.client.forecast(["SKU-000001"], nodes=["DC-ABE"], horizon_days=3)
+        self.assertEqual(len(forecast.series), 1)
+        self.assertEqual(forecast.series[0].node, "DC-ABE")
+        self.assertEqual(len(forecast.series[0].days), 3)
+        for day in forecast.series[0].days:
+            self.assertLessEqual(day.q10, day.q50)
+            self.assertLessEqual(day.q50, day.q90)
+        with self.assertRaises(allot.InvalidArgument) as bad:
+            self.client.forecast(["SKU-000001"], nodes=["DC-ABE"], horizon_days=29)
+        self.assertEqual(bad.exception.field, "horizon_days")
+        plan = self.client.plan_transfers(["SKU-000001"], horizon_days=7, timeout_s=30.0)
+        self.assertEqual(plan.horizon_days, 7)
+        self.assertGreaterEqual(plan.shortfall_cost_before_minor, plan.shortfall_cost_after_minor)
+        workload = self.client.workload(["DC-ABE"], horizon_days=2)
+        self.assertEqual([n.node for n in workload.nodes], ["DC-ABE"])
+        self.assertEqual(len(workload.nodes[0].days), 2)
+
     def test_the_feed_carries_the_decisions_made(self):
         order = self.order_id()
         made = self.client.allocate(order, [line("SKU-000001", 1)], postal(ZIP))
