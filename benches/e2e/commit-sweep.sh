@@ -21,7 +21,7 @@ intervals=("$@")
 for interval in "${intervals[@]}"; do
   data=$(mktemp -d)
   ALLOT__DECISIONS__COMMIT_INTERVAL_MS=$interval target/release/allot serve \
-    --listen "127.0.0.1:$port" --metrics-listen "127.0.0.1:$metrics_port" \
+    --listen "127.0.0.1:$port" --metrics-listen "127.0.0.1:$metrics_port" --no-explorer \
     --decisions-dir "$data" >"$data/serve.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do

@@ -34,7 +34,7 @@ stop() {
 trap stop EXIT
 serve() { # store
   data=$(mktemp -d)
-  ALLOT__STATE__STORE=$1 "$bin/allot" serve --listen "127.0.0.1:$port" --no-metrics \
+  ALLOT__STATE__STORE=$1 "$bin/allot" serve --listen "127.0.0.1:$port" --no-metrics --no-explorer \
     --decisions-dir "$data" >"$data/serve.log" 2>&1 &
   server=$!
   for _ in $(seq 1 150); do

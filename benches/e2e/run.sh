@@ -26,7 +26,7 @@ bin=${ALLOT_BIN_DIR:-target/release}
 inflight_levels=${ALLOT_BENCH_INFLIGHT:-8 64}
 allotctl="$bin/allotctl --endpoint $endpoint"
 data=$(mktemp -d)
-"$bin/allot" serve --listen "127.0.0.1:$port" --metrics-listen 127.0.0.1:0 \
+"$bin/allot" serve --listen "127.0.0.1:$port" --metrics-listen 127.0.0.1:0 --no-explorer \
   --decisions-dir "$data" >"$data/serve.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT

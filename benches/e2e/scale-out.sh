@@ -158,7 +158,7 @@ serve() { # name, extra serve args... (starts; see wait_serving)
   port=$(free_port)
   mport=$(free_port)
   mkdir -p "$work/$name"
-  "$bin/allot" serve --listen "127.0.0.1:$port" --metrics-listen "127.0.0.1:$mport" \
+  "$bin/allot" serve --listen "127.0.0.1:$port" --metrics-listen "127.0.0.1:$mport" --no-explorer \
     --decisions-dir "$work/$name/decisions" "$@" >"$work/$name/serve.log" 2>&1 &
   servers+=($!)
   endpoints+=("http://127.0.0.1:$port")

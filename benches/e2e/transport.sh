@@ -46,7 +46,7 @@ start() { # name, port, extra serve args...
   local name=$1 port=$2
   shift 2
   mkdir -p "$data/$name"
-  "$bin/allot" serve --listen "127.0.0.1:$port" --metrics-listen 127.0.0.1:0 \
+  "$bin/allot" serve --listen "127.0.0.1:$port" --metrics-listen 127.0.0.1:0 --no-explorer \
     --decisions-dir "$data/$name/decisions" "$@" >"$data/$name/serve.log" 2>&1 &
   pids+=($!)
 }

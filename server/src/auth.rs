@@ -181,7 +181,19 @@ impl Access {
         let secret = headers
             .get(http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|v| v.strip_prefix("Bearer "));
+        self.check_secret(secret, role)
+    }
+
+    /// The name of the token whose secret is `secret`, when its roles
+    /// include `role`; `None` with authentication off. UNAUTHENTICATED
+    /// without a known token, PERMISSION_DENIED when its roles lack `role`.
+    /// (The decision explorer takes the secret from a header or a cookie.)
+    pub fn check_secret(&self, secret: Option<&str>, role: Role) -> Result<Option<String>, Status> {
+        if !self.enabled() {
+            return Ok(None);
+        }
+        let secret = secret
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {

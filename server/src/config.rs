@@ -46,6 +46,9 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     /// Demand forecasts: the sales history they start from.
     pub demand: DemandConfig,
+    /// The decision explorer: web pages over the decision log
+    /// (docs/explorer.md).
+    pub explorer: crate::explorer::ExplorerConfig,
 }
 
 /// gRPC listener and limits.

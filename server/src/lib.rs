@@ -17,6 +17,7 @@ mod connections;
 mod convert;
 mod deadline;
 mod error;
+mod explorer;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod gate;
@@ -32,4 +33,5 @@ pub mod telemetry;
 pub mod tls;
 
 pub use config::Config;
-pub use serve::{ServeError, serve};
+pub use explorer::ExplorerConfig;
+pub use serve::{ServeError, serve, serve_with_explorer};

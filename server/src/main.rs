@@ -28,8 +28,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve gRPC (and Prometheus metrics). With no flags: the demo network
-    /// and demo stock on 127.0.0.1:50051, metrics on 127.0.0.1:9464.
+    /// Serve gRPC (and Prometheus metrics, and the decision explorer). With
+    /// no flags: the demo network and demo stock on 127.0.0.1:50051, metrics
+    /// on 127.0.0.1:9464, the explorer on http://127.0.0.1:8089.
     Serve(Box<ServeArgs>),
     /// Work with network files.
     #[command(subcommand)]
@@ -75,6 +76,12 @@ struct ServeArgs {
     /// Do not serve Prometheus metrics.
     #[arg(long)]
     no_metrics: bool,
+    /// Decision explorer (web pages) listen address (`explorer.listen`).
+    #[arg(long)]
+    explorer_listen: Option<SocketAddr>,
+    /// Do not serve the decision explorer (`explorer.enabled`).
+    #[arg(long)]
+    no_explorer: bool,
     /// Network file (docs/network.md) instead of the demo network.
     #[arg(long)]
     network: Option<PathBuf>,
@@ -250,6 +257,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     if args.no_metrics {
         overrides = overrides.merge(Serialized::default("metrics.enabled", false));
+    }
+    if let Some(listen) = args.explorer_listen {
+        overrides = overrides.merge(Serialized::default("explorer.listen", listen));
+    }
+    if args.no_explorer {
+        overrides = overrides.merge(Serialized::default("explorer.enabled", false));
     }
     if let Some(network) = args.network {
         overrides = overrides.merge(Serialized::default("network.file", network));

@@ -53,6 +53,21 @@ pub fn check_metrics(addr: SocketAddr, allow: bool) -> Result<(), PlaintextRefus
     )
 }
 
+/// Refuses the plaintext decision explorer on `addr` unless it is loopback
+/// or `explorer.allow_plaintext` is set.
+pub fn check_explorer(addr: SocketAddr, allow: bool) -> Result<(), PlaintextRefused> {
+    check(
+        addr,
+        allow,
+        PlaintextRefused {
+            what: "the decision explorer",
+            addr,
+            fix: "configure [grpc.tls] (the explorer then serves HTTPS with the same certificate), or listen on loopback behind a TLS-terminating proxy",
+            setting: "explorer.allow_plaintext",
+        },
+    )
+}
+
 fn check(addr: SocketAddr, allow: bool, refused: PlaintextRefused) -> Result<(), PlaintextRefused> {
     if allow || is_loopback(addr) {
         Ok(())

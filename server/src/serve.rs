@@ -73,6 +73,14 @@ pub enum ServeError {
     /// The listener's own address could not be read.
     #[error("cannot read the listener's address: {0}")]
     Listener(std::io::Error),
+    /// The decision explorer's address could not be bound.
+    #[error("cannot listen for the decision explorer on {addr}: {source}")]
+    Explorer {
+        /// `explorer.listen`.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The transport failed.
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),
@@ -111,9 +119,35 @@ async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
 /// With `[grpc.tls]` the listener serves TLS; without it, `serve` refuses
 /// at once (before accepting anything) when `grpc.listen` or the listener's
 /// address is not loopback, unless `grpc.allow_plaintext`.
+///
+/// With `explorer.enabled` the decision explorer listens on
+/// `explorer.listen` (see [`serve_with_explorer`]).
 pub async fn serve(
     config: Config,
     listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let explorer = if config.explorer.enabled {
+        let addr = config.explorer.listen;
+        Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Explorer { addr, source })?,
+        )
+    } else {
+        None
+    };
+    serve_with_explorer(config, listener, explorer, shutdown).await
+}
+
+/// [`serve()`], with the decision explorer on `explorer` (bound by the
+/// caller, e.g. to `127.0.0.1:0`), or none. Plaintext unless `[grpc.tls]`
+/// is configured (then HTTPS with the same certificate), refused on an
+/// address other than loopback unless `explorer.allow_plaintext`.
+pub async fn serve_with_explorer(
+    config: Config,
+    listener: TcpListener,
+    explorer: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let tls = crate::tls::server_tls(&config.grpc.tls)?;
@@ -121,6 +155,13 @@ pub async fn serve(
         let bound = listener.local_addr().map_err(ServeError::Listener)?;
         for addr in [config.grpc.listen, bound] {
             crate::plaintext::check_grpc(addr, config.grpc.allow_plaintext)?;
+        }
+    }
+    let https = crate::tls::https_config(&config.grpc.tls)?;
+    if let (Some(explorer), None) = (&explorer, &https) {
+        let bound = explorer.local_addr().map_err(ServeError::Listener)?;
+        for addr in [config.explorer.listen, bound] {
+            crate::plaintext::check_explorer(addr, config.explorer.allow_plaintext)?;
         }
     }
 
@@ -139,6 +180,30 @@ pub async fn serve(
 
     let ready = Ready::default();
     let (stop_tx, stop_rx) = watch::channel(false);
+    let index = Arc::new(crate::explorer::DecisionIndex::new(
+        config.explorer.index_limit,
+    ));
+    let _explorer = match explorer {
+        Some(explorer) => {
+            let pages = crate::explorer::Explorer::new(
+                ready.clone(),
+                crate::auth::Access::new(&config.auth)?,
+                index.clone(),
+                https.is_some(),
+            );
+            tracing::info!(
+                addr = %explorer.local_addr().map_err(ServeError::Listener)?,
+                scheme = if https.is_some() { "https" } else { "http" },
+                "decision explorer listening"
+            );
+            Some(AbortOnDrop(tokio::spawn(pages.serve(
+                explorer,
+                https,
+                stop_rx.clone(),
+            ))))
+        }
+        None => None,
+    };
     let pool = SolverPool::new(
         config.allocation.solver_threads,
         config.allocation.solver_queue,
@@ -228,6 +293,7 @@ pub async fn serve(
     let load_ready = ready.clone();
     let load_reporter = reporter.clone();
     let watch_stop = stop_rx.clone();
+    let index_stop = stop_rx.clone();
     let mut load_stop = stop_rx;
     let load = async move {
         let engine_config = service_config.clone();
@@ -278,6 +344,7 @@ pub async fn serve(
         }
         let services = Arc::new(services);
         load_ready.set(services.clone());
+        let _index = AbortOnDrop(tokio::spawn(index.follow(services.clone(), index_stop)));
         // Aborted when `serve` returns (this future is dropped then).
         let _sweeper = AbortOnDrop(tokio::spawn(sweeper.expire_every_second()));
         let watched = services.clone();

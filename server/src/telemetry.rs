@@ -47,6 +47,16 @@ pub enum MetricsError {
     },
 }
 
+/// The process's Prometheus recorder, once [`install_metrics`] installed
+/// it: the decision explorer's traffic page reads it.
+static INSTALLED: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+    std::sync::OnceLock::new();
+
+/// The installed Prometheus recorder's handle; `None` with metrics off.
+pub fn prometheus() -> Option<&'static metrics_exporter_prometheus::PrometheusHandle> {
+    INSTALLED.get()
+}
+
 /// Installs the process-wide Prometheus recorder and serves `/metrics` on
 /// `config.listen`: over HTTPS with `tls` (the `[grpc.tls]` certificate,
 /// crate::metrics_https), else plaintext HTTP, refused on an address other
@@ -72,14 +82,23 @@ pub fn install_metrics(
             let handle = builder
                 .install_recorder()
                 .map_err(|source| MetricsError::Build { addr, source })?;
+            let _ = INSTALLED.set(handle.clone());
             tokio::spawn(crate::metrics_https::serve(listener, tls, handle));
         }
         None => {
             crate::plaintext::check_metrics(addr, config.allow_plaintext)?;
-            builder
+            // What `install` does, keeping the handle for the explorer.
+            let (recorder, exporter) = builder
                 .with_http_listener(addr)
-                .install()
+                .build()
                 .map_err(|source| MetricsError::Build { addr, source })?;
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).map_err(|e| MetricsError::Build {
+                addr,
+                source: metrics_exporter_prometheus::BuildError::FailedToSetGlobalRecorder(e),
+            })?;
+            let _ = INSTALLED.set(handle);
+            tokio::spawn(exporter);
         }
     }
     describe();

@@ -25,7 +25,13 @@ fn data_files_are_owner_only_and_values_hash_as_recorded() {
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("decisions");
     let mut server = Command::new(env!("CARGO_BIN_EXE_allot"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--no-metrics"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--no-metrics",
+            "--no-explorer",
+        ])
         .arg("--decisions-dir")
         .arg(&data)
         .env_remove("ALLOT_CONFIG")

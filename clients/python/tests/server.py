@@ -59,6 +59,7 @@ class Server:
             "--listen",
             self.target,
             "--no-metrics",
+            "--no-explorer",
             "--decisions-dir",
             str(self.dir / "decisions"),
         ]

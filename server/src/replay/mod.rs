@@ -25,7 +25,8 @@ use prost::Message;
 
 use crate::convert::time::system_time;
 
-type Services = allot_service::Services<crate::records::ProtoWire>;
+/// The service layer over the protobuf wire.
+pub(crate) type Services = allot_service::Services<crate::records::ProtoWire>;
 
 /// The stored record of `id`, decoded; NOT_FOUND when unknown or pruned.
 pub(crate) async fn read_record(

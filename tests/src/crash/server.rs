@@ -54,6 +54,7 @@ impl Launch {
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--no-metrics")
+            .arg("--no-explorer")
             .arg("--decisions-dir")
             .arg(&self.data_dir)
             .envs(self.env.iter().map(|(k, v)| (k, v)))

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod http;
 pub mod orders;
 pub mod sales;
 
@@ -54,6 +55,7 @@ pub fn fresh_data_dir() -> PathBuf {
 pub fn test_config() -> Config {
     let mut config = Config::default();
     config.metrics.enabled = false;
+    config.explorer.enabled = false;
     config.grpc.shutdown_grace_ms = 5_000;
     config.decisions.dir = fresh_data_dir();
     config
@@ -62,6 +64,21 @@ pub fn test_config() -> Config {
 impl TestServer {
     /// Binds 127.0.0.1:0 and serves `config` there.
     pub async fn start(config: Config) -> TestServer {
+        TestServer::start_serving(config, None).await
+    }
+
+    /// [`TestServer::start`] with the decision explorer on another
+    /// 127.0.0.1:0, whose address is returned too.
+    pub async fn start_with_explorer(config: Config) -> (TestServer, SocketAddr) {
+        let explorer = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let at = explorer.local_addr().unwrap();
+        (TestServer::start_serving(config, Some(explorer)).await, at)
+    }
+
+    async fn start_serving(
+        config: Config,
+        explorer: Option<tokio::net::TcpListener>,
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -72,9 +89,14 @@ impl TestServer {
             .and_then(|name| name.to_str())
             .is_some_and(|name| name.starts_with(DATA_DIR_PREFIX))
             .then(|| config.decisions.dir.clone());
-        let handle = tokio::spawn(allot_server::serve(config.clone(), listener, async move {
-            let _ = stopped.await;
-        }));
+        let handle = tokio::spawn(allot_server::serve_with_explorer(
+            config.clone(),
+            listener,
+            explorer,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         TestServer {
             addr,
             stop: Some(stop),
