@@ -102,5 +102,12 @@ mod tests {
         }
         let err = check_metrics(addr("0.0.0.0:9464"), false).unwrap_err();
         assert!(err.to_string().contains("metrics.allow_plaintext"), "{err}");
+        let err = check_explorer(addr("0.0.0.0:8089"), false).unwrap_err();
+        assert!(
+            err.to_string().contains("explorer.allow_plaintext"),
+            "{err}"
+        );
+        assert!(check_explorer(addr("127.0.0.1:8089"), false).is_ok());
+        assert!(check_explorer(addr("0.0.0.0:8089"), true).is_ok());
     }
 }

@@ -199,6 +199,8 @@ async fn a_decision_is_found_explained_replayed_and_followed() {
     for card in &info.models {
         assert!(models.body.contains(&card.sha256), "{} missing", card.name);
     }
+    // Both orders were scored: the distribution counts two.
+    assert!(models.body.contains("over the 2 most recent scored orders"));
 
     // Bad input: the field is named, and nothing breaks.
     for (path, status, field) in [
@@ -215,6 +217,13 @@ async fn a_decision_is_found_explained_replayed_and_followed() {
     }
     let unknown = get(web, "/decisions/dec_01M994CPGP09ZTG6X71G70YY8G", &[]).await;
     assert_eq!(unknown.status, 404);
+    // A decision id alone opens the decision.
+    let opened = get(web, &format!("/?decision={}", answer.decision_id), &[]).await;
+    assert_eq!(opened.status, 303);
+    assert_eq!(
+        opened.header("location"),
+        Some(format!("/decisions/{}", answer.decision_id).as_str())
+    );
 
     // The live feed answers the rows after a position.
     let feed = get(web, "/feed?after=0", &[]).await;

@@ -49,6 +49,8 @@ pub(crate) struct Entry {
     pub nodes: Vec<String>,
     /// The disposition, risk decision or quote outcome, e.g. `ALLOCATED`.
     pub disposition: String,
+    /// The fraud probability, when the order was scored.
+    pub fraud_probability: Option<f64>,
 }
 
 /// One event of a reservation's life.
@@ -169,6 +171,17 @@ impl DecisionIndex {
     /// The events of reservation `id` seen so far, oldest first.
     pub(crate) fn reservation_steps(&self, id: &str) -> Vec<ReservationStep> {
         self.inner.read().steps.get(id).cloned().unwrap_or_default()
+    }
+
+    /// The fraud probabilities of the indexed decisions that scored an
+    /// order, oldest first.
+    pub(crate) fn fraud_scores(&self) -> Vec<f64> {
+        let inner = self.inner.read();
+        inner
+            .entries
+            .iter()
+            .filter_map(|e| e.fraud_probability)
+            .collect()
     }
 
     /// How many decisions the index holds, and the last feed position.
@@ -293,6 +306,7 @@ impl DecisionIndex {
                 customer: facts.customer,
                 nodes: facts.nodes,
                 disposition: facts.disposition,
+                fraud_probability: facts.fraud_probability,
             });
         }
         while inner.entries.len() > self.limit {
@@ -328,6 +342,7 @@ struct Facts {
     customer: String,
     nodes: Vec<String>,
     disposition: String,
+    fraud_probability: Option<f64>,
 }
 
 fn facts(record: &pb::DecisionRecord) -> Facts {
@@ -339,8 +354,10 @@ fn facts(record: &pb::DecisionRecord) -> Facts {
     }
     .unwrap_or_default();
     let mut nodes: Vec<String> = Vec::new();
+    let mut fraud_probability = None;
     let disposition = match &record.response {
         Some(Response::AllocateResponse(r)) => {
+            fraud_probability = r.risk.as_ref().map(|risk| risk.fraud_probability);
             nodes.extend(
                 r.lines
                     .iter()
@@ -363,7 +380,10 @@ fn facts(record: &pb::DecisionRecord) -> Facts {
             }
             .to_string()
         }
-        Some(Response::RiskAssessment(r)) => super::pages::names::risk(r.decision).to_string(),
+        Some(Response::RiskAssessment(r)) => {
+            fraud_probability = Some(r.fraud_probability);
+            super::pages::names::risk(r.decision).to_string()
+        }
         Some(Response::ReturnDecision(r)) => {
             nodes.push(r.node.clone());
             "ROUTED".to_string()
@@ -376,5 +396,6 @@ fn facts(record: &pb::DecisionRecord) -> Facts {
         customer,
         nodes,
         disposition,
+        fraud_probability,
     }
 }

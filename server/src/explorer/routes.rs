@@ -131,6 +131,20 @@ impl SearchParams {
         .any(|v| !v.trim().is_empty())
     }
 
+    fn any_besides_decision(&self) -> bool {
+        [
+            &self.order,
+            &self.customer,
+            &self.node,
+            &self.disposition,
+            &self.kind,
+            &self.from,
+            &self.to,
+        ]
+        .iter()
+        .any(|v| !v.trim().is_empty())
+    }
+
     fn form(&self) -> pages::search::Form {
         pages::search::Form {
             order: self.order.clone(),
@@ -219,11 +233,21 @@ async fn search(
         Ok(s) => s,
         Err(refused) => return *refused,
     };
+    // A decision id alone opens that decision, also one older than the
+    // index covers.
+    let decision = params.decision.trim();
+    if !decision.is_empty() && !params.any_besides_decision() {
+        return match DecisionId::parse(decision, "decision") {
+            Ok(id) => Redirect::to(&format!("/decisions/{}", id.as_str())).into_response(),
+            Err(e) => failed(&e),
+        };
+    }
     let searched = params.any();
     let query = params.query(services);
     let found: Result<Vec<Entry>, String> = query.map(|q| explorer.index.search(&q));
-    let (indexed, last) = explorer.index.size();
+    let (indexed, _) = explorer.index.size();
     let recent = explorer.index.after(0, RECENT);
+    let last = recent.first().map_or(0, |e| e.position);
     let mut nodes: Vec<String> = services
         .network()
         .nodes()
@@ -273,7 +297,9 @@ async fn feed(
         );
     };
     let rows = explorer.index.after(after, RECENT * 5);
-    let last = explorer.index.size().1.max(after);
+    // The newest row sent, not the index's latest position: an entry
+    // indexed after `rows` were read is sent by the next poll.
+    let last = rows.first().map_or(after, |e| e.position);
     let mut response = (
         [(header::CACHE_CONTROL, "no-store")],
         axum::response::Html(pages::search::rows(&rows).into_string()),
@@ -412,7 +438,11 @@ async fn models(State(explorer): State<Explorer>, headers: HeaderMap) -> Respons
     let info = crate::convert::models::model_info(&services.models.loaded());
     let drift =
         crate::convert::models::drift_report(&services.models.drift(), services.models.alert_psi());
-    html(StatusCode::OK, pages::models::render(&info, &drift))
+    let scores = explorer.index.fraud_scores();
+    html(
+        StatusCode::OK,
+        pages::models::render(&info, &drift, &scores),
+    )
 }
 
 async fn traffic(State(explorer): State<Explorer>, headers: HeaderMap) -> Response {

@@ -6,8 +6,22 @@ use maud::{Markup, html};
 use super::names;
 use super::{page, stamp};
 
-/// The models page.
-pub(crate) fn render(info: &pb::ModelInfo, drift: &pb::ModelDriftReport) -> Markup {
+/// Upper bounds of the fraud score histogram's bins (the scores crowd near
+/// zero, so the bins widen as they rise).
+const SCORE_BINS: [f64; 8] = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0];
+
+/// The models page; `scores` are the live fraud probabilities of the
+/// recent decisions.
+pub(crate) fn render(info: &pb::ModelInfo, drift: &pb::ModelDriftReport, scores: &[f64]) -> Markup {
+    let mut counts = [0usize; SCORE_BINS.len()];
+    for score in scores {
+        let bin = SCORE_BINS
+            .iter()
+            .position(|upper| *score <= *upper)
+            .unwrap_or(SCORE_BINS.len() - 1);
+        counts[bin] += 1;
+    }
+    let most = counts.iter().copied().max().unwrap_or(0).max(1);
     let body = html! {
         section aria-labelledby="cards-title" {
             h2 id="cards-title" { "Loaded models" }
@@ -21,6 +35,25 @@ pub(crate) fn render(info: &pb::ModelInfo, drift: &pb::ModelDriftReport) -> Mark
                             td.mono { (m.sha256) }
                             td { @for (k, v) in &m.thresholds { (k) " = " (v) br; } }
                             td { @for g in &m.gates { span.badge { (g.gate) } " " span.muted { (g.detail) } br; } }
+                        }
+                    }
+                }
+            }
+        }
+        section aria-labelledby="scores-title" {
+            h2 id="scores-title" { "Fraud score distribution" }
+            @if scores.is_empty() { p.muted { "No order scored among the recent decisions yet." } } @else {
+                p.muted { "The live model's fraud probability over the " (scores.len()) " most recent scored orders." }
+                table id="fraud-scores" {
+                    thead { tr { th { "Probability" } th.num { "Orders" } th { "" } } }
+                    tbody {
+                        @for (i, upper) in SCORE_BINS.iter().enumerate() {
+                            @let lower = if i == 0 { 0.0 } else { SCORE_BINS[i - 1] };
+                            tr {
+                                td { (format!("{lower} to {upper}")) }
+                                td.num { (counts[i]) }
+                                td { span.bar style={ "width:" (counts[i] * 200 / most) "px" } {} }
+                            }
                         }
                     }
                 }
