@@ -4,8 +4,10 @@
 //! the gate test (`server/tests/crash.rs`, which gets the `allot` binary from
 //! cargo as `CARGO_BIN_EXE_allot`) and the benchmark (`crash-bench` in
 //! `benches/`) run the same code. [`orders`] builds the orders the
-//! integration tests and the gate tests send.
+//! integration tests and the gate tests send; [`http`] reads the decision
+//! explorer's pages (its tests and `explorer-bench`).
 
 pub mod crash;
+pub mod http;
 pub mod orders;
 pub mod replicas;

@@ -2,6 +2,7 @@
 //! layer (the same calls the RPC handlers make), and renders a page.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use allot_proto::v1 as pb;
@@ -13,6 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::Markup;
 use serde::Deserialize;
+use tokio::sync::Semaphore;
 
 use super::index::{self, Entry};
 use super::pages::{self, names};
@@ -24,8 +26,13 @@ const RESULTS: usize = 200;
 /// Rows of the live feed rendered with the page.
 const RECENT: usize = 20;
 
+/// Requests the explorer serves at once; beyond, a page says it is busy
+/// (503) at once: a reader cannot take the decision engine's capacity.
+const CONCURRENT_REQUESTS: usize = 32;
+
 /// Every route of the explorer.
 pub(super) fn router(explorer: Explorer) -> Router {
+    let permits = Arc::new(Semaphore::new(CONCURRENT_REQUESTS));
     Router::new()
         .route("/", get(search))
         .route("/feed", get(feed))
@@ -37,7 +44,25 @@ pub(super) fn router(explorer: Explorer) -> Router {
         .route("/signin", get(signin_form).post(signin))
         .route("/signout", post(signout))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(move |request, next| {
+            limited(permits.clone(), request, next)
+        }))
         .with_state(explorer)
+}
+
+/// Runs the request when a permit is free, else answers 503 at once.
+async fn limited(
+    permits: Arc<Semaphore>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Ok(_permit) = permits.try_acquire() else {
+        return problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The explorer is serving as many requests as it allows at once; try again shortly.",
+        );
+    };
+    next.run(request).await
 }
 
 /// A rendered page with `status`.
@@ -116,21 +141,12 @@ struct SearchParams {
 }
 
 impl SearchParams {
+    /// Whether any field was filled in.
     fn any(&self) -> bool {
-        [
-            &self.order,
-            &self.decision,
-            &self.customer,
-            &self.node,
-            &self.disposition,
-            &self.kind,
-            &self.from,
-            &self.to,
-        ]
-        .iter()
-        .any(|v| !v.trim().is_empty())
+        !self.decision.trim().is_empty() || self.any_besides_decision()
     }
 
+    /// Whether a field other than the decision id was filled in.
     fn any_besides_decision(&self) -> bool {
         [
             &self.order,

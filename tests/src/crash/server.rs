@@ -41,7 +41,8 @@ pub struct ServerProcess {
 }
 
 impl Launch {
-    /// Starts `allot serve` on a free port of 127.0.0.1, without metrics,
+    /// Starts `allot serve` on a free port of 127.0.0.1, without metrics or
+    /// the decision explorer (unless `env` sets `ALLOT__EXPLORER__ENABLED`),
     /// over the data directory; start number `n` names its log file.
     pub fn spawn(&self, n: usize) -> anyhow::Result<ServerProcess> {
         let port = free_port()?;
@@ -54,9 +55,10 @@ impl Launch {
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--no-metrics")
-            .arg("--no-explorer")
             .arg("--decisions-dir")
             .arg(&self.data_dir)
+            // No explorer unless `env` asks for one (a later setting wins).
+            .env("ALLOT__EXPLORER__ENABLED", "false")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(out)
@@ -143,7 +145,7 @@ impl Drop for ServerProcess {
 }
 
 /// A port of 127.0.0.1 nothing listens on (bound, then freed).
-fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("no free port")?;
     Ok(listener.local_addr()?.port())
 }

@@ -1,80 +1,23 @@
-//! A plain HTTP/1.0 client for the decision explorer's pages: one request
-//! per connection, the whole answer read until the server closes.
+//! The explorer's pages for the integration tests: `allot_tests::http`,
+//! failing the test when the server cannot be reached.
 
 use std::net::SocketAddr;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// An HTTP answer.
-#[derive(Debug)]
-pub struct Reply {
-    /// The status code.
-    pub status: u16,
-    /// The headers, names in lower case.
-    pub headers: Vec<(String, String)>,
-    /// The body as text.
-    pub body: String,
-}
-
-impl Reply {
-    /// The first header named `name` (lower case).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
+pub use allot_tests::http::Reply;
 
 /// `GET path` with `headers`.
 pub async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
-    request(addr, "GET", path, headers, "").await
+    allot_tests::http::get(addr, path, headers).await.unwrap()
 }
 
-/// `POST path` of a form `body` (`a=1&b=2`) with `headers`.
+/// `POST path` of a form `body` with `headers`.
 pub async fn post_form(
     addr: SocketAddr,
     path: &str,
     body: &str,
     headers: &[(&str, &str)],
 ) -> Reply {
-    let mut all = vec![("content-type", "application/x-www-form-urlencoded")];
-    all.extend_from_slice(headers);
-    request(addr, "POST", path, &all, body).await
-}
-
-async fn request(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> Reply {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut head = format!("{method} {path} HTTP/1.0\r\nhost: {addr}\r\n");
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    Reply {
-        status,
-        headers,
-        body: body.to_string(),
-    }
+    allot_tests::http::post_form(addr, path, body, headers)
+        .await
+        .unwrap()
 }

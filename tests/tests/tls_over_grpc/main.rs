@@ -1,7 +1,8 @@
 //! Transport security and limits through a real server: TLS and mutual TLS
 //! with certificates made here, plaintext only on loopback unless allowed,
-//! the cap on open connections, the client's bearer token, and an
-//! independent client (grpcio) over TLS.
+//! the cap on open connections, the client's bearer token, an
+//! independent client (grpcio) over TLS, and the decision explorer over
+//! HTTPS.
 #![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure
 
 #[path = "../common/mod.rs"]
@@ -9,6 +10,7 @@ mod common;
 
 mod certs;
 mod connections;
+mod explorer;
 mod grpcio;
 mod metrics;
 mod plaintext;

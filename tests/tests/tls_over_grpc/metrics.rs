@@ -25,7 +25,7 @@ async fn endpoint(tls: &TlsConfig) -> std::net::SocketAddr {
 
 /// `GET path` over TLS trusting `pki`'s authority, with its client
 /// certificate when `client_cert`; the response's bytes, or the error.
-async fn get(
+pub(crate) async fn get(
     addr: std::net::SocketAddr,
     pki: &Pki,
     client_cert: bool,

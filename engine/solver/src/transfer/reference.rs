@@ -42,6 +42,8 @@ fn solve(m: RowProblem, deadline: Instant, presolve: bool) -> Result<f64, Solver
         .map_err(|e| SolverError(format!("HiGHS run failed: {e:?}")))?;
     match solved.status() {
         HighsModelStatus::Optimal => Ok(solved.objective_value()),
+        // No lane and no item: nothing to decide, nothing to pay.
+        HighsModelStatus::ModelEmpty => Ok(0.0),
         other => Err(SolverError(format!("the reference model ended {other:?}"))),
     }
 }

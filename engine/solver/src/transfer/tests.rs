@@ -98,6 +98,24 @@ proptest! {
     }
 }
 
+#[test]
+fn a_problem_with_nothing_to_decide_costs_nothing_in_both_formulations() {
+    // No lane and no node holding the item: HiGHS calls the reference
+    // model empty (a random instance found it).
+    let problem = TransferProblem {
+        nodes: 2,
+        room: vec![None, None],
+        lanes: Vec::new(),
+        items: vec![Item {
+            positions: Vec::new(),
+        }],
+    };
+    let solution = solve_transfers(&problem, far()).unwrap();
+    assert!(solution.proven);
+    assert!(close(solution.objective, 0.0));
+    assert_eq!(reference_optimum(&problem, far()).unwrap(), 0.0);
+}
+
 /// Node 0 holds 10 spare units; node 1 none, its first units worth 500,
 /// 400, 300 and 10.
 fn two_nodes(capacity: u32, room: Option<u32>) -> TransferProblem {
