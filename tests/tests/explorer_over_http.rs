@@ -278,3 +278,54 @@ async fn only_a_token_with_the_read_role_gets_in() {
     assert_eq!(elsewhere.header("location"), Some("/"));
     server.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_keeps_the_most_recent_decisions_across_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = test_config();
+    let _ = std::fs::remove_dir_all(&config.decisions.dir);
+    config.decisions.dir = data.path().join("decisions");
+    config.explorer.index_limit = 2;
+    let (server, web) = TestServer::start_with_explorer(config.clone()).await;
+    server.wait_serving().await;
+    let mut allocation = AllocationServiceClient::new(server.channel().await);
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let request = order(
+            &format!("kept-{i}"),
+            vec![line("1", "SKU-000001", 1)],
+            "10001",
+        );
+        ids.push(
+            allocation
+                .allocate(request)
+                .await
+                .unwrap()
+                .into_inner()
+                .decision_id,
+        );
+    }
+    let check = |web: SocketAddr, ids: Vec<String>| async move {
+        until_shown(web, "/feed?after=0", &link(&ids[9])).await;
+        let front = get(web, "/", &[]).await;
+        assert!(
+            front.body.contains("Searches cover the 2 most recent"),
+            "{}",
+            front.body
+        );
+        let newest = get(web, "/?order=kept-9", &[]).await;
+        assert!(results(&newest).contains(&link(&ids[9])));
+        let oldest = get(web, "/?order=kept-0", &[]).await;
+        assert!(!results(&oldest).contains(&link(&ids[0])));
+        // Out of the index, still in the log.
+        let page = get(web, &format!("/decisions/{}", ids[0]), &[]).await;
+        assert_eq!(page.status, 200);
+    };
+    check(web, ids.clone()).await;
+    server.stop().await.unwrap();
+
+    let (again, web) = TestServer::start_with_explorer(config).await;
+    again.wait_serving().await;
+    check(web, ids).await;
+    again.stop().await.unwrap();
+}

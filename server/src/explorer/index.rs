@@ -3,7 +3,7 @@
 //! what a search filters on read from the decision's record (the customer's
 //! recorded hash, the nodes used, the disposition), and each reservation's
 //! events in order. Fed by [`DecisionIndex::follow`] from the decision feed,
-//! oldest retained event first, then live; bounded to the most recent
+//! the recent history first, then live; bounded to the most recent
 //! `explorer.index_limit` decisions. Promise quotes, the most frequent
 //! calls, are indexed from their event alone (time, kind, summary): their
 //! records are read only when one is opened.
@@ -25,6 +25,9 @@ use crate::replay::Services;
 
 /// Events taken from the feed before their records are read in one go.
 const BATCH: usize = 256;
+
+/// Feed events read at start per entry the index keeps.
+const HISTORY_PER_ENTRY: u64 = 4;
 
 /// One decision as the search lists it.
 #[derive(Debug, Clone)]
@@ -191,28 +194,35 @@ impl DecisionIndex {
     }
 
     /// Follows the decision feed into the index until `stop` turns true:
-    /// the retained history first, then live events. A watch that ends
+    /// the recent history first, then live events. A watch that ends
     /// (overrun, a log error) is resumed from the last position taken.
+    ///
+    /// The history read at start is the last [`HISTORY_PER_ENTRY`] x
+    /// `limit` events (reservation changes are events too), not the whole
+    /// retained log: what the index keeps is all it reads.
     pub(crate) async fn follow(
         self: Arc<Self>,
         services: Arc<Services>,
         mut stop: watch::Receiver<bool>,
     ) {
-        let mut from = Some(0);
+        let reach = (self.limit as u64).saturating_mul(HISTORY_PER_ENTRY);
+        let mut from = Some(match services.decisions.bounds().await {
+            Ok(bounds) => bounds.latest.saturating_sub(reach),
+            Err(_) => 0,
+        });
         loop {
             if *stop.borrow() {
                 return;
             }
             let mut events = match services.decisions.watch(from, HashSet::new()).await {
                 Ok(events) => events,
+                Err(error) if error.code() == Code::OutOfRange => {
+                    // Before the oldest retained event: from the oldest.
+                    from = Some(0);
+                    continue;
+                }
                 Err(error) => {
-                    if error.code() == Code::OutOfRange {
-                        // Pruned past the last position taken: start over
-                        // from the oldest retained event.
-                        from = Some(0);
-                    } else {
-                        tracing::warn!(%error, "decision explorer: cannot follow the decision feed");
-                    }
+                    tracing::warn!(%error, "decision explorer: cannot follow the decision feed");
                     if tokio::time::timeout(Duration::from_secs(1), stop.wait_for(|s| *s))
                         .await
                         .is_ok()
@@ -232,7 +242,7 @@ impl DecisionIndex {
                 }
                 self.take(&services, batch).await;
             }
-            from = Some(self.size().1);
+            from = Some(self.size().1.max(from.unwrap_or(0)));
             if tokio::time::timeout(Duration::from_millis(200), stop.wait_for(|s| *s))
                 .await
                 .is_ok()

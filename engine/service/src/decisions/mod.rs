@@ -112,6 +112,15 @@ impl Decisions {
         records
     }
 
+    /// The feed's positions now: the oldest retained event's and the
+    /// latest, read off the async workers.
+    pub async fn bounds(&self) -> Result<allot_engine::decisions::Bounds, ServiceError> {
+        let sink = self.sink.clone();
+        tokio::task::spawn_blocking(move || sink.bounds())
+            .await
+            .map_err(|e| ServiceError::internal(format!("reading the decision log: {e}")))?
+    }
+
     /// Follows the feed from `from_position` (see [`watch`]).
     pub async fn watch(
         &self,
