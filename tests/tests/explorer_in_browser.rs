@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use allot_proto::v1 as pb;
 use allot_proto::v1::allocation_service_client::AllocationServiceClient;
-use allot_tests::orders::{committed, line, order};
+use common::orders::buyer_order;
 use common::{TestServer, test_config};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -128,23 +128,6 @@ async fn screenshot(client: &Client, name: &str) -> PathBuf {
     path
 }
 
-fn buyer_order(id: &str) -> pb::AllocateRequest {
-    let mut request = committed(
-        order(
-            id,
-            vec![line("1", "SKU-000001", 1), line("2", "SKU-000003", 1)],
-            "94103",
-        ),
-        &format!("key-{id}"),
-    );
-    request.context = Some(pb::OrderContext {
-        customer_id: "browser-customer".into(),
-        email: "browser@example.com".into(),
-        ..Default::default()
-    });
-    request
-}
-
 async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
     client
         .wait()
@@ -161,7 +144,7 @@ async fn a_support_agent_finds_opens_and_replays_a_decision() {
     server.wait_serving().await;
     let mut allocation = AllocationServiceClient::new(server.channel().await);
     let answer = allocation
-        .allocate(buyer_order("browser-1"))
+        .allocate(buyer_order("browser-1", "browser-customer"))
         .await
         .unwrap()
         .into_inner();
@@ -257,7 +240,7 @@ async fn a_support_agent_finds_opens_and_replays_a_decision() {
     client.goto(&format!("{base}/")).await.unwrap();
     wait_for(&client, "#feed").await;
     let later = allocation
-        .allocate(buyer_order("browser-2"))
+        .allocate(buyer_order("browser-2", "browser-customer"))
         .await
         .unwrap()
         .into_inner();

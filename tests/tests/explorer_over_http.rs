@@ -17,29 +17,9 @@ use allot_proto::v1::allocation_service_client::AllocationServiceClient;
 use allot_proto::v1::inventory_service_client::InventoryServiceClient;
 use allot_server::auth::{AuthConfig, Role, TokenConfig};
 use allot_service::hash::sha256_hex;
-use allot_tests::orders::{committed, line, order};
 use common::http::{Reply, get, post_form};
+use common::orders::{buyer_order, line, order};
 use common::{TestServer, test_config};
-
-/// A committed order with a buyer, so it is scored for fraud too.
-fn buyer_order(id: &str, customer: &str) -> pb::AllocateRequest {
-    let mut request = committed(
-        order(
-            id,
-            vec![line("1", "SKU-000001", 1), line("2", "SKU-000002", 2)],
-            "10001",
-        ),
-        &format!("key-{id}"),
-    );
-    request.context = Some(pb::OrderContext {
-        customer_id: customer.into(),
-        email: format!("{customer}@example.com"),
-        card_fingerprint: format!("card-{customer}"),
-        device_id: format!("device-{customer}"),
-        ..Default::default()
-    });
-    request
-}
 
 /// Reads `path` until its body contains `wanted` (the index follows the
 /// feed a moment behind the answer).

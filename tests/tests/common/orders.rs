@@ -8,6 +8,27 @@ use tonic::transport::Channel;
 #[allow(unused_imports)]
 pub use allot_tests::orders::{committed, line, order};
 
+/// A committed two-line order `id` to New York (10001) from buyer
+/// `customer` (so Allocate scores it for fraud too), under key `key-{id}`.
+pub fn buyer_order(id: &str, customer: &str) -> pb::AllocateRequest {
+    let mut request = committed(
+        order(
+            id,
+            vec![line("1", "SKU-000001", 1), line("2", "SKU-000002", 2)],
+            "10001",
+        ),
+        &format!("key-{id}"),
+    );
+    request.context = Some(pb::OrderContext {
+        customer_id: customer.into(),
+        email: format!("{customer}@example.com"),
+        card_fingerprint: format!("card-{customer}"),
+        device_id: format!("device-{customer}"),
+        ..Default::default()
+    });
+    request
+}
+
 /// Replaces `node`'s stock with `rows` (SKU, on hand).
 pub async fn stock_rows(
     inventory: &mut InventoryServiceClient<Channel>,

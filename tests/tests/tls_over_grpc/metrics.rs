@@ -89,8 +89,14 @@ async fn metrics_are_served_over_https_with_the_grpc_certificate() {
     assert!(other.starts_with("HTTP/1.1 404"), "{other}");
 
     // Plaintext HTTP gets no metrics: the server expects a TLS handshake.
+    assert_plaintext_unanswered(addr, "/metrics").await;
+}
+
+/// Asserts that a plaintext `GET path` to the HTTPS endpoint `addr` gets
+/// no answer.
+pub(crate) async fn assert_plaintext_unanswered(addr: std::net::SocketAddr, path: &str) {
     let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    tcp.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    tcp.write_all(format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
         .await
         .unwrap();
     let mut answer = Vec::new();
