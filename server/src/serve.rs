@@ -129,6 +129,10 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let explorer = if config.explorer.enabled {
         let addr = config.explorer.listen;
+        // Refused before it listens (checked again on the bound address).
+        if !config.grpc.tls.enabled() {
+            crate::plaintext::check_explorer(addr, config.explorer.allow_plaintext)?;
+        }
         Some(
             TcpListener::bind(addr)
                 .await

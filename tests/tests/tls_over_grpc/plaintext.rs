@@ -64,6 +64,20 @@ async fn plaintext_on_a_non_loopback_listener_is_refused_whatever_the_configurat
 }
 
 #[tokio::test]
+async fn a_plaintext_explorer_on_a_non_loopback_address_is_refused_before_it_listens() {
+    let mut config = test_config();
+    config.explorer.enabled = true;
+    config.explorer.listen = any_address();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = allot_server::serve(config, listener, std::future::ready(()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServeError::Plaintext(_)), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("explorer.allow_plaintext"), "{text}");
+}
+
+#[tokio::test]
 async fn allow_plaintext_serves_a_non_loopback_address() {
     let mut config = test_config();
     config.grpc.listen = any_address();
