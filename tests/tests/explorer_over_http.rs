@@ -309,3 +309,19 @@ async fn the_index_keeps_the_most_recent_decisions_across_a_restart() {
     check(web, ids).await;
     again.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_sends_no_request_is_closed() {
+    use tokio::io::AsyncReadExt;
+    let (server, web) = TestServer::start_with_explorer(test_config()).await;
+    server.wait_serving().await;
+    let mut silent = tokio::net::TcpStream::connect(web).await.unwrap();
+    // The server closes it (its header timeout); the guard only keeps a
+    // broken server from hanging the test.
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(60), silent.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "a silent connection stayed open");
+    // Pages are still served.
+    assert_eq!(get(web, "/", &[]).await.status, 200);
+    server.stop().await.unwrap();
+}

@@ -26,7 +26,7 @@ use std::time::Duration;
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 
 pub(crate) use index::DecisionIndex;
@@ -77,6 +77,12 @@ pub(crate) struct Explorer {
 /// How long a browser may take to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a connection may take to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections open at once.
+const MAX_CONNECTIONS: usize = 256;
+
 impl Explorer {
     /// Over the services published in `ready`, with the gRPC API's tokens.
     pub(crate) fn new(
@@ -95,7 +101,10 @@ impl Explorer {
     }
 
     /// Serves the pages on `listener` (over TLS with `tls`) until `stop`
-    /// turns true.
+    /// turns true: HTTP/1.1, one task per connection, at most
+    /// [`MAX_CONNECTIONS`] open (beyond, a new one is closed at once), each
+    /// given [`HEADER_TIMEOUT`] to send a request's headers and
+    /// [`HANDSHAKE_TIMEOUT`] to finish its TLS handshake.
     pub(crate) async fn serve(
         self,
         listener: TcpListener,
@@ -110,17 +119,9 @@ impl Explorer {
         let stopped = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
-        let Some(tls) = tls else {
-            if let Err(error) = axum::serve(listener, router)
-                .with_graceful_shutdown(stopped)
-                .await
-            {
-                tracing::warn!(%error, "decision explorer stopped");
-            }
-            return;
-        };
-        let acceptor = TlsAcceptor::from(tls);
         tokio::pin!(stopped);
+        let acceptor = tls.map(TlsAcceptor::from);
+        let open = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         loop {
             let tcp = tokio::select! {
                 accepted = listener.accept() => match accepted {
@@ -133,17 +134,29 @@ impl Explorer {
                 },
                 () = &mut stopped => return,
             };
+            let Ok(permit) = open.clone().try_acquire_owned() else {
+                continue;
+            };
             let acceptor = acceptor.clone();
             let service = hyper_util::service::TowerToHyperService::new(router.clone());
             tokio::spawn(async move {
-                let Ok(Ok(stream)) =
-                    tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
-                else {
-                    return;
-                };
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                let _permit = permit;
+                let mut http = hyper::server::conn::http1::Builder::new();
+                http.timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_TIMEOUT);
+                match acceptor {
+                    None => {
+                        let _ = http.serve_connection(TokioIo::new(tcp), service).await;
+                    }
+                    Some(acceptor) => {
+                        let Ok(Ok(stream)) =
+                            tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
+                        else {
+                            return;
+                        };
+                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                }
             });
         }
     }
