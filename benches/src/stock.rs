@@ -47,6 +47,7 @@ fn node(i: usize) -> Node {
         cold_chain: i.is_multiple_of(7),
         hazmat: i.is_multiple_of(11),
         accepts_returns: true,
+        returns: Default::default(),
         replenishment_days: 7,
         storage_units: None,
         blocked_destinations: Vec::new(),

@@ -134,6 +134,16 @@ struct NodeEntry {
     hazmat: bool,
     #[serde(default)]
     accepts_returns: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    return_receiving_cost_minor: Option<i64>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    refurbish_units_per_day: u32,
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    refurbish_cost_minor: i64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    liquidation_units_per_day: u32,
+    #[serde(default, skip_serializing_if = "is_false")]
+    returns_to_vendor: bool,
     #[serde(default = "default_replenishment_days")]
     replenishment_days: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -269,3 +279,15 @@ impl Network {
 
 #[cfg(test)]
 mod tests;
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}

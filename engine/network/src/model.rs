@@ -106,6 +106,9 @@ pub struct Node {
     pub hazmat: bool,
     /// Accepts customer returns.
     pub accepts_returns: bool,
+    /// What it can do with the returns it accepts (ignored when it accepts
+    /// none).
+    pub returns: ReturnHandling,
     /// Days between two replenishments of the node's stock: its protected
     /// stock must last that long (the horizon of its stockout risk).
     pub replenishment_days: u32,
@@ -116,6 +119,25 @@ pub struct Node {
     pub blocked_destinations: Vec<String>,
     /// Carrier services that pick up at this node.
     pub services: Vec<ServiceId>,
+}
+
+/// What a node does with the customer returns it receives: the costs and
+/// the daily capacities of its channels. Restocking needs no capacity of
+/// its own (it is receiving); refurbishing and liquidation are limited per
+/// local day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReturnHandling {
+    /// Cost to receive, inspect and grade one returned unit, minor units.
+    pub receiving_cost_minor: i64,
+    /// Units it can refurbish per local day (0: it does not refurbish).
+    pub refurbish_units_per_day: u32,
+    /// Cost to refurbish one unit, minor units.
+    pub refurbish_cost_minor: i64,
+    /// Units it can hand to liquidators per local day (0: it does not
+    /// liquidate).
+    pub liquidation_units_per_day: u32,
+    /// Sends defective units back to their vendor for credit.
+    pub returns_to_vendor: bool,
 }
 
 /// How a transfer lane moves stock.

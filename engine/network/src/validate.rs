@@ -278,6 +278,7 @@ fn nodes(parts: &NetworkParts, source: &str) -> Result {
                 "negative handling cost; costs are >= 0",
             ));
         }
+        returns(n, source, &at)?;
         for (i, s) in n.services.iter().enumerate() {
             if s.0 as usize >= parts.services.len() {
                 return Err(NetworkError::invalid(
@@ -308,6 +309,40 @@ fn nodes(parts: &NetworkParts, source: &str) -> Result {
                         "{b:?} is neither a region code (e.g. \"{}\") nor a region area (e.g. \"{}\")",
                         parts.regions[0].code, parts.regions[0].area
                     ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A node's return channels: costs >= 0, and none without
+/// `accepts_returns`.
+fn returns(n: &crate::Node, source: &str, at: &impl Fn(&str) -> String) -> Result {
+    let r = &n.returns;
+    for (field, cost) in [
+        ("return_receiving_cost_minor", r.receiving_cost_minor),
+        ("refurbish_cost_minor", r.refurbish_cost_minor),
+    ] {
+        if cost < 0 {
+            return Err(NetworkError::invalid(
+                source,
+                at(field),
+                "negative cost; costs are >= 0",
+            ));
+        }
+    }
+    if !n.accepts_returns {
+        for (field, set) in [
+            ("refurbish_units_per_day", r.refurbish_units_per_day > 0),
+            ("liquidation_units_per_day", r.liquidation_units_per_day > 0),
+            ("returns_to_vendor", r.returns_to_vendor),
+        ] {
+            if set {
+                return Err(NetworkError::invalid(
+                    source,
+                    at(field),
+                    "a return channel on a node that does not accept returns; set accepts_returns = true or leave it out",
                 ));
             }
         }

@@ -41,6 +41,7 @@ fn node(i: usize) -> Node {
         cold_chain: false,
         hazmat: false,
         accepts_returns: true,
+        returns: Default::default(),
         replenishment_days: 7,
         storage_units: None,
         blocked_destinations: Vec::new(),

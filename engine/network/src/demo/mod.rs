@@ -14,7 +14,9 @@ use rand_chacha::ChaCha8Rng;
 
 pub use stock::{DemoStockRow, demo_stock};
 
-use super::{GeoPoint, Network, NetworkParts, Node, NodeKind, Region, ServiceId, WeekdaySet};
+use super::{
+    GeoPoint, Network, NetworkParts, Node, NodeKind, Region, ReturnHandling, ServiceId, WeekdaySet,
+};
 use cities::Place;
 
 /// The seed of the published demo network (`allot network export`).
@@ -25,6 +27,36 @@ pub const DEMO_SKU_COUNT: usize = 5_000;
 
 /// Units a demo store can hold (its back room and shelves).
 const STORE_STORAGE_UNITS: u32 = 5_000;
+
+/// A DC's return channels: it grades, refurbishes, liquidates and sends
+/// defective units back to vendors. (Fixed values, not drawn, so the rest of
+/// the demo network stays as it was.)
+const DC_RETURNS: ReturnHandling = ReturnHandling {
+    receiving_cost_minor: 180,
+    refurbish_units_per_day: 400,
+    refurbish_cost_minor: 1_400,
+    liquidation_units_per_day: 2_000,
+    returns_to_vendor: true,
+};
+
+/// The returns 3PL: a refurbishing specialist, cheaper per unit than a DC.
+const REFURBISHER_RETURNS: ReturnHandling = ReturnHandling {
+    receiving_cost_minor: 150,
+    refurbish_units_per_day: 1_500,
+    refurbish_cost_minor: 900,
+    liquidation_units_per_day: 3_000,
+    returns_to_vendor: true,
+};
+
+/// A store takes returns back onto its shelves; it neither refurbishes nor
+/// liquidates.
+const STORE_RETURNS: ReturnHandling = ReturnHandling {
+    receiving_cost_minor: 250,
+    refurbish_units_per_day: 0,
+    refurbish_cost_minor: 0,
+    liquidation_units_per_day: 0,
+    returns_to_vendor: false,
+};
 
 /// DCs that can ship cold-chain SKUs.
 const COLD_DCS: [&str; 4] = ["ATL", "DFW", "CHI", "ONT"];
@@ -108,6 +140,7 @@ pub fn demo_parts(seed: u64) -> NetworkParts {
             cold_chain: COLD_DCS.contains(&dc.key),
             hazmat: HAZMAT_DCS.contains(&dc.key),
             accepts_returns: true,
+            returns: DC_RETURNS,
             replenishment_days: 7,
             storage_units: None,
             blocked_destinations: Vec::new(),
@@ -134,6 +167,11 @@ pub fn demo_parts(seed: u64) -> NetworkParts {
             cold_chain: i == 1,
             hazmat: i == 0,
             accepts_returns: i == 1,
+            returns: if i == 1 {
+                REFURBISHER_RETURNS
+            } else {
+                ReturnHandling::default()
+            },
             replenishment_days: 10,
             storage_units: None,
             blocked_destinations: Vec::new(),
@@ -162,6 +200,7 @@ pub fn demo_parts(seed: u64) -> NetworkParts {
             cold_chain: rng.random_bool(0.08),
             hazmat: false,
             accepts_returns: true,
+            returns: STORE_RETURNS,
             replenishment_days: 3,
             storage_units: Some(STORE_STORAGE_UNITS),
             blocked_destinations: if blocks_remote {

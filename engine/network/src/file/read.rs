@@ -13,7 +13,7 @@ use super::{
 use crate::build::index;
 use crate::{
     Carrier, CarrierService, GeoPoint, Lane, LaneMode, NetworkError, NetworkParts, Node, NodeId,
-    NodeKind, Region, ServiceId, ServiceLevel, Sku, WeekdaySet, ZoneBand, ZoneRate,
+    NodeKind, Region, ReturnHandling, ServiceId, ServiceLevel, Sku, WeekdaySet, ZoneBand, ZoneRate,
 };
 
 /// Converts file entries to parts, naming the offending field on error.
@@ -260,6 +260,15 @@ impl Converter<'_> {
             cold_chain: n.cold_chain,
             hazmat: n.hazmat,
             accepts_returns: n.accepts_returns,
+            returns: ReturnHandling {
+                receiving_cost_minor: n
+                    .return_receiving_cost_minor
+                    .unwrap_or(n.handling_cost_minor),
+                refurbish_units_per_day: n.refurbish_units_per_day,
+                refurbish_cost_minor: n.refurbish_cost_minor,
+                liquidation_units_per_day: n.liquidation_units_per_day,
+                returns_to_vendor: n.returns_to_vendor,
+            },
             replenishment_days: n.replenishment_days,
             storage_units: n.storage_units,
             blocked_destinations: n.blocked_destinations.clone(),

@@ -19,6 +19,20 @@ fn example_loads_with_defaults() {
     assert_eq!(store.name, "ST-NYC");
     assert_eq!(store.processing_days, 0);
     assert!(!store.accepts_returns);
+    // Receiving a return costs what handling costs unless it is given.
+    assert_eq!(store.returns.receiving_cost_minor, store.handling_cost_minor);
+    assert_eq!(store.returns.refurbish_units_per_day, 0);
+    let dc = net.node(net.node_id("DC-ABE").unwrap());
+    assert_eq!(
+        dc.returns,
+        crate::ReturnHandling {
+            receiving_cost_minor: 180,
+            refurbish_units_per_day: 400,
+            refurbish_cost_minor: 1400,
+            liquidation_units_per_day: 2000,
+            returns_to_vendor: true,
+        }
+    );
     let ground = net.service(net.service_id("NPX-GROUND").unwrap());
     assert_eq!(ground.pickup_days, WeekdaySet::WEEKDAYS);
     assert_eq!(ground.max_distance_km, None);
@@ -102,7 +116,7 @@ fn type_error_names_line() {
         1,
     );
     let e = err(&text);
-    assert!(e.starts_with("net.toml:63:"), "{e}");
+    assert!(e.starts_with("net.toml:68:"), "{e}");
 }
 
 #[test]
@@ -148,6 +162,16 @@ fn missing_rate_for_zone() {
 #[test]
 fn semantic_rules() {
     let cases = [
+        (
+            "refurbish_cost_minor = 1400",
+            "refurbish_cost_minor = -1",
+            "nodes[DC-ABE].refurbish_cost_minor",
+        ),
+        (
+            "handling_cost_minor = 220",
+            "handling_cost_minor = 220\nliquidation_units_per_day = 5",
+            "nodes[ST-NYC].liquidation_units_per_day",
+        ),
         ("lat = 40.608", "lat = 140.608", "nodes[DC-ABE].lat"),
         (
             "daily_capacity_units = 300",
@@ -289,6 +313,10 @@ fn demo_round_trips_through_toml() {
         assert_eq!(
             (a.cold_chain, a.hazmat, &a.services, &a.blocked_destinations),
             (b.cold_chain, b.hazmat, &b.services, &b.blocked_destinations)
+        );
+        assert_eq!(
+            (a.accepts_returns, a.returns),
+            (b.accepts_returns, b.returns)
         );
     }
     for i in [0usize, 1234, 4999] {

@@ -114,6 +114,13 @@ impl Network {
                     cold_chain: n.cold_chain,
                     hazmat: n.hazmat,
                     accepts_returns: n.accepts_returns,
+                    return_receiving_cost_minor: (n.returns.receiving_cost_minor
+                        != n.handling_cost_minor)
+                        .then_some(n.returns.receiving_cost_minor),
+                    refurbish_units_per_day: n.returns.refurbish_units_per_day,
+                    refurbish_cost_minor: n.returns.refurbish_cost_minor,
+                    liquidation_units_per_day: n.returns.liquidation_units_per_day,
+                    returns_to_vendor: n.returns.returns_to_vendor,
                     blocked_destinations: n.blocked_destinations.clone(),
                     services: n
                         .services
