@@ -19,7 +19,8 @@
 //!   on-time probabilities) that allocation and promises decide with.
 //! - [`allocation`]: from an order to the cheapest feasible plan, explained
 //!   and optionally reserved; [`promise`]: delivery options for a cart;
-//!   [`reservation`]: holds on stock and capacity.
+//!   [`reservation`]: holds on stock and capacity; [`returns`]: where a
+//!   returned item goes and what happens to it.
 //!
 //! The domain core is several crates along its seams: `allot-error` (the
 //! error vocabulary), `allot-network` (the network model), `allot-solver`
@@ -32,6 +33,7 @@ pub mod allocation;
 pub mod calendar;
 pub mod promise;
 pub mod reservation;
+pub mod returns;
 pub mod stock;
 pub mod transit;
 
