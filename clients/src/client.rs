@@ -7,6 +7,7 @@ use allot_proto::v1::allocation_service_client::AllocationServiceClient;
 use allot_proto::v1::inventory_service_client::InventoryServiceClient;
 use allot_proto::v1::planning_service_client::PlanningServiceClient;
 use allot_proto::v1::promise_service_client::PromiseServiceClient;
+use allot_proto::v1::returns_service_client::ReturnsServiceClient;
 use allot_proto::v1::risk_service_client::RiskServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
@@ -242,6 +243,12 @@ impl AllotClient {
     /// A client of `allot.v1.PromiseService`.
     pub fn promise(&self) -> PromiseServiceClient<AllotChannel> {
         PromiseServiceClient::new(self.authorized())
+            .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
+    }
+
+    /// A client of `allot.v1.ReturnsService`.
+    pub fn returns(&self) -> ReturnsServiceClient<AllotChannel> {
+        ReturnsServiceClient::new(self.authorized())
             .max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
     }
 

@@ -258,7 +258,10 @@ pub async fn serve_with_explorer(
             RiskServiceServer::new(RiskApi::new(ready.clone(), budget))
                 .max_decoding_message_size(max),
         )
-        .add_service(ReturnsServiceServer::new(ReturnsApi).max_decoding_message_size(max))
+        .add_service(
+            ReturnsServiceServer::new(ReturnsApi::new(ready.clone(), budget))
+                .max_decoding_message_size(max),
+        )
         .add_service(
             DecisionServiceServer::new(DecisionApi::new(ready.clone()))
                 .max_decoding_message_size(max),
@@ -323,6 +326,7 @@ pub async fn serve_with_explorer(
         let _health_of_shared = shared
             .as_ref()
             .map(|s| crate::scale_out::report_health(s, load_reporter.clone()));
+        let returns_wire = wire.clone();
         let services = Services::new(
             engine,
             wire,
@@ -332,6 +336,16 @@ pub async fn serve_with_explorer(
             Duration::from_millis(stall_ms),
             shared.as_ref().map(|s| s.state()),
         );
+        // Return capacity taken today before a restart stays taken.
+        let counted = allot_service::route_return::refill(&services.route_return, returns_wire)
+            .await
+            .map_err(|e| ServeError::Loader(e.to_string()))?;
+        if counted > 0 {
+            tracing::info!(
+                counted,
+                "return capacity used today rebuilt from the decision log"
+            );
+        }
         let sweeper = services.reservations.clone();
         // Holds whose time ran out while the server was down expire before
         // it serves, with their events.

@@ -90,24 +90,6 @@ async fn reflection_v1alpha_lists_every_public_service_for_older_clients() {
 }
 
 #[tokio::test]
-async fn unreleased_rpcs_answer_unimplemented_with_a_reason() {
-    let server = TestServer::serving().await;
-    let mut client =
-        allot_proto::v1::returns_service_client::ReturnsServiceClient::new(server.channel().await);
-    let status = client
-        .route_return(pb::RouteReturnRequest::default())
-        .await
-        .unwrap_err();
-    assert_eq!(status.code(), tonic::Code::Unimplemented, "{status:?}");
-    assert!(
-        status.message().contains("PromiseService"),
-        "{}",
-        status.message()
-    );
-    server.stop().await.unwrap();
-}
-
-#[tokio::test]
 async fn an_invalid_network_file_fails_startup_with_the_file_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("network.toml");

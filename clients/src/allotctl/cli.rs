@@ -109,6 +109,9 @@ pub enum Command {
     /// Forecast the units SKUs will sell per day in regions or nodes'
     /// regions, with the 10/50/90% quantiles (PlanningService.ForecastDemand).
     Forecast(super::forecast::ForecastArgs),
+    /// Route a customer return: the node it ships to and each unit's
+    /// disposition there, by expected recovery (ReturnsService.RouteReturn).
+    Return(super::returns::ReturnArgs),
     /// Plans for the network's operations (PlanningService): `workload`,
     /// units and staff hours per node and day; `transfers`, stock moves
     /// between nodes.

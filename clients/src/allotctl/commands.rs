@@ -84,6 +84,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             super::models::models(&server, cmd).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Return(args) => {
+            super::returns::route_return(&server, args).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Forecast(args) => {
             super::forecast::forecast(&server, args).await?;
             Ok(ExitCode::SUCCESS)

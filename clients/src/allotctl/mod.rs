@@ -10,5 +10,6 @@ pub mod models;
 pub mod output;
 pub mod plan;
 pub mod reoptimize;
+pub mod returns;
 pub mod server;
 pub mod transfers;

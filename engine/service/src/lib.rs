@@ -37,6 +37,7 @@ pub mod privacy;
 pub mod promise;
 pub mod reoptimize;
 pub mod reservations;
+pub mod route_return;
 pub mod score;
 pub mod services;
 pub mod sink;

@@ -22,6 +22,7 @@ use crate::pool::SolverPool;
 use crate::promise::Promising;
 use crate::reoptimize::Reoptimizing;
 use crate::reservations::{ReservationLedger, Reservations};
+use crate::route_return::ReturnRouting;
 use crate::score::Scoring;
 use crate::state::SharedLedger;
 use crate::stock::{Stock, StockJournal};
@@ -40,6 +41,8 @@ pub struct Services<W: Wire> {
     pub score: Scoring<W>,
     /// Returned orders reported to the fraud feature store.
     pub returns: Returns<W>,
+    /// Returns routed to a node and a disposition.
+    pub route_return: ReturnRouting<W>,
     /// Confirm, release and expire reservations.
     pub reservations: Arc<Reservations>,
     /// Stock writes and reads.
@@ -108,6 +111,13 @@ impl<W: Wire> Services<W> {
             promise: Promising::new(engine.clone(), wire.clone(), pool.clone()),
             score: Scoring::new(engine.clone(), clock.clone(), wire.clone(), pool.clone()),
             returns: Returns::new(engine.clone(), clock.clone(), wire.clone()),
+            route_return: ReturnRouting::new(
+                engine.clone(),
+                clock.clone(),
+                wire.clone(),
+                pool.clone(),
+                allot_engine::returns::ReturnEconomics::default(),
+            ),
             reoptimize: Reoptimizing::new(
                 engine.clone(),
                 ledger.clone(),

@@ -16,6 +16,7 @@ use crate::allocate::Decided;
 use crate::error::ServiceError;
 use crate::fraud_returns::ReturnsReport;
 use crate::id::DecisionId;
+use crate::route_return::{ReturnUse, RoutedReturn};
 
 /// Builds answers and encodes decision records in the adapter's format; the
 /// use cases add the events.
@@ -40,6 +41,10 @@ pub trait Wire: Send + Sync + 'static {
     type ReturnsRequest: Send + 'static;
     /// A ReportReturns answer.
     type ReturnsResponse: Send + 'static;
+    /// A RouteReturn request as received.
+    type RouteReturnRequest: Send + 'static;
+    /// A RouteReturn answer.
+    type ReturnDecision: Send + 'static;
 
     /// The answer of an allocation decision.
     fn allocation(&self, id: &DecisionId, decided: &Decided) -> Self::AllocateResponse;
@@ -111,6 +116,20 @@ pub trait Wire: Send + Sync + 'static {
         answer: &Self::ReturnsResponse,
         returned: &[ReturnObservation],
     ) -> Vec<u8>;
+
+    /// The answer of a RouteReturn decision.
+    fn return_decision(&self, id: &DecisionId, routed: &RoutedReturn) -> Self::ReturnDecision;
+
+    /// The encoded record of a RouteReturn decision.
+    fn return_record(
+        &self,
+        call: Recording<'_, Self::RouteReturnRequest>,
+        answer: &Self::ReturnDecision,
+    ) -> Vec<u8>;
+
+    /// What an encoded record's return decision took of its node's
+    /// channels; `None` for any other record.
+    fn return_use(&self, record: &[u8]) -> Result<Option<ReturnUse>, ServiceError>;
 
     /// The order an encoded allocation record decided, as it was asked (a
     /// backlog re-plan rebuilds each held order from its record); an error

@@ -16,9 +16,9 @@
 //! - `route`: the exact choice, the runner-up and the reasons.
 
 mod route;
-mod value;
 #[cfg(test)]
 mod tests;
+mod value;
 
 use crate::allocation::request::Destination;
 use crate::network::{NodeId, ServiceId, SkuId};

@@ -20,7 +20,12 @@ fn offers(net: &Network, quantity: u32, p: f64) -> Vec<NodeOffer> {
         .collect()
 }
 
-fn request(net: &Network, quantity: u32, condition: Condition, cause: ReturnCause) -> ReturnRequest {
+fn request(
+    net: &Network,
+    quantity: u32,
+    condition: Condition,
+    cause: ReturnCause,
+) -> ReturnRequest {
     let sku = allot_network::SkuId(10);
     let nyc = GeoPoint {
         lat: 40.71,
@@ -46,7 +51,9 @@ fn a_sealed_item_that_sells_is_restocked_at_the_best_node_and_beats_the_runner_u
     let routed = route(&net, &r, &ReturnEconomics::default(), &offers(&net, 1, 0.9));
     let chosen = routed.chosen.expect("a sellable item ships");
     assert_eq!(chosen.main_disposition(), Disposition::Restock);
-    let runner = routed.runner_up.expect("the demo network has many return nodes");
+    let runner = routed
+        .runner_up
+        .expect("the demo network has many return nodes");
     assert!(chosen.net_minor() >= runner.net_minor());
     // Every candidate nets at most the chosen one.
     for o in offers(&net, 1, 0.9) {
@@ -54,8 +61,18 @@ fn a_sealed_item_that_sells_is_restocked_at_the_best_node_and_beats_the_runner_u
             assert!(other.net_minor() <= chosen.net_minor(), "{other:?}");
         }
     }
-    assert!(routed.reasons.iter().any(|x| x.code == ReturnReasonCode::Restock));
-    assert!(routed.reasons.iter().any(|x| x.code == ReturnReasonCode::RunnerUp));
+    assert!(
+        routed
+            .reasons
+            .iter()
+            .any(|x| x.code == ReturnReasonCode::Restock)
+    );
+    assert!(
+        routed
+            .reasons
+            .iter()
+            .any(|x| x.code == ReturnReasonCode::RunnerUp)
+    );
 }
 
 #[test]
@@ -102,7 +119,12 @@ fn a_full_refurbishing_line_is_a_reason_and_the_units_go_elsewhere() {
     let chosen = routed.chosen.unwrap();
     assert_eq!(chosen.units_of(Disposition::Refurbish), 1);
     assert_eq!(chosen.units_of(Disposition::Liquidate), 2);
-    assert!(routed.reasons.iter().any(|x| x.code == ReturnReasonCode::ChannelFull && x.value_delta > 0));
+    assert!(
+        routed
+            .reasons
+            .iter()
+            .any(|x| x.code == ReturnReasonCode::ChannelFull && x.value_delta > 0)
+    );
 }
 
 #[test]

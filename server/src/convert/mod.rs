@@ -12,6 +12,7 @@ pub(crate) mod order;
 pub(crate) mod planning;
 pub(crate) mod promise;
 pub(crate) mod reoptimize;
+pub(crate) mod returns;
 pub(crate) mod risk;
 pub(crate) mod stock;
 pub(crate) mod time;

@@ -88,6 +88,8 @@ impl Wire for ProtoWire {
     type Assessment = pb::RiskAssessment;
     type ReturnsRequest = pb::ReportReturnsRequest;
     type ReturnsResponse = pb::ReportReturnsResponse;
+    type RouteReturnRequest = pb::RouteReturnRequest;
+    type ReturnDecision = pb::ReturnDecision;
 
     fn allocation(&self, id: &DecisionId, decided: &Decided) -> pb::AllocateResponse {
         allocation_response(&self.network, id.as_str().to_string(), decided)
@@ -177,6 +179,34 @@ impl Wire for ProtoWire {
         returned: &[ReturnObservation],
     ) -> Vec<u8> {
         returns::record(self, call, answer, returned)
+    }
+
+    fn return_decision(
+        &self,
+        id: &DecisionId,
+        routed: &allot_service::route_return::RoutedReturn,
+    ) -> pb::ReturnDecision {
+        crate::convert::returns::return_decision(
+            &self.network,
+            routed.return_id.clone(),
+            id.as_str().to_string(),
+            routed,
+        )
+    }
+
+    fn return_record(
+        &self,
+        call: Recording<'_, pb::RouteReturnRequest>,
+        answer: &pb::ReturnDecision,
+    ) -> Vec<u8> {
+        returns::route_record(self, call, answer)
+    }
+
+    fn return_use(
+        &self,
+        record: &[u8],
+    ) -> Result<Option<allot_service::route_return::ReturnUse>, ServiceError> {
+        returns::return_use(&self.network, record)
     }
 
     fn allocated_order(

@@ -129,6 +129,12 @@ pub(crate) fn redact_returns(request: &mut pb::ReportReturnsRequest, keys: &Pseu
 }
 
 /// Hashes the personal data of an EvaluatePlan request's order in place.
+/// A RouteReturn request with its origin's address hashed (the postal code
+/// or coordinates stay: they choose the node).
+pub(crate) fn redact_route_return(request: &mut pb::RouteReturnRequest, keys: &Pseudonymizer) {
+    redact_destination(&mut request.origin, keys);
+}
+
 pub(crate) fn redact_evaluate(request: &mut pb::EvaluatePlanRequest, keys: &Pseudonymizer) {
     let pb::EvaluatePlanRequest { order, plan: _ } = request;
     if let Some(order) = order {

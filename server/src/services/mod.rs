@@ -7,8 +7,8 @@ mod decisions;
 mod inventory;
 mod planning;
 mod promise;
+mod returns;
 mod risk;
-mod unreleased;
 
 pub(crate) use admin::AdminApi;
 pub(crate) use allocation::AllocationApi;
@@ -16,5 +16,5 @@ pub(crate) use decisions::DecisionApi;
 pub(crate) use inventory::InventoryApi;
 pub(crate) use planning::PlanningApi;
 pub(crate) use promise::PromiseApi;
+pub(crate) use returns::ReturnsApi;
 pub(crate) use risk::RiskApi;
-pub(crate) use unreleased::ReturnsApi;

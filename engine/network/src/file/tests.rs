@@ -20,7 +20,10 @@ fn example_loads_with_defaults() {
     assert_eq!(store.processing_days, 0);
     assert!(!store.accepts_returns);
     // Receiving a return costs what handling costs unless it is given.
-    assert_eq!(store.returns.receiving_cost_minor, store.handling_cost_minor);
+    assert_eq!(
+        store.returns.receiving_cost_minor,
+        store.handling_cost_minor
+    );
     assert_eq!(store.returns.refurbish_units_per_day, 0);
     let dc = net.node(net.node_id("DC-ABE").unwrap());
     assert_eq!(
