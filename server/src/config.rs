@@ -46,6 +46,8 @@ pub struct Config {
     pub privacy: PrivacyConfig,
     /// Demand forecasts: the sales history they start from.
     pub demand: DemandConfig,
+    /// What returned units recover in each channel (docs/returns.md).
+    pub returns: allot_service::config::ReturnsConfig,
     /// The decision explorer: web pages over the decision log
     /// (docs/explorer.md).
     pub explorer: crate::explorer::ExplorerConfig,
@@ -199,6 +201,7 @@ impl Config {
             state: self.state.clone(),
             privacy: self.privacy.clone(),
             demand: self.demand.clone(),
+            returns: self.returns,
         }
     }
 

@@ -102,6 +102,15 @@ async fn an_invalid_network_file_fails_startup_with_the_file_named() {
 }
 
 #[tokio::test]
+async fn a_return_share_out_of_range_fails_startup_with_the_key_named() {
+    let mut config = test_config();
+    config.returns.refurbished_permille = 1_200;
+    let server = TestServer::start(config).await;
+    let error = server.join().await.unwrap_err().to_string();
+    assert!(error.contains("returns.refurbished_permille"), "{error}");
+}
+
+#[tokio::test]
 async fn shutdown_reports_not_serving_and_drains_an_open_stream() {
     let mut server = TestServer::serving().await;
     let mut client = InventoryServiceClient::new(server.channel().await);

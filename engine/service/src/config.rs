@@ -28,6 +28,61 @@ pub struct ServiceConfig {
     pub privacy: crate::privacy::PrivacyConfig,
     /// Demand forecasts: the sales history they start from.
     pub demand: DemandConfig,
+    /// What returned units recover in each channel (RouteReturn).
+    pub returns: ReturnsConfig,
+}
+
+/// What returned units recover in each channel, as shares of the price the
+/// customer paid, per mille (docs/returns.md).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReturnsConfig {
+    /// An opened, like-new unit resells at this share (0 to 1000).
+    pub open_box_permille: i64,
+    /// A refurbished unit sells at this share (0 to 1000).
+    pub refurbished_permille: i64,
+    /// A liquidator pays this share (0 to 1000); an unsold restocked unit
+    /// ends there too.
+    pub liquidation_permille: i64,
+    /// A vendor credits this share for a defective unit (0 to 1000).
+    pub vendor_credit_permille: i64,
+}
+
+impl Default for ReturnsConfig {
+    fn default() -> Self {
+        let e = allot_engine::returns::ReturnEconomics::default();
+        ReturnsConfig {
+            open_box_permille: e.open_box_permille,
+            refurbished_permille: e.refurbished_permille,
+            liquidation_permille: e.liquidation_permille,
+            vendor_credit_permille: e.vendor_credit_permille,
+        }
+    }
+}
+
+impl ReturnsConfig {
+    /// The recovery shares, each checked to be 0 to 1000; an error names
+    /// the key.
+    pub fn economics(&self) -> Result<allot_engine::returns::ReturnEconomics, String> {
+        for (key, value) in [
+            ("open_box_permille", self.open_box_permille),
+            ("refurbished_permille", self.refurbished_permille),
+            ("liquidation_permille", self.liquidation_permille),
+            ("vendor_credit_permille", self.vendor_credit_permille),
+        ] {
+            if !(0..=1000).contains(&value) {
+                return Err(format!(
+                    "returns.{key} = {value}: give 0 to 1000 (per mille of the price)"
+                ));
+            }
+        }
+        Ok(allot_engine::returns::ReturnEconomics {
+            open_box_permille: self.open_box_permille,
+            refurbished_permille: self.refurbished_permille,
+            liquidation_permille: self.liquidation_permille,
+            vendor_credit_permille: self.vendor_credit_permille,
+        })
+    }
 }
 
 /// Demand forecasts (ForecastDemand) and the protection prices drawn from

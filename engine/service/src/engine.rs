@@ -127,6 +127,9 @@ pub enum LoadError {
     /// The durable state could not be opened or recovered.
     #[error(transparent)]
     State(#[from] StateError),
+    /// A configuration value is out of range.
+    #[error("invalid configuration: {0}")]
+    Config(String),
 }
 
 /// The models directory: configured, else `./models` when it holds the
@@ -157,6 +160,7 @@ impl Engine {
     /// Loads the configured network (or the demo network) and the configured
     /// stock (or the demo stock). Blocking: call it off the async workers.
     pub fn load(config: &ServiceConfig) -> Result<Engine, LoadError> {
+        config.returns.economics().map_err(LoadError::Config)?;
         let decisions: Arc<dyn DecisionSink> = Arc::new(LogSink::open(&config.decisions)?);
         let privacy = Arc::new(Pseudonymizer::load(&config.privacy, &config.decisions.dir)?);
         tracing::info!(

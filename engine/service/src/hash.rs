@@ -17,18 +17,19 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Hex SHA-256 of the configuration that affects decisions: the allocation
-/// section's cost penalties, review policy and reservation TTLs, and the
-/// fraud rules. Limits that only shape load (concurrency, queues, listen
+/// section's cost penalties, review policy and reservation TTLs, the
+/// fraud rules, and the returns' recovery shares. Limits that only shape load (concurrency, queues, listen
 /// addresses) and the decision log's own settings are left out.
 pub fn config_hash(config: &ServiceConfig) -> String {
     let canonical = format!(
-        "allocation.costs={:?}\nallocation.review={:?}\nallocation.default_reservation_ttl_s={}\nallocation.max_reservation_ttl_s={}\nmodels.risk={:?}\ndemand.price_protection={}\n",
+        "allocation.costs={:?}\nallocation.review={:?}\nallocation.default_reservation_ttl_s={}\nallocation.max_reservation_ttl_s={}\nmodels.risk={:?}\ndemand.price_protection={}\nreturns={:?}\n",
         config.allocation.costs,
         config.allocation.review,
         config.allocation.default_reservation_ttl_s,
         config.allocation.max_reservation_ttl_s,
         config.models.risk,
         config.demand.price_protection,
+        config.returns,
     );
     sha256_hex(canonical.as_bytes())
 }

@@ -116,7 +116,7 @@ impl<W: Wire> Services<W> {
                 clock.clone(),
                 wire.clone(),
                 pool.clone(),
-                allot_engine::returns::ReturnEconomics::default(),
+                config.returns.economics().unwrap_or_default(),
             ),
             reoptimize: Reoptimizing::new(
                 engine.clone(),

@@ -239,7 +239,8 @@ async fn concurrent_returns_never_refurbish_more_than_a_node_can_a_day() {
 #[tokio::test]
 async fn bad_input_names_the_field() {
     let server = TestServer::serving().await;
-    let cases: Vec<(Box<dyn Fn(&mut pb::RouteReturnRequest)>, Code, &str)> = vec![
+    type Spoil = Box<dyn Fn(&mut pb::RouteReturnRequest)>;
+    let cases: Vec<(Spoil, Code, &str)> = vec![
         (
             Box::new(|r| r.return_id.clear()),
             Code::InvalidArgument,
