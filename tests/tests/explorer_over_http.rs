@@ -3,7 +3,8 @@
 //! costs, reasons, fraud score, reservation and map, replay says identical,
 //! the reservation's history follows a confirmation, stock and models agree
 //! with the gRPC answers, bad input is refused naming the field, and with
-//! `[auth]` tokens only a token with the read role gets in.
+//! `[auth]` tokens only a token with the read role gets in. A routed return
+//! is found by its node and disposition and shows where it goes and why.
 #![allow(clippy::unwrap_used)] // a test may unwrap: a panic is its failure
 
 mod common;
@@ -46,6 +47,61 @@ fn results(reply: &Reply) -> &str {
 
 fn link(id: &str) -> String {
     format!("href=\"/decisions/{id}\"")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routed_return_is_found_and_shows_where_it_goes() {
+    use allot_proto::v1::returns_service_client::ReturnsServiceClient;
+    let (server, web) = TestServer::start_with_explorer(test_config()).await;
+    server.wait_serving().await;
+    let routed = ReturnsServiceClient::new(server.channel().await)
+        .route_return(pb::RouteReturnRequest {
+            return_id: "rma-web".into(),
+            order_id: "web-9".into(),
+            sku: "SKU-000001".into(),
+            quantity: 2,
+            reason: pb::ReturnReason::SizeFit as i32,
+            condition: pb::ItemCondition::NewSealed as i32,
+            origin: Some(pb::Destination {
+                location: Some(pb::destination::Location::PostalCode("10001".into())),
+                ..Default::default()
+            }),
+            unit_price_minor: Some(20_000),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!routed.node.is_empty(), "{routed:?}");
+    let disposition = pb::ReturnDisposition::try_from(routed.disposition)
+        .unwrap()
+        .as_str_name()
+        .trim_start_matches("RETURN_DISPOSITION_")
+        .to_string();
+    let found = until_shown(
+        web,
+        &format!("/?node={}&disposition={disposition}", routed.node),
+        &link(&routed.decision_id),
+    )
+    .await;
+    assert!(results(&found).contains(&link(&routed.decision_id)));
+    let page = get(web, &format!("/decisions/{}", routed.decision_id), &[]).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Return rma-web"), "{}", page.body);
+    assert!(page.body.contains("id=\"return-node\""));
+    assert!(page.body.contains(&routed.node));
+    let runner_up = routed.runner_up.as_ref().unwrap();
+    assert!(
+        page.body
+            .contains(&format!("Runner-up: <strong>{}</strong>", runner_up.node))
+    );
+    // The order it came from is linked; the map marks the node.
+    assert!(page.body.contains("href=\"/?order=web-9\""));
+    assert!(
+        page.body
+            .contains(&format!("data-node=\"{}\"", routed.node)),
+        "the map marks the node"
+    );
+    server.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -395,8 +395,10 @@ fn facts(record: &pb::DecisionRecord) -> Facts {
             super::pages::names::risk(r.decision).to_string()
         }
         Some(Response::ReturnDecision(r)) => {
-            nodes.push(r.node.clone());
-            "ROUTED".to_string()
+            if !r.node.is_empty() {
+                nodes.push(r.node.clone());
+            }
+            super::pages::names::return_disposition(r.disposition).to_string()
         }
         _ => String::new(),
     };

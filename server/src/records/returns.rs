@@ -43,6 +43,7 @@ pub(super) fn route_record(
     record.input_hash = input_hash(&request);
     redact_route_return(&mut request, &wire.privacy);
     record.request = Some(pb::decision_record::Request::RouteReturnRequest(request));
+    record.reasons = answer.reasons.clone();
     record.response = Some(pb::decision_record::Response::ReturnDecision(
         answer.clone(),
     ));

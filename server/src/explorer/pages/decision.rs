@@ -35,7 +35,8 @@ pub(crate) fn render(record: &pb::DecisionRecord, context: &Context<'_>) -> Mark
             Some(Response::AllocateResponse(r)) => (allocation(r, context, destination, currency)),
             Some(Response::PromiseResponse(r)) => (promise(r, context, destination, currency)),
             Some(Response::RiskAssessment(r)) => (risk(r, record.shadow.as_ref())),
-            Some(Response::EvaluatePlanResponse(_)) | Some(Response::ReturnDecision(_))
+            Some(Response::ReturnDecision(r)) => (returned(r, context, destination, currency)),
+            Some(Response::EvaluatePlanResponse(_))
             | Some(Response::ReportReturnsResponse(_)) | None => {
                 p.muted { "This kind of decision has no detailed view; its reasons follow." }
             }
@@ -54,6 +55,7 @@ fn destination(record: &pb::DecisionRecord, network: &Network) -> Option<GeoPoin
         Some(Request::AllocateRequest(r)) => r.destination.as_ref(),
         Some(Request::PromiseRequest(r)) => r.destination.as_ref(),
         Some(Request::ScoreOrderRequest(r)) => r.destination.as_ref(),
+        Some(Request::RouteReturnRequest(r)) => r.origin.as_ref(),
         _ => None,
     }?;
     match sent.location.as_ref()? {
@@ -72,6 +74,7 @@ fn facts(record: &pb::DecisionRecord) -> Markup {
     let order = match &record.request {
         Some(Request::AllocateRequest(r)) => r.order_id.as_str(),
         Some(Request::ScoreOrderRequest(r)) => r.order_id.as_str(),
+        Some(Request::RouteReturnRequest(r)) => r.order_id.as_str(),
         _ => "",
     };
     html! {
@@ -334,6 +337,57 @@ fn promise(
                     thead { tr { th { "Level" } th { "Why" } } }
                     tbody { @for u in &r.unavailable { tr { td { (names::level(u.service_level)) } td { @for reason in &u.reasons { span.badge { (names::reason(reason.code)) } " " (reason.message) br; } } } } }
                 }
+            }
+        }
+    }
+}
+
+/// A routed return: where it goes, each disposition's units and value,
+/// the money, the runner-up, and a map from the origin.
+fn returned(
+    r: &pb::ReturnDecision,
+    context: &Context<'_>,
+    origin: Option<GeoPoint>,
+    currency: &str,
+) -> Markup {
+    let mut marks: Vec<(String, Mark)> = Vec::new();
+    if !r.node.is_empty() {
+        marks.push((r.node.clone(), Mark::Used));
+    }
+    if let Some(next) = &r.runner_up {
+        marks.push((next.node.clone(), Mark::RunnerUp));
+    }
+    html! {
+        section aria-labelledby="return-title" {
+            h2 id="return-title" { "Return " (r.return_id) }
+            div.cols {
+                div {
+                    dl.facts {
+                        dt { "Goes to" } dd {
+                            @if r.node.is_empty() { strong id="return-node" { "nowhere: written off, the customer keeps it" } }
+                            @else { strong id="return-node" { (r.node) } " with " (r.service) }
+                        }
+                        dt { "Recovery" } dd { (money(r.expected_recovery_minor, currency)) }
+                        dt { "Label" } dd { (money(r.shipping_cost_minor, currency)) }
+                        dt { "Receiving" } dd { (money(r.receiving_cost_minor, currency)) }
+                        dt { "Net" } dd { strong { (money(r.net_recovery_minor, currency)) } }
+                        dt { "Nodes that could take it" } dd { (r.candidate_nodes) }
+                    }
+                    @if !r.units.is_empty() {
+                        table id="plan" {
+                            thead { tr { th { "Disposition" } th.num { "Units" } th.num { "Recovers" } } }
+                            tbody {
+                                @for u in &r.units {
+                                    tr { td { (names::return_disposition(u.disposition)) } td.num { (u.quantity) } td.num { (money(u.recovery_minor, currency)) } }
+                                }
+                            }
+                        }
+                    }
+                    @if let Some(next) = &r.runner_up {
+                        p { "Runner-up: " strong { (next.node) } " (" (names::return_disposition(next.disposition)) "), net " (money(next.net_recovery_minor, currency)) ", label " (money(next.shipping_cost_minor, currency)) }
+                    }
+                }
+                (map::render(context.network, &marks, origin, "Where the return ships from, the node it goes to and the runner-up"))
             }
         }
     }

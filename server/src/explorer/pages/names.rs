@@ -14,6 +14,12 @@ pub(crate) fn disposition(code: i32) -> &'static str {
         .map_or("UNKNOWN", |d| short(d.as_str_name(), "ORDER_DISPOSITION_"))
 }
 
+/// A returned unit's disposition.
+pub(crate) fn return_disposition(code: i32) -> &'static str {
+    pb::ReturnDisposition::try_from(code)
+        .map_or("UNKNOWN", |d| short(d.as_str_name(), "RETURN_DISPOSITION_"))
+}
+
 /// A fraud decision.
 pub(crate) fn risk(code: i32) -> &'static str {
     pb::RiskDecision::try_from(code).map_or("UNKNOWN", |d| short(d.as_str_name(), "RISK_DECISION_"))

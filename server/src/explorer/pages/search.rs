@@ -20,7 +20,7 @@ pub(crate) struct Form {
 }
 
 /// The dispositions a search can ask for.
-const DISPOSITIONS: [&str; 10] = [
+const DISPOSITIONS: [&str; 15] = [
     "ALLOCATED",
     "PARTIALLY_BACKORDERED",
     "BACKORDERED",
@@ -31,6 +31,11 @@ const DISPOSITIONS: [&str; 10] = [
     "REVIEW",
     "REJECT",
     "QUOTED",
+    "RESTOCK",
+    "REFURBISH",
+    "LIQUIDATE",
+    "RETURN_TO_VENDOR",
+    "WRITE_OFF",
 ];
 
 /// The live feed's refresh: every 2 s, the rows after the newest shown.
