@@ -26,6 +26,7 @@ from .v1 import (
     planning_pb2_grpc,
     promise_pb2,
     promise_pb2_grpc,
+    returns_pb2,
     returns_pb2_grpc,
     risk_pb2,
     risk_pb2_grpc,
@@ -330,6 +331,38 @@ class Client:
             service_level=service_level,
         )
         return self._call("RiskService/ScoreOrder", request, Safety.RECORDS, timeout_s)
+
+    # --- returns ---------------------------------------------------------
+
+    def route_return(
+        self,
+        return_id: str,
+        sku: str,
+        origin: common_pb2.Destination,
+        *,
+        quantity: int = 1,
+        reason: int = returns_pb2.RETURN_REASON_OTHER,
+        condition: int = returns_pb2.ITEM_CONDITION_USED,
+        unit_price_minor: Optional[int] = None,
+        order_id: str = "",
+        timeout_s: Optional[float] = None,
+    ) -> returns_pb2.ReturnDecision:
+        """Where a return goes (``node``, empty for a write-off) and each
+        unit's disposition there, by expected recovery net of the label and
+        receiving (docs/returns.md). Recorded, and it takes the node's
+        refurbishing or liquidation capacity: repeated only when shed."""
+        request = returns_pb2.RouteReturnRequest(
+            return_id=return_id,
+            order_id=order_id,
+            sku=sku,
+            quantity=quantity,
+            reason=reason,
+            condition=condition,
+            origin=origin,
+        )
+        if unit_price_minor is not None:
+            request.unit_price_minor = unit_price_minor
+        return self._call("ReturnsService/RouteReturn", request, Safety.RECORDS, timeout_s)
 
     # --- planning --------------------------------------------------------
 

@@ -121,6 +121,31 @@ class AgainstServer(ServerCase):
         replayed = self.client.replay(assessment.decision_id)
         self.assertTrue(replayed.identical, str(replayed))
 
+    def test_a_return_is_routed_and_explained(self):
+        from allot.v1 import returns_pb2
+
+        decided = self.client.route_return(
+            "rma-" + self.order_id(),
+            "SKU-000001",
+            postal(ZIP),
+            quantity=2,
+            reason=returns_pb2.RETURN_REASON_SIZE_FIT,
+            condition=returns_pb2.ITEM_CONDITION_NEW_SEALED,
+            unit_price_minor=20000,
+        )
+        self.assertTrue(decided.node, str(decided))
+        self.assertEqual(sum(u.quantity for u in decided.units), 2)
+        self.assertEqual(
+            decided.net_recovery_minor,
+            decided.expected_recovery_minor - decided.shipping_cost_minor - decided.receiving_cost_minor,
+        )
+        self.assertTrue(decided.reasons)
+        record = self.client.explain(decided.decision_id)
+        self.assertEqual(record.return_decision, decided)
+        with self.assertRaises(allot.InvalidArgument) as bad:
+            self.client.route_return("rma-bad", "SKU-000001", postal(ZIP), quantity=0)
+        self.assertIn("quantity", str(bad.exception))
+
     def test_planning_forecasts_and_plans(self):
         forecast = self.client.forecast(["SKU-000001"], nodes=["DC-ABE"], horizon_days=3)
         self.assertEqual(len(forecast.series), 1)

@@ -143,7 +143,8 @@ pub(super) fn convert(network: &Network, rpc: Rpc, bytes: &[u8]) -> Result<(), R
             promise::promise_call(network, message, SystemTime::now(), started, deadline)?;
         }
         Rpc::RouteReturn => {
-            pb::RouteReturnRequest::decode(bytes)?;
+            let message = pb::RouteReturnRequest::decode(bytes)?;
+            crate::convert::returns::route_return_call(network, message, started, deadline)?;
         }
         Rpc::ScoreOrder => {
             let message = pb::ScoreOrderRequest::decode(bytes)?;
