@@ -19,7 +19,7 @@ use allot_proto::v1::inventory_service_client::InventoryServiceClient;
 use allot_server::auth::{AuthConfig, Role, TokenConfig};
 use allot_service::hash::sha256_hex;
 use common::http::{Reply, get, post_form};
-use common::orders::{buyer_order, line, order};
+use common::orders::{buyer_order, line, order, return_request};
 use common::{TestServer, test_config};
 
 /// Reads `path` until its body contains `wanted` (the index follows the
@@ -56,17 +56,8 @@ async fn a_routed_return_is_found_and_shows_where_it_goes() {
     server.wait_serving().await;
     let routed = ReturnsServiceClient::new(server.channel().await)
         .route_return(pb::RouteReturnRequest {
-            return_id: "rma-web".into(),
             order_id: "web-9".into(),
-            sku: "SKU-000001".into(),
-            quantity: 2,
-            reason: pb::ReturnReason::SizeFit as i32,
-            condition: pb::ItemCondition::NewSealed as i32,
-            origin: Some(pb::Destination {
-                location: Some(pb::destination::Location::PostalCode("10001".into())),
-                ..Default::default()
-            }),
-            unit_price_minor: Some(20_000),
+            ..return_request("rma-web", "SKU-000001", 2)
         })
         .await
         .unwrap()

@@ -41,18 +41,14 @@ fn reason_code(code: ReasonCode) -> pb::ReasonCode {
 
 /// A domain reason on the wire.
 pub(crate) fn reason(network: &Network, r: &Reason) -> pb::Reason {
-    pb::Reason {
-        code: reason_code(r.code) as i32,
-        message: r.message.clone(),
-        feature: String::new(),
-        value: String::new(),
-        contribution: 0.0,
-        cost_delta_minor: r.cost_delta,
-        node: r
-            .node
+    super::node_reason(
+        reason_code(r.code),
+        &r.message,
+        r.node
             .map(|n| network.node(n).code.clone())
             .unwrap_or_default(),
-    }
+        r.cost_delta,
+    )
 }
 
 fn exclusion(network: &Network, e: &Exclusion) -> pb::ExcludedCandidate {

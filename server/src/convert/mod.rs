@@ -30,3 +30,22 @@ pub(crate) fn invalid(field: &str, problem: impl std::fmt::Display) -> ServiceEr
 pub(crate) fn not_found(field: &str, what: &str, code: &str) -> ServiceError {
     ServiceError::not_found(field, what, code)
 }
+
+/// A reason about a node and a cost or value (allocation and returns): no
+/// model feature, no contribution.
+pub(crate) fn node_reason(
+    code: allot_proto::v1::ReasonCode,
+    message: &str,
+    node: String,
+    cost_delta_minor: i64,
+) -> allot_proto::v1::Reason {
+    allot_proto::v1::Reason {
+        code: code as i32,
+        message: message.to_string(),
+        feature: String::new(),
+        value: String::new(),
+        contribution: 0.0,
+        cost_delta_minor,
+        node,
+    }
+}

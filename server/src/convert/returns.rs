@@ -135,18 +135,14 @@ fn reason_code(code: ReturnReasonCode) -> pb::ReasonCode {
 }
 
 fn reason(network: &Network, r: &ReturnReason) -> pb::Reason {
-    pb::Reason {
-        code: reason_code(r.code) as i32,
-        message: r.message.clone(),
-        feature: String::new(),
-        value: String::new(),
-        contribution: 0.0,
-        cost_delta_minor: r.value_delta,
-        node: r
-            .node
+    super::node_reason(
+        reason_code(r.code),
+        &r.message,
+        r.node
             .map(|n| network.node(n).code.clone())
             .unwrap_or_default(),
-    }
+        r.value_delta,
+    )
 }
 
 fn alternative(network: &Network, r: &NodeRoute) -> pb::ReturnAlternative {

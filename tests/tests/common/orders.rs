@@ -135,3 +135,21 @@ pub async fn stocked_server(
     }
     (server, allocation, inventory)
 }
+
+/// A return of `quantity` sealed units of `sku` bought for $200 each,
+/// sent back from New York for size or fit (order `o-1`).
+pub fn return_request(id: &str, sku: &str, quantity: u32) -> pb::RouteReturnRequest {
+    pb::RouteReturnRequest {
+        return_id: id.into(),
+        order_id: "o-1".into(),
+        sku: sku.into(),
+        quantity,
+        reason: pb::ReturnReason::SizeFit as i32,
+        condition: pb::ItemCondition::NewSealed as i32,
+        origin: Some(pb::Destination {
+            location: Some(pb::destination::Location::PostalCode("10001".into())),
+            ..Default::default()
+        }),
+        unit_price_minor: Some(20_000),
+    }
+}

@@ -9,23 +9,8 @@ use allot_proto::v1::returns_service_client::ReturnsServiceClient;
 use tokio_stream::StreamExt;
 use tonic::Code;
 
+use crate::common::orders::return_request as request;
 use crate::common::{TestServer, assert_field_error};
-
-fn request(id: &str, sku: &str, quantity: u32) -> pb::RouteReturnRequest {
-    pb::RouteReturnRequest {
-        return_id: id.into(),
-        order_id: "o-1".into(),
-        sku: sku.into(),
-        quantity,
-        reason: pb::ReturnReason::SizeFit as i32,
-        condition: pb::ItemCondition::NewSealed as i32,
-        origin: Some(pb::Destination {
-            location: Some(pb::destination::Location::PostalCode("10001".into())),
-            ..Default::default()
-        }),
-        unit_price_minor: Some(20_000),
-    }
-}
 
 async fn route(
     server: &TestServer,
