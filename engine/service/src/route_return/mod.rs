@@ -117,76 +117,94 @@ impl<W: Wire> ReturnRouting<W> {
         }
         let engine = self.engine.clone();
         let used = self.used.clone();
+        let wire = self.wire.clone();
         let economics = self.economics;
         let now = self.clock.now();
-        let request = call.request.clone();
-        let routed = self
-            .pool
-            .run(call.deadline, move || {
-                let sell = sell::sell_through(&engine, &request, now, SELL_HORIZON_DAYS);
-                used.decide(&engine.network, now, |left| {
-                    let offers: Vec<NodeOffer> = engine
-                        .network
-                        .node_ids()
-                        .filter(|&n| engine.network.node(n).accepts_returns)
-                        .map(|node| {
-                            let (refurbish_left, liquidation_left) = left(node);
-                            NodeOffer {
-                                node,
-                                sell_probability: sell.probabilities(node, request.quantity),
-                                refurbish_left,
-                                liquidation_left,
-                            }
-                        })
-                        .collect();
-                    route(&engine.network, &request, &economics, &offers)
-                })
+        let deadline = call.deadline;
+        // Choosing, counting the capacity and recording happen together on
+        // the blocking pool: a caller that goes away meanwhile leaves a
+        // recorded decision (its capacity counted, rebuilt at start), never
+        // a count without a record.
+        self.pool
+            .run(deadline, move || {
+                decide_and_record(&engine, &used, &*wire, economics, now, call)
             })
-            .await?;
-        let routed = RoutedReturn {
-            return_id: call.return_id,
-            route: routed,
-            decided_at: now,
-        };
-        let id = DecisionId::mint();
-        let answer = self.wire.return_decision(&id, &routed);
-        let bytes = self.wire.return_record(
-            Recording {
-                id: &id,
-                request: call.raw,
-                decided_at: now,
-                elapsed: call.started.elapsed(),
-                caller: &call.caller,
-            },
-            &answer,
-        );
-        let network = &self.engine.network;
-        let summary = match &routed.route.chosen {
-            Some(chosen) => format!(
-                "return {}: {} unit(s) to {} ({}), net {:.2}",
-                routed.return_id,
-                call.request.quantity,
-                network.node(chosen.node).code,
-                chosen.main_disposition().as_str(),
-                chosen.net_minor() as f64 / 100.0
-            ),
-            None => format!(
-                "return {}: {} unit(s) written off where they are",
-                routed.return_id, call.request.quantity
-            ),
-        };
-        let event = Event {
-            kind: EventKind::ReturnRouted,
-            order_id: call.order_id,
-            reservation_id: String::new(),
-            summary,
-            caller: call.caller.clone(),
-        };
-        self.engine
-            .decisions
-            .record(Entry::new(&id, bytes, Some(event)))?;
-        Ok(answer)
+            .await?
     }
+}
+
+/// Routes `call`'s return with what each node has left today, counts what
+/// it takes, records the decision with its event and builds the answer.
+/// Blocking (the forecast runs the model once per day of the horizon).
+fn decide_and_record<W: Wire>(
+    engine: &Engine,
+    used: &ChannelUse,
+    wire: &W,
+    economics: ReturnEconomics,
+    now: SystemTime,
+    call: RouteReturnCall<W::RouteReturnRequest>,
+) -> Result<W::ReturnDecision, ServiceError> {
+    let network = &engine.network;
+    let request = &call.request;
+    let sell = sell::sell_through(engine, request, now, SELL_HORIZON_DAYS);
+    let route = used.decide(network, now, |left| {
+        let offers: Vec<NodeOffer> = network
+            .node_ids()
+            .filter(|&n| network.node(n).accepts_returns)
+            .map(|node| {
+                let (refurbish_left, liquidation_left) = left(node);
+                NodeOffer {
+                    node,
+                    sell_probability: sell.probabilities(node, request.quantity),
+                    refurbish_left,
+                    liquidation_left,
+                }
+            })
+            .collect();
+        route(network, request, &economics, &offers)
+    });
+    let routed = RoutedReturn {
+        return_id: call.return_id,
+        route,
+        decided_at: now,
+    };
+    let summary = match &routed.route.chosen {
+        Some(chosen) => format!(
+            "return {}: {} unit(s) to {} ({}), net {:.2}",
+            routed.return_id,
+            request.quantity,
+            network.node(chosen.node).code,
+            chosen.main_disposition().as_str(),
+            chosen.net_minor() as f64 / 100.0
+        ),
+        None => format!(
+            "return {}: {} unit(s) written off where they are",
+            routed.return_id, request.quantity
+        ),
+    };
+    let id = DecisionId::mint();
+    let answer = wire.return_decision(&id, &routed);
+    let bytes = wire.return_record(
+        Recording {
+            id: &id,
+            request: call.raw,
+            decided_at: now,
+            elapsed: call.started.elapsed(),
+            caller: &call.caller,
+        },
+        &answer,
+    );
+    let event = Event {
+        kind: EventKind::ReturnRouted,
+        order_id: call.order_id,
+        reservation_id: String::new(),
+        summary,
+        caller: call.caller,
+    };
+    engine
+        .decisions
+        .record(Entry::new(&id, bytes, Some(event)))?;
+    Ok(answer)
 }
 
 /// Counts again, in `routing`'s channel use, the capacity taken by the
