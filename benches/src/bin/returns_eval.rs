@@ -215,7 +215,7 @@ fn evaluate(seed: u64, days: u32) -> Totals {
         .filter(|r| r.time >= start && r.time < end)
         .collect();
     returns.sort_by_key(|r| r.time);
-    let mut allot = Outcome {
+    let outcome = || Outcome {
         network: net,
         demand: &demand,
         economics,
@@ -223,14 +223,7 @@ fn evaluate(seed: u64, days: u32) -> Totals {
         sold: 0,
         available: &available,
     };
-    let mut nearest = Outcome {
-        network: net,
-        demand: &demand,
-        economics,
-        restocked: HashMap::new(),
-        sold: 0,
-        available: &available,
-    };
+    let (mut allot, mut nearest) = (outcome(), outcome());
     let mut used: HashMap<(NodeId, i64), (u32, u32)> = HashMap::new();
     let mut t = Totals::default();
     for ret in returns {

@@ -1,11 +1,12 @@
 //! Refurbishing and liquidation capacity used, per node and local day.
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
+use allot_engine::calendar::local_date;
 use allot_engine::network::{Network, NodeId};
 use allot_engine::returns::{Disposition, ReturnRoute};
-use chrono::{NaiveDate, TimeZone};
+use chrono::NaiveDate;
 use parking_lot::Mutex;
 
 /// What one recorded return took of its node's channels.
@@ -29,15 +30,7 @@ pub struct ChannelUse {
 
 /// `at` as a local date at `node`.
 fn node_date(network: &Network, node: NodeId, at: SystemTime) -> NaiveDate {
-    let secs = at
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    network
-        .node(node)
-        .time_zone
-        .timestamp_opt(secs, 0)
-        .single()
-        .map_or(NaiveDate::MIN, |t| t.date_naive())
+    local_date(network.node(node).time_zone, at)
 }
 
 impl ChannelUse {
@@ -84,14 +77,5 @@ impl ChannelUse {
         let entry = all.entry((used.node, day)).or_default();
         entry.0 += used.refurbished;
         entry.1 += used.liquidated;
-    }
-
-    /// Units refurbished and liquidated at `node` on its local `day`.
-    pub fn used(&self, node: NodeId, day: NaiveDate) -> (u32, u32) {
-        self.used
-            .lock()
-            .get(&(node, day))
-            .copied()
-            .unwrap_or_default()
     }
 }

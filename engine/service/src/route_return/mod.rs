@@ -98,11 +98,6 @@ impl<W: Wire> ReturnRouting<W> {
         }
     }
 
-    /// The capacity used so far, per node and local day.
-    pub fn channel_use(&self) -> &ChannelUse {
-        &self.used
-    }
-
     /// Routes the return, counts the capacity it takes, records the
     /// decision and answers.
     pub async fn route(
